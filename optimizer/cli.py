@@ -1,0 +1,111 @@
+"""The `sitepivot` command line.
+
+Exit codes (mapped once, here, from the domain errors of `optimizer.errors`):
+0 a plan (optimal, or feasible with its gap stated); 2 bad input or usage; 3 infeasible (with
+the explanation); 4 no feasible plan within the time limit; 5 solver failure.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from optimizer.errors import SitepivotError
+
+
+def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a domain error into its message on stderr and its exit code; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SitepivotError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sitepivot")
+def main() -> None:
+    """Plan which mining sites to convert to AI/HPC hosting, and when, for the highest NPV."""
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
+@_reports_errors
+def validate(workbook: Path) -> None:
+    """Check WORKBOOK (.xlsx or a folder of CSV files) and summarise it, or list every problem."""
+    from optimizer.validation import describe_portfolio
+    from optimizer.workbook import load_portfolio
+
+    portfolio = load_portfolio(workbook)
+    for warning in portfolio.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(describe_portfolio(portfolio))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@_reports_errors
+def template(path: Path, force: bool) -> None:
+    """Write an empty workbook with every sheet and column, documented, to PATH."""
+    from optimizer.template import write_template
+
+    write_template(path, force=force)
+    click.echo(f"template written to {path}")
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Report path (default reports/<workbook-stem>-plan.xlsx).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Solver time limit in seconds (default: Settings time_limit_s).")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+              help="Relative MIP gap (default: Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=0), default=None,
+              help="Solver threads, 0 = HiGHS chooses (default: Settings threads).")
+@click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
+              default=None, help="Lock the starts of a previous report that fall before this "
+              "plan's start quarter as commitments.")
+@click.option("--force", is_flag=True, help="Overwrite an existing report.")
+@click.option("--no-report", is_flag=True, help="Print the plan only; write no report.")
+@_reports_errors
+def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap: float | None,
+         threads: int | None, commitments_from: Path | None, force: bool,
+         no_report: bool) -> None:
+    """Find the plan of highest NPV for WORKBOOK and write its Excel report."""
+    from optimizer.report import check_target, write_report
+    from optimizer.solve import optimize
+    from optimizer.summary import plan_text
+    from optimizer.workbook import load_portfolio
+
+    target = output or Path("reports") / f"{workbook.stem}-plan.xlsx"
+    if not no_report:
+        check_target(target, inputs=[workbook, *([commitments_from] if commitments_from else [])],
+                     force=force)
+    portfolio = load_portfolio(workbook)
+    if commitments_from is not None:
+        from optimizer.report import commitments_from_report
+
+        portfolio = commitments_from_report(portfolio, commitments_from)
+    for warning in portfolio.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    result = optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    click.echo(plan_text(result))
+    if not no_report:
+        write_report(result, target, force=force)
+        click.echo(f"report written to {target}")
+

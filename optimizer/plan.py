@@ -1,0 +1,72 @@
+"""The answer of one planning run: decisions, cash flows and how the solver stopped.
+
+A `Plan` holds plain Python and pandas values only, never Pyomo objects, so report writers,
+sweeps and comparisons can use it without knowing how it was solved. Its cash flows are computed
+by `optimizer.economics` from the decisions alone; `Plan.npv_musd` is that recomputed NPV, and
+`optimizer.solve` checks it against the solver's objective before a Plan is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from optimizer.portfolio import Portfolio
+
+# What solution exists. "optimal": proven within the requested gap; "feasible": a plan whose
+# optimality is not proven (time limit), with its gap stated.
+Status = Literal["optimal", "feasible", "infeasible", "no_solution", "error"]
+
+DECISION_COLUMNS = ["site", "option", "start_quarter", "halls", "it_mw", "online_quarter",
+                    "capex_musd", "npv_musd"]
+UPGRADE_COLUMNS = ["site", "kind", "start_quarter", "units", "mw", "online_quarter",
+                   "capex_musd"]
+# Portfolio cash flows, one row per quarter ($M); terminal value is kept apart.
+CASH_FLOW_COLUMNS = ["quarter", "mining_margin_musd", "ai_revenue_musd", "ai_opex_musd",
+                     "ai_power_musd", "capex_musd", "depreciation_musd", "tax_musd", "net_musd",
+                     "discount_factor", "discounted_musd", "cumulative_discounted_musd"]
+# Per site and quarter: MW and capacity use (long format).
+CAPACITY_COLUMNS = ["site", "quarter", "mining_mw", "ai_it_mw_online", "halls_building",
+                    "halls_hosting", "power_used_mw", "power_available_mw", "cooling_used_mw",
+                    "cooling_available_mw"]
+# Every constraint row of the model with its use, limit and slack (binding when slack ~ 0).
+CONSTRAINT_COLUMNS = ["constraint", "family", "site", "quarter", "used", "limit", "slack",
+                      "binding"]
+
+
+@dataclass
+class Plan:
+    """One plan and its provenance. Money in $M; MW; quarters as labels (`2027Q1`)."""
+
+    portfolio: Portfolio
+    status: Status
+    termination: str  # why the solver stopped: optimal, time_limit, infeasible, ...
+    npv_musd: float  # NPV recomputed from the decisions (NaN when no plan exists)
+    objective_musd: float  # the solver's objective value
+    bound_musd: float  # best proven upper bound on NPV
+    gap: float  # relative gap (bound - npv) / |npv|; 0 when optimal to tolerance
+    decisions: pd.DataFrame  # DECISION_COLUMNS
+    upgrades: pd.DataFrame  # UPGRADE_COLUMNS
+    cash_flows: pd.DataFrame  # CASH_FLOW_COLUMNS, one row per quarter
+    terminal_value_musd: float  # discounted terminal value included in npv_musd
+    site_npv_musd: pd.Series  # NPV contribution of each site (sums with TV to npv_musd)
+    mining_mw: pd.DataFrame  # sites x quarter labels
+    capacity: pd.DataFrame  # CAPACITY_COLUMNS
+    constraints: pd.DataFrame  # CONSTRAINT_COLUMNS
+    method: str = "monolithic"
+    greedy_npv_musd: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
+    solver_log: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def halls_converted(self) -> int:
+        return int(self.decisions["halls"].sum()) if len(self.decisions) else 0
+
+    @property
+    def uplift_vs_greedy_musd(self) -> float | None:
+        if self.greedy_npv_musd is None:
+            return None
+        return self.npv_musd - self.greedy_npv_musd

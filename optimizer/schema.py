@@ -1,0 +1,321 @@
+"""The workbook contract: one description of every sheet and column.
+
+This module is the single source for validation (`optimizer.validation`), the template workbook
+(`optimizer.template`) and the documentation (`python -m optimizer.schema` prints the Markdown
+tables used in the README). Each column states its kind, unit, default, allowed range and meaning;
+nothing else in the code base restates them.
+
+Kinds:
+- ``text``: a non-empty string (site or option names, regions).
+- ``number``: a real number; text holding a number (``"3.5"``) is accepted.
+- ``integer``: a whole number; ``3.0`` is accepted, ``3.5`` is not.
+- ``bool``: TRUE/FALSE, yes/no, 1/0 (case-insensitive).
+- ``quarter``: a quarter label, ``2027Q1``, ``2027-Q1`` or ``2027 Q1``; stored as ``2027Q1``.
+- ``choice``: one of ``choices`` (case-insensitive); stored in lower case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["text", "number", "integer", "bool", "quarter", "choice"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a sheet (or one key of the Settings sheet).
+
+    ``required`` columns must be present and every cell filled. An optional column may be
+    absent or blank; blanks take ``default``, and ``default=None`` on an optional column
+    means "no limit" (or "not given") and is kept as NaN / None.
+    Bounds: ``ge``/``le`` inclusive, ``gt``/``lt`` exclusive.
+    """
+
+    name: str
+    kind: Kind
+    unit: str
+    meaning: str
+    required: bool = True
+    default: Any = None
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple[str, ...] = ()
+    example: Any = None
+
+    def expectation(self) -> str:
+        """Plain-language statement of what a valid cell holds, for error messages."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "TRUE or FALSE (yes/no, 1/0)"
+        if self.kind == "quarter":
+            return "a quarter such as 2027Q1"
+        if self.kind == "text":
+            return "a non-empty name"
+        what = "a whole number" if self.kind == "integer" else "a number"
+        parts = []
+        if self.ge is not None:
+            parts.append(f">= {self.ge:g}")
+        if self.gt is not None:
+            parts.append(f"> {self.gt:g}")
+        if self.le is not None:
+            parts.append(f"<= {self.le:g}")
+        if self.lt is not None:
+            parts.append(f"< {self.lt:g}")
+        return what + (" " + " and ".join(parts) if parts else "")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One sheet: a table with its header in row 1 and one record per row.
+
+    ``key`` columns identify a record and must be unique (e.g. one row per site).
+    ``groups`` are sets of optional columns that must be given all together or not at all.
+    """
+
+    sheet: str
+    meaning: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    key: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+MONEY_GE0 = {"ge": 0.0}
+
+SETTINGS = Table(
+    sheet="Settings",
+    meaning="Run-wide settings: one row per key, columns `key` and `value`.",
+    columns=(
+        Column("start_quarter", "quarter", "quarter", "First quarter of the plan (t = 0).",
+               example="2027Q1"),
+        Column("horizon_quarters", "integer", "quarters", "Number of quarters T in the plan.",
+               ge=1, le=400, example=40),
+        Column("discount_rate", "number", "per year", "Annual discount rate r.",
+               ge=0.0, lt=1.0, example=0.10),
+        Column("discounting", "choice", "", "Cash flows at the end or middle of each quarter.",
+               required=False, default="end", choices=("end", "mid"), example="end"),
+        Column("tax_rate", "number", "fraction", "Tax on operating profit less depreciation.",
+               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0),
+        Column("depreciation_years", "number", "years",
+               "Straight-line depreciation life of all capex, from its online quarter.",
+               required=False, default=10.0, gt=0.0, le=100.0, example=10),
+        Column("terminal_value", "choice", "",
+               "Value after the last quarter: none, a multiple of annual AI NOI, or Gordon growth.",
+               required=False, default="none", choices=("none", "multiple", "gordon"),
+               example="none"),
+        Column("terminal_multiple", "number", "x annual NOI",
+               "Multiple of the last quarter's annualised AI NOI (terminal_value = multiple).",
+               required=False, default=None, ge=0.0, example=None),
+        Column("terminal_growth", "number", "per year",
+               "Perpetual growth g of AI NOI (terminal_value = gordon); must be below "
+               "discount_rate.", required=False, default=None, gt=-1.0, lt=1.0, example=None),
+        Column("budget_carryover", "bool", "",
+               "If TRUE, unspent budget carries forward (cumulative spend <= cumulative budget).",
+               required=False, default=False, example=False),
+        Column("mip_gap", "number", "fraction", "Relative MIP gap at which the solver stops.",
+               required=False, default=0.001, ge=0.0, lt=1.0, example=0.001),
+        Column("time_limit_s", "number", "seconds", "Solver time limit.",
+               required=False, default=300.0, gt=0.0, example=300),
+        Column("threads", "integer", "", "Solver threads; 0 lets HiGHS choose.",
+               required=False, default=0, ge=0, le=256, example=0),
+        Column("random_seed", "integer", "", "Solver random seed (and sweep seed).",
+               required=False, default=0, ge=0, le=2**31 - 1, example=0),
+    ),
+)
+
+_UPGRADE_COOLING = ("cooling_module_mw", "cooling_module_capex_musd", "cooling_lead_quarters",
+                    "max_cooling_modules")
+_UPGRADE_POWER = ("power_upgrade_mw", "power_upgrade_capex_musd", "power_upgrade_lead_quarters")
+
+SITES = Table(
+    sheet="Sites",
+    meaning="One row per site of the portfolio.",
+    key=("site",),
+    groups=(_UPGRADE_COOLING, _UPGRADE_POWER),
+    columns=(
+        Column("site", "text", "", "Site name (unique).", example="Childress"),
+        Column("region", "text", "", "Grid region or market.", example="ERCOT, TX"),
+        Column("grid_mw", "number", "MW", "Energized grid power available at the site.",
+               ge=0.0, example=750),
+        Column("mining_mw", "number", "MW", "Miner capacity installed (power drawn at full run).",
+               ge=0.0, example=450),
+        Column("efficiency_j_per_th", "number", "J/TH", "Fleet efficiency of the site's miners.",
+               gt=0.0, le=200.0, example=17.5),
+        Column("power_cost_usd_per_mwh", "number", "$/MWh", "All-in power cost.",
+               ge=0.0, example=38),
+        Column("uptime", "number", "fraction", "Share of the quarter the miners hash.",
+               required=False, default=1.0, ge=0.0, le=1.0, example=0.95),
+        Column("halls", "integer", "halls", "Most halls the site can convert.", ge=0,
+               example=6),
+        Column("hall_it_mw", "number", "MW IT", "IT capacity of one hall.", gt=0.0,
+               example=50),
+        Column("cooling_mw", "number", "MW", "Cooling capacity available for AI halls today.",
+               required=False, default=0.0, ge=0.0, example=100),
+        Column("earliest_start", "quarter", "quarter", "First quarter a hall may start here.",
+               required=False, default=None, example="2027Q1"),
+        Column("cooling_module_mw", "number", "MW", "Cooling added by one cooling module.",
+               required=False, default=None, gt=0.0, example=50),
+        Column("cooling_module_capex_musd", "number", "$M", "Capex of one cooling module.",
+               required=False, default=None, ge=0.0, example=40),
+        Column("cooling_lead_quarters", "integer", "quarters",
+               "Quarters from starting a cooling module to its capacity counting.",
+               required=False, default=None, ge=1, example=2),
+        Column("max_cooling_modules", "integer", "modules", "Most cooling modules at the site.",
+               required=False, default=None, ge=0, example=4),
+        Column("power_upgrade_mw", "number", "MW", "Grid power added by the one power upgrade.",
+               required=False, default=None, gt=0.0, example=200),
+        Column("power_upgrade_capex_musd", "number", "$M", "Capex of the power upgrade.",
+               required=False, default=None, ge=0.0, example=120),
+        Column("power_upgrade_lead_quarters", "integer", "quarters",
+               "Quarters from starting the power upgrade to its capacity counting.",
+               required=False, default=None, ge=1, example=8),
+    ),
+)
+
+OPTIONS = Table(
+    sheet="Options",
+    meaning="One row per conversion technology (option).",
+    key=("option",),
+    columns=(
+        Column("option", "text", "", "Option name (unique).", example="dlc_ai"),
+        Column("capex_musd_per_it_mw", "number", "$M per MW IT", "Conversion capex.",
+               ge=0.0, example=9.5),
+        Column("lead_quarters", "integer", "quarters",
+               "Build time L: a hall started in quarter t is online in t + L.", ge=1, le=40,
+               example=4),
+        Column("pue", "number", "grid MW per IT MW", "Grid power reserved per IT MW.",
+               ge=1.0, le=3.0, example=1.3),
+        Column("cooling_mw_per_it_mw", "number", "MW per MW IT", "Cooling needed per IT MW.",
+               ge=0.0, example=1.1),
+        Column("lease_usd_per_kw_month", "number", "$/kW-month", "Lease rate at delivery.",
+               ge=0.0, example=150),
+        Column("lease_escalator", "number", "per year", "Yearly lease escalation from delivery.",
+               required=False, default=0.0, ge=-0.5, le=0.5, example=0.03),
+        Column("ramp_quarters", "integer", "quarters",
+               "Quarters for the tenant to fill the hall (occupancy rises linearly).",
+               required=False, default=1, ge=1, le=40, example=2),
+        Column("opex_usd_per_kw_month", "number", "$/kW-month", "Operating cost of a hall.",
+               required=False, default=0.0, ge=0.0, example=18),
+        Column("power_passthrough", "bool", "",
+               "TRUE if the tenant pays for power; FALSE if the owner pays it.",
+               required=False, default=True, example=True),
+    ),
+)
+
+SITE_OPTIONS = Table(
+    sheet="SiteOptions",
+    meaning="Optional per-site overrides of each option; missing pairs are allowed at x1.",
+    required=False,
+    key=("site", "option"),
+    columns=(
+        Column("site", "text", "", "A site of the Sites sheet.", example="Childress"),
+        Column("option", "text", "", "An option of the Options sheet.", example="dlc_ai"),
+        Column("allowed", "bool", "", "FALSE forbids this option at this site.",
+               required=False, default=True, example=True),
+        Column("capex_multiplier", "number", "x", "Multiplies the option's capex here.",
+               required=False, default=1.0, ge=0.0, example=1.0),
+        Column("lease_multiplier", "number", "x", "Multiplies the option's lease here.",
+               required=False, default=1.0, ge=0.0, example=1.0),
+    ),
+)
+
+QUARTERS = Table(
+    sheet="Quarters",
+    meaning="One row per quarter of the horizon: market path, budget and portfolio caps.",
+    key=("quarter",),
+    columns=(
+        Column("quarter", "quarter", "quarter", "The quarter.", example="2027Q1"),
+        Column("hashprice_usd_per_ph_day", "number", "$/PH/s/day", "Hashprice forecast.",
+               ge=0.0, example=45),
+        Column("budget_musd", "number", "$M", "Capital budget; blank = no limit.",
+               required=False, default=None, ge=0.0, example=250),
+        Column("power_index", "number", "x", "Multiplies every site's power cost.",
+               required=False, default=1.0, ge=0.0, example=1.0),
+        Column("lease_index", "number", "x", "Multiplies the lease rate of halls delivered now.",
+               required=False, default=1.0, ge=0.0, example=1.0),
+        Column("ai_demand_mw", "number", "MW IT", "Most AI IT MW online; blank = no limit.",
+               required=False, default=None, ge=0.0, example=None),
+        Column("max_hall_starts", "integer", "halls",
+               "Most hall starts in the quarter; blank = no limit.",
+               required=False, default=None, ge=0, example=None),
+        Column("min_mining_mw", "number", "MW", "Portfolio mining floor; blank = no floor.",
+               required=False, default=None, ge=0.0, example=None),
+    ),
+)
+
+COMMITMENTS = Table(
+    sheet="Commitments",
+    meaning="Optional decisions already taken or ruled out.",
+    required=False,
+    columns=(
+        Column("site", "text", "", "A site of the Sites sheet.", example="Childress"),
+        Column("option", "text", "", "An option; blank = every option.", required=False,
+               default=None, example="dlc_ai"),
+        Column("quarter", "quarter", "quarter",
+               "Quarter of a start, or first allowed quarter for not_before.",
+               required=False, default=None, example="2027Q1"),
+        Column("halls", "integer", "halls", "Halls that start (action = start).",
+               required=False, default=None, ge=1, example=1),
+        Column("action", "choice", "", "start, exclude or not_before.",
+               choices=("start", "exclude", "not_before"), example="start"),
+    ),
+)
+
+SCENARIOS = Table(
+    sheet="Scenarios",
+    meaning="Optional named scenarios for sweeps: each row changes one parameter.",
+    required=False,
+    columns=(
+        Column("scenario", "text", "", "Scenario name.", example="bear_hashprice"),
+        Column("parameter", "choice", "", "What the row changes.",
+               choices=("hashprice", "lease", "capex", "budget", "power_cost", "discount_rate",
+                        "lead_quarters", "ai_demand"), example="hashprice"),
+        Column("value", "number", "", "New value (absolute); or give a multiplier.",
+               required=False, default=None, example=None),
+        Column("multiplier", "number", "x", "Multiplies the base value.", required=False,
+               default=None, ge=0.0, example=0.7),
+        Column("site", "text", "", "Limit the change to one site.", required=False,
+               default=None, example=None),
+        Column("option", "text", "", "Limit the change to one option.", required=False,
+               default=None, example=None),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (SETTINGS, SITES, OPTIONS, SITE_OPTIONS, QUARTERS, COMMITMENTS,
+                             SCENARIOS)
+
+
+def markdown() -> str:
+    """The contract as Markdown tables (one per sheet), for the README."""
+    lines: list[str] = []
+    for table in TABLES:
+        status = "required" if table.required else "optional"
+        lines += [f"### `{table.sheet}` ({status})", "", table.meaning, "",
+                  "| column | unit | required | default | allowed | meaning |",
+                  "|---|---|---|---|---|---|"]
+        for col in table.columns:
+            default = "" if col.default is None else str(col.default)
+            if not col.required and col.default is None:
+                default = "(none)"
+            lines.append(f"| `{col.name}` | {col.unit} | {'yes' if col.required else 'no'} | "
+                         f"{default} | {col.expectation()} | {col.meaning} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
