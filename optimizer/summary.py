@@ -1,0 +1,237 @@
+"""Plain-language accounts of a `Plan`: the headline metrics, a short narrative, terminal text.
+
+The same `headline_metrics` rows feed the report's Summary sheet and the terminal, so the two
+never disagree. Money is in $M, power in MW; quarters are labels such as `2027Q1`.
+
+Rule for the solve outcome: a plan is called "optimal" only when `plan.status == "optimal"`;
+a feasible plan stopped by a limit is described by why it stopped and how far from the best
+possible it may be (its relative gap), never as optimal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+
+from optimizer.plan import Plan
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the Summary sheet: a stable machine name, its value, unit and a note."""
+
+    metric: str
+    value: object
+    unit: str = ""
+    note: str = ""
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+
+
+def money(value: float | None, decimals: int = 1) -> str:
+    """`$1,234.5M`, with the sign in front (`-$12.0M`); `n/a` when missing or not finite."""
+    if not _finite(value):
+        return "n/a"
+    sign = "-" if value < 0 else ""  # type: ignore[operator]
+    return f"{sign}${abs(value):,.{decimals}f}M"  # type: ignore[arg-type]
+
+
+def percent(fraction: float | None) -> str:
+    """A fraction as a short percentage: 0.001 -> `0.1%`, 0.0063 -> `0.63%`."""
+    if not _finite(fraction):
+        return "n/a"
+    return f"{fraction * 100:.2f}".rstrip("0").rstrip(".") + "%"  # type: ignore[operator]
+
+
+def end_quarter(plan: Plan) -> str:
+    """The last quarter of the horizon."""
+    return plan.portfolio.quarter_labels[-1]
+
+
+def _end_capacity(plan: Plan) -> pd.DataFrame:
+    cap = plan.capacity
+    return cap[cap["quarter"] == end_quarter(plan)] if len(cap) else cap
+
+
+def ai_it_mw_online_end(plan: Plan) -> float:
+    """AI IT MW online, summed over sites, in the last quarter."""
+    end = _end_capacity(plan)
+    return float(end["ai_it_mw_online"].sum()) if len(end) else 0.0
+
+
+def mining_mw_end(plan: Plan) -> float:
+    """Miner MW running, summed over sites, in the last quarter."""
+    end = _end_capacity(plan)
+    return float(end["mining_mw"].sum()) if len(end) else 0.0
+
+
+def capex_total_musd(plan: Plan) -> float:
+    """Undiscounted capex of every hall and upgrade started in the plan ($M)."""
+    return float(plan.cash_flows["capex_musd"].sum()) if len(plan.cash_flows) else 0.0
+
+
+def solve_outcome(plan: Plan) -> str:
+    """How the solve ended, in words: optimal within its tolerance, or why it stopped and the gap.
+
+    The tolerance is the workbook's `mip_gap` setting (Plan does not record a CLI override).
+    """
+    gap = plan.gap
+    if plan.status == "optimal":
+        tol = plan.portfolio.settings.mip_gap
+        text = f"optimal within {percent(tol)}" if tol > 0 else "optimal"
+        if _finite(gap) and gap > 0:
+            text += f" (gap {percent(gap)})"
+        return text
+    if plan.status == "feasible":
+        why = plan.termination.replace("_", " ")
+        head = f"{why} reached" if why.endswith("limit") else f"solver stopped ({why})"
+        if _finite(gap):
+            return f"{head}: best plan found is within {percent(gap)} of the best possible"
+        return f"{head}: best plan found; its distance from the best possible is unknown"
+    return f"no plan ({plan.status}, {plan.termination.replace('_', ' ')})"
+
+
+def headline_metrics(plan: Plan) -> list[Metric]:
+    """Every Summary row, in order. Names are a contract (other tools read them)."""
+    pf, s = plan.portfolio, plan.portfolio.settings
+    total_halls = int(pf.sites["halls"].sum()) if len(pf.sites) else 0
+    solve_s = plan.timings.get("solve")
+    return [
+        Metric("npv_musd", plan.npv_musd, "$M", "net present value of the plan, terminal value "
+               "included"),
+        Metric("status", plan.status, "", solve_outcome(plan)),
+        Metric("termination", plan.termination, "", "why the solver stopped"),
+        Metric("mip_gap", plan.gap, "%", "relative gap between the plan and the best bound"),
+        Metric("best_bound_musd", plan.bound_musd, "$M", "no plan can exceed this NPV"),
+        Metric("greedy_npv_musd", plan.greedy_npv_musd, "$M",
+               "NPV of converting sites by a simple ranking"),
+        Metric("uplift_vs_greedy_musd", plan.uplift_vs_greedy_musd, "$M",
+               "what optimising adds over the ranking"),
+        Metric("halls_converted", plan.halls_converted, "halls", f"of {total_halls} available"),
+        Metric("ai_it_mw_online_end", ai_it_mw_online_end(plan), "MW IT",
+               f"in {end_quarter(plan)}"),
+        Metric("mining_mw_end", mining_mw_end(plan), "MW", f"still mining in {end_quarter(plan)}"),
+        Metric("capex_total_musd", capex_total_musd(plan), "$M", "halls and upgrades, "
+               "undiscounted"),
+        Metric("terminal_value_musd", plan.terminal_value_musd, "$M",
+               f"discounted, included in NPV ({s.terminal_value})"),
+        Metric("start_quarter", s.start_quarter, "quarter", ""),
+        Metric("horizon_quarters", s.horizon_quarters, "quarters", f"to {end_quarter(plan)}"),
+        Metric("discount_rate", s.discount_rate, "%", f"per year, cash flows at the {s.discounting}"
+               " of each quarter"),
+        Metric("solve_seconds", solve_s, "s", "solver time"),
+        Metric("total_seconds", sum(plan.timings.values()) if plan.timings else None, "s",
+               ", ".join(f"{k} {v:.2f}" for k, v in plan.timings.items())),
+        Metric("method", plan.method, "", ""),
+        Metric("warnings", len(plan.warnings), "", "listed on the Log sheet"),
+        Metric("input_file", pf.source, "", ""),
+        Metric("input_sha256", pf.sha256, "", "fingerprint of the input file"),
+        Metric("sitepivot_version", _version("sitepivot"), "", ""),
+        Metric("pyomo_version", _version("pyomo"), "", ""),
+        Metric("highspy_version", _version("highspy"), "", ""),
+        Metric("created_utc", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), "", ""),
+    ]
+
+
+def _halls(n: int) -> str:
+    return f"{n} hall{'s' if n != 1 else ''}"
+
+
+def plan_narrative(plan: Plan) -> list[str]:
+    """A short plain-language account of the plan, one sentence a line.
+
+    Starts (one line per site, option and quarter), upgrades, the end state (halls, MW), the
+    NPV and how the solve ended.
+    """
+    lines: list[str] = []
+    dec = plan.decisions
+    if len(dec):
+        for r in dec.sort_values(["start_quarter", "site", "option"]).itertuples(index=False):
+            lines.append(f"Convert {_halls(int(r.halls))} at {r.site} to {r.option} from "
+                         f"{r.start_quarter} (online {r.online_quarter}), "
+                         f"{money(r.capex_musd, 0)} capex.")
+    else:
+        lines.append("Convert no halls: under these inputs every site is worth more mining.")
+    for r in plan.upgrades.sort_values(["start_quarter", "site"]).itertuples(index=False):
+        if r.kind == "cooling":
+            what = f"Add {int(r.units)} cooling module{'s' if int(r.units) != 1 else ''} " \
+                   f"({r.mw:,.0f} MW) at {r.site}"
+        else:
+            what = f"Upgrade grid power at {r.site} by {r.mw:,.0f} MW"
+        lines.append(f"{what} from {r.start_quarter} (online {r.online_quarter}), "
+                     f"{money(r.capex_musd, 0)} capex.")
+    total_halls = int(plan.portfolio.sites["halls"].sum()) if len(plan.portfolio.sites) else 0
+    lines.append(f"By {end_quarter(plan)}: {plan.halls_converted} of {total_halls} halls "
+                 f"converted, {ai_it_mw_online_end(plan):,.0f} MW of AI IT online, "
+                 f"{mining_mw_end(plan):,.0f} MW still mining; total capex "
+                 f"{money(capex_total_musd(plan))}.")
+    s = plan.portfolio.settings
+    npv = (f"NPV {money(plan.npv_musd)} at a {percent(s.discount_rate)} discount rate")
+    if _finite(plan.terminal_value_musd) and plan.terminal_value_musd != 0:
+        npv += f", of which {money(plan.terminal_value_musd)} is terminal value"
+    uplift = plan.uplift_vs_greedy_musd
+    if _finite(uplift):
+        more = "more" if uplift >= 0 else "less"  # type: ignore[operator]
+        npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"  # type: ignore[arg-type]
+    lines.append(npv + ".")
+    lines.append(f"Solve: {solve_outcome(plan)}.")
+    if plan.warnings:
+        n = len(plan.warnings)
+        lines.append(f"{n} warning{'s' if n != 1 else ''}: see the Log.")
+    return lines
+
+
+def _format_value(m: Metric) -> str:
+    if m.value is None or (isinstance(m.value, float) and not math.isfinite(m.value)):
+        return "n/a"
+    if m.unit == "$M":
+        return money(m.value)  # type: ignore[arg-type]
+    if m.unit == "%":
+        return percent(m.value)  # type: ignore[arg-type]
+    if m.unit in ("MW", "MW IT"):
+        return f"{m.value:,.0f} {m.unit}"
+    if m.unit == "s":
+        return f"{m.value:.2f} s"
+    return f"{m.value}"
+
+
+_TEXT_METRICS = ("npv_musd", "status", "best_bound_musd", "uplift_vs_greedy_musd",
+                 "halls_converted", "ai_it_mw_online_end", "capex_total_musd", "solve_seconds")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_string(index=False, float_format=lambda x: f"{x:,.1f}")
+
+
+def plan_text(plan: Plan) -> str:
+    """The plan for the terminal: headline metrics, the decisions table and the upgrades."""
+    by_name = {m.metric: m for m in headline_metrics(plan)}
+    width = max(len(n) for n in _TEXT_METRICS)
+    out = []
+    for name in _TEXT_METRICS:
+        m = by_name[name]
+        value = _format_value(m)
+        note = m.note if name in ("status", "halls_converted", "ai_it_mw_online_end") else ""
+        if name == "status":
+            value, note = solve_outcome(plan), ""
+        out.append(f"{name:<{width}}  {value}" + (f"  ({note})" if note else ""))
+    out += ["", "Decisions:"]
+    out.append(_table(plan.decisions) if len(plan.decisions) else "  (no hall starts)")
+    out += ["", "Upgrades:"]
+    out.append(_table(plan.upgrades) if len(plan.upgrades) else "  (no upgrades)")
+    if plan.warnings:
+        out += ["", f"{len(plan.warnings)} warning(s) (see the report's Log sheet)."]
+    return "\n".join(out)
