@@ -1,0 +1,775 @@
+"""Validation: raw tables (as read from a workbook or CSV folder) -> a typed `Portfolio`.
+
+Everything is driven by `optimizer.schema`: each column's kind, bounds, default and wording.
+One pass collects every problem (with sheet, cell, column, value and what was expected) and
+raises a single `InputError`; a bad cell never stops the checks of other cells, and a check that
+depends on a bad value is skipped rather than reported again (no cascades from one root cause).
+
+Rules, in the order they are checked:
+- sheets: Settings, Sites, Options and Quarters are required; SiteOptions, Commitments and
+  Scenarios are optional (absent -> empty; present but empty -> a warning). Sheet and column
+  names are case-insensitive and trimmed. A column named twice is an error; an unknown column
+  is a warning (annotation columns such as ``notes`` or ``source`` are ignored silently).
+  Fully empty rows are skipped.
+- cells: coerced by `Column.kind` (numbers, integers and booleans through pydantic's lax
+  rules, quarters through `optimizer.quarters.parse_quarter`, choices case-insensitive) and
+  checked against the column's bounds; blank required cells are errors, blank optional cells
+  take the schema default.
+- Settings: known keys only (nearest key suggested), each at most once; terminal_value
+  ``multiple`` needs terminal_multiple, ``gordon`` needs terminal_growth < discount_rate.
+- Sites / Options: unique names; an upgrade's columns (`Table.groups`) all or none; mining_mw
+  above grid_mw and earliest_start after the horizon are warnings.
+- SiteOptions: known site and option, one row per pair; missing pairs are allowed at x1.
+- Quarters: every quarter of the horizon exactly once, any row order; none outside it.
+- Commitments: see `_Validator._commitments`.
+- Scenarios: known site/option; exactly one of value / multiplier per row.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, TypeAdapter, ValidationError
+
+from optimizer import schema
+from optimizer.errors import InputError, Problem
+from optimizer.portfolio import Portfolio, Settings
+from optimizer.quarters import add_quarters, parse_quarter, quarter_ordinal, quarter_range
+from optimizer.schema import Column, Table
+
+# Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
+_FLOAT = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
+_INT = TypeAdapter(int)
+_BOOL = TypeAdapter(bool)
+
+# Extra columns people add to document their figures; ignored without a warning.
+ANNOTATION_COLUMNS = frozenset({"note", "notes", "comment", "comments", "source", "sources",
+                                "description", "unit", "units", "meaning"})
+
+_BAD = object()  # a cell already reported as a problem: its checks downstream are skipped
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell the reader could not give a value for (e.g. a formula without a saved result,
+    or a merged cell). The reader reports it; validation treats the cell as bad, silently."""
+
+    reason: str
+
+
+@dataclass
+class SheetData:
+    """One sheet as read, and where each of its cells came from.
+
+    ``frame`` holds the raw values with the header as written (not yet normalised).
+    ``rows`` is the spreadsheet row number of each frame row (default 2, 3, ...: header in
+    row 1); ``letters`` the column letter of each frame column (default A, B, ... in frame
+    order). With ``csv_file`` set, cells are named ``file.csv row N`` instead of ``Sheet!D7``.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    rows: list[int] | None = None
+    letters: list[str] | None = None
+    csv_file: str | None = None
+    header_row: int = 1
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = [self.header_row + 1 + i for i in range(len(self.frame))]
+        if self.letters is None:
+            self.letters = [column_letter(i + 1) for i in range(self.frame.shape[1])]
+
+    @property
+    def label(self) -> str:
+        return self.csv_file or self.name
+
+    def problem(self, row: int | None, col_pos: int | None, column: str, value: object,
+                expected: str) -> Problem:
+        """A Problem located at a cell (row = spreadsheet row, None for the whole sheet)."""
+        if row is None:
+            return Problem(self.label, "", column, value, expected)
+        if self.csv_file is not None or col_pos is None:
+            return Problem(f"{self.label} row {row}", "", column, value, expected)
+        assert self.letters is not None
+        return Problem(self.label, f"{self.letters[col_pos]}{row}", column, value, expected)
+
+    def cell_name(self, row: int, col_pos: int | None) -> str:
+        """How a cell is named inside a message (``Sites!D7`` or ``sites.csv row 7``)."""
+        if self.csv_file is not None or col_pos is None:
+            return f"{self.label} row {row}"
+        assert self.letters is not None
+        return f"{self.label}!{self.letters[col_pos]}{row}"
+
+
+def column_letter(index: int) -> str:
+    """Excel column letter of a 1-based column index (1 -> A, 27 -> AA)."""
+    letters = ""
+    while index > 0:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def is_blank(value: object) -> bool:
+    """True for an empty cell: None, NaN/NA/NaT, or text of spaces only."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, float | np.floating):
+        return math.isnan(float(value))
+    return False
+
+
+def _plain(value: object) -> object:
+    """numpy scalars -> Python scalars, so pydantic sees ordinary values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
+    """Convert one non-blank cell by its column's kind and check its bounds.
+
+    Returns ``(typed_value, None)`` or ``(None, what was expected)``.
+    """
+    value = _plain(value)
+    if isinstance(value, str):
+        value = value.strip()
+    expected = f"expected {col.expectation()}"
+    kind = col.kind
+    try:
+        if kind == "text":
+            if isinstance(value, bool):
+                return None, expected
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            return str(value), None
+        if kind == "choice":
+            text = str(value).lower()
+            if text in col.choices:
+                return text, None
+            near = difflib.get_close_matches(text, col.choices, n=1)
+            return None, expected + (f" (did you mean {near[0]}?)" if near else "")
+        if kind == "quarter":
+            label = parse_quarter(value)
+            return (label, None) if label is not None else (None, expected)
+        if kind == "bool":
+            return _BOOL.validate_python(value), None
+        if isinstance(value, bool):  # TRUE in a number column is a mistake, not 1
+            return None, expected
+        if kind == "integer":
+            number: float | int = _INT.validate_python(
+                _FLOAT.validate_python(value) if isinstance(value, str) else value)
+        else:
+            number = _FLOAT.validate_python(value)
+    except ValidationError:
+        return None, expected
+    if ((col.ge is not None and number < col.ge) or (col.gt is not None and number <= col.gt)
+            or (col.le is not None and number > col.le)
+            or (col.lt is not None and number >= col.lt)):
+        return None, expected
+    return number, None
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    near = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _norm(name: object) -> str:
+    return "" if is_blank(name) else str(name).strip().lower()
+
+
+@dataclass
+class _Rows:
+    """A table after cell coercion: one dict per non-empty row, plus locations."""
+
+    sheet: SheetData | None
+    table: Table
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # spreadsheet row of each record
+    positions: dict[str, int] = field(default_factory=dict)  # column -> frame position
+
+    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
+        assert self.sheet is not None
+        return self.sheet.problem(self.rows[i], self.positions.get(column), column, value,
+                                  expected)
+
+    def cell_name(self, i: int, column: str) -> str:
+        assert self.sheet is not None
+        return self.sheet.cell_name(self.rows[i], self.positions.get(column))
+
+    def ok(self, i: int, column: str) -> bool:
+        """The cell holds a valid, non-blank value."""
+        value = self.records[i][column]
+        return value is not _BAD and value is not None and not (
+            isinstance(value, float) and math.isnan(value))
+
+
+class _Validator:
+    def __init__(self, sheets: Mapping[str, SheetData]) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self.settings_cells: dict[str, tuple[int, int]] = {}  # key -> (row, value column)
+        self.sheets: dict[str, SheetData] = {}
+        for key, data in sheets.items():
+            norm = _norm(key)
+            if norm in self.sheets:
+                self.problems.append(Problem(data.label, "", "", None,
+                                             f"sheet named twice (also "
+                                             f"{self.sheets[norm].label!r})"))
+                continue
+            self.sheets[norm] = data
+
+    # ---- generic table reading -----------------------------------------------------------
+    def _header(self, data: SheetData, wanted: Sequence[str]) -> dict[str, int]:
+        """Normalised column name -> frame position; duplicates reported, unknowns warned."""
+        positions: dict[str, int] = {}
+        for pos, raw in enumerate(data.frame.columns):
+            name = _norm(raw)
+            if not name:
+                continue
+            if name in positions:
+                first = data.cell_name(data.header_row, positions[name])
+                self.problems.append(data.problem(
+                    data.header_row, pos, name, None,
+                    f"column named twice (also {first}); keep one"))
+                continue
+            positions[name] = pos
+            if name not in wanted and name not in ANNOTATION_COLUMNS:
+                self.warnings.append(str(data.problem(
+                    data.header_row, pos, name, None,
+                    "unknown column, ignored" + _suggest(name, wanted))))
+        return positions
+
+    def _present_rows(self, data: SheetData) -> list[int]:
+        """Frame positions of rows with at least one non-blank cell."""
+        frame = data.frame
+        return [i for i in range(len(frame))
+                if not all(is_blank(v) for v in frame.iloc[i].tolist())]
+
+    def _cell(self, rows: _Rows, i: int, raw: object, col: Column) -> Any:
+        """Typed value of one cell, its default when blank, or _BAD (reported)."""
+        if isinstance(raw, Unreadable):
+            return _BAD
+        if is_blank(raw):
+            if col.required:
+                self.problems.append(rows.problem(
+                    i, col.name, None, f"blank; expected {col.expectation()}"))
+                return _BAD
+            return col.default
+        value, error = coerce_cell(raw, col)
+        if error is not None:
+            self.problems.append(rows.problem(i, col.name, raw, error))
+            return _BAD
+        return value
+
+    def _table(self, table: Table) -> _Rows | None:
+        """Read and coerce one sheet; None if a required sheet is missing."""
+        data = self.sheets.get(table.sheet.lower())
+        if data is None:
+            if table.required:
+                found = ", ".join(d.label for d in self.sheets.values()) or "none"
+                self.problems.append(Problem(
+                    table.sheet, "", "", None,
+                    f"required sheet missing ({table.meaning} Sheets found: {found})"))
+                return None
+            return _Rows(None, table)
+        positions = self._header(data, table.names)
+        rows = _Rows(data, table, positions=positions)
+        missing = [c.name for c in table.columns if c.required and c.name not in positions]
+        for name in missing:
+            self.problems.append(data.problem(
+                None, None, name, None,
+                f"required column missing from the header row (row {data.header_row})"))
+        present = self._present_rows(data)
+        if not present:
+            if table.required:
+                self.problems.append(data.problem(None, None, "", None,
+                                                  "the sheet has no rows; "
+                                                  f"expected {table.meaning[0].lower()}"
+                                                  f"{table.meaning[1:]}"))
+            else:
+                self.warnings.append(f"{data.label}: optional sheet is empty")
+            return rows
+        assert data.rows is not None
+        for i in present:
+            rows.rows.append(data.rows[i])
+            rows.records.append({})
+        for k, i in enumerate(present):
+            values = data.frame.iloc[i].tolist()
+            for col in table.columns:
+                if col.name in missing:
+                    rows.records[k][col.name] = _BAD
+                elif col.name not in positions:
+                    rows.records[k][col.name] = col.default
+                else:
+                    raw = values[positions[col.name]]
+                    rows.records[k][col.name] = self._cell(rows, k, raw, col)
+        return rows
+
+    def _unique(self, rows: _Rows, key: Sequence[str]) -> None:
+        """Report a key (tuple of columns) given on more than one row."""
+        seen: dict[tuple[Any, ...], int] = {}
+        for i, rec in enumerate(rows.records):
+            if not all(rows.ok(i, k) for k in key):
+                continue
+            value = tuple(str(rec[k]).lower() for k in key)
+            if value in seen:
+                what = " and ".join(key)
+                self.problems.append(rows.problem(
+                    i, key[-1], rec[key[-1]],
+                    f"duplicate {what}: already on row {rows.rows[seen[value]]}"))
+            else:
+                seen[value] = i
+
+    # ---- Settings -----------------------------------------------------------------------
+    def _settings(self) -> dict[str, Any] | None:
+        """Settings values by key (defaults applied, _BAD where reported); None if unusable."""
+        data = self.sheets.get("settings")
+        if data is None:
+            found = ", ".join(d.label for d in self.sheets.values()) or "none"
+            self.problems.append(Problem("Settings", "", "", None,
+                                         "required sheet missing (columns key and value). "
+                                         f"Sheets found: {found}"))
+            return None
+        positions = self._header(data, ("key", "value"))
+        missing = [c for c in ("key", "value") if c not in positions]
+        for name in missing:
+            self.problems.append(data.problem(
+                None, None, name, None,
+                f"required column missing from the header row (row {data.header_row}); "
+                "Settings has columns key and value"))
+        if missing:
+            return None
+        assert data.rows is not None
+        known = {c.name: c for c in schema.SETTINGS.columns}
+        values: dict[str, Any] = {}
+        kpos, vpos = positions["key"], positions["value"]
+        for i in self._present_rows(data):
+            row = data.rows[i]
+            raw_key, raw = data.frame.iloc[i, kpos], data.frame.iloc[i, vpos]
+            key = _norm(raw_key)
+            if not key:
+                self.problems.append(data.problem(row, kpos, "key", None,
+                                                  "blank key next to a value; expected a "
+                                                  "setting name"))
+                continue
+            if key not in known:
+                self.problems.append(data.problem(
+                    row, kpos, "key", raw_key, "unknown setting" + _suggest(key, known)))
+                continue
+            if key in values:
+                first = data.cell_name(self.settings_cells[key][0], kpos)
+                self.problems.append(data.problem(row, kpos, "key", raw_key,
+                                                  f"setting given twice (also {first})"))
+                continue
+            self.settings_cells[key] = (row, vpos)
+            col = known[key]
+            if isinstance(raw, Unreadable):
+                values[key] = _BAD
+            elif is_blank(raw):
+                if col.required:
+                    self.problems.append(data.problem(row, vpos, key, None,
+                                                      f"blank; expected {col.expectation()}"))
+                    values[key] = _BAD
+                else:
+                    values[key] = col.default
+            else:
+                value, error = coerce_cell(raw, col)
+                if error is not None:
+                    self.problems.append(data.problem(row, vpos, key, raw, error))
+                    value = _BAD
+                values[key] = value
+        for col in schema.SETTINGS.columns:
+            if col.name in values:
+                continue
+            if col.required:
+                self.problems.append(data.problem(
+                    None, None, col.name, None,
+                    f"required setting missing: add a row with key {col.name} "
+                    f"and a value ({col.expectation()})"))
+                values[col.name] = _BAD
+            else:
+                values[col.name] = col.default
+        self._settings_rules(data, values)
+        return values
+
+    def _settings_problem(self, data: SheetData, key: str, value: object,
+                          expected: str) -> None:
+        row, pos = self.settings_cells.get(key, (None, None))
+        self.problems.append(data.problem(row, pos, key, value, expected))
+
+    def _settings_rules(self, data: SheetData, values: dict[str, Any]) -> None:
+        terminal = values["terminal_value"]
+        if terminal == "multiple" and values["terminal_multiple"] is None:
+            self._settings_problem(data, "terminal_multiple", None,
+                                   "required when terminal_value is multiple")
+        if terminal == "gordon":
+            growth, rate = values["terminal_growth"], values["discount_rate"]
+            if growth is None:
+                self._settings_problem(data, "terminal_growth", None,
+                                       "required when terminal_value is gordon")
+            elif growth is not _BAD and rate is not _BAD and growth >= rate:
+                self._settings_problem(data, "terminal_growth", growth,
+                                       f"must be below discount_rate ({rate:g}) for the "
+                                       "Gordon growth terminal value")
+
+    # ---- the whole portfolio ------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        settings = self._settings()
+        start: str | None = None
+        horizon: int | None = None
+        if settings is not None:
+            if settings["start_quarter"] not in (_BAD, None):
+                start = settings["start_quarter"]
+            if settings["horizon_quarters"] not in (_BAD, None):
+                horizon = settings["horizon_quarters"]
+        self.start, self.horizon = start, horizon
+        self.last = (add_quarters(start, horizon - 1)
+                     if start is not None and horizon is not None else None)
+        sites = self._table(schema.SITES)
+        options = self._table(schema.OPTIONS)
+        site_options = self._table(schema.SITE_OPTIONS)
+        quarters = self._table(schema.QUARTERS)
+        commitments = self._table(schema.COMMITMENTS)
+        scenarios = self._table(schema.SCENARIOS)
+        for rows in (sites, options, site_options, quarters):
+            if rows is not None:
+                self._unique(rows, rows.table.key)
+        if sites is not None:
+            self._sites(sites)
+        site_names = self._names(sites, "site")
+        option_names = self._names(options, "option")
+        if site_options is not None:
+            self._references(site_options, site_names, option_names)
+        if scenarios is not None:
+            self._references(scenarios, site_names, option_names)
+            self._scenarios(scenarios)
+        if quarters is not None:
+            self._quarters(quarters)
+        if commitments is not None:
+            self._references(commitments, site_names, option_names)
+            self._commitments(commitments, sites, options, site_options)
+        return {"settings": settings, "sites": sites, "options": options,
+                "site_options": site_options, "quarters": quarters,
+                "commitments": commitments, "scenarios": scenarios}
+
+    @staticmethod
+    def _names(rows: _Rows | None, column: str) -> dict[str, str] | None:
+        """Lower-case name -> name as written; None if the sheet is unusable."""
+        if rows is None:
+            return None
+        return {str(r[column]).lower(): r[column] for i, r in enumerate(rows.records)
+                if rows.ok(i, column)}
+
+    def _references(self, rows: _Rows, sites: dict[str, str] | None,
+                    options: dict[str, str] | None) -> None:
+        """Site / option cells must name a row of Sites / Options; stored as written there."""
+        for column, names, sheet in (("site", sites, "Sites"), ("option", options, "Options")):
+            if names is None:
+                continue
+            for i, rec in enumerate(rows.records):
+                if not rows.ok(i, column):
+                    continue
+                value = rec[column]
+                if value.lower() in names:
+                    rec[column] = names[value.lower()]
+                else:
+                    self.problems.append(rows.problem(
+                        i, column, value,
+                        f"not a {column} of the {sheet} sheet" + _suggest(value, names.values())))
+                    rec[column] = _BAD
+
+    def _sites(self, rows: _Rows) -> None:
+        for i, rec in enumerate(rows.records):
+            for group in schema.SITES.groups:
+                given = [c for c in group if rows.ok(i, c) or rec[c] is _BAD]
+                if given and len(given) < len(group):
+                    for c in group:
+                        if c not in given:
+                            self.problems.append(rows.problem(
+                                i, c, None,
+                                f"blank, but {given[0]} is given: an upgrade's columns "
+                                f"({', '.join(group)}) are given all together or not at all"))
+            if rows.ok(i, "mining_mw") and rows.ok(i, "grid_mw") and (
+                    rec["mining_mw"] > rec["grid_mw"]):
+                self.warnings.append(str(rows.problem(
+                    i, "mining_mw", rec["mining_mw"],
+                    f"above grid_mw ({rec['grid_mw']:g}): the site mines at most grid_mw")))
+            if rec["earliest_start"] is None and self.start is not None:
+                rec["earliest_start"] = self.start
+            if (rows.ok(i, "earliest_start") and self.last is not None
+                    and quarter_ordinal(rec["earliest_start"]) > quarter_ordinal(self.last)):
+                self.warnings.append(str(rows.problem(
+                    i, "earliest_start", rec["earliest_start"],
+                    f"after the last quarter ({self.last}): the site can never convert")))
+
+    def _quarters(self, rows: _Rows) -> None:
+        if self.start is None or self.horizon is None:
+            return
+        horizon = quarter_range(self.start, self.horizon)
+        wanted = set(horizon)
+        seen: set[str] = set()
+        for i, rec in enumerate(rows.records):
+            if not rows.ok(i, "quarter"):
+                continue
+            label = rec["quarter"]
+            seen.add(label)
+            if label not in wanted:
+                self.problems.append(rows.problem(
+                    i, "quarter", label,
+                    f"outside the horizon {horizon[0]}..{horizon[-1]} (start_quarter "
+                    f"{self.start}, horizon_quarters {self.horizon}); remove the row"))
+        if any(rec["quarter"] is _BAD for rec in rows.records):
+            return  # a bad label may be the missing quarter: do not guess
+        missing = [q for q in horizon if q not in seen]
+        if missing:
+            shown = ", ".join(missing[:12]) + (f" and {len(missing) - 12} more"
+                                               if len(missing) > 12 else "")
+            self.problems.append(Problem(
+                rows.sheet.label if rows.sheet else "Quarters", "", "quarter", None,
+                f"no row for {shown}: every quarter of the horizon "
+                f"{horizon[0]}..{horizon[-1]} needs exactly one row"))
+
+    def _scenarios(self, rows: _Rows) -> None:
+        for i, rec in enumerate(rows.records):
+            value_given = rows.ok(i, "value") or rec["value"] is _BAD
+            mult_given = rows.ok(i, "multiplier") or rec["multiplier"] is _BAD
+            if value_given == mult_given:
+                self.problems.append(rows.problem(
+                    i, "value", rec["value"] if value_given else None,
+                    "give exactly one of value and multiplier"
+                    + (" (both given)" if value_given else " (both blank)")))
+
+    def _commitments(self, rows: _Rows, sites: _Rows | None, options: _Rows | None,
+                     site_options: _Rows | None) -> None:
+        """Commitments rules.
+
+        - start: needs option, quarter and halls; the option must be allowed at the site;
+          its hall must be online by the last quarter (quarter + lead_quarters <= last);
+          no exclude of the same site (blank or same option) and no not_before later than it
+          at the same site (blank or same option); the starts at a site total at most its
+          halls. Before the site's earliest_start: honoured, with a warning. Before the start
+          quarter: a hall begun in an earlier plan, its capex before the start quarter sunk
+          (a warning).
+        - exclude: no quarter, no halls. not_before: a quarter, no halls.
+        """
+        lead = {}
+        if options is not None:
+            lead = {r["option"]: r["lead_quarters"] for i, r in enumerate(options.records)
+                    if options.ok(i, "option") and options.ok(i, "lead_quarters")}
+        site_rec = {}
+        if sites is not None:
+            site_rec = {r["site"]: r for i, r in enumerate(sites.records) if sites.ok(i, "site")}
+        forbidden: set[tuple[str, str]] = set()
+        if site_options is not None:
+            forbidden = {(r["site"], r["option"]) for i, r in enumerate(site_options.records)
+                         if site_options.ok(i, "site") and site_options.ok(i, "option")
+                         and r["allowed"] is False}
+        recs = rows.records
+        for i, rec in enumerate(recs):
+            action = rec["action"]
+            if action is _BAD:
+                continue
+            if action == "start":
+                for column in ("option", "quarter", "halls"):
+                    if rec[column] is None or (isinstance(rec[column], float)
+                                               and math.isnan(rec[column])):
+                        self.problems.append(rows.problem(
+                            i, column, None, f"blank; a start needs its {column}"))
+                        rec[column] = _BAD
+            else:
+                if rows.ok(i, "halls") or rec["halls"] is _BAD:
+                    self.problems.append(rows.problem(
+                        i, "halls", rec["halls"] if rec["halls"] is not _BAD else None,
+                        f"halls only go with action start, not {action}; leave blank"))
+                if action == "exclude" and (rows.ok(i, "quarter") or rec["quarter"] is _BAD):
+                    self.problems.append(rows.problem(
+                        i, "quarter", rec["quarter"] if rec["quarter"] is not _BAD else None,
+                        "an exclude has no quarter (it forbids every start); leave blank or "
+                        "use not_before"))
+                if action == "not_before" and rec["quarter"] is None:
+                    self.problems.append(rows.problem(
+                        i, "quarter", None, "blank; not_before needs the first allowed quarter"))
+                    rec["quarter"] = _BAD
+        for i, rec in enumerate(recs):
+            if rec["action"] != "start" or not all(
+                    rows.ok(i, c) for c in ("site", "option", "quarter", "halls")):
+                continue
+            site, option, quarter = rec["site"], rec["option"], rec["quarter"]
+            where = f"start of {option} at {site} in {quarter}"
+            if (site, option) in forbidden:
+                self.problems.append(rows.problem(
+                    i, "option", option,
+                    f"{where}: the option is not allowed at the site (SiteOptions allowed "
+                    "FALSE)"))
+            if option in lead and self.last is not None:
+                online = add_quarters(quarter, lead[option])
+                if quarter_ordinal(online) > quarter_ordinal(self.last):
+                    self.problems.append(rows.problem(
+                        i, "quarter", quarter,
+                        f"{where}: its hall would be online in {online} (lead_quarters "
+                        f"{lead[option]}), after the last quarter {self.last}"))
+            for j, other in enumerate(recs):
+                if (other["action"] not in ("exclude", "not_before") or other["site"] != site
+                        or other["option"] not in (None, option)):
+                    continue
+                if other["action"] == "exclude":
+                    self.problems.append(rows.problem(
+                        i, "action", "start",
+                        f"{where}: contradicted by the exclude at {rows.cell_name(j, 'action')}"))
+                elif rows.ok(j, "quarter") and (
+                        quarter_ordinal(quarter) < quarter_ordinal(other["quarter"])):
+                    self.problems.append(rows.problem(
+                        i, "quarter", quarter,
+                        f"{where}: before the not_before {other['quarter']} at "
+                        f"{rows.cell_name(j, 'quarter')}"))
+            site_row = site_rec.get(site)
+            if site_row is not None and isinstance(site_row["earliest_start"], str) and (
+                    quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
+                self.warnings.append(str(rows.problem(
+                    i, "quarter", quarter,
+                    f"{where}: before the site's earliest_start "
+                    f"{site_row['earliest_start']}; honoured as a decision already taken")))
+            if self.start is not None and quarter_ordinal(quarter) < quarter_ordinal(self.start):
+                self.warnings.append(str(rows.problem(
+                    i, "quarter", quarter,
+                    f"{where}: before the start quarter {self.start}; accepted as a hall begun "
+                    "in an earlier plan, its capex before the start quarter is sunk")))
+        totals: dict[str, tuple[int, int]] = {}
+        for i, rec in enumerate(recs):
+            if rec["action"] == "start" and rows.ok(i, "site") and rows.ok(i, "halls"):
+                total, _ = totals.get(rec["site"], (0, i))
+                totals[rec["site"]] = (total + rec["halls"], i)
+        for site, (total, i) in totals.items():
+            site_row = site_rec.get(site)
+            if site_row is not None and isinstance(site_row["halls"], int) and (
+                    total > site_row["halls"]):
+                self.problems.append(rows.problem(
+                    i, "halls", total,
+                    f"committed starts at {site} total {total} halls, more than its "
+                    f"{site_row['halls']} halls (Sites)"))
+
+
+# ---- building the frames --------------------------------------------------------------------
+def _series(values: list[Any], col: Column, index: pd.Index | None = None) -> pd.Series:
+    """One typed column: numbers float; integers int (float if some may be NaN); bools bool;
+    text, quarters and choices as Python objects (None where blank)."""
+    if col.kind == "number":
+        return pd.Series([np.nan if v is None else float(v) for v in values], index=index,
+                         dtype=float)
+    if col.kind == "integer":
+        if any(v is None for v in values):
+            return pd.Series([np.nan if v is None else float(v) for v in values], index=index,
+                             dtype=float)
+        return pd.Series(values, index=index, dtype="int64")
+    if col.kind == "bool":
+        return pd.Series([bool(v) for v in values], index=index, dtype=bool)
+    return pd.Series(values, index=index, dtype=object)
+
+
+def _frame(rows: _Rows | None, table: Table, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    columns = list(columns or table.names)
+    records = rows.records if rows is not None else []
+    return pd.DataFrame({c: _series([r[c] for r in records], table.column(c))
+                         for c in columns})
+
+
+def _build(parts: dict[str, Any], *, source: str, sha256: str,
+           warnings: list[str]) -> Portfolio:
+    s = parts["settings"]
+    settings = Settings(**{c.name: s[c.name] for c in schema.SETTINGS.columns})
+    sites = _frame(parts["sites"], schema.SITES).set_index("site")
+    options = _frame(parts["options"], schema.OPTIONS).set_index("option")
+    pairs = pd.MultiIndex.from_product([sites.index, options.index], names=["site", "option"])
+    so_cols = [c.name for c in schema.SITE_OPTIONS.columns if c.name not in ("site", "option")]
+    site_options = pd.DataFrame(
+        {c: _series([schema.SITE_OPTIONS.column(c).default] * len(pairs),
+                    schema.SITE_OPTIONS.column(c), pairs) for c in so_cols})
+    if parts["site_options"] is not None:
+        for rec in parts["site_options"].records:
+            for c in so_cols:
+                site_options.loc[(rec["site"], rec["option"]), c] = rec[c]
+    quarters = _frame(parts["quarters"], schema.QUARTERS)
+    order = quarters["quarter"].map(quarter_ordinal).argsort(kind="stable")
+    quarters = quarters.iloc[order].reset_index(drop=True)
+    quarters.index.name = "t"
+    commitments = _frame(parts["commitments"], schema.COMMITMENTS)
+    commitments["halls"] = commitments["halls"].astype(float)
+    scenarios = _frame(parts["scenarios"], schema.SCENARIOS)
+    return Portfolio(settings=settings, sites=sites, options=options, site_options=site_options,
+                     quarters=quarters, commitments=commitments, scenarios=scenarios,
+                     source=source, sha256=sha256, warnings=tuple(warnings))
+
+
+def validate_sheets(sheets: Mapping[str, SheetData], *, source: str = "", sha256: str = "",
+                    problems: Sequence[Problem | str] = (),
+                    warnings: Sequence[str] = ()) -> Portfolio:
+    """Validate located sheets (see `SheetData`) into a Portfolio, or raise `InputError`.
+
+    ``problems`` and ``warnings`` found by the reader (merged cells, formulas without values,
+    hidden sheets...) are reported together with validation's own.
+    """
+    validator = _Validator(sheets)
+    parts = validator.run()
+    all_problems = [*problems, *validator.problems]
+    if all_problems:
+        raise InputError(all_problems, source=source)
+    return _build(parts, source=source, sha256=sha256,
+                  warnings=[*warnings, *validator.warnings])
+
+
+def portfolio_from_tables(tables: Mapping[str, pd.DataFrame], *, source: str = "",
+                          sha256: str = "", warnings: Sequence[str] = ()) -> Portfolio:
+    """Validate raw tables (sheet name -> frame of values as read) into a `Portfolio`.
+
+    Values may be strings, numbers, bools or None/NaN, as a spreadsheet gives them. Cells are
+    named as in Excel: header in row 1, data from row 2, columns A.. in frame order. Settings
+    is a key/value table (columns ``key`` and ``value``). Raises `InputError` listing every
+    problem.
+    """
+    sheets = {name: SheetData(str(name), frame) for name, frame in tables.items()}
+    return validate_sheets(sheets, source=source, sha256=sha256, warnings=warnings)
+
+
+def describe_portfolio(portfolio: Portfolio) -> str:
+    """A short human summary of a validated portfolio (for ``sitepivot validate``)."""
+    s = portfolio.settings
+    sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
+    labels = portfolio.quarter_labels
+    halls = int(sites["halls"].sum())
+    it_mw = float((sites["halls"] * sites["hall_it_mw"]).sum())
+    budget = q["budget_musd"]
+    lines = [
+        f"workbook: {portfolio.source or '(tables)'}",
+        f"sha256: {portfolio.sha256 or '-'}",
+        f"sites: {len(sites)} ({sites['grid_mw'].sum():,.0f} MW grid, "
+        f"{sites['mining_mw'].sum():,.0f} MW mining)",
+        f"convertible: {halls} halls, {it_mw:,.0f} MW IT",
+        f"options: {len(options)} ({', '.join(map(str, options.index))})",
+        f"horizon: {labels[0]}..{labels[-1]} ({s.horizon_quarters} quarters), "
+        f"discount rate {s.discount_rate:.1%}",
+    ]
+    if budget.isna().all():
+        lines.append("budget: no limit")
+    else:
+        years = q.assign(year=q["quarter"].str[:4]).groupby("year")["budget_musd"]
+        per_year = ", ".join(
+            f"{y}: {'no limit' if b.isna().any() else f'{b.sum():,.0f}'}" for y, b in years)
+        unlimited = int(budget.isna().sum())
+        lines.append(f"budget: ${budget.sum():,.0f}M in total"
+                     + (f" ({unlimited} quarters without limit)" if unlimited else "")
+                     + f"; per year ($M) {per_year}")
+    lines.append(f"commitments: {len(portfolio.commitments)}; scenarios: "
+                 f"{portfolio.scenarios['scenario'].nunique()}")
+    lines.append(f"warnings: {len(portfolio.warnings)}")
+    return "\n".join(lines)
