@@ -215,7 +215,10 @@ class _Rows:
 
 
 class _Validator:
-    def __init__(self, sheets: Mapping[str, SheetData]) -> None:
+    def __init__(self, sheets: Mapping[str, SheetData], csv_folder: bool = False,
+                 sheet_names: Sequence[str] = ()) -> None:
+        self.csv_folder = csv_folder
+        self.sheet_names = list(sheet_names) or [str(k) for k in sheets]
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.settings_cells: dict[str, tuple[int, int]] = {}  # key -> (row, value column)
@@ -228,6 +231,17 @@ class _Validator:
                                              f"{self.sheets[norm].label!r})"))
                 continue
             self.sheets[norm] = data
+
+    def _missing_sheet(self, sheet: str, meaning: str) -> None:
+        found = ", ".join(self.sheet_names) or "none"
+        if self.csv_folder:
+            self.problems.append(Problem(
+                f"{sheet.lower()}.csv", "", "", None,
+                f"required file missing from the folder (one CSV file per sheet, named after "
+                f"the sheet). {meaning} Files found: {found}"))
+        else:
+            self.problems.append(Problem(
+                sheet, "", "", None, f"required sheet missing. {meaning} Sheets found: {found}"))
 
     # ---- generic table reading -----------------------------------------------------------
     def _header(self, data: SheetData, wanted: Sequence[str]) -> dict[str, int]:
@@ -277,10 +291,7 @@ class _Validator:
         data = self.sheets.get(table.sheet.lower())
         if data is None:
             if table.required:
-                found = ", ".join(d.label for d in self.sheets.values()) or "none"
-                self.problems.append(Problem(
-                    table.sheet, "", "", None,
-                    f"required sheet missing ({table.meaning} Sheets found: {found})"))
+                self._missing_sheet(table.sheet, table.meaning)
                 return None
             return _Rows(None, table)
         positions = self._header(data, table.names)
@@ -336,10 +347,7 @@ class _Validator:
         """Settings values by key (defaults applied, _BAD where reported); None if unusable."""
         data = self.sheets.get("settings")
         if data is None:
-            found = ", ".join(d.label for d in self.sheets.values()) or "none"
-            self.problems.append(Problem("Settings", "", "", None,
-                                         "required sheet missing (columns key and value). "
-                                         f"Sheets found: {found}"))
+            self._missing_sheet("Settings", schema.SETTINGS.meaning)
             return None
         positions = self._header(data, ("key", "value"))
         missing = [c for c in ("key", "value") if c not in positions]
@@ -712,14 +720,16 @@ def _build(parts: dict[str, Any], *, source: str, sha256: str,
 
 
 def validate_sheets(sheets: Mapping[str, SheetData], *, source: str = "", sha256: str = "",
-                    problems: Sequence[Problem | str] = (),
-                    warnings: Sequence[str] = ()) -> Portfolio:
+                    problems: Sequence[Problem | str] = (), warnings: Sequence[str] = (),
+                    csv_folder: bool = False, sheet_names: Sequence[str] = ()) -> Portfolio:
     """Validate located sheets (see `SheetData`) into a Portfolio, or raise `InputError`.
 
     ``problems`` and ``warnings`` found by the reader (merged cells, formulas without values,
-    hidden sheets...) are reported together with validation's own.
+    hidden sheets...) are reported together with validation's own. ``csv_folder``: the sheets
+    came from a folder of CSV files (a missing sheet is then named as its file);
+    ``sheet_names``: every sheet (or file) in the input, to list when one is missing.
     """
-    validator = _Validator(sheets)
+    validator = _Validator(sheets, csv_folder, sheet_names)
     parts = validator.run()
     all_problems = [*problems, *validator.problems]
     if all_problems:
