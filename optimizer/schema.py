@@ -103,7 +103,7 @@ SETTINGS = Table(
         Column("start_quarter", "quarter", "quarter", "First quarter of the plan (t = 0).",
                example="2027Q1"),
         Column("horizon_quarters", "integer", "quarters", "Number of quarters T in the plan.",
-               ge=1, le=400, example=40),
+               ge=1, le=400, example=8),
         Column("discount_rate", "number", "per year", "Annual discount rate r.",
                ge=0.0, lt=1.0, example=0.10),
         Column("discounting", "choice", "", "Cash flows at the end or middle of each quarter.",
@@ -182,7 +182,7 @@ SITES = Table(
                required=False, default=None, ge=0.0, example=120),
         Column("power_upgrade_lead_quarters", "integer", "quarters",
                "Quarters from starting the power upgrade to its capacity counting.",
-               required=False, default=None, ge=1, example=8),
+               required=False, default=None, ge=1, example=6),
     ),
 )
 
