@@ -660,3 +660,36 @@ def evaluate_plan(plan: Any) -> Evaluation | None:
 def quarter_t(label: str) -> int:
     """t of a quarter label relative to the tests' start quarter."""
     return quarter_ordinal(label) - quarter_ordinal(START)
+
+
+def mismatches(plan: Any, ev: Evaluation, rel: float = 1e-6, tol: float = 1e-7) -> list[str]:
+    """Every cash-flow line, discount factor and NPV where a Plan differs from an Evaluation.
+
+    Costs (opex, AI power, capex, depreciation, tax) are positive numbers in both, as the
+    column names of `optimizer.plan.CASH_FLOW_COLUMNS` say; the terminal value is compared
+    discounted, as `Plan.terminal_value_musd` holds it.
+    """
+    out: list[str] = []
+
+    def close(a: float, b: float) -> bool:
+        return abs(a - b) <= tol + rel * max(abs(a), abs(b))
+
+    cf = plan.cash_flows.reset_index(drop=True)
+    labels = plan.portfolio.quarter_labels
+    if list(cf["quarter"]) != labels:
+        out.append(f"cash_flows quarters {list(cf['quarter'])} != {labels}")
+        return out
+    for t, line in enumerate(ev.lines):
+        for item, want in line.items():
+            got = float(cf.loc[t, item])
+            if not close(got, want):
+                out.append(f"{labels[t]} {item}: plan {got!r}, reference {want!r}")
+        if not close(float(cf.loc[t, "discount_factor"]), ev.discount_factors[t]):
+            out.append(f"{labels[t]} discount_factor: plan {cf.loc[t, 'discount_factor']!r}, "
+                       f"reference {ev.discount_factors[t]!r}")
+    if not close(float(plan.terminal_value_musd), ev.terminal_value_discounted):
+        out.append(f"terminal_value_musd: plan {plan.terminal_value_musd!r}, reference "
+                   f"{ev.terminal_value_discounted!r} (discounted)")
+    if not close(float(plan.npv_musd), ev.npv):
+        out.append(f"npv_musd: plan {plan.npv_musd!r}, reference {ev.npv!r}")
+    return out
