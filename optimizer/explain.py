@@ -1,0 +1,102 @@
+"""Why no plan exists, in business words: re-solve an elastic copy of the model.
+
+Every business constraint (budget, site power and cooling, halls, caps, the mining floor,
+committed starts) gets a non-negative slack; the elastic model minimises the total slack, so the
+slacks it needs are the smallest changes that would make a plan possible. Definitions of the
+cumulative variables stay hard: they are bookkeeping, not business limits.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from models.conversion import CONSTRAINT_FAMILIES, build_model
+from optimizer.economics import Economics
+from optimizer.solver import HighsRunner
+
+UNITS = {"site_power": "MW", "site_cooling": "MW", "capital_budget": "$M",
+         "ai_demand_cap": "MW IT", "mining_floor": "MW", "start_commitments": "halls",
+         "halls_per_site": "halls", "hall_starts_cap": "hall starts",
+         "cooling_module_limit": "modules", "power_upgrade_once": "upgrades"}
+
+
+def explain_infeasibility(econ: Economics, time_limit: float = 60.0) -> list[str]:
+    """The smallest changes (by total slack) that would let a plan exist, one line each."""
+    model = build_model(econ)
+    model.npv.deactivate()
+    relaxed: list[tuple[str, object, pyo.Var]] = []
+    model.elastic = pyo.Block()
+    for _rule, _func, component, _family in CONSTRAINT_FAMILIES:
+        con = getattr(model, component, None)
+        if con is None:
+            continue
+        for key, data in con.items():
+            slack = pyo.Var(domain=pyo.NonNegativeReals)
+            name = f"{component}_{len(relaxed)}"
+            model.elastic.add_component(f"slack_{name}", slack)
+            if data.upper is not None:
+                model.elastic.add_component(
+                    f"c_{name}", pyo.Constraint(expr=data.body - slack <= data.upper))
+            else:
+                model.elastic.add_component(
+                    f"c_{name}", pyo.Constraint(expr=data.body + slack >= data.lower))
+            data.deactivate()
+            relaxed.append((component, key, slack))
+    model.total_slack = pyo.Objective(expr=sum(s for _c, _k, s in relaxed), sense=pyo.minimize)
+    outcome = HighsRunner(model).solve(time_limit=time_limit, mip_gap=1e-6)
+    if outcome.status not in ("optimal", "feasible"):
+        return ["No relaxation of the business constraints helps: the data itself is "
+                "contradictory (check commitments against lead times and the horizon)."]
+    lines = []
+    for component, key, slack in relaxed:
+        amount = pyo.value(slack)
+        if amount is not None and amount > 1e-6:
+            lines.append(_describe(econ, component, key, amount))
+    return lines or ["The solver reported infeasibility but the elastic model needs no change; "
+                     "this suggests numerical trouble: please report the workbook."]
+
+
+def _describe(econ: Economics, component: str, key: object, amount: float) -> str:
+    """One business sentence for a constraint that must move by `amount`."""
+    portfolio = econ.portfolio
+    labels = portfolio.quarter_labels
+    sites = portfolio.site_names
+    unit = UNITS.get(component, "")
+
+    def site_q(k: object) -> tuple[str, str]:
+        s, t = k  # type: ignore[misc]
+        return sites[s], labels[t]
+
+    if component == "site_power":
+        site, q = site_q(key)
+        return (f"Power at {site} in {q}: the committed halls and mining floor need {amount:,.1f} "
+                f"{unit} more grid power than is available then (grid_mw "
+                f"{portfolio.sites['grid_mw'].iloc[sites.index(site)]:,.0f} MW plus any upgrade "
+                "online by then).")
+    if component == "site_cooling":
+        site, q = site_q(key)
+        return (f"Cooling at {site} in {q}: the halls online need {amount:,.1f} {unit} more "
+                f"cooling than the site has (cooling_mw "
+                f"{portfolio.sites['cooling_mw'].iloc[sites.index(site)]:,.0f} MW plus modules "
+                "that can be online by then).")
+    if component == "capital_budget":
+        return (f"Budget in {labels[key]}: committed spending exceeds the budget by "  # type: ignore[index]
+                f"{amount:,.1f} {unit}.")
+    if component == "ai_demand_cap":
+        return (f"AI demand in {labels[key]}: {amount:,.1f} {unit} more than tenants will "  # type: ignore[index]
+                "lease (ai_demand_mw) would be online.")
+    if component == "mining_floor":
+        return (f"Mining floor in {labels[key]}: the portfolio can mine {amount:,.1f} {unit} "  # type: ignore[index]
+                "less than min_mining_mw.")
+    if component == "start_commitments":
+        rows = portfolio.commitments[portfolio.commitments["action"] == "start"]
+        row = rows[rows["quarter"].map(portfolio.t_of) >= 0].iloc[int(key)]  # type: ignore[call-overload]
+        what = row["option"] if isinstance(row["option"], str) else "any option"
+        return (f"Commitment: start {int(row['halls'])} hall(s) of {what} at {row['site']} in "
+                f"{row['quarter']} cannot be honoured; {amount:,.0f} fewer hall(s) would fit.")
+    if component == "halls_per_site":
+        return f"Halls at {sites[key]}: {amount:,.0f} more halls than the site has are committed."  # type: ignore[index]
+    if component == "hall_starts_cap":
+        return (f"Hall starts in {labels[key]}: {amount:,.0f} more starts than max_hall_starts "  # type: ignore[index]
+                "are committed.")
+    return f"{component}[{key}] must move by {amount:,.2f} {unit}."

@@ -1,0 +1,106 @@
+"""The one module that talks to HiGHS (in-process, through Pyomo's persistent `highs` interface).
+
+Why it stopped and what solution exists are kept apart, in sitepivot's own words: a time-limited
+run that has a plan is `feasible` with a gap, never `optimal`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+# HiGHS/Pyomo termination -> sitepivot's termination word (why the solver stopped).
+TERMINATION = {
+    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+    TerminationCondition.maxTimeLimit: "time_limit",
+    TerminationCondition.iterationLimit: "iteration_limit",
+    TerminationCondition.objectiveLimit: "objective_limit",
+    TerminationCondition.provenInfeasible: "infeasible",
+    TerminationCondition.locallyInfeasible: "infeasible",
+    TerminationCondition.infeasibleOrUnbounded: "infeasible_or_unbounded",
+    TerminationCondition.unbounded: "unbounded",
+    TerminationCondition.interrupted: "interrupted",
+    TerminationCondition.error: "error",
+    TerminationCondition.unknown: "unknown",
+}
+
+
+@dataclass
+class SolveOutcome:
+    """What one solver run produced. `status`: optimal | feasible | infeasible | no_solution |
+    error. Objective and bound are in the model's units ($M); NaN when absent."""
+
+    status: str
+    termination: str
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    log: str
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """(bound - objective) / max(|objective|, 1e-9) for a maximisation; 0 if bound <= objective."""
+    if objective != objective or bound != bound:  # NaN
+        return float("nan")
+    return max(0.0, bound - objective) / max(abs(objective), 1e-9)
+
+
+class HighsRunner:
+    """A persistent HiGHS instance for one Pyomo model: re-solves after parameter changes
+    without a rebuild, accepts a MIP start."""
+
+    def __init__(self, model: pyo.ConcreteModel) -> None:
+        self.model = model
+        self.solver = Highs()
+        self.solver.set_instance(model)
+
+    def set_start(self, values: list[tuple[pyo.Var, float]]) -> None:
+        """Give HiGHS a starting plan (a MIP start); variables not given are left free."""
+        highs = self.solver._solver_model  # the highspy.Highs object behind the interface
+        var_map = self.solver._pyomo_var_to_solver_var_map
+        cols, vals = [], []
+        for var, value in values:
+            col = var_map.get(id(var))
+            if col is not None:
+                cols.append(int(col))
+                vals.append(float(value))
+        if cols:
+            import numpy as np
+
+            highs.setSolution(len(cols), np.array(cols, dtype=np.int32),
+                              np.array(vals, dtype=np.float64))
+
+    def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0
+              ) -> SolveOutcome:
+        options = {"random_seed": int(seed), "output_flag": True, "log_to_console": True}
+        started = time.perf_counter()
+        results = self.solver.solve(
+            self.model, time_limit=float(time_limit), rel_gap=float(mip_gap),
+            threads=int(threads) if threads else None, load_solutions=False,
+            raise_exception_on_nonoptimal_result=False, solver_options=options)
+        seconds = time.perf_counter() - started
+        termination = TERMINATION.get(results.termination_condition, "unknown")
+        has_plan = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+        objective = (float(results.incumbent_objective)
+                     if has_plan and results.incumbent_objective is not None else float("nan"))
+        bound = (float(results.objective_bound) if results.objective_bound is not None
+                 else float("nan"))
+        if has_plan:
+            results.solution_loader.load_vars()
+            status = "optimal" if termination == "optimal" else "feasible"
+        elif termination in ("infeasible", "infeasible_or_unbounded"):
+            status = "infeasible"
+        elif termination in ("error", "unknown"):
+            status = "error"
+        else:
+            status = "no_solution"
+        if status == "optimal" and bound != bound:
+            bound = objective
+        return SolveOutcome(status=status, termination=termination, objective=objective,
+                            bound=bound, gap=relative_gap(objective, bound), seconds=seconds,
+                            log=results.solver_log or "")
