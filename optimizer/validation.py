@@ -180,8 +180,10 @@ def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
-    near = difflib.get_close_matches(word, list(candidates), n=1)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    """`` (did you mean 'x'?)`` for the nearest candidate (case-insensitive), else ""."""
+    by_lower = {c.lower(): c for c in candidates}
+    near = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return f" (did you mean {by_lower[near[0]]!r}?)" if near else ""
 
 
 def _norm(name: object) -> str:
@@ -494,7 +496,8 @@ class _Validator:
                 else:
                     self.problems.append(rows.problem(
                         i, column, value,
-                        f"not a {column} of the {sheet} sheet" + _suggest(value, names.values())))
+                        f"not {'an' if column == 'option' else 'a'} {column} of the {sheet} "
+                        "sheet" + _suggest(value, names.values())))
                     rec[column] = _BAD
 
     def _sites(self, rows: _Rows) -> None:
@@ -642,17 +645,17 @@ class _Validator:
                         f"{where}: before the not_before {other['quarter']} at "
                         f"{rows.cell_name(j, 'quarter')}"))
             site_row = site_rec.get(site)
-            if site_row is not None and isinstance(site_row["earliest_start"], str) and (
-                    quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
-                self.warnings.append(str(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: before the site's earliest_start "
-                    f"{site_row['earliest_start']}; honoured as a decision already taken")))
             if self.start is not None and quarter_ordinal(quarter) < quarter_ordinal(self.start):
                 self.warnings.append(str(rows.problem(
                     i, "quarter", quarter,
                     f"{where}: before the start quarter {self.start}; accepted as a hall begun "
                     "in an earlier plan, its capex before the start quarter is sunk")))
+            elif site_row is not None and isinstance(site_row["earliest_start"], str) and (
+                    quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
+                self.warnings.append(str(rows.problem(
+                    i, "quarter", quarter,
+                    f"{where}: before the site's earliest_start "
+                    f"{site_row['earliest_start']}; honoured as a decision already taken")))
         totals: dict[str, tuple[int, int]] = {}
         for i, rec in enumerate(recs):
             if rec["action"] == "start" and rows.ok(i, "site") and rows.ok(i, "halls"):
@@ -772,14 +775,26 @@ def describe_portfolio(portfolio: Portfolio) -> str:
     if budget.isna().all():
         lines.append("budget: no limit")
     else:
-        years = q.assign(year=q["quarter"].str[:4]).groupby("year")["budget_musd"]
-        per_year = ", ".join(
-            f"{y}: {'no limit' if b.isna().any() else f'{b.sum():,.0f}'}" for y, b in years)
         unlimited = int(budget.isna().sum())
+        per_year = ", ".join(f"{year}: {_budget_text(b)}" for year, b in
+                             budget.groupby(q["quarter"].str[:4]))
         lines.append(f"budget: ${budget.sum():,.0f}M in total"
-                     + (f" ({unlimited} quarters without limit)" if unlimited else "")
+                     + (f" ({_quarters_text(unlimited)} without limit)" if unlimited else "")
                      + f"; per year ($M) {per_year}")
     lines.append(f"commitments: {len(portfolio.commitments)}; scenarios: "
                  f"{portfolio.scenarios['scenario'].nunique()}")
     lines.append(f"warnings: {len(portfolio.warnings)}")
     return "\n".join(lines)
+
+
+def _quarters_text(n: int) -> str:
+    return f"{n} quarter{'s' if n != 1 else ''}"
+
+
+def _budget_text(budget: pd.Series) -> str:
+    """A budget total, with how many quarters have no limit."""
+    unlimited = int(budget.isna().sum())
+    if unlimited == len(budget):
+        return "no limit"
+    text = f"{budget.sum():,.0f}"
+    return text + (f" + no limit in {_quarters_text(unlimited)}" if unlimited else "")
