@@ -114,7 +114,7 @@ def headline_metrics(plan: Plan) -> list[Metric]:
                "included"),
         Metric("status", plan.status, "", solve_outcome(plan)),
         Metric("termination", plan.termination, "", "why the solver stopped"),
-        Metric("mip_gap", plan.gap, "%", "relative gap between the plan and the best bound"),
+        Metric("mip_gap", plan.gap, "fraction", "relative gap between the plan and the best bound"),
         Metric("best_bound_musd", plan.bound_musd, "$M", "no plan can exceed this NPV"),
         Metric("greedy_npv_musd", plan.greedy_npv_musd, "$M",
                "NPV of converting sites by a simple ranking"),
@@ -130,8 +130,8 @@ def headline_metrics(plan: Plan) -> list[Metric]:
                f"discounted, included in NPV ({s.terminal_value})"),
         Metric("start_quarter", s.start_quarter, "quarter", ""),
         Metric("horizon_quarters", s.horizon_quarters, "quarters", f"to {end_quarter(plan)}"),
-        Metric("discount_rate", s.discount_rate, "%", f"per year, cash flows at the {s.discounting}"
-               " of each quarter"),
+        Metric("discount_rate", s.discount_rate, "fraction",
+               f"per year, cash flows at the {s.discounting} of each quarter"),
         Metric("solve_seconds", solve_s, "s", "solver time"),
         Metric("total_seconds", sum(plan.timings.values()) if plan.timings else None, "s",
                ", ".join(f"{k} {v:.2f}" for k, v in plan.timings.items())),
@@ -199,7 +199,7 @@ def _format_value(m: Metric) -> str:
         return "n/a"
     if m.unit == "$M":
         return money(m.value)  # type: ignore[arg-type]
-    if m.unit == "%":
+    if m.unit == "fraction":
         return percent(m.value)  # type: ignore[arg-type]
     if m.unit in ("MW", "MW IT"):
         return f"{m.value:,.0f} {m.unit}"

@@ -1,0 +1,201 @@
+"""The Excel report of a plan: where it may be written, writing it atomically, reading it back.
+
+- `check_target` refuses a target that is an input, exists (without force), or sits in a
+  missing or read-only folder; the CLI calls it before solving so a long solve is not wasted.
+- `write_report` builds the workbook (`optimizer.report_sheets`) and saves it to a temporary
+  file in the target folder, then renames it into place (`os.replace`): a reader never sees a
+  half-written report, and a failed write leaves no temporary file behind.
+- `read_decisions` and `commitments_from_report` feed a report's Decisions sheet back as the
+  next quarter's commitments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter, range_boundaries
+
+from optimizer.errors import InputError, Problem, UsageError
+from optimizer.plan import DECISION_COLUMNS, Plan
+from optimizer.portfolio import Portfolio
+from optimizer.quarters import parse_quarter, quarter_ordinal
+from optimizer.report_sheets import build_workbook
+
+DECISIONS_SHEET = "Decisions"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_target(target: Path, inputs: list[Path], force: bool) -> None:
+    """Raise UsageError unless a report can be written to `target`.
+
+    Refused: a name not ending in .xlsx; the same file as any of `inputs` (even with force);
+    a missing folder; an existing file without `force`; a folder or file we may not write.
+    """
+    target = Path(target)
+    if target.suffix.lower() != ".xlsx":
+        raise UsageError(f"report path {target} must end in .xlsx")
+    for source in inputs:
+        if source and _same_file(target, Path(source)):
+            raise UsageError(f"refusing to write the report onto the input {source}; "
+                             "choose another output path (-o)")
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist; "
+                         "create it or choose another output path (-o)")
+    if target.is_dir():
+        raise UsageError(f"cannot write {target}: it is a folder")
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to overwrite it")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {target}: the folder {folder} is not writable")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise UsageError(f"cannot overwrite {target}: the file is read-only")
+
+
+def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
+    """Write the plan's Excel report to `path` (.xlsx), atomically; never onto the input.
+
+    Raises UsageError for a refused target (see `check_target`) or when the target is locked
+    (open in Excel on Windows) or its folder vanished while writing.
+    """
+    path = Path(path)
+    inputs = [Path(plan.portfolio.source)] if plan.portfolio.source else []
+    check_target(path, inputs, force)
+    workbook = build_workbook(plan)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".tmp",
+                                        dir=path.resolve().parent)
+    except FileNotFoundError as err:
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist") from err
+    except PermissionError as err:
+        raise UsageError(f"cannot write {path}: the folder {path.parent} is not writable") \
+            from err
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        workbook.save(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
+        os.replace(tmp, path)
+    except PermissionError as err:
+        raise UsageError(f"cannot write {path}: it is locked or read-only (open in Excel?); "
+                         "close it and run again") from err
+    except FileNotFoundError as err:
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist") from err
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _read_table(report_path: Path, sheet: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A report sheet's Excel table as a frame indexed by Excel row number, with the column
+    letter of each column. InputError (naming the file and sheet) when it cannot be read."""
+    source = str(report_path)
+    try:
+        wb = load_workbook(report_path, data_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise InputError([Problem(sheet, "", "", None, f"a sitepivot report (.xlsx) that can "
+                                  f"be opened ({type(err).__name__}: {err})")], source) from err
+    if sheet not in wb.sheetnames:
+        raise InputError([Problem(sheet, "", "", None, "a sheet of this name, as written by "
+                                  "sitepivot plan")], source)
+    ws = wb[sheet]
+    if ws.tables:
+        min_col, min_row, max_col, max_row = range_boundaries(next(iter(ws.tables.values())).ref)
+    else:
+        min_col, min_row, max_col, max_row = 1, 1, ws.max_column, ws.max_row
+    grid = list(ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
+                             max_col=max_col, values_only=True))
+    header = [str(v).strip() if v is not None else "" for v in grid[0]] if grid else []
+    rows = {min_row + i: list(r) for i, r in enumerate(grid[1:], start=1)
+            if any(v not in (None, "") for v in r)}
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=header)
+    frame.index.name = "row"
+    letters = {name: get_column_letter(min_col + j) for j, name in enumerate(header)}
+    return frame, letters
+
+
+def read_decisions(report_path: Path) -> pd.DataFrame:
+    """The Decisions sheet of a report: columns as written, index = Excel row number."""
+    frame, letters = _read_table(Path(report_path), DECISIONS_SHEET)
+    missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError([Problem(DECISIONS_SHEET, "row 1", c, None, "this column, as written by "
+                                  "sitepivot plan") for c in missing], str(report_path))
+    frame.attrs["letters"] = letters
+    return frame
+
+
+def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfolio:
+    """Lock a previous report's starts that lie before the portfolio's start quarter.
+
+    Each such start becomes a `start` commitment (site, option, quarter, halls) appended to
+    `portfolio.commitments`, with a warning; starts in or after the start quarter stay free.
+    A locked start whose site or option no longer exists, or whose quarter or halls cannot be
+    read, is an InputError naming the report cell.
+    """
+    report_path = Path(report_path)
+    frame = read_decisions(report_path)
+    letters: dict[str, str] = frame.attrs["letters"]
+    start = quarter_ordinal(portfolio.settings.start_quarter)
+    problems: list[Problem] = []
+    locked: list[dict[str, object]] = []
+    warnings: list[str] = []
+
+    def problem(row: int, col: str, value: object, expected: str) -> None:
+        problems.append(Problem(DECISIONS_SHEET, f"{letters[col]}{row}", col, value, expected))
+
+    for row, rec in frame.iterrows():
+        quarter = parse_quarter(rec["start_quarter"])
+        if quarter is None:
+            problem(row, "start_quarter", rec["start_quarter"], "a quarter such as 2027Q1")
+            continue
+        if quarter_ordinal(quarter) >= start:
+            continue  # not yet started: the new plan decides it afresh
+        site, option, halls = rec["site"], rec["option"], rec["halls"]
+        ok = True
+        if site not in portfolio.sites.index:
+            problem(row, "site", site, "a site of the new workbook's Sites sheet (this start "
+                    "was made before the plan's start quarter)")
+            ok = False
+        if option not in portfolio.options.index:
+            problem(row, "option", option, "an option of the new workbook's Options sheet")
+            ok = False
+        try:
+            n = float(halls)
+        except (TypeError, ValueError):
+            n = float("nan")
+        if not (n >= 1 and n == int(n)):
+            problem(row, "halls", halls, "a whole number of halls >= 1")
+            ok = False
+        if ok:
+            locked.append({"site": site, "option": option, "quarter": quarter,
+                           "halls": float(n), "action": "start"})
+            warnings.append(f"locked start from {report_path.name} ({DECISIONS_SHEET}!"
+                            f"{letters['site']}{row}): {int(n)} hall(s) of {option} at {site} "
+                            f"in {quarter}, before the start quarter "
+                            f"{portfolio.settings.start_quarter}")
+    if problems:
+        raise InputError(problems, str(report_path))
+    if not locked:
+        return portfolio
+    added = pd.DataFrame(locked).reindex(columns=portfolio.commitments.columns)
+    commitments = (pd.concat([portfolio.commitments, added], ignore_index=True)
+                   if len(portfolio.commitments) else added.reset_index(drop=True))
+    return portfolio.replace(commitments=commitments,
+                             warnings=(*portfolio.warnings, *warnings))

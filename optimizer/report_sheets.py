@@ -1,0 +1,467 @@
+"""The sheets and charts of the Excel report, built from a `Plan` (no Pyomo objects).
+
+Sheet order: Summary (metrics, narrative, charts), Decisions, Upgrades, Schedule, CashFlows,
+Sites, Capacity, Constraints, ChartData (the series behind the charts), Input_* (every input
+table as used, defaults applied), Log. Money in $M, power in MW, quarters as text labels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import AreaChart, BarChart, LineChart, Reference, Series
+from openpyxl.worksheet.worksheet import Worksheet
+
+from optimizer.plan import (
+    CAPACITY_COLUMNS,
+    CASH_FLOW_COLUMNS,
+    CONSTRAINT_COLUMNS,
+    DECISION_COLUMNS,
+    UPGRADE_COLUMNS,
+    Plan,
+)
+from optimizer.report_xl import (
+    BOLD,
+    COUNT,
+    MONEY,
+    MW,
+    PERCENT,
+    TEXT,
+    TITLE_FONT,
+    TOP,
+    WRAP,
+    add_table,
+    fill,
+    fit_widths,
+    print_setup,
+    put,
+    style_header,
+    write_frame,
+    write_rows,
+)
+from optimizer.summary import headline_metrics, plan_narrative
+
+# Schedule colours: mining amber, idle grey, building orange, hosting green.
+COLOURS = {"mining": "FFE699", "idle": "D9D9D9", "building": "F4B183", "hosting": "A9D08E"}
+# A constraint "nearly binds" when its slack is within this share of its limit (or ~0).
+NEAR_BINDING = 0.01
+# Summary column widths (characters): metric, value, unit, note.
+SUMMARY_WIDTHS = {"A": 24, "B": 24, "C": 9, "D": 50}
+
+
+def build_workbook(plan: Plan) -> Workbook:
+    """Every sheet of the report, in reading order."""
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    sheets: dict[str, Worksheet] = {"Summary": summary}
+    for name in ("Decisions", "Upgrades", "Schedule", "CashFlows", "Sites", "Capacity",
+                 "Constraints", "ChartData"):
+        sheets[name] = wb.create_sheet(name)
+    decisions_sheet(sheets["Decisions"], plan)
+    upgrades_sheet(sheets["Upgrades"], plan)
+    schedule_sheet(sheets["Schedule"], plan)
+    cash_rows = cash_flows_sheet(sheets["CashFlows"], plan)
+    sites_sheet(sheets["Sites"], plan)
+    capacity_sheet(sheets["Capacity"], plan)
+    constraints_sheet(sheets["Constraints"], plan)
+    chart_rows = chart_data_sheet(sheets["ChartData"], plan)
+    input_sheets(wb, plan)
+    log_sheet(wb.create_sheet("Log"), plan)
+    summary_sheet(summary, plan)
+    add_charts(summary, sheets["CashFlows"], cash_rows, sheets["ChartData"], chart_rows)
+    for ws in wb.worksheets:
+        print_setup(ws)
+    return wb
+
+
+def summary_sheet(ws: Worksheet, plan: Plan) -> None:
+    """Headline metrics as a table (`metric`, `value`, `unit`, `note`), the narrative below."""
+    unit_formats = {"$M": MONEY, "fraction": PERCENT, "MW": MW, "MW IT": MW, "halls": COUNT,
+                    "s": "0.00", "quarters": COUNT}
+    metrics = headline_metrics(plan)
+    rows = [(m.metric, m.value, m.unit, m.note) for m in metrics]
+    write_rows(ws, 1, 1, ["metric", "value", "unit", "note"], rows,
+               [None, None, None, None])
+    for i, m in enumerate(metrics, start=2):
+        fmt = unit_formats.get(m.unit)
+        value = ws.cell(i, 2)
+        if fmt is not None and isinstance(value.value, int | float):
+            value.number_format = fmt
+        for j in range(1, 5):
+            ws.cell(i, j).alignment = TOP
+        if isinstance(value.value, str) and len(value.value) > SUMMARY_WIDTHS["B"]:
+            value.alignment = WRAP
+            ws.row_dimensions[i].height = 15 * math.ceil(len(value.value) / SUMMARY_WIDTHS["B"])
+    last = len(metrics) + 1
+    add_table(ws, "tSummary", 1, 1, last, 4)
+    for col in ("A", "B"):  # the headline numbers stand out
+        ws[f"{col}2"].font = BOLD
+    row = last + 2
+    put(ws.cell(row, 1), "What the plan says").font = TITLE_FONT
+    line_chars = int(1.2 * sum(SUMMARY_WIDTHS.values()))  # proportional font: ~1.2 a width
+    for line in plan_narrative(plan):
+        row += 1
+        put(ws.cell(row, 1), line).alignment = WRAP
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
+        ws.row_dimensions[row].height = 15 * max(1, math.ceil(len(line) / line_chars))
+    for col, width in SUMMARY_WIDTHS.items():
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+
+
+def decisions_sheet(ws: Worksheet, plan: Plan) -> None:
+    """One row per start, columns exactly `DECISION_COLUMNS` (fed back as commitments)."""
+    frame = plan.decisions.reindex(columns=DECISION_COLUMNS)
+    frame = frame.sort_values(["start_quarter", "site", "option"]) if len(frame) else frame
+    write_frame(ws, frame, "tDecisions")
+    ws.freeze_panes = "A2"
+    fit_widths(ws)
+
+
+def upgrades_sheet(ws: Worksheet, plan: Plan) -> None:
+    """One row per cooling-module batch or power upgrade, columns `UPGRADE_COLUMNS`."""
+    write_frame(ws, plan.upgrades.reindex(columns=UPGRADE_COLUMNS), "tUpgrades")
+    ws.freeze_panes = "A2"
+    fit_widths(ws)
+
+
+def _schedule_cell(building: int, hosting: int, mining_mw: float) -> tuple[str, str]:
+    """Text and colour key of one site-quarter: `hosting 2 + building 1`, `mining`, `idle`."""
+    parts = [f"hosting {hosting}"] if hosting else []
+    parts += [f"building {building}"] if building else []
+    if parts:
+        return " + ".join(parts), "hosting" if hosting else "building"
+    return ("mining", "mining") if mining_mw > 1e-6 else ("idle", "idle")
+
+
+def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
+    """Site rows x quarter columns, each cell what the site does, coloured; mining MW below."""
+    quarters = plan.portfolio.quarter_labels
+    sites = plan.portfolio.site_names
+    cap = plan.capacity.set_index(["site", "quarter"]) if len(plan.capacity) else None
+
+    def at(site: str, q: str, col: str) -> float:
+        if cap is None or (site, q) not in cap.index:
+            return 0.0
+        value = cap.at[(site, q), col]
+        return 0.0 if pd.isna(value) else float(value)
+
+    header = ["site", *quarters]
+    for j, name in enumerate(header, start=1):
+        style_header(put(ws.cell(1, j), name))
+    for i, site in enumerate(sites, start=2):
+        put(ws.cell(i, 1), site)
+        for j, q in enumerate(quarters, start=2):
+            text, key = _schedule_cell(int(at(site, q, "halls_building")),
+                                       int(at(site, q, "halls_hosting")),
+                                       at(site, q, "mining_mw"))
+            cell = put(ws.cell(i, j), text)
+            cell.fill = fill(COLOURS[key])
+    last = max(len(sites) + 1, 2)
+    add_table(ws, "tSchedule", 1, 1, last, len(header), stripes=False)
+
+    row = last + 2
+    put(ws.cell(row, 1), "Legend").font = BOLD
+    legend = {"mining": "miners running", "idle": "miners idle (margin below zero)",
+              "building": "halls under construction", "hosting": "halls leased to AI tenants"}
+    for key, meaning in legend.items():
+        row += 1
+        put(ws.cell(row, 1), key).fill = fill(COLOURS[key])
+        put(ws.cell(row, 2), meaning)
+    row += 2
+    put(ws.cell(row, 1), "Mining MW by site and quarter").font = TITLE_FONT
+    top = row + 1
+    rows = [[site, *(at(site, q, "mining_mw") for q in quarters)] for site in sites]
+    last = write_rows(ws, top, 1, header, rows, [None] + [MW] * len(quarters))
+    add_table(ws, "tScheduleMiningMW", top, 1, last, len(header))
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, len(sites) + 2))
+
+
+def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
+    """Quarter rows, the terminal value on its own row, a total row; return (first, last)
+    quarter rows (what the charts plot)."""
+    cf = plan.cash_flows.reindex(columns=CASH_FLOW_COLUMNS)
+    money_cols = [c for c in CASH_FLOW_COLUMNS if c.endswith("_musd")]
+    rows: list[list[object]] = [list(r) for r in cf.itertuples(index=False, name=None)]
+    tv = plan.terminal_value_musd if np.isfinite(plan.terminal_value_musd) else 0.0
+    df_last = float(cf["discount_factor"].iloc[-1]) if len(cf) else 1.0
+    cum_last = float(cf["cumulative_discounted_musd"].iloc[-1]) if len(cf) else 0.0
+    tv_row: dict[str, object] = dict.fromkeys(CASH_FLOW_COLUMNS)
+    tv_row.update(quarter=f"terminal value ({plan.portfolio.settings.terminal_value})",
+                  net_musd=tv / df_last if df_last else None, discount_factor=df_last,
+                  discounted_musd=tv, cumulative_discounted_musd=cum_last + tv)
+    rows.append([tv_row[c] for c in CASH_FLOW_COLUMNS])
+    header = list(CASH_FLOW_COLUMNS)
+    fmts = [TEXT if c == "quarter" else MONEY if c in money_cols else "0.0000" for c in header]
+    last = write_rows(ws, 1, 1, header, rows, fmts)
+    add_table(ws, "tCashFlows", 1, 1, last, len(header))
+    total_row = last + 1
+    put(ws.cell(total_row, 1), "total").font = BOLD
+    for j, col in enumerate(header, start=1):
+        if col in money_cols and col != "cumulative_discounted_musd":
+            values = [r[j - 1] for r in rows]
+            amount = float(np.nansum([v for v in values if v is not None]))
+            put(ws.cell(total_row, j), amount, MONEY).font = BOLD
+    put(ws.cell(total_row + 2, 1), "Costs (opex, power, capex, tax) are positive amounts "
+        "subtracted in net_musd. The discounted total is the plan's NPV.")
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, total_row + 1))
+    return 2, 1 + len(cf)
+
+
+def sites_sheet(ws: Worksheet, plan: Plan) -> None:
+    """Per site: MW, halls converted of those available, options used, first start, NPV and
+    the power and cooling headroom in the last quarter."""
+    pf, dec = plan.portfolio, plan.decisions
+    end = plan.portfolio.quarter_labels[-1]
+    cap_end = plan.capacity[plan.capacity["quarter"] == end].set_index("site")
+    rows = []
+    for site in pf.site_names:
+        s = pf.sites.loc[site]
+        mine = dec[dec["site"] == site]
+        converted = int(mine["halls"].sum()) if len(mine) else 0
+        c = cap_end.loc[site] if site in cap_end.index else None
+        rows.append({
+            "site": site, "region": s["region"], "grid_mw": s["grid_mw"],
+            "mining_mw": s["mining_mw"], "halls_available": int(s["halls"]),
+            "halls_converted": converted,
+            "halls_converted_share": converted / s["halls"] if s["halls"] else None,
+            "it_mw_converted": float(mine["it_mw"].sum()) if len(mine) else 0.0,
+            "options_used": ", ".join(sorted(mine["option"].unique())) if len(mine) else "",
+            "first_start": min(mine["start_quarter"]) if len(mine) else "",
+            "npv_musd": plan.site_npv_musd.get(site, np.nan),
+            "power_headroom_end_mw": (c["power_available_mw"] - c["power_used_mw"])
+            if c is not None else None,
+            "cooling_headroom_end_mw": (c["cooling_available_mw"] - c["cooling_used_mw"])
+            if c is not None else None,
+        })
+    frame = pd.DataFrame(rows)
+    last = write_frame(ws, frame, "tSites", formats={"first_start": TEXT})
+    total = last + 1
+    put(ws.cell(total, 1), "total").font = BOLD
+    for j, col in enumerate(frame.columns, start=1):
+        if col in ("grid_mw", "mining_mw", "halls_available", "halls_converted",
+                   "it_mw_converted", "npv_musd"):
+            fmt = MONEY if col == "npv_musd" else COUNT
+            put(ws.cell(total, j), float(frame[col].sum()), fmt).font = BOLD
+    put(ws.cell(total + 1, 1), "terminal value (not by site)")
+    put(ws.cell(total + 1, frame.columns.get_loc("npv_musd") + 1), plan.terminal_value_musd,
+        MONEY)
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, total + 1))
+
+
+def capacity_sheet(ws: Worksheet, plan: Plan) -> None:
+    """`plan.capacity` as it is: per site and quarter, power and cooling used vs available."""
+    write_frame(ws, plan.capacity.reindex(columns=CAPACITY_COLUMNS), "tCapacity")
+    ws.freeze_panes = "C2"
+    fit_widths(ws)
+
+
+def binding_constraints(plan: Plan) -> pd.DataFrame:
+    """Constraints that bind or nearly bind (slack within `NEAR_BINDING` of the limit)."""
+    c = plan.constraints.reindex(columns=CONSTRAINT_COLUMNS)
+    if not len(c):
+        return c
+    slack = pd.to_numeric(c["slack"], errors="coerce").abs()
+    limit = pd.to_numeric(c["limit"], errors="coerce").abs().fillna(0.0)
+    near = slack <= 1e-6 + NEAR_BINDING * limit
+    keep = c[c["binding"].fillna(False).astype(bool) | near]
+    return keep.sort_values(["family", "quarter", "site"], na_position="first")
+
+
+def constraints_sheet(ws: Worksheet, plan: Plan) -> None:
+    """The limits that shape the plan, in business words, with their slack."""
+    frame = binding_constraints(plan)
+    fmts = {"used": "#,##0.0", "limit": "#,##0.0", "slack": "#,##0.0"}
+    last = write_frame(ws, frame, "tConstraints", formats=fmts)
+    note = (f"{len(frame)} of {len(plan.constraints)} constraints bind or nearly bind (slack "
+            f"within {NEAR_BINDING:.0%} of the limit); relaxing one of them could raise the NPV.")
+    put(ws.cell(last + 2, 1), note)
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, last + 1))
+
+
+def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
+    """Portfolio totals by quarter behind the charts; return (first, last) data rows."""
+    quarters = plan.portfolio.quarter_labels
+    cap = plan.capacity
+    by_q = (cap.groupby("quarter")[["mining_mw", "ai_it_mw_online"]].sum()
+            if len(cap) else pd.DataFrame(columns=["mining_mw", "ai_it_mw_online"]))
+    by_q = by_q.reindex(quarters).fillna(0.0)
+    capex = plan.cash_flows.set_index("quarter")["capex_musd"].reindex(quarters).fillna(0.0)
+    budget = plan.portfolio.quarters.set_index("quarter")["budget_musd"].reindex(quarters)
+    frame = pd.DataFrame({"quarter": quarters, "mining_mw": by_q["mining_mw"].to_numpy(),
+                          "ai_it_mw_online": by_q["ai_it_mw_online"].to_numpy(),
+                          "capex_musd": capex.to_numpy(), "budget_musd": budget.to_numpy()})
+    last = write_frame(ws, frame, "tChartData")
+    put(ws.cell(last + 2, 1), "Series of the Summary charts (portfolio totals; a blank budget "
+        "means no limit in that quarter).")
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, last + 1))
+    return 2, 1 + len(quarters)
+
+
+def _series(chart: BarChart | LineChart | AreaChart, ws: Worksheet, col: int,
+            rows: tuple[int, int], label: str, colour: str) -> None:
+    """Add one series (a column's rows) under a reader's label and colour."""
+    series = Series(Reference(ws, min_col=col, min_row=rows[0], max_row=rows[1]), title=label)
+    series.graphicalProperties.solidFill = colour
+    series.graphicalProperties.line.solidFill = colour
+    if isinstance(chart, LineChart):
+        series.smooth = False  # LibreOffice draws openpyxl's lines smoothed unless told
+        series.graphicalProperties.line.width = 28575  # 2.25 pt
+    chart.series.append(series)
+
+
+def _style(chart: BarChart | LineChart | AreaChart, axis_title: str) -> None:
+    chart.y_axis.title = axis_title
+    chart.y_axis.number_format = "#,##0"
+    # openpyxl >= 3.1 marks axes deleted unless told otherwise; Excel then hides them.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+
+
+def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data: Worksheet,
+               data_rows: tuple[int, int]) -> None:
+    """Three native charts on the Summary sheet, right of the metrics.
+
+    Net cash flow (columns) with cumulative discounted NPV (line, secondary axis, zero levels
+    aligned) from CashFlows; MW mining vs AI IT online (stacked area) and capex vs budget
+    (columns + line) from ChartData.
+    """
+    col = {c: i for i, c in enumerate(CASH_FLOW_COLUMNS, start=1)}
+    bars = BarChart()
+    bars.title = "Net cash flow and cumulative discounted NPV, before terminal value ($M)"
+    _series(bars, cash, col["net_musd"], cash_rows, "net cash flow", "4472C4")
+    bars.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0], max_row=cash_rows[1]))
+    _style(bars, "net cash flow, $M")
+    bars.x_axis.tickLblPos = "low"  # quarter labels below the negative bars, not across them
+    line = LineChart()
+    _series(line, cash, col["cumulative_discounted_musd"], cash_rows,
+            "cumulative discounted (right axis)", "C00000")
+    _style(line, "cumulative discounted, $M")
+    line.y_axis.axId = 200
+    line.y_axis.crosses = "max"
+    _align_zero(bars, line, cash.cell, cash_rows, col["net_musd"],
+                col["cumulative_discounted_musd"])
+    bars += line
+    _place(ws, bars, "F2")
+
+    quarters = Reference(data, min_col=1, min_row=data_rows[0], max_row=data_rows[1])
+    area = AreaChart()
+    area.grouping = "stacked"
+    area.title = "MW mining vs AI IT hosting (portfolio)"
+    _series(area, data, 2, data_rows, "mining MW", "FFC000")
+    _series(area, data, 3, data_rows, "AI IT MW online", "70AD47")
+    area.set_categories(quarters)
+    _style(area, "MW")
+    _place(ws, area, "F20")
+
+    capex = BarChart()
+    capex.title = "Capex by quarter against budget ($M)"
+    _series(capex, data, 4, data_rows, "capex", "ED7D31")
+    capex.set_categories(quarters)
+    _style(capex, "$M")
+    budget = LineChart()
+    _series(budget, data, 5, data_rows, "budget", "404040")
+    _style(budget, "$M")
+    capex += budget
+    _place(ws, capex, "F38")
+
+
+def nice_step(raw: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^k at least `raw` (a readable axis step)."""
+    if raw <= 0 or not math.isfinite(raw):
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * power >= raw * (1 - 1e-12):
+            return m * power
+    return 10 * power
+
+
+def axis_scales(ranges: list[tuple[float, float]], intervals: int = 8
+                ) -> list[tuple[float, float, float]]:
+    """(min, max, step) for each (lo, hi) so that every axis puts zero on the same gridline.
+
+    Each axis gets `intervals` steps, k of them above zero (the same k for all axes), with a
+    readable step; k is chosen to waste the least height.
+    """
+    spans = [(min(lo, 0.0), max(hi, 0.0)) for lo, hi in ranges]
+    best: tuple[float, list[tuple[float, float, float]]] | None = None
+    for k in range(intervals, -1, -1):  # on a tie, prefer room above zero
+        scales, waste = [], 0.0
+        for lo, hi in spans:
+            if (hi > 0 and k == 0) or (lo < 0 and k == intervals):
+                break
+            need = max(hi / k if k else 0.0, -lo / (intervals - k) if k < intervals else 0.0)
+            step = nice_step(need)
+            scales.append((-(intervals - k) * step, k * step, step))
+            waste += 1 - (hi - lo) / (intervals * step) if hi > lo else 0.0
+        else:
+            if best is None or waste < best[0]:
+                best = (waste, scales)
+    return best[1] if best else [(0.0, 1.0, 0.125) for _ in ranges]
+
+
+def _align_zero(bars: BarChart, line: LineChart, cell: object, rows: tuple[int, int],
+                bar_col: int, line_col: int) -> None:
+    """Put the zero of the secondary (line) axis level with the zero of the bars' axis."""
+    def span(col: int) -> tuple[float, float]:
+        values = [cell(r, col).value for r in range(rows[0], rows[1] + 1)]  # type: ignore[operator]
+        numbers = [v for v in values if isinstance(v, int | float)]
+        return (min(numbers, default=0.0), max(numbers, default=0.0))
+
+    for chart, (lo, hi, step) in zip((bars, line), axis_scales([span(bar_col), span(line_col)]),
+                                     strict=True):
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = lo, hi
+        chart.y_axis.majorUnit = step
+
+
+def _place(ws: Worksheet, chart: BarChart | AreaChart, anchor: str) -> None:
+    chart.width, chart.height = 20, 8.5  # cm
+    chart.legend.position = "b"
+    ws.add_chart(chart, anchor)
+
+
+def _input_frames(plan: Plan) -> dict[str, pd.DataFrame]:
+    """Every Portfolio table as used (defaults applied), as flat frames."""
+    pf = plan.portfolio
+    settings = pd.DataFrame({"key": list(vars(pf.settings)),
+                             "value": [v for v in vars(pf.settings).values()]})
+    quarters = pf.quarters.reset_index(drop=True)
+    return {
+        "Settings": settings,
+        "Sites": pf.sites.reset_index(),
+        "Options": pf.options.reset_index(),
+        "SiteOptions": pf.site_options.reset_index(),
+        "Quarters": quarters,
+        "Commitments": pf.commitments.reset_index(drop=True),
+    }
+
+
+def input_sheets(wb: Workbook, plan: Plan) -> None:
+    """One sheet per input table, prefixed `Input_`, each an Excel table."""
+    for name, frame in _input_frames(plan).items():
+        ws = wb.create_sheet(f"Input_{name}")
+        formats = {"value": None, "earliest_start": TEXT, "uptime": None}
+        write_frame(ws, frame.astype(object), f"tInput{name}", formats=formats)
+        ws.freeze_panes = "B2"
+        fit_widths(ws)
+
+
+def log_sheet(ws: Worksheet, plan: Plan) -> None:
+    """Warnings (of the input and of the solve), then the solver log, one line a row."""
+    warnings = list(dict.fromkeys([*plan.portfolio.warnings, *plan.warnings]))
+    rows = [("warning", w) for w in warnings]
+    rows += [("solver", line) for line in plan.solver_log.splitlines()]
+    last = write_rows(ws, 1, 1, ["source", "message"], rows, [None, None])
+    add_table(ws, "tLog", 1, 1, last, 2)
+    ws.freeze_panes = "A2"
+    fit_widths(ws, hi=120)

@@ -1,0 +1,199 @@
+"""Low-level helpers of the Excel report: safe cell values, Excel tables, formats, widths.
+
+Safety rules (every value of the report goes through `put`):
+- text is cleaned of control characters (tab becomes a space; line feeds are kept, everything
+  else below U+0020, DEL and the C1 range is removed), since openpyxl refuses most of them and
+  the rest only confuse readers;
+- text that Excel or another spreadsheet could take for a formula (starting with ``=``, ``+``,
+  ``-`` or ``@``) is stored as a string with the quote prefix, so the sheet XML holds no
+  ``<f>`` element for it and Excel shows it as typed, even after the cell is edited;
+- NaN, infinities and missing values are written as empty cells.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+# Number formats of the report.
+MONEY = "#,##0.0"  # $M, one decimal
+MW = "#,##0"
+PERCENT = "0.00%"
+COUNT = "#,##0"
+FACTOR = "0.0000"
+TEXT = "@"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@")
+
+# Header cells are styled explicitly too: Excel's table style does it, LibreOffice does not.
+HEADER_FONT = Font(name="Calibri", bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill(start_color="1F4E78", end_color="1F4E78", fill_type="solid")
+BOLD = Font(name="Calibri", bold=True)
+TITLE_FONT = Font(name="Calibri", bold=True, size=13)
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters (a tab becomes a space, line feeds stay)."""
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def cell_value(value: object) -> object:
+    """The value to store in a cell: Python numbers, bools, clean text, or None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, str):
+        return clean_text(value)
+    return clean_text(str(value))
+
+
+def looks_like_formula(text: str) -> bool:
+    """True for text a spreadsheet could evaluate (leading = + - @ after cleaning)."""
+    return text.startswith(_FORMULA_START)
+
+
+def put(cell: Cell, value: object, number_format: str | None = None) -> Cell:
+    """Store `value` in `cell` safely (see the module docstring) with an optional format."""
+    safe = cell_value(value)
+    cell.value = safe
+    if isinstance(safe, str):
+        if looks_like_formula(safe):
+            cell.data_type = "s"  # openpyxl took it for a formula on assignment
+            cell.quotePrefix = True
+    elif number_format is not None and safe is not None and not isinstance(safe, bool):
+        cell.number_format = number_format
+    if number_format == TEXT and isinstance(safe, str):
+        cell.number_format = TEXT
+    return cell
+
+
+def format_for(column: str) -> str | None:
+    """Number format of a report column, from its name (units are in the names)."""
+    name = column.lower()
+    if name.endswith("_musd") or name in ("used_musd", "limit_musd"):
+        return MONEY
+    if name.endswith("_mw") or "_mw_" in name:
+        return MW
+    if name.endswith(("_share", "gap", "_rate")) or name == "uptime":
+        return PERCENT
+    if name == "discount_factor":
+        return FACTOR
+    if name in ("halls", "units") or name.startswith("halls_"):
+        return COUNT
+    if name.endswith("quarter") or name == "quarter":
+        return TEXT
+    return None
+
+
+def style_header(cell: Cell) -> Cell:
+    """Bold white on dark blue."""
+    cell.font = HEADER_FONT
+    cell.fill = HEADER_FILL
+    return cell
+
+
+def write_rows(ws: Worksheet, top: int, left: int, header: Sequence[str],
+               rows: Iterable[Sequence[object]], formats: Sequence[str | None]) -> int:
+    """Write a header and rows from (top, left); return the last row written."""
+    for j, name in enumerate(header):
+        style_header(put(ws.cell(top, left + j), name))
+    r = top
+    for r, row in enumerate(rows, start=top + 1):
+        for j, value in enumerate(row):
+            put(ws.cell(r, left + j), value, formats[j])
+    return r
+
+
+def add_table(ws: Worksheet, name: str, top: int, left: int, bottom: int, width: int,
+              stripes: bool = True) -> Table:
+    """An Excel table (filterable, styled) over a header row and at least one data row."""
+    bottom = max(bottom, top + 1)  # Excel wants a data row, even an empty one
+    ref = f"{get_column_letter(left)}{top}:{get_column_letter(left + width - 1)}{bottom}"
+    table = Table(displayName=name, ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=stripes)
+    ws.add_table(table)
+    return table
+
+
+def write_frame(ws: Worksheet, frame: pd.DataFrame, name: str, top: int = 1, left: int = 1,
+                formats: dict[str, str | None] | None = None, stripes: bool = True) -> int:
+    """Write `frame` (its columns, no index) as an Excel table named `name`; return last row.
+
+    Formats come from the column names (`format_for`) unless given in `formats`.
+    """
+    header = [str(c) for c in frame.columns]
+    fmts = [(formats or {}).get(c, format_for(c)) for c in header]
+    rows = frame.itertuples(index=False, name=None)
+    last = write_rows(ws, top, left, header, rows, fmts)
+    add_table(ws, name, top, left, last, len(header), stripes)
+    return max(last, top + 1)
+
+
+def _display_width(value: object, number_format: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int | float):
+        if number_format == PERCENT:
+            return len(f"{value * 100:.2f}%")
+        if number_format in (MONEY, MW, COUNT):
+            decimals = 1 if number_format == MONEY else 0
+            return len(f"{value:,.{decimals}f}")
+        if number_format == FACTOR:
+            return 6
+        return min(len(f"{value:.6g}"), 12)
+    return max((len(part) for part in str(value).split("\n")), default=0)
+
+
+def fit_widths(ws: Worksheet, rows: range | None = None, lo: int = 6, hi: int = 60,
+               filter_pad: int = 3) -> None:
+    """Set each column's width to its longest shown value (header + filter arrow), in [lo, hi].
+
+    `rows` limits the rows measured (e.g. to leave long narrative lines out).
+    """
+    widths: dict[int, int] = {}
+    for row in ws.iter_rows(min_row=rows.start if rows else 1,
+                            max_row=(rows.stop - 1) if rows else ws.max_row):
+        for cell in row:
+            if cell.value is None:
+                continue
+            w = _display_width(cell.value, cell.number_format)
+            if cell.font is not None and cell.font.b:
+                w += filter_pad  # headers carry the filter button
+            widths[cell.column] = max(widths.get(cell.column, 0), w)
+    for col, w in widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = max(lo, min(hi, w + 2))
+
+
+def fill(hex_rgb: str) -> PatternFill:
+    return PatternFill(start_color=hex_rgb, end_color=hex_rgb, fill_type="solid")
+
+
+def print_setup(ws: Worksheet, landscape: bool = True) -> None:
+    """Print (and PDF) on landscape pages, one page wide, header row repeated."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
