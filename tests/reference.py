@@ -17,6 +17,7 @@ disagreement. Slow is fine; obviously correct is the point.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -92,12 +93,14 @@ def make_portfolio(*, sites: list[dict[str, Any]], options: list[dict[str, Any]]
                    quarters: dict[str, Any] | None = None,
                    site_options: list[dict[str, Any]] = (),  # type: ignore[assignment]
                    commitments: list[dict[str, Any]] = (),  # type: ignore[assignment]
-                   **settings: Any) -> Portfolio:
+                   validate: bool = True, **settings: Any) -> Portfolio:
     """A `Portfolio` with frames exactly as `optimizer.portfolio` documents them.
 
     ``quarters`` maps a Quarters column (e.g. ``budget_musd``) to one value for every quarter
     or a list of T values (None = no limit). ``settings`` are further `Settings` fields.
     Commitment quarters are labels (``"2027Q3"``) or ints relative to the start quarter.
+    With ``validate`` (default) the frames go through `optimizer.validation` as a workbook's
+    would (their values are unchanged by it; this only adds the real dtypes and the checks).
     """
     labels = quarter_range(START, horizon)
     sett = Settings(start_quarter=START, horizon_quarters=horizon, discount_rate=discount_rate,
@@ -145,9 +148,31 @@ def make_portfolio(*, sites: list[dict[str, Any]], options: list[dict[str, Any]]
         c_rows.append(row)
     commitments_df = pd.DataFrame(c_rows, columns=list(schema.COMMITMENTS.names))
     scenarios_df = pd.DataFrame(columns=list(schema.SCENARIOS.names))
-    return Portfolio(settings=sett, sites=sites_df, options=options_df, site_options=so_df,
-                     quarters=quarters_df, commitments=commitments_df, scenarios=scenarios_df,
-                     source="tests.reference")
+    portfolio = Portfolio(settings=sett, sites=sites_df, options=options_df,
+                          site_options=so_df, quarters=quarters_df, commitments=commitments_df,
+                          scenarios=scenarios_df, source="tests.reference")
+    return validated(portfolio) if validate else portfolio
+
+
+def tables_of(portfolio: Portfolio) -> dict[str, pd.DataFrame]:
+    """The raw sheets (as `optimizer.validation.portfolio_from_tables` takes them)."""
+    fields = dataclasses.fields(portfolio.settings)
+    settings = pd.DataFrame({"key": [f.name for f in fields],
+                             "value": [getattr(portfolio.settings, f.name) for f in fields]},
+                            dtype=object)
+    return {"Settings": settings, "Sites": portfolio.sites.reset_index(),
+            "Options": portfolio.options.reset_index(),
+            "SiteOptions": portfolio.site_options.reset_index(),
+            "Quarters": portfolio.quarters.reset_index(drop=True),
+            "Commitments": portfolio.commitments}
+
+
+def validated(portfolio: Portfolio) -> Portfolio:
+    """The same portfolio passed through the real validation (same values, the real dtypes);
+    checks that the test instance is valid input."""
+    from optimizer.validation import portfolio_from_tables
+
+    return portfolio_from_tables(tables_of(portfolio), source="tests.reference")
 
 
 # --------------------------------------------------------------------------------------------

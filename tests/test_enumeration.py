@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 
 from optimizer.portfolio import Portfolio
 from optimizer.solve import optimize
 
 try:
-    from reference import enumerate_best, evaluate_plan, make_portfolio, mismatches, option, site
+    from reference import (
+        enumerate_best,
+        evaluate_plan,
+        make_portfolio,
+        mismatches,
+        option,
+        site,
+        tables_of,
+    )
 except ImportError:  # tests imported as a package
     from tests.reference import (
         enumerate_best,
@@ -26,6 +35,7 @@ except ImportError:  # tests imported as a package
         mismatches,
         option,
         site,
+        tables_of,
     )
 
 REL = 1e-6
@@ -161,3 +171,16 @@ def test_optimizer_matches_enumeration(name: str) -> None:
     assert ev is not None, f"{name}: the optimizer's plan breaks a rule:\n{plan.decisions}"
     assert mismatches(plan, ev) == []
 
+
+
+@pytest.mark.parametrize("name", list(INSTANCES))
+def test_instances_are_valid_input_unchanged_by_validation(name: str) -> None:
+    """The factory's frames are what a workbook with the same values validates to."""
+    from optimizer.validation import portfolio_from_tables
+
+    portfolio = INSTANCES[name]()
+    again = portfolio_from_tables(tables_of(portfolio))
+    assert again.settings == portfolio.settings
+    for frame in ("sites", "options", "site_options", "quarters", "commitments"):
+        pd.testing.assert_frame_equal(getattr(again, frame), getattr(portfolio, frame),
+                                      check_dtype=False, check_index_type=False)
