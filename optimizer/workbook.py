@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import re
+import warnings as py_warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,11 @@ def _open_book(path: Path, data_only: bool) -> Any:
     import openpyxl
 
     try:
-        return openpyxl.load_workbook(path, data_only=data_only)
+        with py_warnings.catch_warnings():
+            # openpyxl warns about Excel features it drops (extensions, default styles);
+            # they do not affect the values read and would only confuse a user.
+            py_warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(path, data_only=data_only)
     except Exception as err:  # any parse failure of a damaged or foreign file
         raise InputError([f"{path.name} could not be read as an .xlsx workbook "
                           f"({type(err).__name__}: {err}); open it in Excel or LibreOffice "
@@ -166,6 +171,8 @@ def _read_xlsx(path: Path) -> _Read:
         if ws.sheet_state != "visible":
             warnings.append(f"{ws.title}: sheet is {ws.sheet_state} but is read as input")
         values = [list(row) for row in ws.iter_rows(values_only=True)]
+        while values and all(is_blank(v) for v in values[-1]):
+            values.pop()  # formatted but empty rows at the bottom
         header = values[0] if values else []
         body = values[1:]
         width = max((len(r) for r in values), default=0)

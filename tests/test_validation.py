@@ -608,3 +608,11 @@ def test_describe_portfolio(tiny: Portfolio) -> None:
     assert "budget: $2,100M in total (1 quarter without limit); per year ($M) 2027: 1,200, " \
            "2028: 900 + no limit in 1 quarter" in text
     assert "commitments: 0" in text and "warnings: 0" in text
+
+
+def test_an_unreadable_site_name_does_not_cascade_into_references() -> None:
+    tables = set_cell(tiny_tables(), "Sites", 3, "site", None)
+    tables["Commitments"] = commitments(("Bravo", "dlc", "2027Q3", 1, "start"))
+    message = errors_of(tables)
+    assert "Sites!A3 [site]: blank; expected a non-empty name" in message
+    assert "1 problem found" in message
