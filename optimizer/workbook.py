@@ -13,6 +13,8 @@ letter; for CSV ``file.csv row N``), and to turn every way a file can be unreada
   formulas), merged cells inside a table: each reported by cell or range;
 - hidden sheets that are read give a warning.
 
+A CSV folder holds one UTF-8 file per sheet, ``sites.csv`` and so on (names case-insensitive),
+separated by commas (or semicolons or tabs: see `_delimiter`), header in row 1.
 Sheets are read by name (case-insensitive, trimmed); other sheets (README, Sources...) are
 ignored. The SHA-256 of the input (for a folder: of its CSV files' names and bytes, in sorted
 order) is kept on the Portfolio with the source path.
@@ -250,7 +252,8 @@ def _read_csv_folder(folder: Path) -> _Read:
                             "save it as CSV UTF-8")
             continue
         try:
-            records = list(csv.reader(io.StringIO(text, newline="")))
+            records = list(csv.reader(io.StringIO(text, newline=""),
+                                      delimiter=_delimiter(text)))
         except csv.Error as err:
             problems.append(f"{file.name}: not a readable CSV file ({err})")
             continue
@@ -264,3 +267,15 @@ def _read_csv_folder(folder: Path) -> _Read:
         sheets[file.stem] = SheetData(file.stem, frame, rows=list(range(2, len(grid) + 2)),
                                       csv_file=file.name)
     return _Read(sheets, digest.hexdigest(), [p.name for p in files], problems)
+
+
+def _delimiter(text: str) -> str:
+    """The field separator, judged from the header line: a comma, unless the header has no
+    comma but semicolons (Excel's "CSV" in locales with a decimal comma) or tabs."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    for candidate in (";", "\t"):
+        if candidate in header:
+            return candidate
+    return ","

@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support import tiny_tables
 
 from optimizer import schema
@@ -616,3 +618,25 @@ def test_an_unreadable_site_name_does_not_cascade_into_references() -> None:
     message = errors_of(tables)
     assert "Sites!A3 [site]: blank; expected a non-empty name" in message
     assert "1 problem found" in message
+
+
+# ---- properties of cell coercion -------------------------------------------------------------
+@given(st.floats(min_value=-10, max_value=10, allow_nan=False))
+def test_bounds_follow_the_schema(x: float) -> None:
+    pue = schema.OPTIONS.column("pue")  # ge 1, le 3
+    discount = schema.SETTINGS.column("discount_rate")  # ge 0, lt 1
+    for value in (x, repr(x)):
+        assert (coerce_cell(value, pue)[1] is None) == (1.0 <= x <= 3.0)
+        assert (coerce_cell(value, discount)[1] is None) == (0.0 <= x < 1.0)
+
+
+@given(st.integers(min_value=-50, max_value=50), st.sampled_from(["int", "float", "text"]))
+def test_integers_accepted_in_any_whole_form(n: int, form: str) -> None:
+    halls = schema.SITES.column("halls")  # ge 0
+    value: object = {"int": n, "float": float(n), "text": f" {n} "}[form]
+    typed, error = coerce_cell(value, halls)
+    if n >= 0:
+        assert error is None and typed == n and type(typed) is int
+    else:
+        assert error == "expected a whole number >= 0"
+    assert coerce_cell(n + 0.5, halls)[1] is not None

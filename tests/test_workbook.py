@@ -260,3 +260,11 @@ def test_total_uncompressed_size_limit(tmp_path: Path, monkeypatch: pytest.Monke
     message = errors_of(path)
     assert "big.xlsx: its zip archive would expand to" in message
     assert "refusing to open it (a damaged file or a zip bomb)" in message
+
+
+def test_csv_separated_by_semicolons_or_tabs(tmp_path: Path, book: Path) -> None:
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for i, (name, frame) in enumerate(tables_with_commitments().items()):
+        frame.to_csv(folder / f"{name}.csv", index=False, sep=";\t"[i % 2])
+    assert_same_portfolio(load_portfolio(folder), load_portfolio(book))
