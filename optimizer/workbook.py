@@ -173,8 +173,6 @@ def _read_xlsx(path: Path) -> _Read:
         if ws.sheet_state != "visible":
             warnings.append(f"{ws.title}: sheet is {ws.sheet_state} but is read as input")
         values = [list(row) for row in ws.iter_rows(values_only=True)]
-        while values and all(is_blank(v) for v in values[-1]):
-            values.pop()  # formatted but empty rows at the bottom
         header = values[0] if values else []
         body = values[1:]
         width = max((len(r) for r in values), default=0)
@@ -190,10 +188,9 @@ def _read_xlsx(path: Path) -> _Read:
         for merged in ws.merged_cells.ranges:
             if merged.min_col > last_col:
                 continue
-            problems.append(Problem(ws.title, merged.coord, str(header[merged.min_col - 1])
-                                    if merged.min_col - 1 < len(header) else "", None,
-                                    "merged cells inside a table; unmerge them and fill "
-                                    "every cell"))
+            problems.append(Problem(ws.title, merged.coord, _name(header[merged.min_col - 1]),
+                                    None, "merged cells inside a table; unmerge them and "
+                                    "fill every cell"))
             for r in range(max(merged.min_row, 2), merged.max_row + 1):
                 for c in range(merged.min_col, merged.max_col + 1):
                     if c - 1 in keep and r - 2 < len(grid):
@@ -208,8 +205,10 @@ def _read_xlsx(path: Path) -> _Read:
                     if i < len(grid) and grid[i][k] is None:
                         grid[i][k] = Unreadable("formula without a saved result")
                         formula_problems.append(Problem(
-                            ws.title, cell.coordinate, str(header[cell.column - 1]),
+                            ws.title, cell.coordinate, _name(header[cell.column - 1]),
                             _formula_text(cell.value), _NO_CACHED_VALUE))
+        while grid and all(is_blank(v) for v in grid[-1]):
+            grid.pop()  # formatted but empty rows at the bottom (marked cells are not blank)
         frame = pd.DataFrame(grid, columns=[header[j] for j in keep], dtype=object)
         sheets[ws.title] = SheetData(ws.title, frame, rows=list(range(2, len(grid) + 2)),
                                      letters=[column_letter(j + 1) for j in keep])
@@ -218,6 +217,11 @@ def _read_xlsx(path: Path) -> _Read:
         problems.append(f"and {len(formula_problems) - MAX_FORMULA_CELLS_LISTED} more formula "
                         "cells without a saved result")
     return _Read(sheets, sha256, list(book.sheetnames), problems, warnings)
+
+
+def _name(header: object) -> str:
+    """A header cell as a column name in messages (trimmed, lower case, "" if blank)."""
+    return "" if is_blank(header) else str(header).strip().lower()
 
 
 def _formula_text(value: object) -> str:
@@ -263,6 +267,8 @@ def _read_csv_folder(folder: Path) -> _Read:
         header = header + [""] * (width - len(header))
         keep = [j for j, h in enumerate(header) if h.strip()]
         grid = [[(r[j] if j < len(r) and r[j].strip() else None) for j in keep] for r in body]
+        while grid and all(is_blank(v) for v in grid[-1]):
+            grid.pop()  # formatted but empty rows at the bottom (marked cells are not blank)
         frame = pd.DataFrame(grid, columns=[header[j] for j in keep], dtype=object)
         sheets[file.stem] = SheetData(file.stem, frame, rows=list(range(2, len(grid) + 2)),
                                       csv_file=file.name)

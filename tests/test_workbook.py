@@ -268,3 +268,15 @@ def test_csv_separated_by_semicolons_or_tabs(tmp_path: Path, book: Path) -> None
     for i, (name, frame) in enumerate(tables_with_commitments().items()):
         frame.to_csv(folder / f"{name}.csv", index=False, sep=";\t"[i % 2])
     assert_same_portfolio(load_portfolio(folder), load_portfolio(book))
+
+
+def test_a_row_of_formulas_at_the_bottom_is_reported_not_dropped(tmp_path: Path) -> None:
+    path = write_xlsx(tiny_tables(), tmp_path / "f.xlsx")
+    wb = openpyxl.load_workbook(path)
+    quarters = wb["Quarters"]
+    quarters["A10"], quarters["B10"] = '=A9&""', "=B9"
+    wb.save(path)
+    message = errors_of(path)
+    assert "Quarters!A10 [quarter]: value '=A9&\"\"': formula without a saved result" in message
+    assert "Quarters!B10 [hashprice_usd_per_ph_day]: value '=B9'" in message
+    assert "2 problems found" in message
