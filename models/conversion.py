@@ -237,7 +237,7 @@ def define_site_cooling(m: pyo.ConcreteModel) -> None:
             _s, o, h, lead = _pair_params(m, p)
             if cooling[o] > 0:
                 need += cooling[o] * h * started_by(m, p, t - lead)
-        if isinstance(need, int):
+        if isinstance(need, (int, float)):
             return pyo.Constraint.Skip
         added = module_mw[s] * _cumulative(m.modules_by, s, t - module_lead[s]) \
             if module_mw[s] > 0 else 0
@@ -273,7 +273,7 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     for p in range(len(m.index.pairs)):
         _s, _o, _h, lead = _pair_params(m, p)
         building = started_by(m, p, t) - started_by(m, p, t - lead)
-        if not isinstance(building, int):
+        if not isinstance(building, (int, float)):
             expr += m.hall_capex_rate[p] * building
     for name, cols in (("modules", ("cooling_module_capex_musd", "cooling_lead_quarters")),
                        ("upgrade", ("power_upgrade_capex_musd", "power_upgrade_lead_quarters"))):
@@ -344,7 +344,7 @@ def define_ai_demand_cap(m: pyo.ConcreteModel) -> None:
         for p in range(len(m.index.pairs)):
             _s, _o, h, lead = _pair_params(m, p)
             online += h * started_by(m, p, t - lead)
-        return pyo.Constraint.Skip if isinstance(online, int) else online <= float(cap[t])
+        return pyo.Constraint.Skip if isinstance(online, (int, float)) else online <= float(cap[t])
 
     rows = [t for t in range(econ.horizon) if np.isfinite(cap[t])]
     m.ai_demand_cap = pyo.Constraint(rows, rule=rule)

@@ -16,7 +16,6 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.economics import Economics, Valuation, evaluate
-from optimizer.plan_frames import site_usage
 
 
 @dataclass
@@ -116,89 +115,140 @@ def _scores(econ: Economics) -> np.ndarray:
 
 
 class _State:
-    """Decisions taken so far and the resources they use."""
+    """Decisions taken so far and the resources they use, updated incrementally."""
 
     def __init__(self, econ: Economics) -> None:
         self.econ = econ
+        portfolio = econ.portfolio
+        sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
+        n_sites, horizon = econ.mining_margin.shape
         self.halls = np.zeros(len(econ.halls))
         self.modules = np.zeros(len(econ.cooling))
         self.upgrades = np.zeros(len(econ.power))
         self.feasible = True
-        q = econ.portfolio.quarters
         self.budget = q["budget_musd"].to_numpy(float)
         self.max_starts = q["max_hall_starts"].to_numpy(float)
         self.demand = q["ai_demand_mw"].to_numpy(float)
         self.floor = q["min_mining_mw"].to_numpy(float)
-
-    def _usage(self) -> dict[str, np.ndarray]:
-        zero = np.zeros_like(self.econ.mining_margin)
-        return site_usage(self.econ, self.halls, self.modules, self.upgrades, zero)
+        self.max_halls = sites["halls"].to_numpy(float)
+        self.max_modules = sites["max_cooling_modules"].fillna(0).to_numpy(float)
+        self.module_mw = sites["cooling_module_mw"].fillna(0).to_numpy(float)
+        self.upgrade_mw = sites["power_upgrade_mw"].fillna(0).to_numpy(float)
+        hall_mw = sites["hall_it_mw"].to_numpy(float)[econ.halls.site]
+        self.hall_power = options["pue"].to_numpy(float)[econ.halls.option] * hall_mw
+        self.hall_cooling = (options["cooling_mw_per_it_mw"].to_numpy(float)[econ.halls.option]
+                             * hall_mw)
+        self.hall_it = hall_mw
+        self.halls_used = np.zeros(n_sites)
+        self.modules_used = np.zeros(n_sites)
+        self.upgraded = np.zeros(n_sites, dtype=bool)
+        self.reserved = np.zeros((n_sites, horizon))
+        self.power_available = np.repeat(sites["grid_mw"].to_numpy(float)[:, None], horizon, 1)
+        self.cooling_need = np.zeros((n_sites, horizon))
+        self.cooling_available = np.repeat(sites["cooling_mw"].to_numpy(float)[:, None],
+                                           horizon, 1)
+        self.capex = np.zeros(horizon)
+        self.starts = np.zeros(horizon)
+        self.it_online = np.zeros(horizon)
+        self.modules_by_site = _by_site(econ.cooling.site, n_sites)
+        self.upgrades_by_site = _by_site(econ.power.site, n_sites)
 
     def power_left(self) -> np.ndarray:
-        u = self._usage()
-        return u["power_available"] - u["power_used"]
+        return self.power_available - self.reserved
 
-    def _ok(self) -> bool:
-        econ = self.econ
-        u = self._usage()
-        sites = econ.portfolio.sites
-        if (u["halls_started"][:, -1] > sites["halls"].to_numpy(float) + 1e-9).any():
-            return False
-        if (u["power_used"] > u["power_available"] + 1e-9).any():
-            return False
-        if (u["cooling_used"] > u["cooling_available"] + 1e-9).any():
-            return False
-        capex = sum((st.capex * units[:, None]).sum(axis=0) for st, units in
-                    ((econ.halls, self.halls), (econ.cooling, self.modules),
-                     (econ.power, self.upgrades)))
+    def _budget_ok(self) -> bool:
         has = np.isfinite(self.budget)
-        if econ.portfolio.settings.budget_carryover:
-            if (np.cumsum(capex[has]) > np.cumsum(self.budget[has]) + 1e-9).any():
-                return False
-        elif (capex[has] > self.budget[has] + 1e-9).any():
+        if self.econ.portfolio.settings.budget_carryover:
+            return bool((np.cumsum(self.capex[has]) <= np.cumsum(self.budget[has]) + 1e-9).all())
+        return bool((self.capex[has] <= self.budget[has] + 1e-9).all())
+
+    def _ok(self, s: int) -> bool:
+        """All constraints after a change at site s (site rows of s plus portfolio rows)."""
+        if self.halls_used[s] > self.max_halls[s] + 1e-9:
             return False
-        it = u["ai_it_online"].sum(axis=0)
-        if (it[np.isfinite(self.demand)] > self.demand[np.isfinite(self.demand)] + 1e-9).any():
+        if self.modules_used[s] > self.max_modules[s] + 1e-9:
             return False
-        starts = np.zeros(econ.horizon)
-        live = econ.halls.tau >= 0
-        np.add.at(starts, econ.halls.tau[live], self.halls[live])
+        if (self.reserved[s] > self.power_available[s] + 1e-9).any():
+            return False
+        if (self.cooling_need[s] > self.cooling_available[s] + 1e-9).any():
+            return False
+        if not self._budget_ok():
+            return False
+        cap = np.isfinite(self.demand)
+        if (self.it_online[cap] > self.demand[cap] + 1e-9).any():
+            return False
         cap = np.isfinite(self.max_starts)
-        if (starts[cap] > self.max_starts[cap] + 1e-9).any():
+        if (self.starts[cap] > self.max_starts[cap] + 1e-9).any():
             return False
         return not (np.isfinite(self.floor).any()
-                    and dispatch_mining(econ, u["power_available"] - u["power_used"]) is None)
+                    and dispatch_mining(self.econ, self.power_left()) is None)
+
+    def _apply_hall(self, c: int, n: float) -> None:
+        econ = self.econ
+        s, tau, q0 = int(econ.halls.site[c]), int(econ.halls.tau[c]), int(econ.halls.online[c])
+        self.halls[c] += n
+        self.halls_used[s] += n
+        self.reserved[s, max(tau, 0):] += n * self.hall_power[c]
+        self.cooling_need[s, q0:] += n * self.hall_cooling[c]
+        self.it_online[q0:] += n * self.hall_it[c]
+        self.capex += n * econ.halls.capex[c]
+        if tau >= 0:
+            self.starts[tau] += n
+
+    def _apply_module(self, k: int, n: float) -> None:
+        st = self.econ.cooling
+        s = int(st.site[k])
+        self.modules[k] += n
+        self.modules_used[s] += n
+        self.cooling_available[s, int(st.online[k]):] += n * self.module_mw[s]
+        self.capex += n * st.capex[k]
+
+    def _apply_upgrade(self, k: int, n: float) -> None:
+        st = self.econ.power
+        s = int(st.site[k])
+        self.upgrades[k] += n
+        self.upgraded[s] = n > 0
+        self.power_available[s, int(st.online[k]):] += n * self.upgrade_mw[s]
+        self.capex += n * st.capex[k]
 
     def place(self, c: int, n: int, force: bool = False) -> bool:
         """Add n halls of candidate c (with just-in-time upgrades) if all constraints hold."""
-        saved = (self.halls.copy(), self.modules.copy(), self.upgrades.copy())
-        self.halls[c] += n
-        self._add_upgrades_for(c)
-        if self._ok():
+        econ = self.econ
+        s = int(econ.halls.site[c])
+        self._apply_hall(c, n)
+        added: list[tuple[str, int, float]] = []
+        short = self.reserved[s] - self.power_available[s]
+        if short.max() > 1e-9 and not self.upgraded[s]:
+            first_short = int(np.argmax(short > 1e-9))
+            ks = [k for k in self.upgrades_by_site[s] if econ.power.online[k] <= first_short]
+            if ks:
+                k = max(ks, key=lambda k: econ.power.tau[k])
+                self._apply_upgrade(k, 1)
+                added.append(("upgrade", k, 1))
+        short = self.cooling_need[s] - self.cooling_available[s]
+        if short.max() > 1e-9 and self.module_mw[s] > 0:
+            first_short = int(np.argmax(short > 1e-9))
+            ks = [k for k in self.modules_by_site[s] if econ.cooling.online[k] <= first_short]
+            if ks:
+                k = max(ks, key=lambda k: econ.cooling.tau[k])
+                n_mod = float(np.ceil(short.max() / self.module_mw[s] - 1e-9))
+                self._apply_module(k, n_mod)
+                added.append(("module", k, n_mod))
+        if self._ok(s):
             return True
         if force:
             self.feasible = False
             return True
-        self.halls, self.modules, self.upgrades = saved
+        for kind, k, units in added:
+            (self._apply_upgrade if kind == "upgrade" else self._apply_module)(k, -units)
+        if any(kind == "upgrade" for kind, _k, _u in added):
+            self.upgraded[s] = False
+        self._apply_hall(c, -n)
         return False
 
-    def _add_upgrades_for(self, c: int) -> None:
-        econ = self.econ
-        s, tau, q0 = int(econ.halls.site[c]), int(econ.halls.tau[c]), int(econ.halls.online[c])
-        u = self._usage()
-        short_power = (u["power_used"][s] - u["power_available"][s]).max()
-        if short_power > 1e-9:
-            ks = [k for k in range(len(econ.power)) if econ.power.site[k] == s
-                  and econ.power.online[k] <= max(tau, 0)]
-            if ks and not self.upgrades[[k for k in range(len(econ.power))
-                                         if econ.power.site[k] == s]].any():
-                self.upgrades[max(ks, key=lambda k: econ.power.tau[k])] = 1
-        u = self._usage()
-        short_cooling = (u["cooling_used"][s] - u["cooling_available"][s]).max()
-        if short_cooling > 1e-9:
-            ks = [k for k in range(len(econ.cooling)) if econ.cooling.site[k] == s
-                  and econ.cooling.online[k] <= q0]
-            if ks:
-                module_mw = float(econ.portfolio.sites["cooling_module_mw"].iloc[s])
-                self.modules[max(ks, key=lambda k: econ.cooling.tau[k])] += np.ceil(
-                    short_cooling / module_mw - 1e-9)
+
+def _by_site(site_of: np.ndarray, n_sites: int) -> list[list[int]]:
+    out: list[list[int]] = [[] for _ in range(n_sites)]
+    for k, s in enumerate(site_of.tolist()):
+        out[s].append(k)
+    return out

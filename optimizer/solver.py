@@ -50,14 +50,30 @@ def relative_gap(objective: float, bound: float) -> float:
     return max(0.0, bound - objective) / max(abs(objective), 1e-9)
 
 
+# Solves never re-scan the model on their own: a re-scan modifies the HiGHS model, which
+# discards a MIP start given just before. Changes are pushed by `HighsRunner.push_changes`.
+NO_AUTO_UPDATES = {key: False for key in (
+    "check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+    "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+    "update_vars", "update_parameters", "update_named_expressions", "update_objective")}
+
+
 class HighsRunner:
     """A persistent HiGHS instance for one Pyomo model: re-solves after parameter changes
-    without a rebuild, accepts a MIP start."""
+    without a rebuild, accepts a MIP start.
+
+    After changing mutable Params or fixing/unfixing variables, call `push_changes()` before
+    `set_start()` and `solve()`.
+    """
 
     def __init__(self, model: pyo.ConcreteModel) -> None:
         self.model = model
         self.solver = Highs()
         self.solver.set_instance(model)
+
+    def push_changes(self) -> None:
+        """Send changed Params, bounds and fixed variables to HiGHS (no rebuild)."""
+        self.solver.update()
 
     def set_start(self, values: list[tuple[pyo.Var, float]]) -> None:
         """Give HiGHS a starting plan (a MIP start); variables not given are left free."""
@@ -82,7 +98,8 @@ class HighsRunner:
         results = self.solver.solve(
             self.model, time_limit=float(time_limit), rel_gap=float(mip_gap),
             threads=int(threads) if threads else None, load_solutions=False,
-            raise_exception_on_nonoptimal_result=False, solver_options=options)
+            raise_exception_on_nonoptimal_result=False, solver_options=options,
+            auto_updates=NO_AUTO_UPDATES)
         seconds = time.perf_counter() - started
         termination = TERMINATION.get(results.termination_condition, "unknown")
         has_plan = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
