@@ -249,9 +249,15 @@ def sites_sheet(ws: Worksheet, plan: Plan) -> None:
                    "it_mw_converted", "npv_musd"):
             fmt = MONEY if col == "npv_musd" else COUNT
             put(ws.cell(total, j), float(frame[col].sum()), fmt).font = BOLD
-    put(ws.cell(total + 1, 1), "terminal value (not by site)")
-    put(ws.cell(total + 1, frame.columns.get_loc("npv_musd") + 1), plan.terminal_value_musd,
-        MONEY)
+    # Site NPVs may or may not carry each site's share of the terminal value: say which.
+    site_sum, npv = float(frame["npv_musd"].sum()), plan.npv_musd
+    if np.isfinite(npv) and abs(site_sum - npv) <= 1e-6 * max(1.0, abs(npv)):
+        put(ws.cell(total + 2, 1), "Site NPVs include each site's terminal value; they sum to "
+            "the plan's NPV.")
+    else:
+        put(ws.cell(total + 1, 1), "terminal value (not by site)")
+        put(ws.cell(total + 1, frame.columns.get_loc("npv_musd") + 1), plan.terminal_value_musd,
+            MONEY)
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, total + 1))
 

@@ -189,11 +189,22 @@ def fill(hex_rgb: str) -> PatternFill:
     return PatternFill(start_color=hex_rgb, end_color=hex_rgb, fill_type="solid")
 
 
-def print_setup(ws: Worksheet, landscape: bool = True) -> None:
-    """Print (and PDF) on landscape pages, one page wide, header row repeated."""
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+# Wider than this (in characters of column width) a sheet prints across several pages with
+# its first column repeated, rather than shrunk to one unreadable page width.
+FIT_WIDTH_CHARS = 260
+
+
+def print_setup(ws: Worksheet) -> None:
+    """Print (and PDF) on landscape A4 pages, header row repeated; one page wide unless the
+    sheet is very wide (then the first column repeats on every page)."""
+    ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
     ws.print_title_rows = "1:1"
+    width = sum((ws.column_dimensions[get_column_letter(c)].width or 9)
+                for c in range(1, ws.max_column + 1))
+    if width <= FIT_WIDTH_CHARS:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+    else:
+        ws.print_title_cols = "A:A"

@@ -150,36 +150,50 @@ def _halls(n: int) -> str:
     return f"{n} hall{'s' if n != 1 else ''}"
 
 
+def _when(group: pd.DataFrame) -> str:
+    """`from 2027Q2 (online 2028Q2)`, or for several steps
+    `in 3 steps from 2027Q2 to 2028Q1 (online 2028Q2 to 2029Q1)`."""
+    first, last = group["start_quarter"].min(), group["start_quarter"].max()
+    on_first, on_last = group["online_quarter"].min(), group["online_quarter"].max()
+    if len(group) == 1:
+        return f"from {first} (online {on_first})"
+    return f"in {len(group)} steps from {first} to {last} (online {on_first} to {on_last})"
+
+
+def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
+    """Rows grouped by `keys`, groups ordered by their first start quarter, then keys."""
+    groups = [(k if isinstance(k, tuple) else (k,), g.sort_values("start_quarter"))
+              for k, g in frame.groupby(keys, sort=True)]
+    return sorted(groups, key=lambda kg: (kg[1]["start_quarter"].min(), kg[0]))
+
+
 def plan_narrative(plan: Plan) -> list[str]:
     """A short plain-language account of the plan, one sentence a line.
 
-    Starts (one line per site, option and quarter), upgrades, the end state (halls, MW), the
-    NPV and how the solve ended.
+    Conversions (one line per site and option; phased starts summarised), upgrades (one line
+    per site and kind), the end state (halls, MW), the NPV and how the solve ended.
     """
     lines: list[str] = []
-    dec = plan.decisions
-    if len(dec):
-        for r in dec.sort_values(["start_quarter", "site", "option"]).itertuples(index=False):
-            lines.append(f"Convert {_halls(int(r.halls))} at {r.site} to {r.option} from "
-                         f"{r.start_quarter} (online {r.online_quarter}), "
-                         f"{money(r.capex_musd, 0)} capex.")
+    if len(plan.decisions):
+        for (site, option), g in _groups(plan.decisions, ["site", "option"]):
+            lines.append(f"Convert {_halls(int(g['halls'].sum()))} at {site} to {option} "
+                         f"{_when(g)}, {money(float(g['capex_musd'].sum()), 0)} capex.")
     else:
         lines.append("Convert no halls: under these inputs every site is worth more mining.")
-    for r in plan.upgrades.sort_values(["start_quarter", "site"]).itertuples(index=False):
-        if r.kind == "cooling":
-            what = f"Add {int(r.units)} cooling module{'s' if int(r.units) != 1 else ''} " \
-                   f"({r.mw:,.0f} MW) at {r.site}"
+    for (site, kind), g in _groups(plan.upgrades, ["site", "kind"]):
+        units, mw = int(g["units"].sum()), float(g["mw"].sum())
+        if kind == "cooling":
+            what = f"Add {units} cooling module{'s' if units != 1 else ''} ({mw:,.0f} MW) at {site}"
         else:
-            what = f"Upgrade grid power at {r.site} by {r.mw:,.0f} MW"
-        lines.append(f"{what} from {r.start_quarter} (online {r.online_quarter}), "
-                     f"{money(r.capex_musd, 0)} capex.")
+            what = f"Upgrade grid power at {site} by {mw:,.0f} MW"
+        lines.append(f"{what} {_when(g)}, {money(float(g['capex_musd'].sum()), 0)} capex.")
     total_halls = int(plan.portfolio.sites["halls"].sum()) if len(plan.portfolio.sites) else 0
     lines.append(f"By {end_quarter(plan)}: {plan.halls_converted} of {total_halls} halls "
                  f"converted, {ai_it_mw_online_end(plan):,.0f} MW of AI IT online, "
                  f"{mining_mw_end(plan):,.0f} MW still mining; total capex "
                  f"{money(capex_total_musd(plan))}.")
     s = plan.portfolio.settings
-    npv = (f"NPV {money(plan.npv_musd)} at a {percent(s.discount_rate)} discount rate")
+    npv = f"NPV {money(plan.npv_musd)} at a discount rate of {percent(s.discount_rate)}"
     if _finite(plan.terminal_value_musd) and plan.terminal_value_musd != 0:
         npv += f", of which {money(plan.terminal_value_musd)} is terminal value"
     uplift = plan.uplift_vs_greedy_musd

@@ -3,7 +3,8 @@
 Two sites, two options, eight quarters from 2027Q1. The decisions are fixed by hand; the cash
 flows follow DESIGN.md's economics in a simplified way (no tax) so that the frames are internally
 consistent: net = the line items, discounted = net x DF, the cumulative column ends at the NPV
-less the terminal value, and the per-site NPVs plus the terminal value sum to `npv_musd`.
+less the terminal value, and the per-site NPVs (each with its terminal value, as
+`optimizer.economics` computes them) sum to `npv_musd`.
 """
 
 from __future__ import annotations
@@ -164,8 +165,11 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
     cash["cumulative_discounted_musd"] = cash["discounted_musd"].cumsum()
     noi_last = total("rev")[-1] - total("opex")[-1]
     tv = float(8.0 * 4 * noi_last * df[-1])
+    # As `optimizer.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.
     site_npv = pd.Series({s: float(np.sum(df * (per_site[s]["mining"] + per_site[s]["rev"]
-                                                 - per_site[s]["opex"] - per_site[s]["capex"])))
+                                                 - per_site[s]["opex"] - per_site[s]["capex"]))
+                                 + 8.0 * 4 * (per_site[s]["rev"] - per_site[s]["opex"])[-1]
+                                 * df[-1])
                           for s in pf.site_names}, name="npv_musd")
     site_npv.index.name = "site"
     it_total = sum(r["it_mw"] for r in rows)

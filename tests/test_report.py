@@ -139,6 +139,9 @@ def test_every_sheet_present_with_tables(report):
     assert sites["Childress"]["halls_available"] == 6
     assert sites["Childress"]["cooling_headroom_end_mw"] == pytest.approx(35)
     assert sites["Odessa"]["power_headroom_end_mw"] == pytest.approx(0)
+    assert sites["Childress"]["npv_musd"] == pytest.approx(653.100345)
+    notes = [c.value for c in wb["Sites"]["A"] if isinstance(c.value, str)]
+    assert "Site NPVs include each site's terminal value; they sum to the plan's NPV." in notes
     cons = _records(wb["Constraints"])
     names = [r["constraint"] for r in cons if r["family"]]
     assert names == ["capital budget in 2027Q2", "power at Odessa in 2027Q3"]
@@ -374,3 +377,24 @@ def test_plan_text_shows_metrics_and_tables():
     assert re.search(r"Childress\s+dlc_ai\s+2027Q2\s+3\s+150.0\s+2028Q2\s+1,425.0", text)
     assert re.search(r"Childress\s+cooling\s+2027Q1\s+2", text)
     assert pd.notna(text)
+
+
+def test_sites_sheet_adds_terminal_value_when_site_npvs_exclude_it(tmp_path):
+    plan = make_plan()
+    plan.site_npv_musd = plan.site_npv_musd - plan.terminal_value_musd / 2
+    path = tmp_path / "tv.xlsx"
+    write_report(plan, path)
+    rows = {r["site"]: r for r in _records(load_workbook(path)["Sites"])}
+    assert rows["terminal value (not by site)"]["npv_musd"] == pytest.approx(
+        plan.terminal_value_musd)
+
+
+def test_narrative_summarises_phased_starts():
+    plan = make_plan()
+    extra = plan.decisions.iloc[[0]].assign(start_quarter="2027Q4", online_quarter="2028Q4",
+                                            halls=2, capex_musd=950.0)
+    plan.decisions = pd.concat([plan.decisions, extra], ignore_index=True)
+    lines = plan_narrative(plan)
+    assert lines[0] == ("Convert 5 halls at Childress to dlc_ai in 2 steps from 2027Q2 to 2027Q4 "
+                        "(online 2028Q2 to 2028Q4), $2,375M capex.")
+    assert lines[1].startswith("Convert 1 hall at Odessa to air_hpc from 2027Q3")
