@@ -20,13 +20,34 @@ UNITS = {"site_power": "MW", "site_cooling": "MW", "capital_budget": "$M",
          "cooling_module_limit": "modules", "power_upgrade_once": "upgrades"}
 
 
+# Business limits relaxed first; commitments stay hard so the answer says which resource the
+# commitments lack. Only if that cannot help are the commitments relaxed too.
+RESOURCE_FAMILIES = ("site_power", "site_cooling", "capital_budget", "ai_demand_cap",
+                     "mining_floor", "halls_per_site", "hall_starts_cap", "cooling_module_limit",
+                     "power_upgrade_once")
+ALL_FAMILIES = tuple(component for _r, _f, component, _fam in CONSTRAINT_FAMILIES)
+
+
 def explain_infeasibility(econ: Economics, time_limit: float = 60.0) -> list[str]:
     """The smallest changes (by total slack) that would let a plan exist, one line each."""
+    lines = _elastic(econ, RESOURCE_FAMILIES, time_limit)
+    if lines is None:
+        lines = _elastic(econ, ALL_FAMILIES, time_limit)
+    if lines is None:
+        return ["No relaxation of the business constraints helps: the data itself is "
+                "contradictory (check commitments against lead times and the horizon)."]
+    return lines or ["The solver reported infeasibility but the elastic model needs no change; "
+                     "this suggests numerical trouble: please report the workbook."]
+
+
+def _elastic(econ: Economics, families: tuple[str, ...], time_limit: float
+             ) -> list[str] | None:
+    """Minimise the total slack on `families`; None if even that model has no solution."""
     model = build_model(econ)
     model.npv.deactivate()
     relaxed: list[tuple[str, object, pyo.Var]] = []
     model.elastic = pyo.Block()
-    for _rule, _func, component, _family in CONSTRAINT_FAMILIES:
+    for component in families:
         con = getattr(model, component, None)
         if con is None:
             continue
@@ -45,15 +66,32 @@ def explain_infeasibility(econ: Economics, time_limit: float = 60.0) -> list[str
     model.total_slack = pyo.Objective(expr=sum(s for _c, _k, s in relaxed), sense=pyo.minimize)
     outcome = HighsRunner(model).solve(time_limit=time_limit, mip_gap=1e-6)
     if outcome.status not in ("optimal", "feasible"):
-        return ["No relaxation of the business constraints helps: the data itself is "
-                "contradictory (check commitments against lead times and the horizon)."]
+        return None
     lines = []
     for component, key, slack in relaxed:
         amount = pyo.value(slack)
         if amount is not None and amount > 1e-6:
             lines.append(_describe(econ, component, key, amount))
-    return lines or ["The solver reported infeasibility but the elastic model needs no change; "
-                     "this suggests numerical trouble: please report the workbook."]
+    return lines
+
+
+def _commitments_at(econ: Economics, site: str) -> str:
+    """The start commitments at a site, as a phrase ("" if none)."""
+    c = econ.portfolio.commitments
+    rows = c[(c["action"] == "start") & (c["site"] == site)]
+    parts = [f"start {int(r.halls)} hall(s) of "
+             f"{r.option if isinstance(r.option, str) else 'any option'} in {r.quarter}"
+             for r in rows.itertuples(index=False)]
+    return ("Commitment(s) at " + site + " (" + "; ".join(parts) + "): ") if parts else ""
+
+
+def _earliest_online(econ: Economics, starts: object, s: int) -> str:
+    """When the first unit of an upgrade could count at site s, in words."""
+    online = [int(o) for site, o in zip(starts.site, starts.online, strict=True)  # type: ignore[attr-defined]
+              if site == s]
+    if not online:
+        return "the site has no such upgrade"
+    return f"the earliest upgrade could count from {econ.portfolio.quarter_labels[min(online)]}"
 
 
 def _describe(econ: Economics, component: str, key: object, amount: float) -> str:
@@ -69,19 +107,21 @@ def _describe(econ: Economics, component: str, key: object, amount: float) -> st
 
     if component == "site_power":
         site, q = site_q(key)
-        return (f"Power at {site} in {q}: the committed halls and mining floor need {amount:,.1f} "
-                f"{unit} more grid power than is available then (grid_mw "
-                f"{portfolio.sites['grid_mw'].iloc[sites.index(site)]:,.0f} MW plus any upgrade "
-                "online by then).")
+        s = sites.index(site)
+        return (f"{_commitments_at(econ, site)}Power at {site} in {q}: {amount:,.1f} {unit} more "
+                f"grid power is needed than is available then (grid_mw "
+                f"{portfolio.sites['grid_mw'].iloc[s]:,.0f} MW; "
+                f"{_earliest_online(econ, econ.power, s)}).")
     if component == "site_cooling":
         site, q = site_q(key)
-        return (f"Cooling at {site} in {q}: the halls online need {amount:,.1f} {unit} more "
-                f"cooling than the site has (cooling_mw "
-                f"{portfolio.sites['cooling_mw'].iloc[sites.index(site)]:,.0f} MW plus modules "
-                "that can be online by then).")
+        s = sites.index(site)
+        return (f"{_commitments_at(econ, site)}Cooling at {site} in {q}: the halls online then "
+                f"need {amount:,.1f} {unit} more cooling than the site can have (cooling_mw "
+                f"{portfolio.sites['cooling_mw'].iloc[s]:,.0f} MW; "
+                f"{_earliest_online(econ, econ.cooling, s)}).")
     if component == "capital_budget":
         return (f"Budget in {labels[key]}: committed spending exceeds the budget by "  # type: ignore[index]
-                f"{amount:,.1f} {unit}.")
+                f"{amount:,.1f} {unit} (raise budget_musd, or set budget_carryover).")
     if component == "ai_demand_cap":
         return (f"AI demand in {labels[key]}: {amount:,.1f} {unit} more than tenants will "  # type: ignore[index]
                 "lease (ai_demand_mw) would be online.")

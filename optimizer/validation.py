@@ -570,7 +570,8 @@ class _Validator:
                      site_options: _Rows | None) -> None:
         """Commitments rules.
 
-        - start: needs option, quarter and halls; the option must be allowed at the site;
+        - start: needs quarter and halls; a blank option means any option (but a hall begun
+          before the start quarter must name its option); the option must be allowed at the site;
           its hall must be online by the last quarter (quarter + lead_quarters <= last);
           no exclude of the same site (blank or same option) and no not_before later than it
           at the same site (blank or same option); the starts at a site total at most its
@@ -597,7 +598,7 @@ class _Validator:
             if action is _BAD:
                 continue
             if action == "start":
-                for column in ("option", "quarter", "halls"):
+                for column in ("quarter", "halls"):
                     if rec[column] is None or (isinstance(rec[column], float)
                                                and math.isnan(rec[column])):
                         self.problems.append(rows.problem(
@@ -619,22 +620,36 @@ class _Validator:
                     rec["quarter"] = _BAD
         for i, rec in enumerate(recs):
             if rec["action"] != "start" or not all(
-                    rows.ok(i, c) for c in ("site", "option", "quarter", "halls")):
+                    rows.ok(i, c) for c in ("site", "quarter", "halls")):
                 continue
             site, option, quarter = rec["site"], rec["option"], rec["quarter"]
-            where = f"start of {option} at {site} in {quarter}"
-            if (site, option) in forbidden:
+            if option is _BAD:
+                continue
+            any_option = option is None
+            where = f"start of {'any option' if any_option else option} at {site} in {quarter}"
+            begun = self.start is not None and (
+                quarter_ordinal(quarter) < quarter_ordinal(self.start))
+            if any_option and begun:
+                self.problems.append(rows.problem(
+                    i, "option", None,
+                    f"{where}: a hall begun before the start quarter must name its option"))
+                continue
+            # A blank option means "any option": it fails only if every option fails.
+            candidates = list(lead) if any_option else [option]
+            usable = [o for o in candidates if (site, o) not in forbidden]
+            if not usable:
                 self.problems.append(rows.problem(
                     i, "option", option,
-                    f"{where}: the option is not allowed at the site (SiteOptions allowed "
-                    "FALSE)"))
-            if option in lead and self.last is not None:
-                online = add_quarters(quarter, lead[option])
-                if quarter_ordinal(online) > quarter_ordinal(self.last):
-                    self.problems.append(rows.problem(
-                        i, "quarter", quarter,
-                        f"{where}: its hall would be online in {online} (lead_quarters "
-                        f"{lead[option]}), after the last quarter {self.last}"))
+                    f"{where}: " + ("no option is" if any_option else "the option is not")
+                    + " allowed at the site (SiteOptions allowed FALSE)"))
+            elif self.last is not None and all(
+                    quarter_ordinal(add_quarters(quarter, lead[o])) > quarter_ordinal(self.last)
+                    for o in usable if o in lead) and any(o in lead for o in usable):
+                o = min((o for o in usable if o in lead), key=lambda o: lead[o])
+                self.problems.append(rows.problem(
+                    i, "quarter", quarter,
+                    f"{where}: its hall would be online in {add_quarters(quarter, lead[o])} "
+                    f"(lead_quarters {lead[o]}), after the last quarter {self.last}"))
             for j, other in enumerate(recs):
                 if (other["action"] not in ("exclude", "not_before") or other["site"] != site
                         or other["option"] not in (None, option)):

@@ -443,8 +443,9 @@ def test_commitments_frame() -> None:
      "blank; a start needs its halls"),
     (("Alpha", "dlc", None, 1, "start"), "Commitments!C2 [quarter]",
      "blank; a start needs its quarter"),
-    (("Alpha", None, "2027Q2", 1, "start"), "Commitments!B2 [option]",
-     "blank; a start needs its option"),
+    (("Alpha", None, "2026Q4", 1, "start"), "Commitments!B2 [option]",
+     "start of any option at Alpha in 2026Q4: a hall begun before the start quarter must "
+     "name its option"),
     (("Alpha", None, "2027Q3", None, "exclude"), "Commitments!C2 [quarter]: value '2027Q3'",
      "an exclude has no quarter"),
     (("Alpha", "dlc", None, None, "not_before"), "Commitments!C2 [quarter]",
@@ -640,3 +641,13 @@ def test_integers_accepted_in_any_whole_form(n: int, form: str) -> None:
     else:
         assert error == "expected a whole number >= 0"
     assert coerce_cell(n + 0.5, halls)[1] is not None
+
+
+def test_start_with_blank_option_means_any_option() -> None:
+    """DESIGN.md: a blank option means every option; a start of 'any option' validates."""
+    tables = tiny_tables()
+    tables["Commitments"] = pd.DataFrame({
+        "site": ["Alpha"], "option": [None], "quarter": ["2027Q2"], "halls": [1],
+        "action": ["start"]}, dtype=object)
+    portfolio = portfolio_from_tables(tables)
+    assert portfolio.commitments.loc[0, "option"] is None
