@@ -191,7 +191,7 @@ def fill(hex_rgb: str) -> PatternFill:
 
 # Wider than this (in characters of column width) a sheet prints across several pages with
 # its first column repeated, rather than shrunk to one unreadable page width.
-FIT_WIDTH_CHARS = 260
+FIT_WIDTH_CHARS = 400
 
 
 def print_setup(ws: Worksheet) -> None:

@@ -167,6 +167,29 @@ def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFr
     return sorted(groups, key=lambda kg: (kg[1]["start_quarter"].min(), kg[0]))
 
 
+def binding_limits(plan: Plan, most: int = 5) -> str:
+    """The binding constraints in a phrase, grouped by family and site, most quarters first:
+    `cooling at Mackenzie in 31 quarters (2029Q1 to 2036Q4); budget in 2027Q2`."""
+    c = plan.constraints
+    if not len(c):
+        return ""
+    c = c[c["binding"].fillna(False).astype(bool)]
+    parts: list[tuple[int, str]] = []
+    for (family, site), g in c.groupby([c["family"], c["site"].fillna("")], sort=True):
+        what = f"{family} at {site}" if site else str(family)
+        quarters = sorted(q for q in g["quarter"].dropna().unique())
+        if len(quarters) > 1:
+            what += f" in {len(quarters)} quarters ({quarters[0]} to {quarters[-1]})"
+        elif quarters:
+            what += f" in {quarters[0]}"
+        parts.append((len(g), what))
+    parts.sort(key=lambda p: -p[0])
+    text = "; ".join(w for _, w in parts[:most])
+    if len(parts) > most:
+        text += f"; and {len(parts) - most} more (see Constraints)"
+    return text
+
+
 def plan_narrative(plan: Plan) -> list[str]:
     """A short plain-language account of the plan, one sentence a line.
 
@@ -201,6 +224,9 @@ def plan_narrative(plan: Plan) -> list[str]:
         more = "more" if uplift >= 0 else "less"  # type: ignore[operator]
         npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"  # type: ignore[arg-type]
     lines.append(npv + ".")
+    limits = binding_limits(plan)
+    if limits:
+        lines.append(f"Binding limits: {limits}.")
     lines.append(f"Solve: {solve_outcome(plan)}.")
     if plan.warnings:
         n = len(plan.warnings)

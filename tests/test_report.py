@@ -368,6 +368,7 @@ def test_narrative_never_calls_a_time_limited_plan_optimal():
     assert lines[2] == ("Add 2 cooling modules (100 MW) at Childress from 2027Q1 (online "
                         "2027Q3), $80M capex.")
     assert lines[3].startswith("By 2028Q4: 4 of 8 halls converted, 200 MW of AI IT online")
+    assert "Binding limits: power at Odessa in 2027Q3." in lines
 
 
 def test_plan_text_shows_metrics_and_tables():
