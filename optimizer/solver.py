@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import highspy
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -86,14 +88,16 @@ class HighsRunner:
                 cols.append(int(col))
                 vals.append(float(value))
         if cols:
-            import numpy as np
-
             highs.setSolution(len(cols), np.array(cols, dtype=np.int32),
                               np.array(vals, dtype=np.float64))
 
     def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0
               ) -> SolveOutcome:
         options = {"random_seed": int(seed), "output_flag": True, "log_to_console": True}
+        if threads:
+            # HiGHS keeps one thread scheduler per process; a different thread count needs a
+            # fresh one, or the run stops with an error.
+            highspy.Highs.resetGlobalScheduler(True)
         started = time.perf_counter()
         results = self.solver.solve(
             self.model, time_limit=float(time_limit), rel_gap=float(mip_gap),
