@@ -77,7 +77,7 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
     check_target(path, inputs, force)
     workbook = build_workbook(plan)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".tmp",
+        fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".tmp.xlsx",
                                         dir=path.resolve().parent)
     except FileNotFoundError as err:
         raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist") from err
@@ -141,13 +141,40 @@ def read_decisions(report_path: Path) -> pd.DataFrame:
     return frame
 
 
+def _clash(portfolio: Portfolio, site: str, option: str, quarter: str) -> str | None:
+    """Why the new workbook cannot honour a start made earlier, or None."""
+    pair = (site, option)
+    if pair in portfolio.site_options.index and not portfolio.site_options.loc[pair, "allowed"]:
+        return (f"a start of {option} at {site} in {quarter}, but the new workbook does not allow "
+                f"{option} there (SiteOptions allowed FALSE)")
+    c = portfolio.commitments
+    same = c[(c["site"] == site) & (c["option"].isna() | (c["option"] == option))]
+    if (same["action"] == "exclude").any():
+        return (f"a start of {option} at {site} in {quarter}, contradicted by an exclude in the "
+                "new workbook's Commitments")
+    for later in same[same["action"] == "not_before"]["quarter"].dropna():
+        if quarter_ordinal(later) > quarter_ordinal(quarter):
+            return (f"a start of {option} at {site} in {quarter}, contradicted by not_before "
+                    f"{later} in the new workbook's Commitments")
+    return None
+
+
+def _already_committed(commitments: pd.DataFrame, record: dict[str, object]) -> bool:
+    c = commitments
+    return bool(((c["site"] == record["site"]) & (c["option"] == record["option"])
+                 & (c["quarter"] == record["quarter"]) & (c["action"] == "start")
+                 & (c["halls"] == record["halls"])).any())
+
+
 def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfolio:
     """Lock a previous report's starts that lie before the portfolio's start quarter.
 
     Each such start becomes a `start` commitment (site, option, quarter, halls) appended to
     `portfolio.commitments`, with a warning; starts in or after the start quarter stay free.
-    A locked start whose site or option no longer exists, or whose quarter or halls cannot be
-    read, is an InputError naming the report cell.
+    A locked start whose site or option no longer exists, whose quarter or halls cannot be
+    read, that the new workbook forbids (SiteOptions, an exclude or a later not_before), or
+    that takes a site past its halls, is an InputError naming the report cell. A start the
+    workbook's Commitments already hold is not added twice.
     """
     report_path = Path(report_path)
     frame = read_decisions(report_path)
@@ -156,6 +183,7 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
     problems: list[Problem] = []
     locked: list[dict[str, object]] = []
     warnings: list[str] = []
+    last_row: dict[str, int] = {}  # per site, the report row of its last locked start
 
     def problem(row: int, col: str, value: object, expected: str) -> None:
         problems.append(Problem(DECISIONS_SHEET, f"{letters[col]}{row}", col, value, expected))
@@ -184,12 +212,28 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
             problem(row, "halls", halls, "a whole number of halls >= 1")
             ok = False
         if ok:
-            locked.append({"site": site, "option": option, "quarter": quarter,
-                           "halls": float(n), "action": "start"})
+            clash = _clash(portfolio, site, option, quarter)
+            if clash:
+                problem(row, "option", option, clash)
+                continue
+            record = {"site": site, "option": option, "quarter": quarter, "halls": float(n),
+                      "action": "start"}
+            if _already_committed(portfolio.commitments, record):
+                continue  # the workbook already holds this start: lock it once
+            locked.append(record)
+            last_row[site] = row
             warnings.append(f"locked start from {report_path.name} ({DECISIONS_SHEET}!"
                             f"{letters['site']}{row}): {int(n)} hall(s) of {option} at {site} "
                             f"in {quarter}, before the start quarter "
                             f"{portfolio.settings.start_quarter}")
+    for site, row in last_row.items():
+        c = portfolio.commitments
+        committed = c[(c["site"] == site) & (c["action"] == "start")]["halls"].sum()
+        total = committed + sum(r["halls"] for r in locked if r["site"] == site)
+        if total > portfolio.sites.loc[site, "halls"]:
+            problem(row, "halls", int(total), f"committed starts at {site} (the workbook's and "
+                    f"this report's) total {int(total)} halls, more than its "
+                    f"{int(portfolio.sites.loc[site, 'halls'])} halls (Sites)")
     if problems:
         raise InputError(problems, str(report_path))
     if not locked:

@@ -33,6 +33,7 @@ COUNT = "#,##0"
 FACTOR = "0.0000"
 TEXT = "@"
 
+MAX_CELL_CHARS = 32_767  # Excel's limit on the text of one cell
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FORMULA_START = ("=", "+", "-", "@")
 
@@ -61,9 +62,8 @@ def cell_value(value: object) -> object:
     if isinstance(value, Real):
         number = float(value)
         return number if math.isfinite(number) else None
-    if isinstance(value, str):
-        return clean_text(value)
-    return clean_text(str(value))
+    text = clean_text(value if isinstance(value, str) else str(value))
+    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS - 1] + "…"
 
 
 def looks_like_formula(text: str) -> bool:

@@ -174,13 +174,15 @@ def test_user_text_is_never_a_formula(tmp_path):
 
 
 def test_control_characters_removed(tmp_path):
-    plan = make_plan(region="ERCOT\x07, TX\x00", solver_log="step\x1b[0m one\tdone\r\nline two")
+    plan = make_plan(region="ERCOT\x07, TX\x00",
+                     solver_log="step\x1b[0m one\tdone\r\nline two\n" + "x" * 40_000)
     path = tmp_path / "ctl.xlsx"
     write_report(plan, path)
     wb = load_workbook(path)
     assert wb["Input_Sites"]["B2"].value == "ERCOT, TX"
     log = [r["message"] for r in _records(wb["Log"])]
     assert "step[0m one done" in log and "line two" in log
+    assert len(log[-1]) == 32_767 and log[-1].endswith("x…")  # Excel's limit per cell
 
 
 def test_nan_and_missing_numbers_are_empty(tmp_path):
@@ -312,9 +314,7 @@ def test_converts_to_pdf_with_libreoffice(report, tmp_path):
 
 def test_commitments_from_report_locks_earlier_starts(report):
     path, _ = report
-    later = make_portfolio()
-    later = later.replace(settings=type(later.settings)(**{**vars(later.settings),
-                                                           "start_quarter": "2027Q3"}))
+    later = _starting(make_portfolio(), "2027Q3")
     locked = commitments_from_report(later, path)
     c = locked.commitments
     assert len(c) == 1  # Odessa's 2027Q3 start is not before the new start: left free
@@ -328,9 +328,7 @@ def test_commitments_from_report_locks_earlier_starts(report):
 
 def test_commitments_from_report_names_the_cell_of_a_vanished_site(report):
     path, _ = report
-    renamed = make_portfolio(site_names=("Childress North", "Odessa"))
-    renamed = renamed.replace(settings=type(renamed.settings)(**{**vars(renamed.settings),
-                                                                 "start_quarter": "2028Q1"}))
+    renamed = _starting(make_portfolio(site_names=("Childress North", "Odessa")), "2028Q1")
     with pytest.raises(InputError) as err:
         commitments_from_report(renamed, path)
     text = str(err.value)
@@ -399,3 +397,35 @@ def test_narrative_summarises_phased_starts():
     assert lines[0] == ("Convert 5 halls at Childress to dlc_ai in 2 steps from 2027Q2 to 2027Q4 "
                         "(online 2028Q2 to 2028Q4), $2,375M capex.")
     assert lines[1].startswith("Convert 1 hall at Odessa to air_hpc from 2027Q3")
+
+
+def _starting(portfolio, quarter: str):
+    return portfolio.replace(settings=type(portfolio.settings)(
+        **{**vars(portfolio.settings), "start_quarter": quarter}))
+
+
+def test_locked_start_the_new_workbook_forbids_is_named(report):
+    path, _ = report
+    pf = _starting(make_portfolio(), "2027Q3")
+    so = pf.site_options.copy()
+    so.loc[("Childress", "dlc_ai"), "allowed"] = False
+    with pytest.raises(InputError, match=r"Decisions!B2 \[option\].*does not allow dlc_ai"):
+        commitments_from_report(pf.replace(site_options=so), path)
+    excl = pd.DataFrame([{"site": "Childress", "option": None, "quarter": None,
+                          "halls": np.nan, "action": "exclude"}])
+    with pytest.raises(InputError, match=r"Decisions!B2 .*contradicted by an exclude"):
+        commitments_from_report(pf.replace(commitments=excl), path)
+
+
+def test_locked_starts_count_against_the_site_halls_and_are_not_doubled(report):
+    path, _ = report
+    pf = _starting(make_portfolio(), "2027Q3")
+    same = pd.DataFrame([{"site": "Childress", "option": "dlc_ai", "quarter": "2027Q2",
+                          "halls": 3.0, "action": "start"}])
+    kept = commitments_from_report(pf.replace(commitments=same), path)
+    assert len(kept.commitments) == 1 and not kept.warnings  # already in the workbook
+    more = pd.DataFrame([{"site": "Childress", "option": "air_hpc", "quarter": "2027Q4",
+                          "halls": 4.0, "action": "start"}])
+    with pytest.raises(InputError, match=r"Decisions!D2 \[halls\].*total 7 halls, more than "
+                                         r"its 6"):
+        commitments_from_report(pf.replace(commitments=more), path)
