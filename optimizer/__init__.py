@@ -20,7 +20,11 @@ from optimizer.errors import (
     SolverError,
     UsageError,
 )
+from optimizer.plan import Plan
 from optimizer.portfolio import Portfolio, Settings
+from optimizer.report import write_report
+from optimizer.solve import optimize
+from optimizer.workbook import load_portfolio
 
 try:
     __version__ = version("sitepivot")
@@ -31,6 +35,7 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "NoSolutionError",
+    "Plan",
     "Portfolio",
     "Settings",
     "SitepivotError",
@@ -41,24 +46,3 @@ __all__ = [
     "optimize",
     "write_report",
 ]
-
-
-def load_portfolio(path: str, **kwargs: object) -> Portfolio:
-    """Read and validate a workbook (.xlsx) or a folder of CSV files; raise InputError if bad."""
-    from optimizer.workbook import load_portfolio as _load
-
-    return _load(path, **kwargs)  # type: ignore[arg-type]
-
-
-def optimize(portfolio: Portfolio, **kwargs: object):
-    """Find the plan of highest NPV; see `optimizer.solve.optimize` for the arguments."""
-    from optimizer.solve import optimize as _optimize
-
-    return _optimize(portfolio, **kwargs)  # type: ignore[arg-type]
-
-
-def write_report(plan, path: str, **kwargs: object) -> None:
-    """Write the Excel report of a plan; see `optimizer.report.write_report`."""
-    from optimizer.report import write_report as _write
-
-    _write(plan, path, **kwargs)  # type: ignore[arg-type]
