@@ -1,9 +1,9 @@
 """The workbook contract: one description of every sheet and column.
 
 This module is the single source for validation (`optimizer.validation`), the template workbook
-(`optimizer.template`) and the documentation (`python -m optimizer.schema` prints the Markdown
-tables used in the README). Each column states its kind, unit, default, allowed range and meaning;
-nothing else in the code base restates them.
+(`optimizer.template`) and the documentation (`markdown()` renders the README's contract
+tables; a test keeps the two equal). Each column states its kind, unit, default, allowed range
+and meaning; nothing else in the code base restates them.
 
 Kinds:
 - ``text``: a non-empty string (site or option names, regions).
@@ -316,6 +316,3 @@ def markdown() -> str:
         lines.append("")
     return "\n".join(lines)
 
-
-if __name__ == "__main__":
-    print(markdown())
