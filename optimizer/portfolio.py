@@ -64,6 +64,7 @@ class Portfolio:
     source: str = ""
     sha256: str = ""
     warnings: tuple[str, ...] = field(default=())
+    read_seconds: float = 0.0  # time to read and validate the workbook
 
     @property
     def horizon(self) -> int:

@@ -26,6 +26,7 @@ import csv
 import hashlib
 import io
 import re
+import time
 import warnings as py_warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -65,14 +66,16 @@ def _sha256_file(path: Path) -> str:
 def load_portfolio(path: str | Path) -> Portfolio:
     """Read and validate an .xlsx workbook or a folder of CSV files (one per sheet, file stem
     = sheet name, case-insensitive). Raises `InputError` listing every problem found."""
+    started = time.perf_counter()
     path = Path(path)
     source = str(path)
     if not path.exists():
         raise InputError([f"{path}: no such file or folder"], source=source)
     read = _read_csv_folder(path) if path.is_dir() else _read_xlsx(path)
-    return validate_sheets(read.sheets, source=source, sha256=read.sha256,
-                           problems=read.problems, warnings=read.warnings,
-                           csv_folder=path.is_dir(), sheet_names=read.names)
+    portfolio = validate_sheets(read.sheets, source=source, sha256=read.sha256,
+                                problems=read.problems, warnings=read.warnings,
+                                csv_folder=path.is_dir(), sheet_names=read.names)
+    return portfolio.replace(read_seconds=time.perf_counter() - started)
 
 
 @dataclass
