@@ -429,3 +429,47 @@ def test_locked_starts_count_against_the_site_halls_and_are_not_doubled(report):
     with pytest.raises(InputError, match=r"Decisions!D2 \[halls\].*total 7 halls, more than "
                                          r"its 6"):
         commitments_from_report(pf.replace(commitments=more), path)
+
+
+# ---- with the real solver: the Plan that `optimize` returns fits the report --------------------
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    from support import tiny_tables, write_xlsx
+
+    from optimizer.solve import optimize
+    from optimizer.workbook import load_portfolio
+
+    folder = tmp_path_factory.mktemp("solved")
+    workbook = write_xlsx(tiny_tables(), folder / "tiny.xlsx")
+    plan = optimize(load_portfolio(workbook), time_limit=30)
+    path = folder / "tiny-plan.xlsx"
+    write_report(plan, path)
+    return workbook, plan, path
+
+
+def test_solved_plan_report_reads_back(solved):
+    _, plan, path = solved
+    m = _metrics(path)
+    assert m["npv_musd"] == pytest.approx(plan.npv_musd, rel=1e-12)
+    assert m["status"] == plan.status
+    assert m["input_sha256"] == plan.portfolio.sha256 and len(m["input_sha256"]) == 64
+    assert m["halls_converted"] == plan.halls_converted
+    rows = {r["quarter"]: r for r in _records(load_workbook(path)["CashFlows"])}
+    assert rows["total"]["discounted_musd"] == pytest.approx(plan.npv_musd, rel=1e-9)
+    back = read_decisions(path)
+    assert len(back) == len(plan.decisions)
+    assert sorted(back["halls"]) == sorted(plan.decisions["halls"])
+
+
+def test_cli_refuses_the_input_as_report_before_solving(solved):
+    from click.testing import CliRunner
+
+    from optimizer.cli import main
+
+    workbook, _, path = solved
+    before = workbook.read_bytes()
+    result = CliRunner().invoke(main, ["plan", str(workbook), "-o", str(workbook), "--force"])
+    assert result.exit_code == 2 and "onto the input" in result.output
+    assert workbook.read_bytes() == before
+    result = CliRunner().invoke(main, ["plan", str(workbook), "-o", str(path)])
+    assert result.exit_code == 2 and "already exists; use --force" in result.output
