@@ -43,6 +43,7 @@ class Index:
     module_at: dict[tuple[int, int], int] = field(default_factory=dict)  # (site, tau) -> k
     upgrade_at: dict[tuple[int, int], int] = field(default_factory=dict)  # (site, tau) -> k
     pairs_of_site: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    pair_params: list[tuple[int, int, float, int]] = field(default_factory=list)
 
 
 def build_model(econ: Economics) -> pyo.ConcreteModel:
@@ -76,8 +77,11 @@ def _make_index(econ: Economics) -> Index:
     for c, (p, tau) in enumerate(zip(pair_of_hall.tolist(), halls.tau.tolist(), strict=True)):
         idx.hall_at[(p, tau)] = c
         idx.pair_first[p] = min(idx.pair_first.get(p, tau), tau)
-    for p, (s, _o) in enumerate(idx.pairs):
+    hall_mw = econ.portfolio.sites["hall_it_mw"].to_numpy(float)
+    lead = econ.portfolio.options["lead_quarters"].to_numpy(int)
+    for p, (s, o) in enumerate(idx.pairs):
         idx.pairs_of_site[s].append(p)
+        idx.pair_params.append((s, o, float(hall_mw[s]), int(lead[o])))
     idx.module_at = {(s, t): k for k, (s, t) in
                      enumerate(zip(econ.cooling.site.tolist(), econ.cooling.tau.tolist(),
                                    strict=True))}
@@ -169,10 +173,8 @@ def _cumulative(cum: pyo.Var, s: int, t: int) -> object:
 
 
 def _pair_params(m: pyo.ConcreteModel, p: int) -> tuple[int, int, float, int]:
-    s, o = m.index.pairs[p]
-    options = m.econ.portfolio.options
-    h = float(m.econ.portfolio.sites["hall_it_mw"].iloc[s])
-    return s, o, h, int(options["lead_quarters"].iloc[o])
+    """(site, option, hall IT MW, lead quarters) of pair p."""
+    return m.index.pair_params[p]
 
 
 def define_halls_per_site(m: pyo.ConcreteModel) -> None:
@@ -197,10 +199,10 @@ def define_site_power(m: pyo.ConcreteModel) -> None:
     """
     econ: Economics = m.econ
     sites = econ.portfolio.sites
-    grid = sites["grid_mw"].to_numpy(float)
-    upgrade_mw = sites["power_upgrade_mw"].fillna(0).to_numpy(float)
-    upgrade_lead = sites["power_upgrade_lead_quarters"].fillna(0).to_numpy(int)
-    pue = econ.portfolio.options["pue"].to_numpy(float)
+    grid = sites["grid_mw"].to_numpy(float).tolist()
+    upgrade_mw = sites["power_upgrade_mw"].fillna(0).to_numpy(float).tolist()
+    upgrade_lead = sites["power_upgrade_lead_quarters"].fillna(0).to_numpy(int).tolist()
+    pue = econ.portfolio.options["pue"].to_numpy(float).tolist()
 
     def rule(_m: pyo.ConcreteModel, s: int, t: int) -> object:
         reserved = 0
@@ -222,10 +224,10 @@ def define_site_cooling(m: pyo.ConcreteModel) -> None:
     """
     econ: Economics = m.econ
     sites = econ.portfolio.sites
-    base = sites["cooling_mw"].to_numpy(float)
-    module_mw = sites["cooling_module_mw"].fillna(0).to_numpy(float)
-    module_lead = sites["cooling_lead_quarters"].fillna(0).to_numpy(int)
-    cooling = econ.portfolio.options["cooling_mw_per_it_mw"].to_numpy(float)
+    base = sites["cooling_mw"].to_numpy(float).tolist()
+    module_mw = sites["cooling_module_mw"].fillna(0).to_numpy(float).tolist()
+    module_lead = sites["cooling_lead_quarters"].fillna(0).to_numpy(int).tolist()
+    cooling = econ.portfolio.options["cooling_mw_per_it_mw"].to_numpy(float).tolist()
     rows = []
     for s, pairs in m.index.pairs_of_site.items():
         first_online = min(m.index.pair_first[p] + _pair_params(m, p)[3] for p in pairs)
@@ -278,8 +280,10 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     for name, cols in (("modules", ("cooling_module_capex_musd", "cooling_lead_quarters")),
                        ("upgrade", ("power_upgrade_capex_musd", "power_upgrade_lead_quarters"))):
         cum = getattr(m, f"{name}_by")
+        amounts = sites[cols[0]].to_numpy(float).tolist()
+        leads = sites[cols[1]].fillna(0).to_numpy(int).tolist()
         for s in sorted({s for s, _ in cum.index_set()}):
-            amount, lead = float(sites[cols[0]].iloc[s]), int(sites[cols[1]].iloc[s])
+            amount, lead = float(amounts[s]), int(leads[s])
             expr += amount / lead * (_cumulative(cum, s, t) - _cumulative(cum, s, t - lead))
     return expr
 
