@@ -473,3 +473,18 @@ def test_cli_refuses_the_input_as_report_before_solving(solved):
     assert workbook.read_bytes() == before
     result = CliRunner().invoke(main, ["plan", str(workbook), "-o", str(path)])
     assert result.exit_code == 2 and "already exists; use --force" in result.output
+
+
+def test_solve_outcome_wording():
+    from optimizer.summary import solve_outcome
+
+    assert solve_outcome(make_plan(gap=0.0)) == "optimal within 0.1%"
+    assert solve_outcome(make_plan(gap=0.04)) == ("optimal within the requested tolerance "
+                                                  "(gap 4%)")  # a --mip-gap override
+    assert solve_outcome(make_plan(status="feasible", termination="time_limit",
+                                   gap=math.inf)) == ("time limit reached: best plan found; its "
+                                                      "distance from the best possible is "
+                                                      "unknown")
+    assert solve_outcome(make_plan(status="feasible", termination="interrupted",
+                                   gap=0.02)) == ("solver stopped (interrupted): best plan found "
+                                                  "is within 2% of the best possible")
