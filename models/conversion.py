@@ -13,8 +13,11 @@ Decisions
 
 Quantities a sweep changes are mutable Params, so a built model re-solves without a rebuild:
 ``hall_value``, ``module_value``, ``upgrade_value``, ``mining_value`` (objective, $M per unit),
-``hall_capex_rate`` ($M per hall per building quarter, in the budget rows) and ``budget``.
-Changing lead times changes the structure and needs a rebuild.
+``hall_capex_rate`` ($M per hall per building quarter, in the budget rows), ``budget``
+($M per budgeted quarter), ``ai_demand`` (MW IT per capped quarter), ``grid_mw`` (MW per site, in
+the power rows) and ``site_halls`` (most halls per site; a sweep raising it also raises the
+``halls_started`` upper bounds). Changing lead times, or which quarters have a budget or a
+demand cap, changes the structure and needs a rebuild.
 
 Constraint families (rule -> function -> name in the report's Constraints sheet):
 see `CONSTRAINT_FAMILIES` at the end of this module.
@@ -183,10 +186,11 @@ def define_halls_per_site(m: pyo.ConcreteModel) -> None:
     max_halls = econ.portfolio.sites["halls"].to_numpy(int)
     horizon = econ.horizon
     sites = [s for s in range(len(max_halls)) if m.index.pairs_of_site.get(s)]
+    m.site_halls = pyo.Param(sites, mutable=True, initialize={s: int(max_halls[s]) for s in sites})
 
     def rule(_m: pyo.ConcreteModel, s: int) -> object:
         return sum(started_by(m, p, horizon - 1) for p in m.index.pairs_of_site[s]) \
-            <= int(max_halls[s])
+            <= m.site_halls[s]
 
     m.halls_per_site = pyo.Constraint(sites, rule=rule)
 
@@ -203,6 +207,7 @@ def define_site_power(m: pyo.ConcreteModel) -> None:
     upgrade_mw = sites["power_upgrade_mw"].fillna(0).to_numpy(float).tolist()
     upgrade_lead = sites["power_upgrade_lead_quarters"].fillna(0).to_numpy(int).tolist()
     pue = econ.portfolio.options["pue"].to_numpy(float).tolist()
+    m.grid_mw = pyo.Param(m.S, mutable=True, initialize=lambda _m, s: grid[s])
 
     def rule(_m: pyo.ConcreteModel, s: int, t: int) -> object:
         reserved = 0
@@ -211,7 +216,7 @@ def define_site_power(m: pyo.ConcreteModel) -> None:
             reserved += pue[o] * h * started_by(m, p, t)
         added = upgrade_mw[s] * _cumulative(m.upgrade_by, s, t - upgrade_lead[s]) \
             if upgrade_mw[s] > 0 else 0
-        return m.mining_mw[s, t] + reserved <= grid[s] + added
+        return m.mining_mw[s, t] + reserved <= m.grid_mw[s] + added
 
     m.site_power = pyo.Constraint(m.S, m.T, rule=rule)
 
@@ -348,9 +353,10 @@ def define_ai_demand_cap(m: pyo.ConcreteModel) -> None:
         for p in range(len(m.index.pairs)):
             _s, _o, h, lead = _pair_params(m, p)
             online += h * started_by(m, p, t - lead)
-        return pyo.Constraint.Skip if isinstance(online, (int, float)) else online <= float(cap[t])
+        return pyo.Constraint.Skip if isinstance(online, (int, float)) else online <= m.ai_demand[t]
 
     rows = [t for t in range(econ.horizon) if np.isfinite(cap[t])]
+    m.ai_demand = pyo.Param(rows, mutable=True, initialize={t: float(cap[t]) for t in rows})
     m.ai_demand_cap = pyo.Constraint(rows, rule=rule)
 
 
