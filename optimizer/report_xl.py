@@ -165,16 +165,25 @@ def _display_width(value: object, number_format: str) -> int:
     return max((len(part) for part in str(value).split("\n")), default=0)
 
 
+# Past this many rows, fit_widths measures an even sample of them (widths are cosmetic; on a
+# 100-site plan measuring every cell cost a fifth of the report's time).
+MEASURED_ROWS = 1500
+
+
 def fit_widths(ws: Worksheet, rows: range | None = None, lo: int = 6, hi: int = 60,
                filter_pad: int = 3) -> None:
     """Set each column's width to its longest shown value (header + filter arrow), in [lo, hi].
 
-    `rows` limits the rows measured (e.g. to leave long narrative lines out).
+    `rows` limits the rows measured (e.g. to leave long narrative lines out); long sheets are
+    measured on the first rows and an even sample of the rest.
     """
+    rows = rows or range(1, ws.max_row + 1)
+    stride = max(1, len(rows) // MEASURED_ROWS)
+    picked = [r for i, r in enumerate(rows) if i < 50 or i % stride == 0]
     widths: dict[int, int] = {}
-    for row in ws.iter_rows(min_row=rows.start if rows else 1,
-                            max_row=(rows.stop - 1) if rows else ws.max_row):
-        for cell in row:
+    last_col = ws.max_column  # computed once: openpyxl scans every cell for it
+    for r in picked:
+        for cell in next(ws.iter_rows(min_row=r, max_row=r, max_col=last_col)):
             if cell.value is None:
                 continue
             w = _display_width(cell.value, cell.number_format)
