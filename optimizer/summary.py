@@ -163,7 +163,7 @@ def _when(group: pd.DataFrame) -> str:
     return f"in {len(group)} steps from {first} to {last} (online {on_first} to {on_last})"
 
 
-def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
+def _groups(frame: pd.DataFrame, keys: list[str]) -> list[Group]:
     """Rows grouped by `keys`, groups ordered by their first start quarter, then keys."""
     groups = [(k if isinstance(k, tuple) else (k,), g.sort_values("start_quarter"))
               for k, g in frame.groupby(keys, sort=True)]
@@ -193,6 +193,32 @@ def binding_limits(plan: Plan, most: int = 5) -> str:
     return text
 
 
+# The narrative stays short: beyond these, the smaller items are summed up in one line.
+MOST_CONVERSION_LINES = 8
+MOST_UPGRADE_LINES = 4
+
+Group = tuple[tuple, pd.DataFrame]
+
+
+def _largest(groups: list[Group], most: int) -> tuple[list[Group], list[Group]]:
+    """The `most` groups of largest capex (kept in time order), and the rest."""
+    if len(groups) <= most:
+        return groups, []
+    ranked = sorted(range(len(groups)), key=lambda i: -float(groups[i][1]["capex_musd"].sum()))
+    keep = set(ranked[:most])
+    return ([g for i, g in enumerate(groups) if i in keep],
+            [g for i, g in enumerate(groups) if i not in keep])
+
+
+def _rest_line(rest: list[Group], what: str, sheet: str) -> list[str]:
+    if not rest:
+        return []
+    sites = len({key[0] for key, _ in rest})
+    capex = sum(float(g["capex_musd"].sum()) for _, g in rest)
+    return [f"Also {len(rest)} {what}{'s' if len(rest) != 1 else ''} at {sites} "
+            f"site{'s' if sites != 1 else ''}, {money(capex, 0)} capex in all (see {sheet})."]
+
+
 def plan_narrative(plan: Plan) -> list[str]:
     """A short plain-language account of the plan, one sentence a line.
 
@@ -201,18 +227,22 @@ def plan_narrative(plan: Plan) -> list[str]:
     """
     lines: list[str] = []
     if len(plan.decisions):
-        for (site, option), g in _groups(plan.decisions, ["site", "option"]):
+        groups = _largest(_groups(plan.decisions, ["site", "option"]), MOST_CONVERSION_LINES)
+        for (site, option), g in groups[0]:
             lines.append(f"Convert {_halls(int(g['halls'].sum()))} at {site} to {option} "
                          f"{_when(g)}, {money(float(g['capex_musd'].sum()), 0)} capex.")
+        lines += _rest_line(groups[1], "smaller conversion", "Decisions")
     else:
         lines.append("Convert no halls: under these inputs every site is worth more mining.")
-    for (site, kind), g in _groups(plan.upgrades, ["site", "kind"]):
+    groups = _largest(_groups(plan.upgrades, ["site", "kind"]), MOST_UPGRADE_LINES)
+    for (site, kind), g in groups[0]:
         units, mw = int(g["units"].sum()), float(g["mw"].sum())
         if kind == "cooling":
             what = f"Add {units} cooling module{'s' if units != 1 else ''} ({mw:,.0f} MW) at {site}"
         else:
             what = f"Upgrade grid power at {site} by {mw:,.0f} MW"
         lines.append(f"{what} {_when(g)}, {money(float(g['capex_musd'].sum()), 0)} capex.")
+    lines += _rest_line(groups[1], "smaller upgrade", "Upgrades")
     total_halls = int(plan.portfolio.sites["halls"].sum()) if len(plan.portfolio.sites) else 0
     lines.append(f"By {end_quarter(plan)}: {plan.halls_converted} of {total_halls} halls "
                  f"converted, {ai_it_mw_online_end(plan):,.0f} MW of AI IT online, "

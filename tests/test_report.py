@@ -488,3 +488,16 @@ def test_solve_outcome_wording():
     assert solve_outcome(make_plan(status="feasible", termination="interrupted",
                                    gap=0.02)) == ("solver stopped (interrupted): best plan found "
                                                   "is within 2% of the best possible")
+
+
+def test_narrative_stays_short_for_a_large_plan():
+    plan = make_plan()
+    plan.decisions = pd.DataFrame([
+        {"site": f"S{i}", "option": "dlc_ai", "start_quarter": "2027Q2", "halls": 1,
+         "it_mw": 50.0, "online_quarter": "2028Q2", "capex_musd": 100.0 * i, "npv_musd": 1.0}
+        for i in range(10)], columns=DECISION_COLUMNS)
+    lines = plan_narrative(plan)
+    converts = [line for line in lines if line.startswith("Convert")]
+    assert len(converts) == 8 and not any(" S0 " in c or " S1 " in c for c in converts)
+    assert ("Also 2 smaller conversions at 2 sites, $100M capex in all (see Decisions)."
+            in lines)
