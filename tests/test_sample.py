@@ -1,0 +1,148 @@
+"""The sample portfolio `inputs/sample_portfolio.xlsx`: valid, realistic, and reproducible."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import openpyxl
+import pytest
+
+from optimizer.portfolio import Portfolio
+from optimizer.workbook import load_portfolio
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "inputs" / "sample_portfolio.xlsx"
+BUILDER = ROOT / "inputs" / "build_sample.py"
+DAYS = 365.25 / 4
+
+
+def _builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_sample", BUILDER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_sample", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def sample() -> Portfolio:
+    return load_portfolio(SAMPLE)
+
+
+def _cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    book = openpyxl.load_workbook(path)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+def test_sample_validates_without_warnings(sample: Portfolio) -> None:
+    assert sample.warnings == ()
+    assert len(sample.sites) == 10
+    assert sample.horizon == 40
+    assert sample.quarter_labels[0] == "2027Q1" and sample.quarter_labels[-1] == "2036Q4"
+    assert sample.option_names == ["air_hpc", "dlc_ai", "immersion"]
+    assert {"Childress", "Corsicana", "Lake Mariner", "Odessa", "Mackenzie"} <= set(
+        sample.site_names)
+    s = sample.settings
+    assert (s.discount_rate, s.terminal_value, s.terminal_multiple) == (0.11, "multiple", 9.0)
+    assert (s.tax_rate, s.time_limit_s, s.mip_gap) == (0.0, 120.0, 0.001)
+
+
+def test_build_sample_reproduces_the_committed_workbook(tmp_path: Path) -> None:
+    rebuilt = tmp_path / "sample.xlsx"
+    _builder().build(rebuilt)
+    committed, fresh = _cells(SAMPLE), _cells(rebuilt)
+    assert list(fresh) == list(committed)
+    for sheet, rows in committed.items():
+        assert fresh[sheet] == rows, f"sheet {sheet} differs: run python inputs/build_sample.py"
+
+
+def test_build_sample_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "sample.xlsx"
+    target.write_bytes(b"keep me")
+    assert _builder().main(["-o", str(target)]) == 2
+    assert target.read_bytes() == b"keep me"
+    assert _builder().main(["-o", str(target), "--force"]) == 0
+    assert load_portfolio(target).horizon == 40
+
+
+def test_sources_sheet_cites_every_figure() -> None:
+    book = openpyxl.load_workbook(SAMPLE)
+    assert book.sheetnames[-1] == "Sources"
+    rows = list(book["Sources"].iter_rows(values_only=True))
+    assert rows[0] == ("item", "value", "unit", "source", "note")
+    body = rows[1:]
+    assert len(body) >= 50
+    assert all(r[0] and r[1] is not None and r[3] for r in body)
+    items = {r[0] for r in body}
+    assert {"Corsicana hall_it_mw", "Odessa commitment", "terminal multiple", "halvings",
+            "Lake Mariner power_upgrade_mw"} <= items
+    cited = " ".join(r[3] for r in body)
+    for owner in ("IREN", "Riot", "Core Scientific", "TeraWulf", "Cipher", "Bitfarms",
+                  "Bernstein", "CoinShares"):
+        assert owner in cited
+
+
+def test_economics_sit_inside_the_public_ranges(sample: Portfolio) -> None:
+    o, so, sites = sample.options, sample.site_options, sample.sites
+    assert o["pue"].between(1.25, 1.52).all()
+    assert (o["opex_usd_per_kw_month"] / o["lease_usd_per_kw_month"]).between(0.14, 0.16).all()
+    assert (o["lease_escalator"] == 0.03).all()
+    assert o["lead_quarters"].between(3, 6).all() and o["ramp_quarters"].between(2, 4).all()
+    allowed = so[so["allowed"]]
+    options = allowed.index.get_level_values("option")
+    capex = o.loc[options, "capex_musd_per_it_mw"].to_numpy() * allowed["capex_multiplier"]
+    lease = o.loc[options, "lease_usd_per_kw_month"].to_numpy() * allowed["lease_multiplier"]
+    assert capex.between(3.6, 15).all() and lease.between(102, 178).all()
+    assert sites["hall_it_mw"].between(25, 160).all() and sites["halls"].between(2, 8).all()
+    assert sites["efficiency_j_per_th"].between(15, 34).all()
+    assert sites["power_cost_usd_per_mwh"].between(26, 42).all()
+    # BC sites are air cooled: Mackenzie allows air_hpc only.
+    assert list(so.loc["Mackenzie"].query("allowed").index) == ["air_hpc"]
+
+
+def test_hashprice_halves_in_2028q2_and_mining_turns_thin(sample: Portfolio) -> None:
+    q = sample.quarters.set_index("quarter")
+    hp = q["hashprice_usd_per_ph_day"]
+    assert hp["2028Q2"] / hp["2028Q1"] == pytest.approx(0.5, abs=0.01)
+    assert hp["2032Q2"] / hp["2032Q1"] == pytest.approx(0.5, abs=0.01)
+    assert 33 <= hp["2027Q1"] <= 38
+
+    def margin(site: str, quarter: str) -> float:
+        """Mining margin, $ per MW-day (DESIGN: hashprice*1000/eff - 24*power*index)."""
+        s = sample.sites.loc[site]
+        return float(hp[quarter] * 1000 / s["efficiency_j_per_th"]
+                     - 24 * s["power_cost_usd_per_mwh"] * q.loc[quarter, "power_index"])
+
+    assert margin("Rockdale", "2027Q1") == pytest.approx(38_000 / 20.5 - 720, rel=1e-9)
+    assert 0 < margin("Rockdale", "2028Q3") < 0.2 * margin("Rockdale", "2027Q1")
+    assert margin("Muskogee", "2028Q3") < 0  # older fleet, dearer power: under water
+
+
+def test_budget_binds_and_demand_rises(sample: Portfolio) -> None:
+    q, sites, o = sample.quarters, sample.sites, sample.options
+    assert q["budget_musd"].between(150, 400).all()
+    it_mw = float((sites["halls"] * sites["hall_it_mw"]).sum())
+    cheapest = float(o["capex_musd_per_it_mw"].min())
+    # $15.4B over ten years against > $27.9B for every hall at the cheapest option.
+    assert q["budget_musd"].sum() == 15_400
+    assert q["budget_musd"].sum() < 0.6 * it_mw * cheapest
+    demand = q["ai_demand_mw"].to_numpy()
+    assert np.all(np.diff(demand) > 0)
+    assert demand[-1] < it_mw
+
+
+def test_commitments_mirror_the_facts(sample: Portfolio) -> None:
+    c = sample.commitments
+    start = c[c["action"] == "start"].iloc[0]
+    assert (start["site"], start["option"], start["quarter"], start["halls"]) == (
+        "Corsicana", "dlc_ai", "2027Q1", 1)
+    later = c[c["action"] == "not_before"].iloc[0]
+    assert (later["site"], later["option"], later["quarter"]) == ("Odessa", None, "2027Q3")
+    upgrades = sample.sites["power_upgrade_mw"].dropna()
+    assert set(upgrades.index) == {"Denton", "Pecos", "Lake Mariner", "Panther Creek"}
+    assert sample.sites.loc["Lake Mariner", ["grid_mw", "power_upgrade_mw"]].sum() == 500
