@@ -46,6 +46,7 @@ from optimizer.solver import relative_gap
 INF = highspy.kHighsInf
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
 RC_TOLERANCE = 1e-7  # a column enters the master if its reduced cost exceeds this ($M)
+GAP_TOLERANCE = 1e-9  # relative; a gap this small is a proof (rounding of NPV sums)
 PRICING_GAP = 1e-9  # relative gap of each pricing MILP (its proven bound is used anyway)
 
 
@@ -728,6 +729,7 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
         total = float(pi @ prob.coupling.rhs)
         added = 0
         per_site = max(0.2, (deadline - time.perf_counter()) / max(1, prob.n_sites))
+        builds = []
         for p, c in zip(prob.pricers, costs, strict=True):
             ub, x = p.price(c, per_site)
             if x is None and ub == -INF:
@@ -735,6 +737,9 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
             total += ub
             if x is not None:
                 added += add(prob.column(p.site, x))
+                builds.append(x[:p.n_build])
+        if len(builds) == prob.n_sites:  # the priced schedules may together be a plan
+            offer(_assemble(prob, builds), "the pricing schedules")
         return total, added, False
 
     while True:
@@ -773,7 +778,7 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
                 if best is not None and plan is not None and plan.npv >= best.npv - 1e-9:
                     best_columns = chosen
         gap = relative_gap(best.npv, bound) if best is not None else float("inf")
-        if gap <= mip_gap:
+        if gap <= mip_gap + GAP_TOLERANCE:
             termination = "optimal"
             break
         if stalled and added == 0:
@@ -794,7 +799,7 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
         if np.isfinite(milp_bound):
             bound = min(bound, milp_bound)
         gap = relative_gap(best.npv, bound) if best is not None else float("inf")
-        if gap <= mip_gap:
+        if gap <= mip_gap + GAP_TOLERANCE:
             termination = "optimal"
         elif status == "infeasible":
             termination = "infeasible"

@@ -1,0 +1,185 @@
+"""The Dantzig-Wolfe decomposition (optimizer/decompose.py) against the monolithic MILP.
+
+Small seeded instances from `benchmarks.generate.make_tables` (2-4 sites, 8-12 quarters, a
+binding quarterly budget, the hall-start and AI-demand caps), varied one rule at a time: budget
+carryover, a tight start cap, a mining floor, start commitments (one in the plan, one begun
+before it). On each:
+- run to gap 0, the decomposition's NPV equals the monolithic optimum (mip_gap 0) within 1e-6;
+- its bound is never below that optimum, also when stopped early (iteration or time limit,
+  no final monolithic polish), and its plan is feasible and valued at its objective;
+- the reduced costs the pricers see are value - pi . (coupling-row use) for any duals pi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.generate import make_tables
+from optimizer.decompose import Problem, solve_decomposed
+from optimizer.economics import Economics, build_economics, evaluate
+from optimizer.plan_frames import site_usage
+from optimizer.solve import optimize
+from optimizer.validation import portfolio_from_tables
+
+Tables = dict[str, pd.DataFrame]
+
+
+def carryover(t: Tables) -> None:
+    t["Settings"].loc[len(t["Settings"])] = ["budget_carryover", True]
+
+
+def tight_caps(t: Tables) -> None:
+    q = t["Quarters"]
+    q["max_hall_starts"] = 1
+    q["ai_demand_mw"] = q["ai_demand_mw"] * 0.6
+
+
+def mining_floor(t: Tables) -> None:
+    total = float(t["Sites"]["mining_mw"].sum())
+    t["Quarters"]["min_mining_mw"] = [0.8 * total if k % 3 == 0 else None
+                                      for k in range(len(t["Quarters"]))]
+
+
+def commitments(t: Tables, site: int = 1) -> None:
+    """One hall of any option in 2027Q4 and one air_hpc hall begun in 2026Q4 (before the
+    plan), both at `site`."""
+    name = t["Sites"]["site"].tolist()[site]
+    rows = pd.DataFrame({"site": [name, name], "option": [None, "air_hpc"],
+                         "quarter": ["2027Q4", "2026Q4"], "halls": [1, 1],
+                         "action": ["start", "start"]})
+    t["Commitments"] = pd.concat([t["Commitments"], rows], ignore_index=True)
+
+
+def no_change(t: Tables) -> None:
+    del t
+
+
+CASES: dict[str, tuple[int, int, int, Callable[[Tables], None]]] = {
+    "budget": (3, 10, 2, no_change),
+    "carryover": (3, 10, 3, carryover),
+    "start_and_demand_caps": (4, 8, 4, tight_caps),
+    "mining_floor": (2, 12, 5, mining_floor),
+    "commitments": (3, 10, 6, commitments),
+}
+
+
+def economics(name: str) -> Economics:
+    n_sites, horizon, seed, change = CASES[name]
+    tables = make_tables(n_sites, horizon, seed)
+    change(tables)
+    return build_economics(portfolio_from_tables(tables))
+
+
+_OPTIMA: dict[str, float] = {}
+
+
+def optimum(name: str) -> float:
+    """The monolithic model's proven optimum (mip_gap 0), cached per case."""
+    if name not in _OPTIMA:
+        plan = optimize(economics(name).portfolio, time_limit=30, mip_gap=0.0, threads=1)
+        assert plan.status == "optimal"
+        _OPTIMA[name] = plan.npv_musd
+    return _OPTIMA[name]
+
+
+def check_plan(econ: Economics, result: object) -> None:
+    """The plan obeys the portfolio rows and is valued at the reported objective."""
+    halls, modules, upgrades, mining = (result.halls, result.modules,  # type: ignore[attr-defined]
+                                        result.upgrades, result.mining)  # type: ignore[attr-defined]
+    value = evaluate(econ, halls, modules, upgrades, mining).npv
+    assert value == pytest.approx(result.objective, rel=1e-9)  # type: ignore[attr-defined]
+    usage = site_usage(econ, halls, modules, upgrades, mining)
+    assert (usage["power_used"] <= usage["power_available"] + 1e-6).all()
+    assert (usage["cooling_used"] <= usage["cooling_available"] + 1e-6).all()
+    assert (usage["halls_started"][:, -1] <= econ.portfolio.sites["halls"].to_numpy() + 1e-9).all()
+    q = econ.portfolio.quarters
+    capex = (halls @ econ.halls.capex + modules @ econ.cooling.capex
+             + upgrades @ econ.power.capex)
+    budget = q["budget_musd"].to_numpy(float)
+    has = np.isfinite(budget)
+    if econ.portfolio.settings.budget_carryover:
+        assert (np.cumsum(capex[has]) <= np.cumsum(budget[has]) + 1e-6).all()
+    else:
+        assert (capex[has] <= budget[has] + 1e-6).all()
+    demand = q["ai_demand_mw"].to_numpy(float)
+    it = usage["ai_it_online"].sum(axis=0)
+    assert (it[np.isfinite(demand)] <= demand[np.isfinite(demand)] + 1e-6).all()
+    floor = q["min_mining_mw"].to_numpy(float)
+    assert (mining.sum(axis=0)[np.isfinite(floor)] >= floor[np.isfinite(floor)] - 1e-6).all()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gap_zero_finds_the_monolithic_optimum(name: str) -> None:
+    econ = economics(name)
+    result = solve_decomposed(econ, time_limit=20, mip_gap=0.0, threads=1, seed=0)
+    best = optimum(name)
+    assert result.status == "optimal", "\n".join(result.log)
+    assert result.objective == pytest.approx(best, rel=1e-6)
+    assert result.bound >= best * (1 - 1e-6) - 1e-6
+    assert result.gap <= 1e-6
+    check_plan(econ, result)
+
+
+@pytest.mark.parametrize("name", ["budget", "carryover", "mining_floor", "commitments"])
+@pytest.mark.parametrize("rounds", [1, 2, 4])
+def test_bound_is_valid_when_stopped_early(name: str, rounds: int) -> None:
+    econ = economics(name)
+    result = solve_decomposed(econ, time_limit=20, mip_gap=0.0, threads=1, max_iterations=rounds,
+                              polish=False)
+    best = optimum(name)
+    assert result.bound >= best * (1 - 1e-6) - 1e-6, "\n".join(result.log)
+    if result.status in ("optimal", "feasible"):
+        assert result.objective <= best * (1 + 1e-6) + 1e-6
+        check_plan(econ, result)
+    if result.termination != "optimal":
+        assert result.iterations == rounds or result.termination == "time_limit"
+
+
+def test_bound_is_valid_at_a_tiny_time_limit() -> None:
+    econ = economics("start_and_demand_caps")
+    result = solve_decomposed(econ, time_limit=0.01, mip_gap=0.0, threads=1)
+    assert result.bound >= optimum("start_and_demand_caps") * (1 - 1e-6) - 1e-6
+    assert result.termination in ("time_limit", "optimal")
+
+
+def test_without_coupling_the_decomposition_alone_is_exact() -> None:
+    """No budget and no caps: each site alone is the answer, proven in the first round."""
+    tables = make_tables(3, 10, 7)
+    q = tables["Quarters"]
+    q["budget_musd"] = None
+    q["ai_demand_mw"] = None
+    q["max_hall_starts"] = None
+    econ = build_economics(portfolio_from_tables(tables))
+    result = solve_decomposed(econ, time_limit=20, mip_gap=0.0, polish=False)
+    plan = optimize(econ.portfolio, time_limit=30, mip_gap=0.0, threads=1)
+    assert result.status == "optimal"
+    assert result.iterations == 1
+    assert result.objective == pytest.approx(plan.npv_musd, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["carryover", "mining_floor", "start_and_demand_caps"])
+def test_reduced_costs_are_value_minus_priced_coupling_use(name: str) -> None:
+    econ = economics(name)
+    prob = Problem(econ)
+    rng = np.random.default_rng(1)
+    pi = rng.uniform(0.0, 2.0, len(prob.coupling))
+    zero = prob.costs(np.zeros(len(prob.coupling)))
+    for p, costs, value in zip(prob.pricers, prob.costs(pi), zero, strict=True):
+        use = prob.coupling_matrix(p.site)
+        np.testing.assert_allclose(costs, value - pi @ use, rtol=1e-12, atol=1e-9)
+        x = rng.integers(0, 2, p.n).astype(float)
+        np.testing.assert_allclose(prob.column(p.site, x).activity, use @ x, atol=1e-9)
+
+
+def test_a_site_that_cannot_meet_its_commitments_makes_it_infeasible() -> None:
+    """Site001 of seed 6 has no cooling and no modules: a committed hall cannot run there."""
+    tables = make_tables(3, 10, 6)
+    commitments(tables, site=0)
+    econ = build_economics(portfolio_from_tables(tables))
+    result = solve_decomposed(econ, time_limit=10, mip_gap=0.0)
+    assert (result.status, result.termination) == ("infeasible", "infeasible")
+    assert "admit no schedule" in result.log[-1]
