@@ -149,10 +149,30 @@ def hall_begun_before_plan() -> Portfolio:
                       "action": "start"}])
 
 
+def halls_online_before_plan() -> Portfolio:
+    """Two halls begun before the plan: one (2026Q2, lead 2) online since 2026Q4, mid-ramp and
+    escalating from its delivery; one (2026Q4) with half its capex left. Its lease index is
+    that of the first quarter for the hall delivered before the plan (no earlier index row)."""
+    return make_portfolio(
+        sites=[site("A", grid_mw=40.0, mining_mw=30.0, halls=3, cooling_mw=30.0)],
+        options=[option("dlc", capex_musd_per_it_mw=1.5, lead_quarters=2, ramp_quarters=3,
+                        lease_escalator=0.04, opex_usd_per_kw_month=8.0,
+                        power_passthrough=False)],
+        horizon=7, hashprice=[55.0, 50.0, 45.0, 40.0, 35.0, 30.0, 25.0],
+        quarters={"lease_index": [1.3, 1.0, 1.0, 1.0, 1.1, 1.1, 1.1],
+                  "budget_musd": [None, 10, 10, 10, None, None, None]},
+        tax_rate=0.2, depreciation_years=1.5, terminal_value="multiple", terminal_multiple=5.0,
+        commitments=[{"site": "A", "option": "dlc", "quarter": "2026Q2", "halls": 1,
+                      "action": "start"},
+                     {"site": "A", "option": "dlc", "quarter": "2026Q4", "halls": 1,
+                      "action": "start"}])
+
+
 INSTANCES: dict[str, Callable[[], Portfolio]] = {
     f.__name__: f for f in (budget_two_options, carryover_two_sites_tax_tv, upgrades_mid_gordon,
                             demand_floor_owner_pays_power, commitments_site_options,
-                            three_sites_floor_tax, hall_begun_before_plan)
+                            three_sites_floor_tax, hall_begun_before_plan,
+                            halls_online_before_plan)
 }
 
 
