@@ -109,3 +109,68 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
         write_report(result, target, force=force)
         click.echo(f"report written to {target}")
 
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--tornado", "kind", flag_value="tornado",
+              help="Each driver low and high (default +-20%, lead time +-1 quarter).")
+@click.option("--scenarios", "kind", flag_value="scenarios",
+              help="The named scenarios of the workbook's Scenarios sheet.")
+@click.option("--grid", "grid", default=None, metavar="SPEC",
+              help="Every combination of drivers' levels, e.g. "
+              "'hashprice=0.8,1,1.2;capex=0.9,1.1'.")
+@click.option("--monte-carlo", "draws", type=click.IntRange(min=1), default=None, metavar="N",
+              help="N seeded random futures (hashprice path, lease and capex).")
+@click.option("--marginal", "kind", flag_value="marginal",
+              help="NPV gained by +budget in each year, +1 hall and +MW grid at each site.")
+@click.option("--range", "ranges", multiple=True, metavar="DRIVER=LOW,HIGH",
+              help="Tornado levels of one driver (repeatable), e.g. hashprice=0.6,1.4.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: CPU cores).")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Sweep workbook path (default reports/<workbook-stem>-sweep.xlsx).")
+@click.option("--force", is_flag=True, help="Overwrite an existing sweep workbook.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+              help="Relative MIP gap of each solve (default: Settings mip_gap).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time limit of each solve in seconds (default: Settings time_limit_s).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Monte Carlo and solver seed (default: Settings random_seed).")
+@_reports_errors
+def sweep(workbook: Path, kind: str | None, grid: str | None, draws: int | None,
+          ranges: tuple[str, ...], workers: int | None, dask_address: str | None,
+          output: Path | None, force: bool, mip_gap: float | None, time_limit: float | None,
+          seed: int | None) -> None:
+    """Sensitivity sweep of WORKBOOK: re-optimized NPV, today's plan's NPV and the regret in
+    each scenario, written to an Excel workbook."""
+    from optimizer.errors import UsageError
+    from optimizer.report import check_target
+    from optimizer.sweep import parse_ranges, run_sweep, sweep_text, write_sweep_report
+    from optimizer.workbook import load_portfolio
+
+    chosen = [k for k, on in (("tornado", kind == "tornado"), ("scenarios", kind == "scenarios"),
+                              ("grid", grid is not None), ("monte_carlo", draws is not None),
+                              ("marginal", kind == "marginal")) if on]
+    if len(chosen) != 1:
+        raise UsageError("choose one sweep: --tornado, --scenarios, --grid SPEC, "
+                         "--monte-carlo N or --marginal")
+    if workers is not None and dask_address is not None:
+        raise UsageError("choose --workers N or --dask ADDRESS, not both")
+    target = output or Path("reports") / f"{workbook.stem}-sweep.xlsx"
+    check_target(target, inputs=[workbook], force=force)
+    portfolio = load_portfolio(workbook)
+    for warning in portfolio.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    results = run_sweep(portfolio, chosen[0], grid=grid, draws=draws,
+                        ranges=parse_ranges(ranges) if ranges else None, workers=workers,
+                        dask_address=dask_address, mip_gap=mip_gap, time_limit=time_limit,
+                        seed=seed)
+    click.echo(sweep_text(results))
+    write_sweep_report(results, target, force=force)
+    click.echo(f"sweep workbook written to {target}")
+    if results.attrs.get("interrupted"):
+        click.echo("interrupted: the workbook holds the scenarios that finished", err=True)
+        sys.exit(130)

@@ -1,0 +1,324 @@
+"""Sensitivity sweeps: many futures, each re-optimized and each valuing today's plan.
+
+    results = run_sweep(portfolio, "tornado", workers=4)
+    write_sweep_report(results, Path("sweep.xlsx"))
+
+The story of `run_sweep`:
+1. the scenarios of the kind (`optimizer.sweep_scenarios`): always ``base`` first;
+2. the base is solved here, in this process: its plan is "today's plan";
+3. every other scenario goes to an executor, the same task (`sweep_worker.solve_scenario`)
+   for all: in this process (``workers=1``), a process pool (``workers=N``, default: cores) or
+   an existing Dask scheduler (``dask_address``). Each worker builds the model once and
+   re-solves it in place (see `optimizer.sweep_worker`);
+4. rows come back as they finish (a tqdm bar with ETA), are put in scenario order, and
+   compared with the base: one row per scenario, failures included (status ``error``).
+
+Results do not depend on the executor: every solve uses one HiGHS thread and a fixed seed,
+starts from a cleared HiGHS state and the same MIP start, and should stop on the gap. A time
+limit that binds makes a row depend on the machine's speed (its status then says
+``feasible`` with the gap reached).
+
+Ctrl-C stops the sweep: finished rows are kept, the others are marked ``interrupted``, and
+`results.attrs["interrupted"]` is True.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import UsageError
+from optimizer.portfolio import Portfolio
+from optimizer.sweep_report import write_sweep_report
+from optimizer.sweep_scenarios import (
+    Scenario,
+    check_scenarios,
+    grid_scenarios,
+    marginal_scenarios,
+    monte_carlo_scenarios,
+    parse_grid,
+    sheet_scenarios,
+    tornado_scenarios,
+)
+from optimizer.sweep_worker import SweepSetup, portfolio_token, solve_scenario
+
+__all__ = ["KINDS", "RESULT_COLUMNS", "make_scenarios", "run_sweep", "write_sweep_report"]
+
+KINDS = ("tornado", "scenarios", "grid", "monte_carlo", "marginal", "custom")
+# One row per scenario. npv_change_musd = re-optimized NPV - the base's; value_per_unit_musd
+# = npv_change / units added (marginal sweeps).
+RESULT_COLUMNS = [
+    "scenario", "kind", "changes", "driver", "level", "resource", "units",
+    "npv_reoptimized_musd", "npv_base_plan_musd", "regret_musd", "npv_change_musd",
+    "value_per_unit_musd", "halls_converted", "base_plan_feasible", "status", "gap",
+    "seconds", "message"]
+# Columns that must not depend on the executor (seconds does).
+DETERMINISTIC_COLUMNS = [c for c in RESULT_COLUMNS if c != "seconds"]
+
+RowCallback = Callable[[int, dict[str, Any]], None]
+
+
+def make_scenarios(portfolio: Portfolio, kind: str, *, grid: str | None = None,
+                   draws: int | None = None, ranges: dict[str, tuple[float, float]] | None = None,
+                   seed: int | None = None, marginal_budget_musd: float = 100.0,
+                   marginal_grid_mw: float = 50.0) -> list[Scenario]:
+    """The scenarios of a sweep kind, base first (see `optimizer.sweep_scenarios`)."""
+    if kind == "tornado":
+        return tornado_scenarios(portfolio, ranges)
+    if kind == "scenarios":
+        return sheet_scenarios(portfolio)
+    if kind == "grid":
+        if not grid:
+            raise UsageError("a grid sweep needs a spec such as "
+                             "'hashprice=0.8,1,1.2;capex=0.9,1.1'")
+        return grid_scenarios(portfolio, parse_grid(grid))
+    if kind == "monte_carlo":
+        if not draws:
+            raise UsageError("a Monte Carlo sweep needs the number of draws (--monte-carlo N)")
+        return monte_carlo_scenarios(
+            portfolio, draws, portfolio.settings.random_seed if seed is None else seed)
+    if kind == "marginal":
+        return marginal_scenarios(portfolio, marginal_budget_musd, marginal_grid_mw)
+    raise UsageError(f"unknown sweep kind {kind!r}; choose from {', '.join(KINDS[:-1])}")
+
+
+def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None = None,
+              draws: int | None = None, ranges: dict[str, tuple[float, float]] | None = None,
+              scenarios: Sequence[Scenario] | None = None, workers: int | None = None,
+              dask_address: str | None = None, mip_gap: float | None = None,
+              time_limit: float | None = None, seed: int | None = None,
+              marginal_budget_musd: float = 100.0, marginal_grid_mw: float = 50.0,
+              progress: bool = True, on_result: RowCallback | None = None,
+              reuse_models: bool = True) -> pd.DataFrame:
+    """Run a sweep and return one row per scenario (`RESULT_COLUMNS`), in scenario order.
+
+    `kind`: tornado | scenarios (the workbook's Scenarios sheet) | grid (`grid` spec) |
+    monte_carlo (`draws`, seeded by `seed` or Settings random_seed) | marginal; or pass your own
+    `scenarios` (base first). `workers`: processes (default: CPU cores; 1 = in this process);
+    `dask_address`: an existing Dask scheduler instead. `mip_gap`/`time_limit` default to
+    Settings. `on_result(i, row)` is called as each row arrives (after the base).
+
+    ``results.attrs`` holds: kind, base_npv_musd, seed, mip_gap, interrupted, sites, quarters
+    and decisions (tuples scenario, site, option, start quarter, halls of each re-optimized
+    plan), which `write_sweep_report` uses for the Decision stability sheet.
+    """
+    settings = portfolio.settings
+    seed = settings.random_seed if seed is None else int(seed)
+    if scenarios is None:
+        scenarios = make_scenarios(portfolio, kind, grid=grid, draws=draws, ranges=ranges,
+                                   seed=seed, marginal_budget_musd=marginal_budget_musd,
+                                   marginal_grid_mw=marginal_grid_mw)
+    else:
+        kind = "custom" if kind not in KINDS else kind
+        check_scenarios(portfolio, scenarios)
+    scenarios = list(scenarios)
+    if not scenarios or scenarios[0].changes:
+        raise UsageError("a sweep starts with the unchanged base scenario")
+    if dask_address is None:
+        workers = workers or os.cpu_count() or 1
+        if workers < 1:
+            raise UsageError("--workers must be at least 1")
+    gap = settings.mip_gap if mip_gap is None else float(mip_gap)
+    limit = settings.time_limit_s if time_limit is None else float(time_limit)
+    setup = SweepSetup(portfolio=portfolio, base=None, mip_gap=gap, time_limit=limit, seed=seed,
+                       token=portfolio_token(portfolio), reuse_models=reuse_models)
+
+    bar = _progress_bar(len(scenarios), progress)
+    base_row = solve_scenario(setup, scenarios[0])
+    bar.update(1)
+    setup = replace(setup, base=base_row.pop("base_plan", None))
+    rows: dict[int, dict[str, Any]] = {0: base_row}
+
+    def record(i: int, row: dict[str, Any]) -> None:
+        rows[i + 1] = row
+        bar.update(1)
+        bar.set_postfix_str(f"{row['scenario'][:24]}: {row['status']}", refresh=False)
+        if on_result is not None:
+            on_result(i + 1, row)
+
+    rest = scenarios[1:]
+    interrupted = False
+    try:
+        if dask_address is not None:
+            _run_dask(dask_address, setup, rest, record)
+        elif workers == 1 or len(rest) <= 1:
+            for i, scenario in enumerate(rest):
+                record(i, solve_scenario(setup, scenario))
+        else:
+            _run_pool(min(workers, len(rest)), setup, rest, record)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    return _results(portfolio, kind, scenarios, rows, setup, interrupted)
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="scenario", desc="sweep", disable=not enabled,
+                dynamic_ncols=True)
+
+
+# ---- executors -----------------------------------------------------------------------------
+_POOL_SETUP: SweepSetup | None = None  # set in each pool process by `_init_pool_worker`
+
+
+def _init_pool_worker(setup: SweepSetup) -> None:
+    """Pool process start: keep the setup; leave Ctrl-C to the parent, which stops the pool."""
+    global _POOL_SETUP
+    _POOL_SETUP = setup
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool_task(scenario: Scenario) -> dict[str, Any]:
+    assert _POOL_SETUP is not None
+    return solve_scenario(_POOL_SETUP, scenario)
+
+
+def _failed(scenario: Scenario, err: BaseException) -> dict[str, Any]:
+    """The row of a scenario whose task died outside `solve_scenario` (worker lost...)."""
+    return {"scenario": scenario.name, "status": "error", "seconds": np.nan,
+            "message": f"{type(err).__name__}: {err}"[:2000], "decisions": ()}
+
+
+def _collect(done: Iterable[Any], index_of: Callable[[Any], int], scenarios: list[Scenario],
+             record: Callable[[int, dict[str, Any]], None]) -> None:
+    """Record each finished future's row (a future that failed outside the task, e.g. a lost
+    worker, becomes an error row)."""
+    for future in done:
+        i = index_of(future)
+        try:
+            row = future.result()
+        except Exception as err:
+            row = _failed(scenarios[i], err)
+        record(i, row)
+
+
+def _run_pool(workers: int, setup: SweepSetup, scenarios: list[Scenario],
+              record: Callable[[int, dict[str, Any]], None]) -> None:
+    """A local process pool; fresh 'spawn' processes (no fork of a process that ran HiGHS)."""
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_init_pool_worker, initargs=(setup,))
+    futures: dict[Future[dict[str, Any]], int] = {}
+    try:
+        futures = {executor.submit(_pool_task, s): i for i, s in enumerate(scenarios)}
+        _collect(as_completed(futures), futures.__getitem__, scenarios, record)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        # Running solves would finish first; stop the workers now (private, but the only way).
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _run_dask(address: str, setup: SweepSetup, scenarios: list[Scenario],
+              record: Callable[[int, dict[str, Any]], None]) -> None:
+    """The same task on an existing Dask scheduler; the setup is sent to each worker once."""
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError as err:
+        raise UsageError("--dask needs Dask: pip install 'sitepivot[dask]'") from err
+    try:
+        client = Client(address, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+    futures: list[Any] = []
+    try:
+        shared = client.scatter(setup, broadcast=True)
+        run = uuid.uuid4().hex[:12]
+        futures = [client.submit(solve_scenario, shared, s, pure=False,
+                                 key=f"sitepivot-{run}-{i}") for i, s in enumerate(scenarios)]
+        index = {f.key: i for i, f in enumerate(futures)}
+        _collect(dask_completed(futures), lambda f: index[f.key], scenarios, record)
+    except BaseException:
+        if futures:
+            client.cancel(futures)
+        raise
+    finally:
+        client.close()
+
+
+def parse_ranges(items: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``["hashprice=0.6,1.4", ...]`` -> tornado levels per driver. UsageError if malformed."""
+    out: dict[str, tuple[float, float]] = {}
+    for item in items:
+        levels = parse_grid(item)
+        for driver, values in levels.items():
+            if len(values) != 2:
+                raise UsageError(f"--range {item!r}: give DRIVER=LOW,HIGH (two numbers)")
+            out[driver] = (values[0], values[1])
+    return out
+
+
+def sweep_text(results: pd.DataFrame) -> str:
+    """A few lines for the terminal: counts, the base, and the kind's headline."""
+    a = results.attrs
+    planned = results["status"].isin(("optimal", "feasible"))
+    lines = [f"{a.get('kind', 'sweep')} sweep: {len(results)} scenarios, {int(planned.sum())} "
+             f"with a plan; base NPV {a.get('base_npv_musd', float('nan')):,.1f} $M"]
+    bad = results[~planned]
+    if len(bad):
+        lines.append(f"{len(bad)} without a plan: " + ", ".join(
+            f"{r.scenario} ({r.status})" for r in bad.head(5).itertuples()))
+    regret = results["regret_musd"]
+    if regret.notna().any():
+        worst = results.loc[regret.idxmax()]
+        lines.append(f"largest regret of today's plan: {worst['regret_musd']:,.1f} $M "
+                     f"({worst['scenario']})")
+    if (results["kind"] == "tornado").any():
+        from optimizer.sweep_report import tornado_table
+
+        top = tornado_table(results).head(3)
+        lines.append("largest swings: " + ", ".join(
+            f"{r.driver} {r.swing_musd:,.1f} $M" for r in top.itertuples()))
+    draws = results.loc[results["kind"] == "monte_carlo", "npv_reoptimized_musd"].dropna()
+    if len(draws):
+        p10, p50, p90 = np.percentile(draws, [10, 50, 90])
+        lines.append(f"NPV over {len(draws)} draws: P10 {p10:,.1f}, P50 {p50:,.1f}, "
+                     f"P90 {p90:,.1f} $M")
+    return "\n".join(lines)
+
+
+# ---- the results table ---------------------------------------------------------------------
+def _results(portfolio: Portfolio, kind: str, scenarios: list[Scenario],
+             rows: dict[int, dict[str, Any]], setup: SweepSetup, interrupted: bool
+             ) -> pd.DataFrame:
+    records = []
+    decisions: list[tuple[str, str, str, str, int]] = []
+    for i, scenario in enumerate(scenarios):
+        row = rows.get(i) or {"scenario": scenario.name, "status": "interrupted",
+                              "message": "not run: the sweep was interrupted", "decisions": ()}
+        decisions += [(scenario.name, *d) for d in row.get("decisions", ())]
+        records.append({**{c: row.get(c, np.nan) for c in RESULT_COLUMNS}, **{
+            "scenario": scenario.name, "kind": scenario.kind, "changes": scenario.describe(),
+            "driver": scenario.driver, "level": scenario.level,
+            "resource": scenario.resource, "units": scenario.units}})
+    frame = pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
+    for column in ("npv_reoptimized_musd", "npv_base_plan_musd", "regret_musd", "units",
+                   "gap", "seconds", "halls_converted"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["message"] = frame["message"].fillna("").astype(str)
+    base_npv = float(frame["npv_reoptimized_musd"].iloc[0])
+    frame["npv_change_musd"] = frame["npv_reoptimized_musd"] - base_npv
+    frame["value_per_unit_musd"] = frame["npv_change_musd"] / frame["units"]
+    frame.attrs.update({
+        "kind": kind, "base_npv_musd": base_npv, "seed": setup.seed, "mip_gap": setup.mip_gap,
+        "time_limit_s": setup.time_limit, "interrupted": interrupted,
+        "sites": portfolio.site_names, "quarters": portfolio.quarter_labels,
+        "source": portfolio.source, "decisions": decisions})
+    return frame

@@ -1,0 +1,323 @@
+"""One sweep scenario, solved where it runs (a pool process, a Dask worker, or in-process).
+
+`solve_scenario(setup, scenario)` is the task every executor runs. It never raises: a failure
+becomes a row with status ``error`` and the message, so no scenario is ever dropped.
+
+Re-use, not rebuild: each worker process keeps the Pyomo model it built for the sweep's base
+portfolio (cached by the portfolio's content hash, `SweepSetup.token`, and by the model's
+structure). For a scenario it recomputes the Economics (numpy), writes the new coefficients into
+the model's mutable Params (values, capex rates, budget, AI demand, grid MW, halls per site),
+pushes them to the persistent HiGHS instance, clears HiGHS's previous solution and basis (so the
+answer does not depend on which scenarios this worker solved before, hence not on the executor),
+gives the base plan as a MIP start and solves with one thread and a fixed seed. A scenario that
+changes the structure (lead times; quarters gaining or losing a budget or a demand cap) gets a
+model of its own, built once and cached too.
+
+The fixed-plan answer values today's base plan under the scenario with numpy only (no solve):
+the same hall, module and upgrade starts, mining re-dispatched optimally around them
+(`greedy.dispatch_mining`), every limit of the scenario checked, the broken ones named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from models.conversion import build_model
+from optimizer.economics import Economics, build_economics, evaluate
+from optimizer.greedy import GreedyPlan, dispatch_mining, greedy_plan
+from optimizer.plan_frames import constraint_rows, site_usage
+from optimizer.portfolio import Portfolio
+from optimizer.quarters import add_quarters
+from optimizer.solve import audit, solution_units
+from optimizer.solver import HighsRunner
+from optimizer.sweep_scenarios import Scenario, apply_changes
+
+MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
+BREACH_TOLERANCE = 1e-6  # relative; a limit exceeded by less is not a breach
+
+
+@dataclass(frozen=True)
+class BasePlan:
+    """Today's plan keyed by business names and quarter index, so it can be laid on the
+    candidates of any scenario (a lead-time change alters which starts exist)."""
+
+    halls: tuple[tuple[str, str, int, int], ...]  # (site, option, tau, halls)
+    modules: tuple[tuple[str, int, int], ...]  # (site, tau, modules)
+    upgrades: tuple[tuple[str, int], ...]  # (site, tau)
+
+    @classmethod
+    def from_units(cls, econ: Economics, halls: np.ndarray, modules: np.ndarray,
+                   upgrades: np.ndarray) -> BasePlan:
+        p = econ.portfolio
+        s_names, o_names = p.site_names, p.option_names
+        return cls(
+            halls=tuple((s_names[econ.halls.site[c]], o_names[econ.halls.option[c]],
+                         int(econ.halls.tau[c]), round(halls[c]))
+                        for c in np.flatnonzero(halls > 0.5)),
+            modules=tuple((s_names[econ.cooling.site[k]], int(econ.cooling.tau[k]),
+                           round(modules[k])) for k in np.flatnonzero(modules > 0.5)),
+            upgrades=tuple((s_names[econ.power.site[k]], int(econ.power.tau[k]))
+                           for k in np.flatnonzero(upgrades > 0.5)))
+
+    def units(self, econ: Economics) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """Units per candidate of `econ`, and the starts that have no candidate there."""
+        p = econ.portfolio
+        s_pos = {n: i for i, n in enumerate(p.site_names)}
+        o_pos = {n: j for j, n in enumerate(p.option_names)}
+        hall_at = {(int(s), int(o), int(t)): c for c, (s, o, t) in enumerate(
+            zip(econ.halls.site, econ.halls.option, econ.halls.tau, strict=True))}
+        halls = np.zeros(len(econ.halls))
+        missing: list[str] = []
+        start = p.settings.start_quarter
+        for site, option, tau, n in self.halls:
+            c = hall_at.get((s_pos[site], o_pos[option], tau))
+            if c is None:
+                missing.append(f"its {n} hall(s) of {option} at {site} started in "
+                               f"{add_quarters(start, tau)} would not be online by the last "
+                               "quarter")
+            else:
+                halls[c] = n
+        modules = np.zeros(len(econ.cooling))
+        upgrades = np.zeros(len(econ.power))
+        for units, starts, wanted in ((modules, econ.cooling, self.modules),
+                                      (upgrades, econ.power, [(*u, 1) for u in self.upgrades])):
+            at = {(int(s), int(t)): k for k, (s, t) in enumerate(
+                zip(starts.site, starts.tau, strict=True))}
+            for site, tau, n in wanted:
+                k = at.get((s_pos[site], tau))
+                if k is not None:
+                    units[k] = n
+        return halls, modules, upgrades, missing
+
+
+@dataclass(frozen=True)
+class SweepSetup:
+    """What every task of one sweep shares; shipped to each worker once."""
+
+    portfolio: Portfolio
+    base: BasePlan | None  # None while the base itself is being solved
+    mip_gap: float
+    time_limit: float
+    seed: int
+    token: str  # content hash of the base portfolio: the worker's model cache key
+    reuse_models: bool = True  # False: build a fresh model per scenario (benchmarks only)
+
+
+def portfolio_token(portfolio: Portfolio) -> str:
+    """Content hash of a Portfolio (settings and frames), stable within one installation."""
+    digest = hashlib.sha256()
+    for part in (portfolio.settings, portfolio.sites, portfolio.options, portfolio.site_options,
+                 portfolio.quarters, portfolio.commitments):
+        digest.update(pickle.dumps(part, protocol=5))
+    return digest.hexdigest()[:20]
+
+
+# ---- the base plan under a scenario (numpy, no solve) -----------------------------------
+@dataclass
+class FixedPlan:
+    npv: float
+    feasible: bool
+    note: str  # what the base plan breaks in this future ("" when nothing)
+    plan: GreedyPlan  # its units, mining and valuation (also a MIP start)
+
+
+def value_base_plan(econ: Economics, base: BasePlan) -> FixedPlan:
+    """Today's plan valued under `econ`'s future: same starts, mining re-dispatched, limits
+    checked. An infeasible base plan is still valued (its NPV as if it could be carried out),
+    and `note` says what it breaks."""
+    halls, modules, upgrades, notes = base.units(econ)
+    idle = np.zeros_like(econ.mining_margin)
+    usage = site_usage(econ, halls, modules, upgrades, idle)
+    power_left = usage["power_available"] - usage["power_used"]
+    mining = dispatch_mining(econ, power_left)
+    if mining is None:
+        notes.append("the mining floor cannot be met around its halls")
+        cap = np.minimum(econ.portfolio.sites["mining_mw"].to_numpy(float)[:, None],
+                         np.maximum(power_left, 0.0))
+        mining = np.where(econ.mining_value > 0, cap, 0.0)
+    valuation = evaluate(econ, halls, modules, upgrades, mining)
+    usage = site_usage(econ, halls, modules, upgrades, mining)
+    rows = constraint_rows(econ, usage, halls, valuation)
+    breach = rows["slack"] < -BREACH_TOLERANCE * np.maximum(1.0, rows["limit"].abs())
+    for family, group in rows[breach].groupby("family", sort=False):
+        first = group.iloc[0]
+        more = f" and {len(group) - 1} more" if len(group) > 1 else ""
+        notes.append(f"{family}: {first['constraint']} uses {first['used']:,.1f} of "
+                     f"{first['limit']:,.1f}{more}")
+    note = ("the base plan breaks this future: " + "; ".join(notes)) if notes else ""
+    return FixedPlan(npv=valuation.npv, feasible=not notes, note=note,
+                     plan=GreedyPlan(halls, modules, upgrades, mining, valuation))
+
+
+# ---- the model cache of one worker process -----------------------------------------------
+def structure_key(econ: Economics) -> str:
+    """Hash of everything that shapes the model (not its mutable Params): candidates, lead
+    times, capacities, which quarters have a budget or demand cap, the other caps, commitments.
+    Two scenarios with the same key share one built model."""
+    p = econ.portfolio
+    digest = hashlib.sha256()
+    for arr in (econ.halls.site, econ.halls.option, econ.halls.tau, econ.fixed_halls,
+                econ.cooling.site, econ.cooling.tau, econ.power.site, econ.power.tau):
+        digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    fixed_site_columns = [c for c in p.sites.columns if c not in
+                          ("power_cost_usd_per_mwh", "efficiency_j_per_th", "uptime",
+                           "grid_mw", "halls", "region", "earliest_start")]
+    q = p.quarters
+    parts = (p.sites[fixed_site_columns], p.options[["lead_quarters", "pue",
+                                                     "cooling_mw_per_it_mw"]],
+             q["budget_musd"].notna(), q["ai_demand_mw"].notna(),
+             q[["max_hall_starts", "min_mining_mw"]], p.commitments,
+             p.settings.budget_carryover, p.horizon)
+    digest.update(pickle.dumps(parts, protocol=5))
+    return digest.hexdigest()
+
+
+def write_coefficients(model: pyo.ConcreteModel, econ: Economics) -> None:
+    """Put a scenario's coefficients into a built model of the same structure (no rebuild)."""
+    p = econ.portfolio
+    model.hall_value.store_values(dict(enumerate(econ.halls.value.tolist())))
+    model.module_value.store_values(dict(enumerate(econ.cooling.value.tolist())))
+    model.upgrade_value.store_values(dict(enumerate(econ.power.value.tolist())))
+    model.mining_value.store_values({(s, t): float(v) for (s, t), v in
+                                     np.ndenumerate(econ.mining_value)})
+    lead = p.options["lead_quarters"].to_numpy(int)
+    model.hall_capex_rate.store_values({
+        pair: float(econ.hall_capex[s, o]) / lead[o] for pair, (s, o) in
+        enumerate(model.index.pairs)})
+    budget = p.quarters["budget_musd"].to_numpy(float)
+    model.budget.store_values({t: float(budget[t]) for t in model.budget})
+    demand = p.quarters["ai_demand_mw"].to_numpy(float)
+    model.ai_demand.store_values({t: float(demand[t]) for t in model.ai_demand})
+    model.grid_mw.store_values(dict(enumerate(p.sites["grid_mw"].to_numpy(float).tolist())))
+    halls = p.sites["halls"].to_numpy(int)
+    model.site_halls.store_values({s: int(halls[s]) for s in model.site_halls})
+    for c, s in enumerate(econ.halls.site.tolist()):
+        if not model.halls_started[c].fixed:
+            model.halls_started[c].setub(int(halls[s]))
+    model.econ = econ  # the constraint builders' view, kept in step for any later reader
+
+
+class _WorkerModels:
+    """Built models of one base portfolio in this process, by structure (LRU)."""
+
+    def __init__(self) -> None:
+        self.models: OrderedDict[str, tuple[pyo.ConcreteModel, HighsRunner]] = OrderedDict()
+
+    def model_for(self, econ: Economics, reuse: bool) -> tuple[pyo.ConcreteModel, HighsRunner]:
+        key = structure_key(econ)
+        if reuse and key in self.models:
+            self.models.move_to_end(key)
+            model, runner = self.models[key]
+            write_coefficients(model, econ)
+            runner.push_changes()
+            STATS["updates"] += 1
+            return model, runner
+        model = build_model(econ)
+        runner = HighsRunner(model)
+        STATS["builds"] += 1
+        if reuse:
+            self.models[key] = (model, runner)
+            while len(self.models) > MAX_MODELS:
+                self.models.popitem(last=False)
+        return model, runner
+
+
+_CACHE: OrderedDict[str, _WorkerModels] = OrderedDict()  # token -> models (2 bases at most)
+_LOCK = threading.Lock()  # one solve at a time per process: HiGHS keeps one thread scheduler
+STATS = {"builds": 0, "updates": 0}  # per process, for benchmarks
+
+
+def _models(token: str) -> _WorkerModels:
+    if token not in _CACHE:
+        _CACHE[token] = _WorkerModels()
+        while len(_CACHE) > 2:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(token)
+    return _CACHE[token]
+
+
+def _clear_highs(runner: HighsRunner) -> None:
+    """Forget the previous solve's solution and basis, so a re-solve starts like a fresh one.
+    (Reaches into the persistent interface as `HighsRunner.set_start` does.)"""
+    runner.solver._solver_model.clearSolver()
+
+
+# ---- the task ------------------------------------------------------------------------------
+def solve_scenario(setup: SweepSetup, scenario: Scenario) -> dict[str, Any]:
+    """Re-optimize one scenario and value the base plan under it; a result row (never raises).
+
+    Row keys: scenario, npv_reoptimized_musd, npv_base_plan_musd, regret_musd,
+    halls_converted, base_plan_feasible, status, gap, seconds, message, decisions (tuples
+    (site, option, start quarter, halls) of the re-optimized plan) and, for the base solve,
+    ``base_plan`` (a BasePlan).
+    """
+    started = time.perf_counter()
+    row: dict[str, Any] = {"scenario": scenario.name, "npv_reoptimized_musd": np.nan,
+                           "npv_base_plan_musd": np.nan, "regret_musd": np.nan,
+                           "halls_converted": np.nan, "base_plan_feasible": None,
+                           "status": "error", "gap": np.nan, "message": "", "decisions": ()}
+    try:
+        with _LOCK:
+            _solve_into(row, setup, scenario)
+    except Exception as err:  # a failed scenario is a row, never a lost scenario
+        row.update(status="error", message=f"{type(err).__name__}: {err}"[:2000])
+    row["seconds"] = time.perf_counter() - started
+    return row
+
+
+def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> None:
+    portfolio = apply_changes(setup.portfolio, scenario.changes)
+    econ = build_economics(portfolio)
+    fixed = value_base_plan(econ, setup.base) if setup.base is not None else None
+    model, runner = _models(setup.token).model_for(econ, setup.reuse_models)
+    _clear_highs(runner)
+    start = fixed.plan if fixed is not None and fixed.feasible else greedy_plan(econ)
+    if start is not None:
+        runner.set_start(start.start_values(model))
+    outcome = runner.solve(time_limit=setup.time_limit, mip_gap=setup.mip_gap, threads=1,
+                           seed=setup.seed)
+    row.update(status=outcome.status, gap=outcome.gap)
+    messages: list[str] = []
+    if outcome.status in ("optimal", "feasible"):
+        units = solution_units(model, econ)
+        valuation = evaluate(econ, *units)
+        audit(valuation.npv, outcome.objective)
+        npv, halls = valuation.npv, units[0]
+        if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
+            # The solver stopped (gap, time) below the start it was given: the base plan is
+            # the best plan found for this future.
+            npv, halls = fixed.npv, fixed.plan.halls
+            messages.append("the base plan is the best plan found for this future")
+        row.update(npv_reoptimized_musd=npv, halls_converted=round(float(halls.sum())),
+                   decisions=_decisions(econ, halls))
+        if setup.base is None:  # the base solve: its own plan, valued the numpy way
+            row["base_plan"] = BasePlan.from_units(econ, *units[:3])
+            fixed = value_base_plan(econ, row["base_plan"])
+    elif outcome.status == "infeasible":
+        messages.append("no plan satisfies every constraint in this future")
+    else:
+        messages.append(f"HiGHS stopped with {outcome.termination} and no plan")
+    if fixed is not None:
+        row.update(npv_base_plan_musd=fixed.npv, base_plan_feasible=fixed.feasible)
+        if fixed.note:
+            messages.append(fixed.note)
+        if fixed.feasible and np.isfinite(row["npv_reoptimized_musd"]):
+            row["regret_musd"] = row["npv_reoptimized_musd"] - fixed.npv
+    row["message"] = "; ".join(messages)
+
+
+def _decisions(econ: Economics, halls: np.ndarray) -> tuple[tuple[str, str, str, int], ...]:
+    p = econ.portfolio
+    start = p.settings.start_quarter
+    return tuple((p.site_names[econ.halls.site[c]], p.option_names[econ.halls.option[c]],
+                  add_quarters(start, int(econ.halls.tau[c])), round(halls[c]))
+                 for c in np.flatnonzero(halls > 0.5))
