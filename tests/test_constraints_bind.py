@@ -141,6 +141,13 @@ def test_budget(base_plan: Plan) -> None:
     assert max(plan.cash_flows["capex_musd"]) <= 5.0 + 1e-6
 
 
+def test_budget_just_short() -> None:
+    """$4.99M a quarter is just short of a hall's $5M quarterly capex: nothing is built."""
+    plan = solve(portfolio(quarters={"budget_musd": 4.99}))
+    assert starts(plan) == {}
+    assert list(plan.cash_flows["capex_musd"]) == pytest.approx([0.0] * 8, abs=1e-9)
+
+
 def test_budget_carryover() -> None:
     """$3M a quarter pays no $5M capex quarter; saved up, it pays two halls later."""
     plan = solve(portfolio(quarters={"budget_musd": 3.0}))
