@@ -72,6 +72,7 @@ class HighsRunner:
         self.model = model
         self.solver = Highs()
         self.solver.set_instance(model)
+        self._start_given = False
 
     def push_changes(self) -> None:
         """Send changed Params, bounds and fixed variables to HiGHS (no rebuild)."""
@@ -90,9 +91,45 @@ class HighsRunner:
         if cols:
             highs.setSolution(len(cols), np.array(cols, dtype=np.int32),
                               np.array(vals, dtype=np.float64))
+            self._start_given = True
 
     def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0
               ) -> SolveOutcome:
+        """Solve; check that the objective HiGHS reports is that of the plan it returns.
+
+        HiGHS 1.16 can misreport the objective of a user-supplied start after presolve (seen:
+        "MIP start solution is feasible in the reduced space" with a different value), and then
+        stop at that start, calling it optimal. When the reported and the recomputed objective
+        disagree after a MIP start, the solve is repeated without the start.
+        """
+        outcome = self._run(time_limit, mip_gap, threads, seed)
+        if self._start_given and outcome.status in ("optimal", "feasible") \
+                and not self._objective_consistent(outcome.objective):
+            self.solver._solver_model.clearSolver()  # drops the start and the bad incumbent
+            self._start_given = False
+            note = ("sitepivot: HiGHS misreported the objective of the MIP start "
+                    f"({outcome.objective:.9g} reported, {self._model_objective():.9g} "
+                    "actual); solved again without the start.\n")
+            retry = self._run(time_limit, mip_gap, threads, seed)
+            retry.log = outcome.log + note + retry.log
+            retry.seconds += outcome.seconds
+            outcome = retry
+        self._start_given = False
+        if outcome.status in ("optimal", "feasible") \
+                and not self._objective_consistent(outcome.objective):
+            outcome.status = "error"
+            outcome.termination = "inconsistent_objective"
+        return outcome
+
+    def _model_objective(self) -> float:
+        objective = next(self.model.component_data_objects(pyo.Objective, active=True))
+        return float(pyo.value(objective))
+
+    def _objective_consistent(self, reported: float) -> bool:
+        return bool(np.isclose(self._model_objective(), reported, rtol=1e-7, atol=1e-7))
+
+    def _run(self, time_limit: float, mip_gap: float, threads: int, seed: int
+             ) -> SolveOutcome:
         options = {"random_seed": int(seed), "output_flag": True, "log_to_console": True}
         if threads:
             # HiGHS keeps one thread scheduler per process; a different thread count needs a

@@ -169,3 +169,31 @@ def test_mining_idles_when_margin_is_negative() -> None:
     negative = econ.mining_margin[bravo] < 0
     assert negative.any()
     assert np.allclose(plan.mining_mw.loc["Bravo"].to_numpy()[negative], 0.0)
+
+
+def test_misreported_mip_start_objective_is_caught_and_solved_again() -> None:
+    """Found by the property test: with this portfolio HiGHS 1.16 reports the greedy start as
+    worth 4.42 "in the reduced space" (it is worth 4.034) and stops there, calling it optimal.
+    The runner notices the reported objective is not the plan's and solves again without the
+    start; the enumerated optimum is 4.0547 (air at B in 2027Q2 with one cooling module)."""
+    from reference import enumerate_best, make_portfolio, option, site
+
+    portfolio = make_portfolio(
+        sites=[site("A", grid_mw=10.0, mining_mw=5.0, efficiency_j_per_th=16.0,
+                    power_cost_usd_per_mwh=25.0, halls=1, hall_it_mw=5.0, cooling_mw=0.0),
+               site("B", grid_mw=10.0, mining_mw=5.0, efficiency_j_per_th=16.0,
+                    power_cost_usd_per_mwh=25.0, halls=1, hall_it_mw=5.0, cooling_mw=0.0,
+                    earliest_start="2027Q2", cooling_module_mw=10.0,
+                    cooling_module_capex_musd=0.5, cooling_lead_quarters=1,
+                    max_cooling_modules=1)],
+        options=[option("air", capex_musd_per_it_mw=0.5, lead_quarters=2, pue=1.1,
+                        cooling_mw_per_it_mw=0.5, lease_usd_per_kw_month=150.0,
+                        power_passthrough=False),
+                 option("dlc", capex_musd_per_it_mw=0.5, lead_quarters=1, pue=1.1,
+                        cooling_mw_per_it_mw=0.5, lease_usd_per_kw_month=100.0,
+                        power_passthrough=False)],
+        horizon=6, discount_rate=0.08, hashprice=20.0, tax_rate=0.25, depreciation_years=1.0)
+    plan = optimize(portfolio)
+    best = enumerate_best(portfolio)
+    assert plan.npv_musd == pytest.approx(best.npv, rel=1e-9)
+    assert plan.npv_musd == pytest.approx(plan.objective_musd, rel=1e-9)
