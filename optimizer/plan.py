@@ -51,10 +51,12 @@ class Plan:
     upgrades: pd.DataFrame  # UPGRADE_COLUMNS
     cash_flows: pd.DataFrame  # CASH_FLOW_COLUMNS, one row per quarter
     terminal_value_musd: float  # discounted terminal value included in npv_musd
-    site_npv_musd: pd.Series  # NPV contribution of each site (sums with TV to npv_musd)
+    site_npv_musd: pd.Series  # NPV contribution of each site, its terminal value included
+    # (the sites add up to npv_musd)
     mining_mw: pd.DataFrame  # sites x quarter labels
     capacity: pd.DataFrame  # CAPACITY_COLUMNS
     constraints: pd.DataFrame  # CONSTRAINT_COLUMNS
+    mip_gap_requested: float = 0.001  # the relative gap the solve was asked to prove
     method: str = "monolithic"
     greedy_npv_musd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds

@@ -57,9 +57,10 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     if mip_start is not None:
         runner.set_start(start_values_from_plan(model, econ, mip_start))
 
+    mip_gap = settings.mip_gap if mip_gap is None else mip_gap
     outcome = runner.solve(
         time_limit=settings.time_limit_s if time_limit is None else time_limit,
-        mip_gap=settings.mip_gap if mip_gap is None else mip_gap,
+        mip_gap=mip_gap,
         threads=settings.threads if threads is None else threads,
         seed=settings.random_seed if seed is None else seed)
     timings["solve"] = outcome.seconds
@@ -84,7 +85,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         portfolio=portfolio, status=outcome.status,  # type: ignore[arg-type]
         termination=outcome.termination, npv_musd=valuation.npv,
         objective_musd=outcome.objective, bound_musd=outcome.bound, gap=outcome.gap,
-        method="monolithic", greedy_npv_musd=None if greedy is None else greedy.npv,
+        mip_gap_requested=mip_gap, method="monolithic",
+        greedy_npv_musd=None if greedy is None else greedy.npv,
         timings=timings, solver_log=outcome.log,
         warnings=list(portfolio.warnings) + warnings, **frames)
 

@@ -86,14 +86,11 @@ def capex_total_musd(plan: Plan) -> float:
 def solve_outcome(plan: Plan) -> str:
     """How the solve ended, in words: optimal within its tolerance, or why it stopped and the gap.
 
-    The tolerance named is the workbook's `mip_gap` setting; Plan does not record a CLI
-    override, so when the gap exceeds that setting the text says "the requested tolerance".
+    The tolerance named is the gap the solve was asked for (`Plan.mip_gap_requested`).
     """
     gap = plan.gap
     if plan.status == "optimal":
-        tol = plan.portfolio.settings.mip_gap
-        if _finite(gap) and gap > tol:
-            return f"optimal within the requested tolerance (gap {percent(gap)})"
+        tol = plan.mip_gap_requested
         text = f"optimal within {percent(tol)}" if tol > 0 else "optimal"
         if _finite(gap) and gap > 0:
             text += f" (gap {percent(gap)})"

@@ -479,8 +479,9 @@ def test_solve_outcome_wording():
     from optimizer.summary import solve_outcome
 
     assert solve_outcome(make_plan(gap=0.0)) == "optimal within 0.1%"
-    assert solve_outcome(make_plan(gap=0.04)) == ("optimal within the requested tolerance "
-                                                  "(gap 4%)")  # a --mip-gap override
+    override = make_plan(gap=0.04)
+    override.mip_gap_requested = 0.05  # a --mip-gap override, recorded on the Plan
+    assert solve_outcome(override) == "optimal within 5% (gap 4%)"
     assert solve_outcome(make_plan(status="feasible", termination="time_limit",
                                    gap=math.inf)) == ("time limit reached: best plan found; its "
                                                       "distance from the best possible is "
