@@ -267,14 +267,13 @@ class SitePricer:
         # HiGHS solves several times faster than the same rows in x.
         group = np.concatenate([hall_opt, np.full(nk, -1), np.full(nu, -2)])
         first = np.r_[True, group[1:] != group[:-1]] if self.n_build else np.zeros(0, bool)
+        self.group_first = first
+        self.chained = ~first[1:]  # candidate j+1 is in the same group as j
         d = np.eye(self.n_build)
         prev = np.flatnonzero(~first)
         d[prev, prev - 1] = -1.0
-        self.D = d
-        self.group_first = first
-        s_rows = x_matrix[:, :self.n_build] @ d
-        s_rows[np.abs(s_rows) < 1e-12] = 0.0
-        matrix = np.vstack([np.hstack([s_rows, x_matrix[:, self.n_build:]]),
+        matrix = np.vstack([np.hstack([self.times_d(x_matrix[:, :self.n_build]),
+                                       x_matrix[:, self.n_build:]]),
                             np.hstack([d, np.zeros((self.n_build, horizon))])])
         self.row_lower = np.concatenate([*lower, x_lower])
         self.row_upper = np.concatenate([*upper, x_upper])
@@ -288,6 +287,7 @@ class SitePricer:
         self.highs = _new_highs()
         self.highs.setOptionValue("mip_rel_gap", PRICING_GAP)
         self.highs.setOptionValue("mip_abs_gap", 1e-9)
+        self.highs.setOptionValue("presolve", "off")  # measured: ~2x faster on these MILPs
         _pass_model(self.highs, np.zeros(n), self.col_lower, self.col_upper, self.integer,
                     self.row_lower, self.row_upper, _csc(matrix))
         self.all_cols = np.arange(n, dtype=np.int32)
@@ -302,14 +302,24 @@ class SitePricer:
             out[members] = np.cumsum(x[members])
         return out
 
+    def times_d(self, a: np.ndarray) -> np.ndarray:
+        """a @ D for x = D S (column j of the result: a_j - a_{j+1} if j+1 is in j's group);
+        done by slicing, not a matmul, which a shared machine's BLAS threads make slow."""
+        out = a.copy()
+        out[:, :-1] -= a[:, 1:] * self.chained[None, :]
+        out[np.abs(out) < 1e-12] = 0.0
+        return out
+
     def from_solver(self, v: np.ndarray) -> np.ndarray:
+        """x = D S: units per candidate from the cumulative variables (mining unchanged)."""
         out = v.copy()
-        out[:self.n_build] = self.D @ v[:self.n_build]
+        out[1:self.n_build] -= v[:self.n_build - 1] * self.chained
         return out
 
     def solver_costs(self, costs: np.ndarray) -> np.ndarray:
+        """D^T c: the objective of the cumulative variables."""
         out = costs.copy()
-        out[:self.n_build] = self.D.T @ costs[:self.n_build]
+        out[:self.n_build - 1] -= costs[1:self.n_build] * self.chained
         return out
 
     def price(self, costs: np.ndarray, time_limit: float) -> tuple[float, np.ndarray | None]:
@@ -508,6 +518,73 @@ class Master:
                 float(values[:self.n_artificial].sum()))
 
 
+# --------------------------------------------------------------------------- repair heuristic
+class Repair:
+    """Site MILPs with the coupling rows as hard limits on what is left: the primal heuristic.
+
+    Sites whose master LP solution is one whole column keep it; the others, one at a time
+    (largest LP weight on one column first), get the schedule that maximises their priced
+    value (value - pi . use) within the budget, starts and demand still left. Mining is
+    re-dispatched at the end, which is where the mining floor is checked.
+    """
+
+    def __init__(self, prob: Problem) -> None:
+        self.prob = prob
+        self.models: dict[int, highspy.Highs] = {}
+        coupling = prob.coupling
+        self.keep = np.arange(len(coupling) - len(coupling.floor_quarters))  # not the floor
+
+    def _model(self, s: int) -> highspy.Highs:
+        if s not in self.models:
+            prob, p = self.prob, self.prob.pricers[s]
+            use = prob.coupling_matrix(s)[self.keep]
+            use[:, :p.n_build] = p.times_d(use[:, :p.n_build])
+            h = _new_highs()
+            h.setOptionValue("mip_rel_gap", 1e-6)
+            _pass_model(h, np.zeros(p.n), p.col_lower, p.col_upper, p.integer,
+                        np.concatenate([p.row_lower, np.full(len(self.keep), -INF)]),
+                        np.concatenate([p.row_upper, np.full(len(self.keep), INF)]),
+                        _csc(np.vstack([p.matrix, use])))
+            self.models[s] = h
+        return self.models[s]
+
+    def run(self, pool: list[Column], lam: np.ndarray, pi: np.ndarray, deadline: float
+            ) -> PlanArrays | None:
+        prob = self.prob
+        left = prob.coupling.rhs[self.keep].copy()
+        weight: dict[int, tuple[float, int]] = {}
+        for j in np.flatnonzero(lam > 1e-9):
+            s = pool[j].site
+            if lam[j] > weight.get(s, (0.0, -1))[0]:
+                weight[s] = (float(lam[j]), int(j))
+        builds: list[np.ndarray | None] = [None] * prob.n_sites
+        for s, (w, j) in weight.items():
+            if w >= 1.0 - 1e-6:
+                builds[s] = pool[j].x[:prob.pricers[s].n_build]
+                left -= pool[j].activity[self.keep]
+        rest = sorted((s for s in range(prob.n_sites) if builds[s] is None),
+                      key=lambda s: -weight.get(s, (0.0, -1))[0])
+        costs = prob.costs(pi)
+        for s in rest:
+            p = prob.pricers[s]
+            h = self._model(s)
+            rows = np.arange(len(p.row_lower), len(p.row_lower) + len(self.keep), dtype=np.int32)
+            h.changeRowsBounds(len(rows), rows, np.full(len(rows), -INF),
+                               np.maximum(left, 0.0) + 1e-9)
+            h.changeColsCost(p.n, p.all_cols, p.solver_costs(costs[s]))
+            h.setOptionValue("time_limit", max(0.05, min(5.0, deadline - time.perf_counter())))
+            h.run()
+            if h.getInfo().primal_solution_status != 2:
+                return None
+            v = np.array(h.getSolution().col_value)
+            v[:p.n_build] = np.round(v[:p.n_build])
+            x = p.from_solver(v)
+            builds[s] = x[:p.n_build]
+            left -= prob.column(s, x).activity[self.keep]
+        return _assemble(prob, [b for b in builds if b is not None]) \
+            if all(b is not None for b in builds) else None
+
+
 # --------------------------------------------------------------------------- column MIP
 def _column_mip(prob: Problem, pool: list[Column], incumbent: list[int] | None,
                 time_limit: float, gap: float, threads: int, seed: int
@@ -606,28 +683,78 @@ def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
     return PlanArrays(halls, modules, upgrades, mining, npv)
 
 
-def _polish(prob: Problem, start: PlanArrays | None, time_limit: float, gap: float,
-            threads: int, seed: int) -> tuple[PlanArrays | None, float, str]:
-    """The monolithic model (models/conversion.py) from the best plan as a MIP start.
-    Returns (its plan re-dispatched, or None; its proven bound; its termination)."""
-    from models.conversion import build_model
-    from optimizer.greedy import GreedyPlan
-    from optimizer.solve import solution_units
-    from optimizer.solver import HighsRunner
+class Monolithic:
+    """models/conversion.py built once, solved in neighbourhoods: the primal polish.
 
-    model = build_model(prob.econ)
-    runner = HighsRunner(model)
-    if start is not None:
-        runner.set_start(GreedyPlan(start.halls, start.modules, start.upgrades, start.mining,
-                                    None).start_values(model))  # type: ignore[arg-type]
-    outcome = runner.solve(time_limit=max(0.5, time_limit), mip_gap=gap, threads=threads,
-                           seed=seed)
-    if outcome.status not in ("optimal", "feasible"):
-        return None, outcome.bound, outcome.termination
-    halls, modules, upgrades, _mining = solution_units(model, prob.econ)
-    plan = PlanArrays(halls, modules, upgrades, np.zeros(0), 0.0)
-    builds = [_site_vector(prob, p, plan, with_mining=False) for p in prob.pricers]
-    return _assemble(prob, builds), outcome.bound, outcome.termination
+    A neighbourhood frees the build decisions of a few sites and fixes every other site's to
+    the incumbent (bounds changed in the highspy model behind Pyomo's persistent interface;
+    mining stays free), so HiGHS solves a small MILP with the strong monolithic formulation,
+    started from the incumbent: it can only improve. `solve` with no sites fixed is the full
+    model, whose proven bound is also kept.
+    """
+
+    def __init__(self, prob: Problem, threads: int, seed: int) -> None:
+        from models.conversion import build_model
+        from optimizer.solver import HighsRunner
+
+        econ = prob.econ
+        self.prob = prob
+        self.model = build_model(econ)
+        runner = HighsRunner(self.model)
+        self.highs: highspy.Highs = runner.solver._solver_model
+        var_map = runner.solver._pyomo_var_to_solver_var_map
+        m = self.model
+
+        def cols(var: object, n: int) -> np.ndarray:
+            return np.array([var_map.get(id(var[i]), -1) for i in range(n)], dtype=np.int64)
+
+        self.cols = [cols(m.halls_started, len(econ.halls)),
+                     cols(m.modules_started, len(econ.cooling)),
+                     cols(m.upgrade_started, len(econ.power))]
+        self.sites = [econ.halls.site, econ.cooling.site, econ.power.site]
+        lp = self.highs.getLp()
+        lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+        self.bounds = [(lower[np.maximum(c, 0)], upper[np.maximum(c, 0)]) for c in self.cols]
+        self.mining_cols = np.array([[var_map[id(m.mining_mw[s, t])] for t in m.T] for s in m.S],
+                                    dtype=np.int64)
+        h = self.highs
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("threads", max(1, int(threads)) if threads else 0)
+        h.setOptionValue("random_seed", int(seed))
+        self.n_cols = h.getNumCol()
+
+    def solve(self, plan: PlanArrays, free: np.ndarray | None, time_limit: float, gap: float
+              ) -> tuple[PlanArrays | None, float, str]:
+        """Re-optimise the builds of sites `free` (None: all) from `plan`: (plan, bound, why)."""
+        h = self.highs
+        values = [plan.halls, plan.modules, plan.upgrades]
+        for c, site, (lo, hi), v in zip(self.cols, self.sites, self.bounds, values, strict=True):
+            ok = c >= 0
+            keep = ok & (np.ones(len(c), bool) if free is None else np.isin(site, free))
+            fix = ok & ~keep
+            lower = np.where(fix, v, lo)[ok]
+            upper = np.where(fix, v, hi)[ok]
+            if ok.any():
+                h.changeColsBounds(int(ok.sum()), c[ok].astype(np.int32), lower, upper)
+        start_cols = np.concatenate([c[c >= 0] for c in self.cols] + [self.mining_cols.ravel()])
+        start_vals = np.concatenate([v[c >= 0] for c, v in zip(self.cols, values, strict=True)]
+                                    + [plan.mining.ravel()])
+        h.setOptionValue("time_limit", max(0.1, float(time_limit)))
+        h.setOptionValue("mip_rel_gap", float(gap))
+        h.setSolution(len(start_cols), start_cols.astype(np.int32), start_vals.astype(float))
+        h.run()
+        info = h.getInfo()
+        why = h.modelStatusToString(h.getModelStatus())
+        bound = float(info.mip_dual_bound)
+        if info.primal_solution_status != 2:
+            return None, bound, why
+        x = np.array(h.getSolution().col_value)
+        units = [np.where(c >= 0, np.round(x[np.maximum(c, 0)]), v)
+                 for c, v in zip(self.cols, values, strict=True)]
+        found = PlanArrays(units[0], units[1], units[2], np.zeros(0), 0.0)
+        builds = [_site_vector(self.prob, p, found, with_mining=False) for p in self.prob.pricers]
+        return _assemble(self.prob, builds), bound, why
 
 
 def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bool = True
@@ -646,173 +773,248 @@ def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bo
 # --------------------------------------------------------------------------- driver
 def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: float = 1e-3,
                      threads: int = 0, seed: int = 0, max_iterations: int = 10_000,
-                     smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True,
-                     mip_every: int = 5) -> DecomposedResult:
-    """Column generation by site; see the module docstring. Stops when the proven gap
-    (bound - NPV) / |NPV| <= mip_gap, at `time_limit` seconds or after `max_iterations` rounds
-    of pricing. `threads` (0 = HiGHS default) is used by the MIPs over columns and the final
-    full MILP; pricing MILPs run single-threaded.
+                     smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True
+                     ) -> DecomposedResult:
+    """Decompose by site, generate columns, then polish; see the module docstring.
+
+    Phases, each stopping as soon as the proven gap (bound - NPV) / |NPV| <= mip_gap:
+    1. column generation until the master LP is within mip_gap / 3 of the Lagrangian bound, no
+       column improves, `max_iterations` rounds, or half the time is spent; the pricing
+       schedules and a repair of the master LP are tried as plans along the way, and the
+       restricted master is solved as a MIP over the columns at the end;
+    2. (`polish`) neighbourhood search with the monolithic model: a few sites freed at a time
+       (those fractional in the master LP first), for 60% of the time left;
+    3. (`polish`) the monolithic model from the best plan for the rest; its bound counts too.
+    `threads` (0 = HiGHS default) is for the MIPs of phases 1-3; pricing is single-threaded.
     """
-    clock = time.perf_counter()
-    deadline = clock + float(time_limit)
-    log: list[str] = []
-    timings: dict[str, float] = {}
+    return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
+        max_iterations, polish, use_greedy)
 
-    def say(message: str) -> None:
-        log.append(f"{time.perf_counter() - clock:8.2f}s  {message}")
 
-    prob = Problem(econ)
-    timings["build"] = time.perf_counter() - clock
-    say(f"built {prob.n_sites} site pricers, {len(prob.coupling)} coupling rows")
-    empty = DecomposedResult(
-        status="infeasible", termination="infeasible", halls=np.zeros(len(econ.halls)),
-        modules=np.zeros(len(econ.cooling)), upgrades=np.zeros(len(econ.power)),
-        mining=np.zeros_like(econ.mining_value), objective=float("nan"), bound=float("nan"),
-        gap=float("nan"), log=log, iterations=0, seconds=0.0, timings=timings)
-    bad = [p.site for p in prob.pricers if not p.feasible]
-    if bad:
-        say(f"sites {bad}: a start commitment has no candidate; no plan exists")
-        empty.seconds = time.perf_counter() - clock
-        return empty
+class _Run:
+    """State of one decomposition run: columns, master, incumbent, bound, log."""
 
-    master = Master(prob.coupling, prob.n_sites)
-    pool: list[Column] = []
-    seen: set[tuple[int, bytes]] = set()
+    def __init__(self, econ: Economics, time_limit: float, mip_gap: float, threads: int,
+                 seed: int, smoothing: float) -> None:
+        self.clock = time.perf_counter()
+        self.deadline = self.clock + float(time_limit)
+        self.mip_gap, self.threads, self.seed, self.smoothing = mip_gap, threads, seed, smoothing
+        self.log: list[str] = []
+        self.timings: dict[str, float] = {}
+        self.econ = econ
+        self.prob = Problem(econ)
+        self.timings["build"] = time.perf_counter() - self.clock
+        self.master = Master(self.prob.coupling, self.prob.n_sites)
+        self.pool: list[Column] = []
+        self.seen: set[tuple[int, bytes]] = set()
+        self.best: PlanArrays | None = None
+        self.best_columns: list[int] | None = None
+        self.bound = INF
+        self.iterations = 0
+        self.lam = np.zeros(0)
+        self.pi_master = np.zeros(len(self.prob.coupling))
+        self.say(f"built {self.prob.n_sites} site pricers, {len(self.prob.coupling)} coupling "
+                 "rows")
 
-    def add(col: Column) -> int:
+    # ----------------------------------------------------------------- bookkeeping
+    def say(self, message: str) -> None:
+        self.log.append(f"{time.perf_counter() - self.clock:8.2f}s  {message}")
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def gap(self) -> float:
+        return relative_gap(self.best.npv, self.bound) if self.best is not None else INF
+
+    def proven(self) -> bool:
+        return self.gap() <= self.mip_gap + GAP_TOLERANCE
+
+    def add(self, col: Column) -> int:
         key = (col.site, np.round(col.x, 6).tobytes())
-        if key in seen:
+        if key in self.seen:
             return 0
-        seen.add(key)
-        pool.append(col)
-        master.add(col)
+        self.seen.add(key)
+        self.pool.append(col)
+        self.master.add(col)
         return 1
 
-    best: PlanArrays | None = None
-    best_columns: list[int] | None = None
+    def offer(self, plan: PlanArrays | None, source: str) -> None:
+        if plan is not None and (self.best is None or plan.npv > self.best.npv + 1e-9):
+            self.best = plan
+            self.best_columns = None
+            for p in self.prob.pricers:  # the plan's own schedules enter the pool
+                self.add(self.prob.column(p.site, _site_vector(self.prob, p, plan)))
+            self.say(f"incumbent {plan.npv:,.4f} from {source}")
 
-    def offer(plan: PlanArrays | None, source: str) -> None:
-        nonlocal best, best_columns
-        if plan is not None and (best is None or plan.npv > best.npv + 1e-9):
-            best = plan
-            best_columns = None
-            for p in prob.pricers:  # the plan's own schedules enter the pool
-                add(prob.column(p.site, _site_vector(prob, p, plan)))
-            say(f"incumbent {plan.npv:,.4f} from {source}")
+    def lower_bound_to(self, value: float, source: str) -> None:
+        if np.isfinite(value) and value < self.bound:
+            self.bound = value
+            self.say(f"bound {value:,.4f} from {source}")
 
-    # Seeds: idle schedules, the greedy plan, each site's best schedule at zero duals.
-    for s in range(prob.n_sites):
-        for full in (False, True) if len(prob.coupling.floor_quarters) else (False,):
-            x = prob.idle(s, full)
-            if x is not None:
-                add(prob.column(s, x))
-    if use_greedy:
-        from optimizer.greedy import greedy_plan
+    # ----------------------------------------------------------------- phases
+    def seeds(self, use_greedy: bool) -> None:
+        """Idle schedules (mining only; all-out mining too if there is a floor), greedy."""
+        prob = self.prob
+        for s in range(prob.n_sites):
+            for full in (False, True) if len(prob.coupling.floor_quarters) else (False,):
+                x = prob.idle(s, full)
+                if x is not None:
+                    self.add(prob.column(s, x))
+        if use_greedy:
+            from optimizer.greedy import greedy_plan
 
-        g = greedy_plan(econ)
-        if g is not None:
-            offer(PlanArrays(g.halls, g.modules, g.upgrades, g.mining, g.valuation.npv),
-                  "greedy")
-    timings["seeds"] = time.perf_counter() - clock
+            g = greedy_plan(self.econ)
+            if g is not None:
+                self.offer(PlanArrays(g.halls, g.modules, g.upgrades, g.mining,
+                                      g.valuation.npv), "greedy")
 
-    bound = INF
-    r = len(prob.coupling)
-    pi_center = np.zeros(r)
-    pi_master = np.zeros(r)
-    iterations = 0
-    termination = "time_limit"
-    last_mip_iteration = -1
-
-    def lagrangian(pi: np.ndarray) -> tuple[float, int, bool]:
-        """Price every site at pi: (L(pi), columns added, infeasible site seen)."""
-        costs = prob.costs(pi)
+    def lagrangian(self, pi: np.ndarray) -> tuple[float, int, bool]:
+        """Price every site at pi: (L(pi), columns added, a site has no schedule at all)."""
+        prob = self.prob
         total = float(pi @ prob.coupling.rhs)
         added = 0
-        per_site = max(0.2, (deadline - time.perf_counter()) / max(1, prob.n_sites))
+        per_site = max(0.2, self.left() / max(1, prob.n_sites))
         builds = []
-        for p, c in zip(prob.pricers, costs, strict=True):
+        for p, c in zip(prob.pricers, prob.costs(pi), strict=True):
             ub, x = p.price(c, per_site)
             if x is None and ub == -INF:
                 return -INF, added, True
             total += ub
             if x is not None:
-                added += add(prob.column(p.site, x))
+                added += self.add(prob.column(p.site, x))
                 builds.append(x[:p.n_build])
         if len(builds) == prob.n_sites:  # the priced schedules may together be a plan
-            offer(_assemble(prob, builds), "the pricing schedules")
+            self.offer(_assemble(prob, builds), "the pricing schedules")
         return total, added, False
 
-    while True:
-        obj, pi_master, _mu, _lam, art = master.solve()
-        # Smoothed prices (Wentges); the first round prices at the master's duals.
-        alpha = smoothing if iterations > 0 else 0.0
-        pi = alpha * pi_center + (1.0 - alpha) * pi_master
-        value, added, infeasible = lagrangian(pi)
-        iterations += 1
-        if infeasible:
-            say("a site's rules admit no schedule; no plan exists")
-            empty.seconds = time.perf_counter() - clock
-            empty.iterations = iterations
-            return empty
-        if value < bound:
-            bound, pi_center = value, pi
-        if added == 0 and alpha > 0:
-            # Mis-pricing: nothing new at the smoothed prices; price at the master's own.
-            value, added, _ = lagrangian(pi_master)
-            if value < bound:
-                bound, pi_center = value, pi_master
-        lp_gap = relative_gap(obj, bound) if art < 1e-9 else float("inf")
-        say(f"round {iterations:3d}: master {obj:,.4f} (artificial {art:.3g}), bound "
-            f"{bound:,.4f}, LP gap {lp_gap:.3%}, +{added} columns, pool {len(pool)}")
-        stalled = added == 0 or lp_gap <= mip_gap / 4
-        if (stalled or iterations - last_mip_iteration >= mip_every) and \
-                time.perf_counter() < deadline:
-            last_mip_iteration = iterations
-            remaining = deadline - time.perf_counter()
-            chosen, mip_obj, _ = _column_mip(prob, pool, best_columns, min(remaining, max(
-                1.0, 0.25 * remaining)), mip_gap / 4, threads, seed)
-            if chosen is not None:
-                plan = _assemble(prob, [pool[j].x[:prob.pricers[pool[j].site].n_build]
-                                        for j in chosen])
-                offer(plan, f"MIP over {len(pool)} columns ({mip_obj:,.4f})")
-                if best is not None and plan is not None and plan.npv >= best.npv - 1e-9:
-                    best_columns = chosen
-        gap = relative_gap(best.npv, bound) if best is not None else float("inf")
-        if gap <= mip_gap + GAP_TOLERANCE:
-            termination = "optimal"
-            break
-        if stalled and added == 0:
-            break  # the LP has converged; the rest is integrality
-        if iterations >= max_iterations:
-            termination = "iteration_limit"
-            break
-        if time.perf_counter() >= deadline:
-            break
-    timings["column_generation"] = time.perf_counter() - clock
+    def generate(self, max_iterations: int, until: float) -> str:
+        """Phase 1. Returns why it stopped: optimal | converged | iteration_limit |
+        time_limit | infeasible."""
+        pi_center = np.zeros(len(self.prob.coupling))
+        repair = Repair(self.prob)
+        while True:
+            obj, self.pi_master, _mu, self.lam, art = self.master.solve()
+            alpha = self.smoothing if self.iterations > 0 else 0.0  # Wentges smoothing
+            pi = alpha * pi_center + (1.0 - alpha) * self.pi_master
+            value, added, infeasible = self.lagrangian(pi)
+            self.iterations += 1
+            if infeasible:
+                return "infeasible"
+            if value < self.bound:
+                self.bound, pi_center = value, pi
+            if added == 0 and alpha > 0:  # mis-pricing: price at the master's own duals
+                value, added, _ = self.lagrangian(self.pi_master)
+                if value < self.bound:
+                    self.bound, pi_center = value, self.pi_master
+            lp_gap = relative_gap(obj, self.bound) if art < 1e-9 else INF
+            self.say(f"round {self.iterations:3d}: master {obj:,.4f} (artificial {art:.3g}), "
+                     f"bound {self.bound:,.4f}, LP gap {lp_gap:.3%}, +{added} columns, "
+                     f"pool {len(self.pool)}")
+            if self.proven():
+                return "optimal"
+            if added == 0 or lp_gap <= self.mip_gap / 3:
+                return "converged"
+            if self.iterations >= max_iterations:
+                return "iteration_limit"
+            if time.perf_counter() >= until:
+                return "time_limit"
+            if self.iterations % 5 == 0:
+                self.offer(repair.run(self.pool, self.lam, self.pi_master, self.deadline),
+                           "repair of the master LP")
 
-    gap = relative_gap(best.npv, bound) if best is not None else float("inf")
-    if termination != "optimal" and polish and time.perf_counter() < deadline - 0.5:
-        say(f"monolithic MILP from the best plan for {deadline - time.perf_counter():.1f}s")
-        plan, milp_bound, status = _polish(prob, best, deadline - time.perf_counter(),
-                                           mip_gap, threads, seed)
-        offer(plan, f"monolithic MILP ({status})")
-        if np.isfinite(milp_bound):
-            bound = min(bound, milp_bound)
-        gap = relative_gap(best.npv, bound) if best is not None else float("inf")
-        if gap <= mip_gap + GAP_TOLERANCE:
-            termination = "optimal"
-        elif status == "infeasible":
-            termination = "infeasible"
-    timings["total"] = time.perf_counter() - clock
-    if best is None:
-        status = "infeasible" if termination == "infeasible" else "no_solution"
-        empty.status, empty.termination = status, termination
-        empty.bound, empty.iterations, empty.seconds = bound, iterations, timings["total"]
-        return empty
-    say(f"done: NPV {best.npv:,.4f}, bound {bound:,.4f}, gap {gap:.4%} ({termination})")
-    return DecomposedResult(
-        status="optimal" if termination == "optimal" else "feasible", termination=termination,
-        halls=best.halls, modules=best.modules, upgrades=best.upgrades, mining=best.mining,
-        objective=best.npv, bound=max(bound, best.npv) if gap <= 1e-12 else bound, gap=gap,
-        log=log, iterations=iterations, seconds=timings["total"], columns=len(pool),
-        timings=timings)
+    def column_mip(self, time_limit: float) -> None:
+        _obj, self.pi_master, _mu, self.lam, _art = self.master.solve()
+        self.offer(Repair(self.prob).run(self.pool, self.lam, self.pi_master, self.deadline),
+                   "repair of the master LP")
+        chosen, mip_obj, _ = _column_mip(self.prob, self.pool, self.best_columns, time_limit,
+                                         self.mip_gap / 4, self.threads, self.seed)
+        if chosen is not None:
+            plan = _assemble(self.prob, [self.pool[j].x[:self.prob.pricers[self.pool[j].site]
+                                                        .n_build] for j in chosen])
+            self.offer(plan, f"MIP over {len(self.pool)} columns ({mip_obj:,.4f})")
+
+    def neighbourhoods(self, mono: Monolithic, until: float) -> None:
+        """Phase 2: free `size` sites at a time; fractional sites of the master LP first."""
+        prob = self.prob
+        rng = np.random.default_rng(self.seed)
+        fractional = sorted({self.pool[j].site for j in np.flatnonzero(
+            (self.lam > 1e-6) & (self.lam < 1 - 1e-6))}) if len(self.lam) else []
+        order = list(rng.permutation(fractional)) + list(rng.permutation(
+            [s for s in range(prob.n_sites) if s not in set(fractional)]))
+        size = min(prob.n_sites, 8)
+        position, quiet = 0, 0
+        while time.perf_counter() < until and not self.proven() and self.best is not None:
+            if position >= len(order):
+                order, position = list(rng.permutation(prob.n_sites)), 0
+            whole = size >= prob.n_sites
+            free = np.arange(prob.n_sites) if whole else np.array(order[position:position + size])
+            position += size
+            before = self.best.npv
+            plan, bound, why = mono.solve(self.best, free, min(until - time.perf_counter(),
+                                                               10.0), self.mip_gap / 10)
+            self.offer(plan, f"neighbourhood of {len(free)} sites ({why})")
+            if whole:
+                self.lower_bound_to(bound, "the whole model")
+            quiet = 0 if self.best.npv > before + 1e-9 else quiet + 1
+            if why == "Optimal" and size < prob.n_sites:
+                size = min(prob.n_sites, size + 2)  # solved: a larger neighbourhood next
+            elif why != "Optimal":
+                size = max(2, size - 2)
+            if whole and why == "Optimal":
+                return
+            if quiet >= max(3, 2 * (prob.n_sites // size)):
+                return
+
+    # ----------------------------------------------------------------- driver
+    def solve(self, max_iterations: int, polish: bool, use_greedy: bool) -> DecomposedResult:
+        prob = self.prob
+        if any(not p.feasible for p in prob.pricers):
+            self.say("a start commitment has no candidate start; no plan exists")
+            return self.result("infeasible")
+        self.seeds(use_greedy)
+        self.timings["seeds"] = time.perf_counter() - self.clock
+        budget_end = self.clock + 0.5 * (self.deadline - self.clock)
+        why = self.generate(max_iterations, budget_end if polish else self.deadline)
+        if why == "infeasible":
+            self.say("a site's own rules and commitments admit no schedule; no plan exists")
+            return self.result("infeasible")
+        if not self.proven() and self.left() > 0:
+            self.column_mip(min(self.left(), max(1.0, 0.1 * self.left())))
+        self.timings["column_generation"] = time.perf_counter() - self.clock
+        if polish and not self.proven() and self.left() > 0.5 and why != "iteration_limit":
+            mono = Monolithic(prob, self.threads, self.seed)
+            self.timings["monolithic_build"] = time.perf_counter() - self.clock
+            if self.best is not None:
+                self.neighbourhoods(mono, time.perf_counter() + 0.6 * self.left())
+            if not self.proven() and self.left() > 0.5 and self.best is not None:
+                self.say(f"monolithic model from the best plan for {self.left():.1f}s")
+                plan, bound, status = mono.solve(self.best, None, self.left(), self.mip_gap)
+                self.offer(plan, f"monolithic model ({status})")
+                self.lower_bound_to(bound, f"monolithic model ({status})")
+        termination = "optimal" if self.proven() else (
+            "iteration_limit" if why == "iteration_limit" else "time_limit")
+        return self.result(termination)
+
+    def result(self, termination: str) -> DecomposedResult:
+        econ = self.econ
+        self.timings["total"] = seconds = time.perf_counter() - self.clock
+        best = self.best
+        if best is None or termination == "infeasible":
+            status = "infeasible" if termination == "infeasible" else "no_solution"
+            return DecomposedResult(
+                status=status, termination=termination, halls=np.zeros(len(econ.halls)),
+                modules=np.zeros(len(econ.cooling)), upgrades=np.zeros(len(econ.power)),
+                mining=np.zeros_like(econ.mining_value), objective=float("nan"),
+                bound=float("nan") if termination == "infeasible" else self.bound,
+                gap=float("nan"), log=self.log, iterations=self.iterations, seconds=seconds,
+                columns=len(self.pool), timings=self.timings)
+        gap = self.gap()
+        self.say(f"done: NPV {best.npv:,.4f}, bound {self.bound:,.4f}, gap {gap:.4%} "
+                 f"({termination})")
+        return DecomposedResult(
+            status="optimal" if termination == "optimal" else "feasible",
+            termination=termination, halls=best.halls, modules=best.modules,
+            upgrades=best.upgrades, mining=best.mining, objective=best.npv,
+            bound=max(self.bound, best.npv) if gap <= GAP_TOLERANCE else self.bound, gap=gap,
+            log=self.log, iterations=self.iterations, seconds=seconds, columns=len(self.pool),
+            timings=self.timings)
