@@ -376,9 +376,8 @@ def sources() -> pd.DataFrame:
         what = f"{action} {halls or ''} {option or 'any option'} {quarter}".replace("  ", " ")
         rows.append((f"{site} commitment", what, "", key, note))
     rows += GENERAL_SOURCES
-    frame = pd.DataFrame(rows, columns=["item", "value", "unit", "source", "note"])
+    frame = pd.DataFrame(rows, columns=["item", "value", "unit", "source", "note"], dtype=object)
     frame["source"] = frame["source"].map(SOURCES)
-    frame["value"] = frame["value"].astype(str)
     return frame
 
 
