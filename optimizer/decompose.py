@@ -313,13 +313,15 @@ class SitePricer:
     def from_solver(self, v: np.ndarray) -> np.ndarray:
         """x = D S: units per candidate from the cumulative variables (mining unchanged)."""
         out = v.copy()
-        out[1:self.n_build] -= v[:self.n_build - 1] * self.chained
+        if self.n_build > 1:
+            out[1:self.n_build] -= v[:self.n_build - 1] * self.chained
         return out
 
     def solver_costs(self, costs: np.ndarray) -> np.ndarray:
         """D^T c: the objective of the cumulative variables."""
         out = costs.copy()
-        out[:self.n_build - 1] -= costs[1:self.n_build] * self.chained
+        if self.n_build > 1:
+            out[:self.n_build - 1] -= costs[1:self.n_build] * self.chained
         return out
 
     def price(self, costs: np.ndarray, time_limit: float) -> tuple[float, np.ndarray | None]:
