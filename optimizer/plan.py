@@ -31,7 +31,8 @@ CASH_FLOW_COLUMNS = ["quarter", "mining_margin_musd", "ai_revenue_musd", "ai_ope
 CAPACITY_COLUMNS = ["site", "quarter", "mining_mw", "ai_it_mw_online", "halls_building",
                     "halls_hosting", "power_used_mw", "power_available_mw", "cooling_used_mw",
                     "cooling_available_mw"]
-# Every constraint row of the model with its use, limit and slack (binding when slack ~ 0).
+# Every constraint row of the model with its use, limit and slack; `binding` when the slack
+# cannot take one more of the smallest unit that uses the limit (halls are lumpy).
 CONSTRAINT_COLUMNS = ["constraint", "family", "site", "quarter", "used", "limit", "slack",
                       "binding"]
 

@@ -175,24 +175,29 @@ def constraint_rows(econ: Economics, usage: dict[str, np.ndarray], halls: np.nda
     names = portfolio.site_names
     quarters = portfolio.quarters
     rows: list[dict[str, Any]] = []
+    # Halls are lumpy: a limit binds when its slack cannot take one more unit of the smallest
+    # thing that uses it (the cheapest hall-quarter of capex, the smallest hall's MW, ...).
+    steps = _smallest_steps(econ)
 
     def add(constraint: str, family: str, site: str, quarter: str, used: float, limit: float,
-            sense: str = "<=") -> None:
+            sense: str = "<=", step: float = 0.0) -> None:
         slack = limit - used if sense == "<=" else used - limit
+        tight = slack <= BINDING_TOLERANCE * max(1.0, abs(limit)) or slack < step - 1e-9
         rows.append({"constraint": constraint, "family": family, "site": site,
                      "quarter": quarter, "used": used, "limit": limit, "slack": slack,
-                     "binding": bool(slack <= BINDING_TOLERANCE * max(1.0, abs(limit)))})
+                     "binding": bool(tight)})
 
     max_halls = portfolio.sites["halls"].to_numpy(float)
     for s, site in enumerate(names):
         add(f"Halls at {site}", "halls", site, "", float(usage["halls_started"][s, -1]),
-            max_halls[s])
+            max_halls[s], step=1.0)
         for t, q in enumerate(labels):
             add(f"Power at {site} in {q}", "power", site, q, float(usage["power_used"][s, t]),
                 float(usage["power_available"][s, t]))
             if usage["cooling_used"][s, t] > 0:
                 add(f"Cooling at {site} in {q}", "cooling", site, q,
-                    float(usage["cooling_used"][s, t]), float(usage["cooling_available"][s, t]))
+                    float(usage["cooling_used"][s, t]), float(usage["cooling_available"][s, t]),
+                    step=float(steps["cooling"][s]))
     capex = valuation.capex.sum(axis=0)
     budget = quarters["budget_musd"].to_numpy(float)
     carry = portfolio.settings.budget_carryover
@@ -201,20 +206,40 @@ def constraint_rows(econ: Economics, usage: dict[str, np.ndarray], halls: np.nda
         if np.isfinite(budget[t]):
             if carry:
                 spent, limit = spent + capex[t], limit + budget[t]
-                add(f"Budget to date in {q}", "budget", "", q, spent, limit)
+                add(f"Budget to date in {q}", "budget", "", q, spent, limit,
+                    step=steps["budget"])
             else:
-                add(f"Budget in {q}", "budget", "", q, float(capex[t]), float(budget[t]))
+                add(f"Budget in {q}", "budget", "", q, float(capex[t]), float(budget[t]),
+                    step=steps["budget"])
     it_online = usage["ai_it_online"].sum(axis=0)
     mining = usage["mining"].sum(axis=0)
     starts = np.zeros(econ.horizon)
     live = (halls > 0) & (econ.halls.tau >= 0)
     np.add.at(starts, econ.halls.tau[live], halls[live])
-    for column, family, title, used, sense in (
-            ("ai_demand_mw", "AI demand", "AI IT MW online", it_online, "<="),
-            ("max_hall_starts", "hall starts", "Hall starts", starts, "<="),
-            ("min_mining_mw", "mining floor", "Mining floor", mining, ">=")):
+    for column, family, title, used, sense, step in (
+            ("ai_demand_mw", "AI demand", "AI IT MW online", it_online, "<=", steps["it_mw"]),
+            ("max_hall_starts", "hall starts", "Hall starts", starts, "<=", 1.0),
+            ("min_mining_mw", "mining floor", "Mining floor", mining, ">=", 0.0)):
         cap = quarters[column].to_numpy(float)
         for t, q in enumerate(labels):
             if np.isfinite(cap[t]):
-                add(f"{title} in {q}", family, "", q, float(used[t]), float(cap[t]), sense)
+                add(f"{title} in {q}", family, "", q, float(used[t]), float(cap[t]), sense,
+                    step)
     return pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
+
+
+def _smallest_steps(econ: Economics) -> dict[str, Any]:
+    """The smallest indivisible use of each lumpy limit: a quarter of the cheapest hall's
+    capex (budget), the smallest hall's IT MW (AI demand), each site's smallest hall cooling."""
+    halls = econ.halls
+    if not len(halls):
+        return {"budget": 0.0, "it_mw": 0.0, "cooling": np.zeros(len(econ.portfolio.sites))}
+    sites, options = econ.portfolio.sites, econ.portfolio.options
+    lead = (halls.online - halls.tau).astype(float)
+    hall_mw = sites["hall_it_mw"].to_numpy(float)
+    cooling = options["cooling_mw_per_it_mw"].to_numpy(float)[halls.option] * hall_mw[halls.site]
+    by_site = np.full(len(sites), np.inf)
+    np.minimum.at(by_site, halls.site, cooling)
+    return {"budget": float((econ.hall_capex[halls.site, halls.option] / lead).min()),
+            "it_mw": float(hall_mw[np.unique(halls.site)].min()),
+            "cooling": np.where(np.isfinite(by_site), by_site, 0.0)}
