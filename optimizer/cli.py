@@ -113,16 +113,16 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
 
 @main.command()
 @click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--tornado", "kind", flag_value="tornado",
+@click.option("--tornado", is_flag=True,
               help="Each driver low and high (default +-20%, lead time +-1 quarter).")
-@click.option("--scenarios", "kind", flag_value="scenarios",
+@click.option("--scenarios", "named", is_flag=True,
               help="The named scenarios of the workbook's Scenarios sheet.")
 @click.option("--grid", "grid", default=None, metavar="SPEC",
               help="Every combination of drivers' levels, e.g. "
               "'hashprice=0.8,1,1.2;capex=0.9,1.1'.")
 @click.option("--monte-carlo", "draws", type=click.IntRange(min=1), default=None, metavar="N",
               help="N seeded random futures (hashprice path, lease and capex).")
-@click.option("--marginal", "kind", flag_value="marginal",
+@click.option("--marginal", is_flag=True,
               help="NPV gained by +budget in each year, +1 hall and +MW grid at each site.")
 @click.option("--range", "ranges", multiple=True, metavar="DRIVER=LOW,HIGH",
               help="Tornado levels of one driver (repeatable), e.g. hashprice=0.6,1.4.")
@@ -140,7 +140,8 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Monte Carlo and solver seed (default: Settings random_seed).")
 @_reports_errors
-def sweep(workbook: Path, kind: str | None, grid: str | None, draws: int | None,
+def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: int | None,
+          marginal: bool,
           ranges: tuple[str, ...], workers: int | None, dask_address: str | None,
           output: Path | None, force: bool, mip_gap: float | None, time_limit: float | None,
           seed: int | None) -> None:
@@ -151,9 +152,9 @@ def sweep(workbook: Path, kind: str | None, grid: str | None, draws: int | None,
     from optimizer.sweep import parse_ranges, run_sweep, sweep_text, write_sweep_report
     from optimizer.workbook import load_portfolio
 
-    chosen = [k for k, on in (("tornado", kind == "tornado"), ("scenarios", kind == "scenarios"),
+    chosen = [k for k, on in (("tornado", tornado), ("scenarios", named),
                               ("grid", grid is not None), ("monte_carlo", draws is not None),
-                              ("marginal", kind == "marginal")) if on]
+                              ("marginal", marginal)) if on]
     if len(chosen) != 1:
         raise UsageError("choose one sweep: --tornado, --scenarios, --grid SPEC, "
                          "--monte-carlo N or --marginal")

@@ -244,7 +244,8 @@ def _run_dask(address: str, setup: SweepSetup, scenarios: list[Scenario],
         futures = [client.submit(solve_scenario, shared, s, pure=False,
                                  key=f"sitepivot-{run}-{i}") for i, s in enumerate(scenarios)]
         index = {f.key: i for i, f in enumerate(futures)}
-        _collect(dask_completed(futures), lambda f: index[f.key], scenarios, record)
+        _collect(dask_completed(futures, loop=client.loop), lambda f: index[f.key], scenarios,
+                 record)
     except BaseException:
         if futures:
             client.cancel(futures)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from models.conversion import build_model
@@ -172,12 +173,16 @@ def structure_key(econ: Economics) -> str:
                           ("power_cost_usd_per_mwh", "efficiency_j_per_th", "uptime",
                            "grid_mw", "halls", "region", "earliest_start")]
     q = p.quarters
-    parts = (p.sites[fixed_site_columns], p.options[["lead_quarters", "pue",
-                                                     "cooling_mw_per_it_mw"]],
-             q["budget_musd"].notna(), q["ai_demand_mw"].notna(),
-             q[["max_hall_starts", "min_mining_mw"]], p.commitments,
-             p.settings.budget_carryover, p.horizon)
-    digest.update(pickle.dumps(parts, protocol=5))
+    frames = (p.sites[fixed_site_columns], p.options[["lead_quarters", "pue",
+                                                      "cooling_mw_per_it_mw"]],
+              q[["budget_musd", "ai_demand_mw"]].notna(), q[["max_hall_starts", "min_mining_mw"]],
+              p.commitments)
+    for frame in frames:  # by values, not by pickle (its bytes depend on the memory layout)
+        for column in frame.columns:
+            digest.update(str(column).encode())
+            digest.update(pd.util.hash_pandas_object(frame[column], index=True)
+                          .to_numpy().tobytes())
+    digest.update(repr((p.settings.budget_carryover, p.horizon)).encode())
     return digest.hexdigest()
 
 
