@@ -80,35 +80,76 @@ def template(path: Path, force: bool) -> None:
 @click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
               default=None, help="Lock the starts of a previous report that fall before this "
               "plan's start quarter as commitments.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Roll forward from a previous report: lock its starts before this plan's "
+              "start quarter, start the solver from its plan, and report each change against "
+              "it (Changes sheet).")
+@click.option("--why-not-solves", type=click.IntRange(min=0), default=None,
+              help="Most re-solves that force a hall at a site left mining, to price it "
+              "(default 3, each at most 15 s; 0 = none).")
 @click.option("--force", is_flag=True, help="Overwrite an existing report.")
 @click.option("--no-report", is_flag=True, help="Print the plan only; write no report.")
 @_reports_errors
 def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap: float | None,
-         threads: int | None, commitments_from: Path | None, force: bool,
-         no_report: bool) -> None:
+         threads: int | None, commitments_from: Path | None, baseline: Path | None,
+         why_not_solves: int | None, force: bool, no_report: bool) -> None:
     """Find the plan of highest NPV for WORKBOOK and write its Excel report."""
-    from optimizer.report import check_target, write_report
+    from optimizer.replan import WHY_NOT_MAX_SOLVES, baseline_start, explain_plan
+    from optimizer.report import check_target, commitments_from_report, write_report
     from optimizer.solve import optimize
     from optimizer.summary import plan_text
     from optimizer.workbook import load_portfolio
 
     target = output or Path("reports") / f"{workbook.stem}-plan.xlsx"
+    reports = [p for p in dict.fromkeys((commitments_from, baseline)) if p is not None]
     if not no_report:
-        check_target(target, inputs=[workbook, *([commitments_from] if commitments_from else [])],
-                     force=force)
+        check_target(target, inputs=[workbook, *reports], force=force)
     portfolio = load_portfolio(workbook)
-    if commitments_from is not None:
-        from optimizer.report import commitments_from_report
-
-        portfolio = commitments_from_report(portfolio, commitments_from)
+    for report in reports:  # --baseline locks the starts already begun, as --commitments-from
+        portfolio = commitments_from_report(portfolio, report)
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
-    result = optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    start = baseline_start(baseline) if baseline is not None else None
+    result = optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                      mip_start=start)
+    explain_plan(result, baseline=baseline,
+                 why_not_solves=WHY_NOT_MAX_SOLVES if why_not_solves is None else why_not_solves,
+                 progress=lambda m: click.echo(m, err=True))
     click.echo(plan_text(result))
     if not no_report:
         write_report(result, target, force=force)
         click.echo(f"report written to {target}")
 
+
+
+@main.command()
+@click.argument("old_report", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new_report", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Compare workbook path (default reports/<new-report-stem>-compare.xlsx).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time limit of each re-solve in seconds (default: Settings time_limit_s).")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+              help="Relative MIP gap of each re-solve (default: Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=0), default=None,
+              help="Solver threads, 0 = HiGHS chooses (default: Settings threads).")
+@click.option("--force", is_flag=True, help="Overwrite an existing compare workbook.")
+@_reports_errors
+def compare(old_report: Path, new_report: Path, output: Path | None, time_limit: float | None,
+            mip_gap: float | None, threads: int | None, force: bool) -> None:
+    """Compare two plan reports: decisions added, dropped and moved, and an NPV bridge that
+    attributes the change to the input families, re-solving one family at a time."""
+    from optimizer.compare import compare_reports, comparison_text
+    from optimizer.compare_sheets import write_compare_report
+    from optimizer.report import check_target
+
+    target = output or Path("reports") / f"{new_report.stem}-compare.xlsx"
+    check_target(target, inputs=[old_report, new_report], force=force)
+    result = compare_reports(old_report, new_report, time_limit=time_limit, mip_gap=mip_gap,
+                             threads=threads, progress=lambda m: click.echo(m, err=True))
+    click.echo(comparison_text(result))
+    write_compare_report(result, target, force=force)
+    click.echo(f"compare workbook written to {target}")
 
 
 @main.command()

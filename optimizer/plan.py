@@ -63,6 +63,11 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
     solver_log: str = ""
     warnings: list[str] = field(default_factory=list)
+    # Explanations added after the solve by `optimizer.replan` (None: not computed):
+    why_not: pd.DataFrame | None = None  # replan.WHY_NOT_COLUMNS, one row per site left mining
+    timing_value: pd.DataFrame | None = None  # replan.TIMING_COLUMNS, this plan vs simple timings
+    baseline_changes: pd.DataFrame | None = None  # compare.CHANGE_COLUMNS + note, vs a baseline
+    baseline_metrics: pd.DataFrame | None = None  # metric, value, unit, note: NPV vs the baseline
 
     @property
     def halls_converted(self) -> int:

@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from optimizer.errors import InputError, Problem, UsageError
@@ -75,7 +75,16 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
     path = Path(path)
     inputs = [Path(plan.portfolio.source)] if plan.portfolio.source else []
     check_target(path, inputs, force)
-    workbook = build_workbook(plan)
+    save_atomically(build_workbook(plan), path)
+
+
+def save_atomically(workbook: Workbook, path: Path) -> None:
+    """Save `workbook` to a temporary file in the target folder, then rename it onto `path`.
+
+    Call `check_target` first. A failed write leaves no temporary file behind; a locked target
+    or a vanished folder is a UsageError.
+    """
+    path = Path(path)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".tmp.xlsx",
                                         dir=path.resolve().parent)
@@ -102,15 +111,20 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
             tmp.unlink()
 
 
-def _read_table(report_path: Path, sheet: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A report sheet's Excel table as a frame indexed by Excel row number, with the column
-    letter of each column. InputError (naming the file and sheet) when it cannot be read."""
-    source = str(report_path)
+def open_report(report_path: Path) -> Workbook:
+    """A report opened for reading (cached values). InputError naming the file when it cannot
+    be opened as a workbook."""
     try:
-        wb = load_workbook(report_path, data_only=True)
+        return load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(sheet, "", "", None, f"a sitepivot report (.xlsx) that can "
-                                  f"be opened ({type(err).__name__}: {err})")], source) from err
+        raise InputError([Problem(Path(report_path).name, "", "", None, "a sitepivot report "
+                                  f"(.xlsx) that can be opened ({type(err).__name__}: {err})")],
+                         str(report_path)) from err
+
+
+def sheet_table(wb: Workbook, sheet: str, source: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A sheet's (first) Excel table as a frame indexed by Excel row number, with the column
+    letter of each column. InputError (naming `source` and the sheet) when the sheet is absent."""
     if sheet not in wb.sheetnames:
         raise InputError([Problem(sheet, "", "", None, "a sheet of this name, as written by "
                                   "sitepivot plan")], source)
@@ -128,6 +142,18 @@ def _read_table(report_path: Path, sheet: str) -> tuple[pd.DataFrame, dict[str, 
     frame.index.name = "row"
     letters = {name: get_column_letter(min_col + j) for j, name in enumerate(header)}
     return frame, letters
+
+
+def _read_table(report_path: Path, sheet: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A report sheet's Excel table as a frame indexed by Excel row number, with the column
+    letter of each column. InputError (naming the file and sheet) when it cannot be read."""
+    source = str(report_path)
+    try:
+        wb = load_workbook(report_path, data_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise InputError([Problem(sheet, "", "", None, f"a sitepivot report (.xlsx) that can "
+                                  f"be opened ({type(err).__name__}: {err})")], source) from err
+    return sheet_table(wb, sheet, source)
 
 
 def read_decisions(report_path: Path) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from optimizer.plan import (
     UPGRADE_COLUMNS,
     Plan,
 )
+from optimizer.portfolio import Portfolio
 from optimizer.report_xl import (
     BOLD,
     COUNT,
@@ -68,6 +69,7 @@ def build_workbook(plan: Plan) -> Workbook:
     sites_sheet(sheets["Sites"], plan)
     capacity_sheet(sheets["Capacity"], plan)
     constraints_sheet(sheets["Constraints"], plan)
+    explanation_sheets(wb, plan, before=sheets["ChartData"])
     chart_rows = chart_data_sheet(sheets["ChartData"], plan)
     input_sheets(wb, plan)
     log_sheet(wb.create_sheet("Log"), plan)
@@ -296,6 +298,46 @@ def constraints_sheet(ws: Worksheet, plan: Plan) -> None:
     fit_widths(ws, rows=range(1, last + 1))
 
 
+# Optional sheets explaining the plan (computed by `optimizer.replan`; absent when not computed):
+# sheet name, Plan field, Excel table name, a note under the table.
+EXPLANATION_SHEETS = (
+    ("Changes", "baseline_changes", "tChanges",
+     "Each hall of the baseline plan matched with this plan: kept, moved earlier or later, added "
+     "or dropped, per site and option; starts begun before the start quarter are locked."),
+    ("WhyNot", "why_not", "tWhyNot",
+     "Why each site converting nothing does so. best_hall_npv_musd: its best single hall alone, "
+     "net of the mining it displaces and the upgrades it needs. npv_lost_musd: this plan's NPV "
+     "less that of a re-solve forcing that hall (npv_lost_at_least_musd: proven by the forced "
+     "solve's bound)."),
+    ("Timing", "timing_value", "tTiming",
+     "What choosing the timing is worth: this plan beside converting every profitable hall as "
+     "early as possible, and beside never converting."),
+)
+
+
+def explanation_sheets(wb: Workbook, plan: Plan, before: Worksheet) -> None:
+    """The Changes (with a baseline), WhyNot and Timing sheets, each where its frame exists,
+    placed before the sheet `before`. Changes starts with the NPV against the baseline."""
+    for name, attr, table, note in EXPLANATION_SHEETS:
+        frame = getattr(plan, attr, None)
+        if frame is None:
+            continue
+        ws = wb.create_sheet(name, index=wb.sheetnames.index(before.title))
+        top = 1
+        if name == "Changes" and plan.baseline_metrics is not None:
+            metrics = plan.baseline_metrics
+            last = write_frame(ws, metrics.astype(object), "tChangesNPV")
+            for r, unit in enumerate(metrics["unit"], start=2):
+                if unit == "$M":
+                    ws.cell(r, 2).number_format = MONEY
+            top = last + 3
+        formats = {"value": None, "shift_quarters": COUNT, "halls_converted": COUNT}
+        last = write_frame(ws, frame.astype(object), table, top=top, formats=formats)
+        put(ws.cell(last + 2, 1), note)
+        ws.freeze_panes = ws.cell(top + 1, 1) if top == 1 else None
+        fit_widths(ws, rows=range(1, last + 1), hi=80)
+
+
 def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     """Portfolio totals by quarter behind the charts; return (first, last) data rows."""
     quarters = plan.portfolio.quarter_labels
@@ -439,9 +481,11 @@ def _place(ws: Worksheet, chart: BarChart | AreaChart, anchor: str) -> None:
     ws.add_chart(chart, anchor)
 
 
-def _input_frames(plan: Plan) -> dict[str, pd.DataFrame]:
-    """Every Portfolio table as used (defaults applied), as flat frames."""
-    pf = plan.portfolio
+def input_tables(pf: Portfolio) -> dict[str, pd.DataFrame]:
+    """Every Portfolio table as used (defaults applied), as flat frames: the `Input_*` sheets.
+
+    `optimizer.compare_inputs.read_report_inputs` reads these sheets back into a Portfolio.
+    """
     settings = pd.DataFrame({"key": list(vars(pf.settings)),
                              "value": [v for v in vars(pf.settings).values()]})
     quarters = pf.quarters.reset_index(drop=True)
@@ -457,7 +501,7 @@ def _input_frames(plan: Plan) -> dict[str, pd.DataFrame]:
 
 def input_sheets(wb: Workbook, plan: Plan) -> None:
     """One sheet per input table, prefixed `Input_`, each an Excel table."""
-    for name, frame in _input_frames(plan).items():
+    for name, frame in input_tables(plan.portfolio).items():
         ws = wb.create_sheet(f"Input_{name}")
         formats = {"value": None, "earliest_start": TEXT, "uptime": None}
         write_frame(ws, frame.astype(object), f"tInput{name}", formats=formats)

@@ -1,0 +1,345 @@
+"""Quarterly re-planning aids: roll-forward against a baseline, "why not?", value of timing.
+
+Everything here runs after `optimize` and adds plain DataFrames to the Plan (`Plan.why_not`,
+`Plan.timing_value`, `Plan.baseline_changes`, `Plan.baseline_metrics`) for the report.
+
+Roll-forward (`sitepivot plan NEW.xlsx --baseline OLD_REPORT.xlsx`): the baseline's starts
+before the new start quarter are locked as commitments (`report.commitments_from_report`),
+the baseline's decisions are the MIP start, and the new plan is compared with the baseline
+hall by hall (`compare.decision_changes`: kept, moved earlier / later, added, dropped; a locked
+start says so in `note`), with both NPVs. The two NPVs are each discounted to their own start
+quarter and cover their own horizon: the change mixes what moved with time passing (a
+`sitepivot compare` bridge separates them).
+
+Why not? For each site that converts nothing, in this order:
+- `no halls`: the site has no halls to convert (Sites halls = 0);
+- `not eligible`: no hall may start there within the horizon (options not allowed or excluded,
+  earliest_start / not_before too late for the lead time);
+- `blocked by power` / `blocked by cooling` / `blocked by power and cooling`: no candidate start
+  fits even alone, with the site's power upgrade and every cooling module it may add;
+- `unprofitable`: the best single hall (over options and start quarters, alone) is worth less
+  than zero: its NPV less the after-tax mining margin its grid power displaces (only quarters of
+  positive margin count: miners idle otherwise) less the upgrades it needs, bought just in time;
+- `outcompeted`: the best hall is profitable alone but the plan uses the portfolio limits
+  (budget, AI demand, hall starts) better elsewhere. The plan is re-solved with a `start`
+  commitment of that hall: `npv_lost_musd` = this plan's NPV less the forced plan's, and
+  `npv_lost_at_least_musd` = this NPV less the forced solve's bound (a proven lower bound).
+  At most `WHY_NOT_MAX_SOLVES` sites are re-solved (largest best-hall NPV first), each with at
+  most `WHY_NOT_SECONDS` seconds; the others say so. A forced plan that is infeasible gives
+  `blocked by budget or portfolio limits`.
+
+Value of timing: this plan's NPV beside the NPV of
+- `every profitable hall as early as possible`: commitments first, then every candidate hall
+  whose NPV net of the mining it displaces is positive, earliest start quarter first (ties: most
+  NPV per dollar of capex), placed while every constraint holds (the greedy machinery of
+  `optimizer.greedy`, upgrades bought just in time), mining dispatched optimally;
+- `never convert (mining only)`: no halls but those committed, mining dispatched optimally;
+- `simple ranking`: the greedy plan of `optimizer.greedy` (when computed).
+The difference between this plan and "as early as possible" is what choosing the timing is worth.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
+from optimizer.compare_inputs import report_metrics
+from optimizer.economics import Economics, build_economics, evaluate
+from optimizer.errors import InfeasibleError, NoSolutionError
+from optimizer.greedy import _committed_starts, _scores, _State, dispatch_mining
+from optimizer.plan import DECISION_COLUMNS, Plan
+from optimizer.quarters import add_quarters, quarter_ordinal
+from optimizer.report import open_report, read_decisions
+
+WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
+WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)
+WHY_NOT_COLUMNS = ["site", "reason", "best_option", "best_start_quarter", "best_hall_npv_musd",
+                   "forced_npv_musd", "npv_lost_musd", "npv_lost_at_least_musd", "explanation"]
+TIMING_COLUMNS = ["strategy", "npv_musd", "vs_this_plan_musd", "halls_converted", "note"]
+BASELINE_CHANGE_COLUMNS = [*CHANGE_COLUMNS, "note"]
+PORTFOLIO_LIMITS = ("budget", "AI demand", "hall starts", "mining floor")
+
+Progress = Callable[[str], None]
+
+
+# ---- roll-forward ----------------------------------------------------------------------------
+def baseline_start(baseline_path: Path) -> Plan:
+    """The baseline report's decisions as a MIP start for `optimize`."""
+    return as_mip_start(read_decisions(baseline_path).reset_index(drop=True))
+
+
+def compare_with_baseline(plan: Plan, baseline_path: Path) -> None:
+    """Fill `plan.baseline_changes` and `plan.baseline_metrics` from a baseline report."""
+    baseline_path = Path(baseline_path)
+    old = read_decisions(baseline_path).reset_index(drop=True)
+    metrics = report_metrics(open_report(baseline_path), str(baseline_path))
+    changes = decision_changes(old, plan.decisions)
+    start = plan.portfolio.settings.start_quarter
+    begun = [isinstance(q, str) and quarter_ordinal(q) < quarter_ordinal(start)
+             for q in changes["old_start_quarter"]]
+    changes["note"] = [f"begun before {start}: locked" if b else "" for b in begun]
+    base_npv = float(metrics["npv_musd"])  # type: ignore[arg-type]
+    counts = change_counts(changes)
+    rows: list[tuple[str, object, str, str]] = [
+        ("baseline_report", str(baseline_path), "", ""),
+        ("baseline_start_quarter", metrics.get("start_quarter"), "quarter", ""),
+        ("start_quarter", start, "quarter", ""),
+        ("baseline_npv_musd", base_npv, "$M", "the baseline report's NPV, discounted to its "
+         "own start quarter"),
+        ("npv_musd", plan.npv_musd, "$M", "this plan's NPV"),
+        ("npv_change_musd", plan.npv_musd - base_npv, "$M", "this plan less the baseline; "
+         "mixes input changes with time passing (sitepivot compare separates them)"),
+        *[(f"halls_{k.replace(' ', '_')}", v, "halls", "") for k, v in counts.items()],
+        ("halls_locked", int(changes.loc[begun, "halls"].sum()) if any(begun) else 0, "halls",
+         f"begun before {start}, locked as commitments"),
+    ]
+    plan.baseline_changes = changes[BASELINE_CHANGE_COLUMNS]
+    plan.baseline_metrics = pd.DataFrame(rows, columns=["metric", "value", "unit", "note"])
+
+
+# ---- why not? --------------------------------------------------------------------------------
+def _latest(starts_site: np.ndarray, starts_online: np.ndarray, starts_tau: np.ndarray,
+            site: int, by: int) -> int | None:
+    """The latest-starting candidate of a site online by quarter `by`, or None."""
+    ok = np.flatnonzero((starts_site == site) & (starts_online <= by))
+    return int(ok[np.argmax(starts_tau[ok])]) if len(ok) else None
+
+
+def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
+    """Every in-horizon candidate start of site `s`, alone: does it fit (power, cooling, with
+    upgrades), and its NPV net of displaced mining and of the upgrades it needs ($M)."""
+    pf = econ.portfolio
+    site = pf.sites.iloc[s]
+    h, grid, mining = float(site["hall_it_mw"]), float(site["grid_mw"]), float(site["mining_mw"])
+    up_mw = 0.0 if pd.isna(site["power_upgrade_mw"]) else float(site["power_upgrade_mw"])
+    module_mw = 0.0 if pd.isna(site["cooling_module_mw"]) else float(site["cooling_module_mw"])
+    max_modules = 0 if pd.isna(site["max_cooling_modules"]) else int(site["max_cooling_modules"])
+    positive = np.maximum(econ.mining_value[s], 0.0)
+    halls, rows = econ.halls, []
+    for c in np.flatnonzero((halls.site == s) & (halls.tau >= 0)):
+        o, tau, q0 = int(halls.option[c]), int(halls.tau[c]), int(halls.online[c])
+        option = pf.options.iloc[o]
+        need_power = float(option["pue"]) * h
+        need_cooling = float(option["cooling_mw_per_it_mw"]) * h
+        value, avail = float(halls.value[c]), grid
+        power_ok = need_power <= grid + 1e-9
+        if not power_ok and need_power <= grid + up_mw + 1e-9:
+            k = _latest(econ.power.site, econ.power.online, econ.power.tau, s, tau)
+            if k is not None:
+                power_ok, avail = True, grid + up_mw
+                value += float(econ.power.value[k])
+        cooling_ok = need_cooling <= float(site["cooling_mw"]) + 1e-9
+        if not cooling_ok and module_mw > 0:
+            n = math.ceil((need_cooling - float(site["cooling_mw"])) / module_mw - 1e-9)
+            k = _latest(econ.cooling.site, econ.cooling.online, econ.cooling.tau, s, q0)
+            if n <= max_modules and k is not None:
+                cooling_ok = True
+                value += n * float(econ.cooling.value[k])
+        displaced_mw = min(mining, grid) - min(mining, max(0.0, avail - need_power))
+        displaced = displaced_mw * float(positive[tau:].sum())
+        rows.append({"candidate": int(c), "option": pf.option_names[o], "tau": tau,
+                     "power_ok": power_ok, "cooling_ok": cooling_ok,
+                     "net_musd": value - displaced, "hall_musd": float(halls.value[c]),
+                     "displaced_musd": displaced, "need_power_mw": need_power,
+                     "need_cooling_mw": need_cooling})
+    return pd.DataFrame(rows)
+
+
+def _blocked(site: pd.Series, cands: pd.DataFrame) -> tuple[str, str]:
+    """Reason and explanation for a site where no candidate fits alone."""
+    grid = f"{site['grid_mw']:,.0f} MW grid"
+    if pd.notna(site["power_upgrade_mw"]):
+        grid += f" (+{site['power_upgrade_mw']:,.0f} MW upgrade)"
+    cooling = f"{site['cooling_mw']:,.0f} MW cooling"
+    if pd.notna(site["cooling_module_mw"]) and site["max_cooling_modules"] > 0:
+        cooling += (f" (+ up to {int(site['max_cooling_modules'])} modules of "
+                    f"{site['cooling_module_mw']:,.0f} MW)")
+    need_p, need_c = cands["need_power_mw"].min(), cands["need_cooling_mw"].min()
+    if not cands["power_ok"].any():
+        return "blocked by power", (f"a hall needs at least {need_p:,.0f} MW of grid power; "
+                                    f"the site has {grid}, online in time")
+    if not cands["cooling_ok"].any():
+        return "blocked by cooling", (f"a hall needs at least {need_c:,.0f} MW of cooling; "
+                                      f"the site has {cooling}, online in time")
+    return "blocked by power and cooling", (f"no start quarter gives both the power "
+                                            f"({grid}) and the cooling ({cooling}) a hall needs")
+
+
+def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
+            seconds: float = WHY_NOT_SECONDS, progress: Progress | None = None) -> pd.DataFrame:
+    """One row per site converting nothing: why (see the module docstring). Columns:
+    `WHY_NOT_COLUMNS`."""
+    pf = plan.portfolio
+    econ = build_economics(pf)
+    converted = set(plan.decisions["site"]) if len(plan.decisions) else set()
+    c = plan.constraints
+    limits = sorted(set(c.loc[c["binding"].fillna(False).astype(bool)
+                              & c["family"].isin(PORTFOLIO_LIMITS), "family"]))
+    rows: list[dict[str, object]] = []
+    to_force: list[tuple[int, dict[str, object], int]] = []
+    for s, name in enumerate(pf.site_names):
+        if name in converted:
+            continue
+        site = pf.sites.iloc[s]
+        row: dict[str, object] = dict.fromkeys(WHY_NOT_COLUMNS)
+        row["site"] = name
+        rows.append(row)
+        if int(site["halls"]) == 0:
+            row.update(reason="no halls", explanation="the site has no halls to convert "
+                       "(Sites halls = 0)")
+            continue
+        cands = single_hall_values(econ, s)
+        if not len(cands):
+            row.update(reason="not eligible", explanation="no hall can start here and be "
+                       "online within the horizon (options not allowed or excluded, or "
+                       "earliest_start / not_before too late for the lead time)")
+            continue
+        fits = cands[cands["power_ok"] & cands["cooling_ok"]]
+        if not len(fits):
+            reason, text = _blocked(site, cands)
+            row.update(reason=reason, explanation=text)
+            continue
+        best = fits.loc[fits["net_musd"].idxmax()]
+        quarter = add_quarters(pf.settings.start_quarter, int(best["tau"]))
+        row.update(best_option=best["option"], best_start_quarter=quarter,
+                   best_hall_npv_musd=float(best["net_musd"]))
+        detail = (f"best single hall: {best['option']} from {quarter}, NPV "
+                  f"{best['hall_musd']:,.1f} less {best['displaced_musd']:,.1f} of mining "
+                  f"displaced" + (" and its upgrades" if abs(
+                      best["net_musd"] + best["displaced_musd"] - best["hall_musd"]) > 1e-9
+                      else "") + f" = {best['net_musd']:,.1f} $M")
+        if best["net_musd"] < 0:
+            row.update(reason="unprofitable", explanation=detail)
+            continue
+        row.update(reason="outcompeted" + (f" for {' and '.join(limits)}" if limits else ""),
+                   explanation=detail + "; " + (
+                       f"the plan uses the {', '.join(limits)} limit(s) better elsewhere"
+                       if limits else "no portfolio limit binds: within the solver's gap"))
+        to_force.append((s, row, int(best["candidate"])))
+    to_force.sort(key=lambda item: -float(item[1]["best_hall_npv_musd"]))  # type: ignore[arg-type]
+    limit = min(seconds, pf.settings.time_limit_s)
+    for i, (_s, row, cand) in enumerate(to_force):
+        if i >= max_solves:
+            row["explanation"] = f"{row['explanation']}; not re-solved (at most {max_solves} " \
+                                 "forced re-solves per plan)"
+            continue
+        if progress:
+            progress(f"why not {row['site']}: re-solving with its best hall forced")
+        _force(plan, econ, row, cand, limit)
+    return pd.DataFrame(rows, columns=WHY_NOT_COLUMNS)
+
+
+def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
+           seconds: float) -> None:
+    """Re-solve with one hall of candidate `cand` committed; record the NPV lost in `row`."""
+    from optimizer.solve import optimize
+
+    pf = plan.portfolio
+    option = pf.option_names[int(econ.halls.option[cand])]
+    quarter = add_quarters(pf.settings.start_quarter, int(econ.halls.tau[cand]))
+    forced = {"site": row["site"], "option": option, "quarter": quarter, "halls": 1.0,
+              "action": "start"}
+    added = pd.DataFrame([forced]).reindex(columns=pf.commitments.columns)
+    commitments = (pd.concat([pf.commitments, added], ignore_index=True)
+                   if len(pf.commitments) else added)
+    hall = pd.DataFrame([{"site": row["site"], "option": option, "start_quarter": quarter,
+                          "halls": 1}]).reindex(columns=DECISION_COLUMNS)
+    start = pd.concat([plan.decisions, hall], ignore_index=True) if len(plan.decisions) else hall
+    try:
+        result = optimize(pf.replace(commitments=commitments), time_limit=seconds,
+                          mip_gap=plan.mip_gap_requested, mip_start=as_mip_start(start),
+                          with_greedy=False)
+    except InfeasibleError as err:
+        row.update(reason="blocked by budget or portfolio limits",
+                   explanation=f"{row['explanation']}; forcing that hall makes the plan "
+                   f"infeasible: {err.explanation[0] if err.explanation else err}")
+        return
+    except NoSolutionError:
+        row["explanation"] = (f"{row['explanation']}; the forced re-solve found no plan in "
+                              f"{seconds:g} s")
+        return
+    lost = plan.npv_musd - result.npv_musd
+    row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=lost,
+               npv_lost_at_least_musd=max(0.0, plan.npv_musd - result.bound_musd)
+               if math.isfinite(result.bound_musd) else None)
+    state = "optimal" if result.status == "optimal" else f"stopped at {seconds:g} s, gap " \
+        f"{result.gap:.2%}"
+    row["explanation"] = (f"{row['explanation']}; forcing it costs {lost:,.1f} $M of NPV "
+                          f"(forced re-solve {state})")
+
+
+# ---- value of timing -------------------------------------------------------------------------
+def _commitments_placed(econ: Economics) -> _State:
+    """The greedy state with the commitments placed (as `greedy.greedy_plan` places them)."""
+    state, halls = _State(econ), econ.halls
+    for c in np.flatnonzero(econ.fixed_halls):
+        state.place(c, int(econ.fixed_halls[c]), force=True)
+    for site, option, t, n in _committed_starts(econ):
+        choices = sorted((c for c in range(len(halls)) if halls.site[c] == site
+                          and halls.tau[c] == t and (option is None or halls.option[c] == option)),
+                         key=lambda c: -halls.value[c])
+        if not any(state.place(c, n) for c in choices) and choices:
+            state.place(choices[0], n, force=True)
+    return state
+
+
+def _value(econ: Economics, state: _State) -> tuple[float, int]:
+    """NPV and halls of a greedy state, mining dispatched; NaN if it breaks a limit."""
+    mining = dispatch_mining(econ, state.power_left())
+    if mining is None or not state.feasible:
+        return float("nan"), int(state.halls.sum())
+    valuation = evaluate(econ, state.halls, state.modules, state.upgrades, mining)
+    return valuation.npv, int(state.halls.sum())
+
+
+def earliest_and_never(econ: Economics) -> tuple[tuple[float, int], tuple[float, int]]:
+    """(NPV, halls) of "every profitable hall as early as possible" and of "never convert"."""
+    never = _value(econ, _commitments_placed(econ))
+    state = _commitments_placed(econ)
+    score = _scores(econ)
+    order = sorted(np.flatnonzero((score > 0) & (econ.halls.tau >= 0)),
+                   key=lambda c: (int(econ.halls.tau[c]), -float(score[c])))
+    for c in order:
+        while state.place(int(c), 1):
+            pass
+    return _value(econ, state), never
+
+
+def timing_value(plan: Plan) -> pd.DataFrame:
+    """This plan beside simple timings (see the module docstring). Columns: `TIMING_COLUMNS`."""
+    econ = build_economics(plan.portfolio)
+    (early, early_halls), (never, never_halls) = earliest_and_never(econ)
+    committed = " (committed halls only)" if never_halls else ""
+    rows = [("this plan (timing optimised)", plan.npv_musd, plan.halls_converted,
+             "the optimiser chooses where, what and when")]
+    if plan.greedy_npv_musd is not None:
+        rows.append(("simple ranking", plan.greedy_npv_musd, None,
+                     "halls ranked by NPV per dollar of capex, placed while limits hold"))
+    rows += [("every profitable hall as early as possible", early, early_halls,
+              "each hall worth more than the mining it displaces, started at the first quarter "
+              "the limits allow" + ("" if math.isfinite(early) else "; breaks a limit")),
+             ("never convert (mining only)", never, never_halls,
+              "keep mining" + committed + ("" if math.isfinite(never) else
+                                           "; the commitments break a limit"))]
+    frame = pd.DataFrame(rows, columns=["strategy", "npv_musd", "halls_converted", "note"])
+    frame["vs_this_plan_musd"] = frame["npv_musd"] - plan.npv_musd
+    return frame[TIMING_COLUMNS]
+
+
+# ---- all of it -------------------------------------------------------------------------------
+def explain_plan(plan: Plan, *, baseline: Path | None = None,
+                 why_not_solves: int = WHY_NOT_MAX_SOLVES,
+                 why_not_seconds: float = WHY_NOT_SECONDS,
+                 progress: Progress | None = None) -> Plan:
+    """Add why-not, value of timing and (with a baseline report) the changes to `plan`."""
+    plan.timing_value = timing_value(plan)
+    plan.why_not = why_not(plan, max_solves=why_not_solves, seconds=why_not_seconds,
+                           progress=progress)
+    if baseline is not None:
+        compare_with_baseline(plan, baseline)
+    return plan
