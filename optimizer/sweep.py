@@ -60,9 +60,9 @@ RESULT_COLUMNS = [
     "scenario", "kind", "changes", "driver", "level", "resource", "units",
     "npv_reoptimized_musd", "npv_base_plan_musd", "regret_musd", "npv_change_musd",
     "value_per_unit_musd", "halls_converted", "base_plan_feasible", "status", "gap",
-    "seconds", "message"]
-# Columns that must not depend on the executor (seconds does).
-DETERMINISTIC_COLUMNS = [c for c in RESULT_COLUMNS if c != "seconds"]
+    "seconds", "solve_seconds", "message"]
+# Columns that must not depend on the executor (timings do).
+DETERMINISTIC_COLUMNS = [c for c in RESULT_COLUMNS if c not in ("seconds", "solve_seconds")]
 
 RowCallback = Callable[[int, dict[str, Any]], None]
 
@@ -311,7 +311,7 @@ def _results(portfolio: Portfolio, kind: str, scenarios: list[Scenario],
             "resource": scenario.resource, "units": scenario.units}})
     frame = pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
     for column in ("npv_reoptimized_musd", "npv_base_plan_musd", "regret_musd", "units",
-                   "gap", "seconds", "halls_converted"):
+                   "gap", "seconds", "solve_seconds", "halls_converted"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["message"] = frame["message"].fillna("").astype(str)
     base_npv = float(frame["npv_reoptimized_musd"].iloc[0])

@@ -129,6 +129,7 @@ class FixedPlan:
     feasible: bool
     note: str  # what the base plan breaks in this future ("" when nothing)
     plan: GreedyPlan  # its units, mining and valuation (also a MIP start)
+    breaches: pd.DataFrame  # the limits it exceeds (plan_frames.constraint_rows rows)
 
 
 def value_base_plan(econ: Economics, base: BasePlan) -> FixedPlan:
@@ -136,6 +137,13 @@ def value_base_plan(econ: Economics, base: BasePlan) -> FixedPlan:
     checked. An infeasible base plan is still valued (its NPV as if it could be carried out),
     and `note` says what it breaks."""
     halls, modules, upgrades, notes = base.units(econ)
+    return value_units(econ, halls, modules, upgrades, notes)
+
+
+def value_units(econ: Economics, halls: np.ndarray, modules: np.ndarray, upgrades: np.ndarray,
+                notes: list[str]) -> FixedPlan:
+    """A plan given as units per candidate, valued and checked under `econ` (see above);
+    `notes` are problems found before (starts without a candidate)."""
     idle = np.zeros_like(econ.mining_margin)
     usage = site_usage(econ, halls, modules, upgrades, idle)
     power_left = usage["power_available"] - usage["power_used"]
@@ -156,7 +164,17 @@ def value_base_plan(econ: Economics, base: BasePlan) -> FixedPlan:
                      f"{first['limit']:,.1f}{more}")
     note = ("the base plan breaks this future: " + "; ".join(notes)) if notes else ""
     return FixedPlan(npv=valuation.npv, feasible=not notes, note=note,
-                     plan=GreedyPlan(halls, modules, upgrades, mining, valuation))
+                     plan=GreedyPlan(halls, modules, upgrades, mining, valuation),
+                     breaches=rows[breach])
+
+
+def best_start(econ: Economics, fixed: FixedPlan | None) -> GreedyPlan | None:
+    """The MIP start: the base plan when it fits this future, else the greedy plan of this
+    future (None when it has none). Repairing the base plan (dropping or delaying the halls of
+    the limits it breaks) was tried and gave worse starts than the greedy plan on the sample."""
+    if fixed is not None and fixed.feasible:
+        return fixed.plan
+    return greedy_plan(econ)
 
 
 # ---- the model cache of one worker process -----------------------------------------------
@@ -285,12 +303,12 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     fixed = value_base_plan(econ, setup.base) if setup.base is not None else None
     model, runner = _models(setup.token).model_for(econ, setup.reuse_models)
     _clear_highs(runner)
-    start = fixed.plan if fixed is not None and fixed.feasible else greedy_plan(econ)
+    start = best_start(econ, fixed)
     if start is not None:
         runner.set_start(start.start_values(model))
     outcome = runner.solve(time_limit=setup.time_limit, mip_gap=setup.mip_gap, threads=1,
                            seed=setup.seed)
-    row.update(status=outcome.status, gap=outcome.gap)
+    row.update(status=outcome.status, gap=outcome.gap, solve_seconds=outcome.seconds)
     messages: list[str] = []
     if outcome.status in ("optimal", "feasible"):
         units = solution_units(model, econ)
