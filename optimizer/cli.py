@@ -94,7 +94,12 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
          threads: int | None, commitments_from: Path | None, baseline: Path | None,
          why_not_solves: int | None, force: bool, no_report: bool) -> None:
     """Find the plan of highest NPV for WORKBOOK and write its Excel report."""
-    from optimizer.replan import WHY_NOT_MAX_SOLVES, baseline_start, explain_plan
+    from optimizer.replan import (
+        WHY_NOT_MAX_SOLVES,
+        baseline_start,
+        explain_plan,
+        explanation_text,
+    )
     from optimizer.report import check_target, commitments_from_report, write_report
     from optimizer.solve import optimize
     from optimizer.summary import plan_text
@@ -116,6 +121,7 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
                  why_not_solves=WHY_NOT_MAX_SOLVES if why_not_solves is None else why_not_solves,
                  progress=lambda m: click.echo(m, err=True))
     click.echo(plan_text(result))
+    click.echo("\n" + explanation_text(result))
     if not no_report:
         write_report(result, target, force=force)
         click.echo(f"report written to {target}")

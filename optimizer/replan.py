@@ -41,6 +41,7 @@ The difference between this plan and "as early as possible" is what choosing the
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +54,7 @@ from optimizer.economics import Economics, build_economics, evaluate
 from optimizer.errors import InfeasibleError, NoSolutionError
 from optimizer.greedy import _committed_starts, _scores, _State, dispatch_mining
 from optimizer.plan import DECISION_COLUMNS, Plan
+from optimizer.portfolio import Portfolio
 from optimizer.quarters import add_quarters, quarter_ordinal
 from optimizer.report import open_report, read_decisions
 
@@ -170,6 +172,24 @@ def _blocked(site: pd.Series, cands: pd.DataFrame) -> tuple[str, str]:
                                             f"({grid}) and the cooling ({cooling}) a hall needs")
 
 
+def _quarter(pf: Portfolio, cand: pd.Series) -> str:
+    return add_quarters(pf.settings.start_quarter, int(cand["tau"]))
+
+
+def _describe(pf: Portfolio, cand: pd.Series) -> str:
+    """`best single hall: dlc from 2027Q1, NPV 67.1 less 9.4 of mining displaced = 57.7 $M`."""
+    upgrades = abs(cand["net_musd"] + cand["displaced_musd"] - cand["hall_musd"]) > 1e-9
+    return (f"best single hall: {cand['option']} from {_quarter(pf, cand)}, NPV "
+            f"{cand['hall_musd']:,.1f} less {cand['displaced_musd']:,.1f} of mining displaced"
+            + (" and its upgrades" if upgrades else "") + f" = {cand['net_musd']:,.1f} $M")
+
+
+def _fits_beside_commitments(econ: Economics, cand: int) -> bool:
+    """One hall of candidate `cand` can be added to the committed halls without breaking a
+    limit (site power and cooling with just-in-time upgrades, budget, demand, starts, floor)."""
+    return _commitments_placed(econ).place(cand, 1)
+
+
 def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
             seconds: float = WHY_NOT_SECONDS, progress: Progress | None = None) -> pd.DataFrame:
     """One row per site converting nothing: why (see the module docstring). Columns:
@@ -204,23 +224,38 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
             reason, text = _blocked(site, cands)
             row.update(reason=reason, explanation=text)
             continue
-        best = fits.loc[fits["net_musd"].idxmax()]
-        quarter = add_quarters(pf.settings.start_quarter, int(best["tau"]))
-        row.update(best_option=best["option"], best_start_quarter=quarter,
-                   best_hall_npv_musd=float(best["net_musd"]))
-        detail = (f"best single hall: {best['option']} from {quarter}, NPV "
-                  f"{best['hall_musd']:,.1f} less {best['displaced_musd']:,.1f} of mining "
-                  f"displaced" + (" and its upgrades" if abs(
-                      best["net_musd"] + best["displaced_musd"] - best["hall_musd"]) > 1e-9
-                      else "") + f" = {best['net_musd']:,.1f} $M")
+        ranked = fits.sort_values("net_musd", ascending=False, kind="stable")
+        best = ranked.iloc[0]
         if best["net_musd"] < 0:
-            row.update(reason="unprofitable", explanation=detail)
+            row.update(best_option=best["option"], best_hall_npv_musd=float(best["net_musd"]),
+                       best_start_quarter=_quarter(pf, best), reason="unprofitable",
+                       explanation=_describe(pf, best))
             continue
+        # The hall to force: the best profitable one that fits beside the commitments within
+        # the portfolio limits (a forced start that cannot would only prove infeasibility).
+        placeable = [r for _, r in ranked[ranked["net_musd"] >= 0].iterrows()
+                     if _fits_beside_commitments(econ, int(r["candidate"]))]
+        if not placeable:
+            row.update(best_option=best["option"], best_hall_npv_musd=float(best["net_musd"]),
+                       best_start_quarter=_quarter(pf, best),
+                       reason="blocked by budget or portfolio limits",
+                       explanation=_describe(pf, best) + "; no profitable start of a hall here "
+                       "fits beside the commitments within the budget, AI demand and "
+                       "hall-start limits")
+            continue
+        chosen = placeable[0]
+        detail = _describe(pf, chosen)
+        if chosen["candidate"] != best["candidate"]:
+            detail = (f"its best hall alone ({best['option']} from {_quarter(pf, best)}, "
+                      f"{best['net_musd']:,.1f} $M) does not fit beside the commitments; "
+                      f"the best that does: " + detail)
+        row.update(best_option=chosen["option"], best_start_quarter=_quarter(pf, chosen),
+                   best_hall_npv_musd=float(chosen["net_musd"]))
         row.update(reason="outcompeted" + (f" for {' and '.join(limits)}" if limits else ""),
                    explanation=detail + "; " + (
                        f"the plan uses the {', '.join(limits)} limit(s) better elsewhere"
                        if limits else "no portfolio limit binds: within the solver's gap"))
-        to_force.append((s, row, int(best["candidate"])))
+        to_force.append((s, row, int(chosen["candidate"])))
     to_force.sort(key=lambda item: -float(item[1]["best_hall_npv_musd"]))  # type: ignore[arg-type]
     limit = min(seconds, pf.settings.time_limit_s)
     for i, (_s, row, cand) in enumerate(to_force):
@@ -336,10 +371,39 @@ def explain_plan(plan: Plan, *, baseline: Path | None = None,
                  why_not_solves: int = WHY_NOT_MAX_SOLVES,
                  why_not_seconds: float = WHY_NOT_SECONDS,
                  progress: Progress | None = None) -> Plan:
-    """Add why-not, value of timing and (with a baseline report) the changes to `plan`."""
+    """Add why-not, value of timing and (with a baseline report) the changes to `plan`; the
+    time taken is `plan.timings["explain"]`."""
+    clock = time.perf_counter()
     plan.timing_value = timing_value(plan)
     plan.why_not = why_not(plan, max_solves=why_not_solves, seconds=why_not_seconds,
                            progress=progress)
     if baseline is not None:
         compare_with_baseline(plan, baseline)
+    plan.timings["explain"] = time.perf_counter() - clock
     return plan
+
+
+def explanation_text(plan: Plan) -> str:
+    """For the terminal: NPV against the baseline, value of timing, why sites stay mining."""
+    from optimizer.summary import money
+
+    out: list[str] = []
+    if plan.baseline_metrics is not None and plan.baseline_changes is not None:
+        m = dict(zip(plan.baseline_metrics["metric"], plan.baseline_metrics["value"],
+                     strict=True))
+        counts = change_counts(plan.baseline_changes)
+        out += [f"Against the baseline ({m['baseline_report']}): NPV "
+                f"{money(m['baseline_npv_musd'])} -> {money(plan.npv_musd)} "  # type: ignore[arg-type]
+                f"({money(m['npv_change_musd'])}); halls "  # type: ignore[arg-type]
+                + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
+    if plan.timing_value is not None:
+        out.append("Value of timing:")
+        out += [f"  {r.strategy:<44} {money(r.npv_musd):>12}  ({money(r.vs_this_plan_musd)})"
+                for r in plan.timing_value.itertuples(index=False)]
+    if plan.why_not is not None and len(plan.why_not):
+        out += ["", "Sites converting nothing:"]
+        out += [f"  {r.site}: {r.reason}" + (f", forcing its best hall costs "
+                                             f"{money(r.npv_lost_musd)}"
+                                             if r.npv_lost_musd is not None else "")
+                for r in plan.why_not.itertuples(index=False)]
+    return "\n".join(out)

@@ -133,7 +133,10 @@ def test_forcing_a_hall_the_budget_cannot_fund_is_blocked_by_budget():
     rows = why_not(plan).set_index("site")
     assert rows.loc["Alpha", "reason"] == "no halls"
     assert rows.loc["Bravo", "reason"] == "blocked by budget or portfolio limits"
-    assert "forcing that hall makes the plan infeasible" in rows.loc["Bravo", "explanation"]
+    assert rows.loc["Bravo", "explanation"].endswith(
+        "no profitable start of a hall here fits beside the commitments within the budget, AI "
+        "demand and hall-start limits")
+    assert rows.loc["Bravo", "forced_npv_musd"] is None  # not worth a solve
 
 
 # ---- value of timing -------------------------------------------------------------------------
