@@ -807,6 +807,7 @@ class _Run:
         self.prob = Problem(econ)
         self.timings["build"] = time.perf_counter() - self.clock
         self.master = Master(self.prob.coupling, self.prob.n_sites)
+        self.repair = Repair(self.prob)
         self.pool: list[Column] = []
         self.seen: set[tuple[int, bytes]] = set()
         self.best: PlanArrays | None = None
@@ -893,7 +894,7 @@ class _Run:
         """Phase 1. Returns why it stopped: optimal | converged | iteration_limit |
         time_limit | infeasible."""
         pi_center = np.zeros(len(self.prob.coupling))
-        repair = Repair(self.prob)
+        repair = self.repair
         while True:
             obj, self.pi_master, _mu, self.lam, art = self.master.solve()
             alpha = self.smoothing if self.iterations > 0 else 0.0  # Wentges smoothing
@@ -924,9 +925,68 @@ class _Run:
                 self.offer(repair.run(self.pool, self.lam, self.pi_master, self.deadline),
                            "repair of the master LP")
 
+    def dive(self, until: float) -> None:
+        """Diving with column generation: fix the master's largest fractional column to 1,
+        re-price the sites not yet fixed (a few rounds), repeat until the master LP is
+        integral; that plan is offered. Bounds are restored afterwards."""
+        prob, master = self.prob, self.master
+        h = master.highs
+        fixed: list[int] = []
+        fixed_sites: set[int] = set()
+        forbidden: list[int] = []
+        last: int | None = None
+        feasible = (self.lam, self.pi_master)  # the last master LP solution before a fix
+        try:
+            while time.perf_counter() < until:
+                _obj, pi, mu, lam, art = master.solve()
+                if art > 1e-6:  # the last fractional column fixed was one too many
+                    if last is None or len(forbidden) >= 3:
+                        self.say(f"dive: infeasible after fixing {len(fixed)} sites; repair")
+                        self.offer(self.repair.run(self.pool, feasible[0], feasible[1],
+                                                   until), "repair of the dive")
+                        return
+                    fixed.remove(last)
+                    fixed_sites.discard(self.pool[last].site)
+                    h.changeColBounds(master.n_artificial + last, 0.0, 0.0)
+                    forbidden.append(last)
+                    last = None
+                    continue
+                for _ in range(2):
+                    costs = prob.costs(pi)
+                    added = 0
+                    for p in prob.pricers:
+                        if p.site in fixed_sites:
+                            continue
+                        _ub, x = p.price(costs[p.site], max(0.2, until - time.perf_counter()))
+                        if x is not None and costs[p.site] @ x - mu[p.site] > RC_TOLERANCE:
+                            added += self.add(prob.column(p.site, x))
+                    if not added or time.perf_counter() >= until:
+                        break
+                    _obj, pi, mu, lam, art = master.solve()
+                feasible = (lam, pi)
+                fractional = np.flatnonzero((lam > 1e-6) & (lam < 1 - 1e-6))
+                if not len(fractional):
+                    chosen = sorted(np.flatnonzero(lam > 0.5), key=lambda j: self.pool[j].site)
+                    plan = _assemble(prob, [self.pool[j].x[:prob.pricers[self.pool[j].site]
+                                                           .n_build] for j in chosen])
+                    self.offer(plan, f"dive ({len(fixed)} columns fixed)")
+                    return
+                # Fix the largest fractional column and every column already (nearly) whole.
+                last = int(fractional[np.argmax(lam[fractional])])
+                picks = {last}
+                picks.update(int(j) for j in np.flatnonzero(lam >= 1 - 1e-6)
+                             if self.pool[j].site not in fixed_sites)
+                for j in picks:
+                    h.changeColBounds(master.n_artificial + j, 1.0, INF)
+                    fixed.append(j)
+                    fixed_sites.add(self.pool[j].site)
+        finally:
+            for j in fixed + forbidden:
+                h.changeColBounds(master.n_artificial + j, 0.0, INF)
+
     def column_mip(self, time_limit: float) -> None:
         _obj, self.pi_master, _mu, self.lam, _art = self.master.solve()
-        self.offer(Repair(self.prob).run(self.pool, self.lam, self.pi_master, self.deadline),
+        self.offer(self.repair.run(self.pool, self.lam, self.pi_master, self.deadline),
                    "repair of the master LP")
         chosen, mip_obj, _ = _column_mip(self.prob, self.pool, self.best_columns, time_limit,
                                          self.mip_gap / 4, self.threads, self.seed)
@@ -980,8 +1040,14 @@ class _Run:
         if why == "infeasible":
             self.say("a site's own rules and commitments admit no schedule; no plan exists")
             return self.result("infeasible")
+        # The MIP over the columns (good when many sites are whole in the LP), a dive that
+        # adds the columns a rounding needs, then the MIP over all columns again.
         if not self.proven() and self.left() > 0:
-            self.column_mip(min(self.left(), max(1.0, 0.1 * self.left())))
+            self.column_mip(min(self.left(), max(1.0, 0.15 * self.left())))
+        if not self.proven() and self.left() > 0:
+            self.dive(time.perf_counter() + 0.3 * self.left())
+            if not self.proven() and self.left() > 0:
+                self.column_mip(min(self.left(), max(1.0, 0.15 * self.left())))
         self.timings["column_generation"] = time.perf_counter() - self.clock
         if polish and not self.proven() and self.left() > 0.5 and why != "iteration_limit":
             mono = Monolithic(prob, self.threads, self.seed)
