@@ -404,6 +404,6 @@ def explanation_text(plan: Plan) -> str:
         out += ["", "Sites converting nothing:"]
         out += [f"  {r.site}: {r.reason}" + (f", forcing its best hall costs "
                                              f"{money(r.npv_lost_musd)}"
-                                             if r.npv_lost_musd is not None else "")
+                                             if pd.notna(r.npv_lost_musd) else "")
                 for r in plan.why_not.itertuples(index=False)]
     return "\n".join(out)

@@ -17,6 +17,7 @@ from optimizer.quarters import quarter_range
 from optimizer.replan import (
     WHY_NOT_COLUMNS,
     explain_plan,
+    explanation_text,
     timing_value,
     why_not,
 )
@@ -208,6 +209,10 @@ def test_explain_plan_fills_the_plan_and_the_report(tmp_path):
     plan = _solve(_variant())
     explain_plan(plan, why_not_solves=0)
     assert plan.baseline_changes is None and plan.why_not is not None
+    text = explanation_text(plan).splitlines()
+    assert text[-1] == "  Bravo: outcompeted for budget"  # not re-solved: no cost stated
+    assert text[0] == "Value of timing:" and "never convert (mining only)" in text[4]
+    assert plan.timings["explain"] > 0
     path = tmp_path / "plan.xlsx"
     write_report(plan, path)
     wb = load_workbook(path)
