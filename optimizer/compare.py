@@ -193,6 +193,24 @@ def _solve(portfolio: Portfolio, start: Plan, time_limit: float | None, mip_gap:
                     mip_start=start, with_greedy=False)
 
 
+def _with_begun(decisions: pd.DataFrame, portfolio: Portfolio) -> Plan:
+    """A MIP start: `decisions` plus the halls `portfolio` says were begun before its start
+    quarter (fixed in the model; a start without them would be rejected by HiGHS)."""
+    c = portfolio.commitments
+    first = quarter_ordinal(portfolio.settings.start_quarter)
+    have = {(r.site, r.option, r.start_quarter) for r in decisions.itertuples(index=False)}
+    begun = [{"site": r.site, "option": r.option, "start_quarter": r.quarter,
+              "halls": int(r.halls)} for r in c.itertuples(index=False)
+             if r.action == "start" and isinstance(r.quarter, str)
+             and quarter_ordinal(r.quarter) < first
+             and (r.site, r.option, r.quarter) not in have]
+    if not begun:
+        return as_mip_start(decisions)
+    return as_mip_start(pd.concat([decisions.reindex(columns=DECISION_COLUMNS),
+                                   pd.DataFrame(begun).reindex(columns=DECISION_COLUMNS)],
+                                  ignore_index=True))
+
+
 def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
                old_decisions: pd.DataFrame, new_decisions: pd.DataFrame, *,
                time_limit: float | None = None, mip_gap: float | None = None,
@@ -232,7 +250,8 @@ def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
             continue
         try:
             portfolio = portfolio_from_tables(trial, source=f"bridge step {fam.name}")
-            start = (as_mip_start(new_decisions) if tables_equal(trial, new_tables) else plan)
+            start = _with_begun(new_decisions if tables_equal(trial, new_tables)
+                                else plan.decisions, portfolio)
             say(f"step {' + '.join(pending)}")
             clock = time.perf_counter()
             step_plan = _solve(portfolio, start, time_limit, mip_gap, threads)

@@ -12,7 +12,9 @@ family, in the fixed order of `FAMILIES`:
    a quarter both horizons cover keeps the values it has at that point of the walk (the old
    ones, for the families not yet moved); a quarter only the new horizon covers takes the new
    workbook's row whole (the old inputs say nothing about it); a quarter only the old horizon
-   covers is dropped. Time passing, new quarters and all, is therefore this one bar.
+   covers is dropped. Time passing, new quarters and all, is therefore this one bar. A site's
+   earliest_start at or before the new start quarter on both sides (blank cells hold the start
+   quarter) means "from the first quarter" and moves here too.
 2. ``hashprice``: Quarters hashprice_usd_per_ph_day.
 3. ``lease``: Options lease_usd_per_kw_month, lease_escalator, ramp_quarters; SiteOptions
    lease_multiplier; Quarters lease_index.
@@ -234,6 +236,26 @@ def _follow_horizon(cur: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=new.columns).reset_index(drop=True).astype(object)
 
 
+def _open_from_start(cur: pd.DataFrame, new: pd.DataFrame, start: str | None) -> pd.DataFrame:
+    """Sites earliest_start set to the new value where both values are at or before the new
+    start quarter: both mean "from the first quarter" (blank cells are filled with the start
+    quarter), so this is part of the horizon shift, not a change of its own."""
+    if start is None:
+        return cur
+    out = cur.copy().astype(object)
+    first = quarter_ordinal(start)
+    col = out.columns.get_loc("earliest_start")
+    keys_new = _keyed(new, TABLE_KEYS["Sites"])
+    for key, i in _keyed(cur, TABLE_KEYS["Sites"]).items():
+        j = keys_new.get(key)
+        if j is None:
+            continue
+        a, b = parse_quarter(cur.iat[i, col]), parse_quarter(new.iat[j, col])
+        if a and b and quarter_ordinal(a) <= first and quarter_ordinal(b) <= first:
+            out.iat[i, col] = b
+    return out
+
+
 def apply_family(current: Tables, new: Tables, family: Family) -> Tables:
     """`current` with `family` moved to its values in `new` (see the module docstring)."""
     if family.everything:
@@ -243,6 +265,7 @@ def apply_family(current: Tables, new: Tables, family: Family) -> Tables:
         out["Settings"] = _set_settings(out["Settings"], new["Settings"], family.settings)
     if family.horizon:
         out["Quarters"] = _follow_horizon(out["Quarters"], new["Quarters"])
+        out["Sites"] = _open_from_start(out["Sites"], new["Sites"], _start(new))
     if family.commitments:
         out["Commitments"] = new["Commitments"].copy()
     for table, columns in family.columns.items():

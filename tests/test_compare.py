@@ -151,6 +151,10 @@ def test_horizon_step_drops_and_adds_quarters_and_keeps_old_values_until_their_f
     assert q.loc["2027Q3", "hashprice_usd_per_ph_day"] == 46.0  # old value, not yet moved
     assert q.loc["2029Q1", "hashprice_usd_per_ph_day"] == pytest.approx(27.0 * 0.8)  # new row
     assert q.loc["2027Q3", "budget_musd"] == 300.0
+    # Bravo's blank earliest_start held the start quarter: "from the first quarter" on both
+    # sides, so it follows the horizon (no change left for `other`)
+    sites = step["Sites"].set_index("site")["earliest_start"]
+    assert (sites["Alpha"], sites["Bravo"]) == ("2027Q2", "2027Q2")
     step = apply_family(step, new, FAMILIES[1])  # hashprice
     assert step["Quarters"].set_index("quarter").loc["2027Q3", "hashprice_usd_per_ph_day"] \
         == pytest.approx(46.0 * 0.8)
