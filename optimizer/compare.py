@@ -165,6 +165,19 @@ class Bridge:
     # one row per family step (merged steps as one row)
     plans: list[Plan] = field(default_factory=list)  # the plan of each solved step
 
+    def precision_note(self) -> str:
+        """"" when every re-solve is optimal; else how far the bars may be off, in words."""
+        solved = self.steps[self.steps["status"].isin(["optimal", "feasible"])]
+        stopped = solved[solved["status"] == "feasible"]
+        if not len(stopped):
+            return ""
+        gap = float(pd.to_numeric(stopped["gap"], errors="coerce").max())
+        worst = float((pd.to_numeric(solved["gap"], errors="coerce")
+                       * solved["npv_after_musd"].astype(float).abs()).max())
+        return (f"{len(stopped)} of {len(solved)} re-solves stopped at the time limit (gap up "
+                f"to {gap:.2%}): a bar may be off by up to about ${worst:,.0f}M of solver gap; "
+                "raise --time-limit for a sharper bridge. The bars still add up exactly.")
+
     @property
     def residual(self) -> float:
         """What the steps do not explain (solver tolerance of the re-solves)."""
@@ -344,6 +357,8 @@ def comparison_text(c: Comparison) -> str:
     width = max(len(str(x)) for x in bars["bar"])
     lines += [f"  {bar:<{width}}  {value:>12,.2f}"
               for bar, value in zip(bars["bar"], bars["value_musd"], strict=True)]
+    if b.precision_note():
+        lines += ["", b.precision_note()]
     counts = change_counts(c.changes)
     lines += ["", "Halls: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     moved = c.changes[c.changes["change"] != "kept"]

@@ -142,6 +142,7 @@ def _summary(ws: Worksheet, c: Comparison) -> None:
         "The re-solve difference is the old and new reports' NPVs less the re-solves of their "
         "own inputs: with it, the bars add up to the NPV change exactly.",
         "The attribution depends on the order (as any one-at-a-time attribution does).",
+        *([c.bridge.precision_note()] if c.bridge.precision_note() else []),
     ]
     for line in lines:
         row += 1

@@ -264,3 +264,17 @@ def test_cli_compare_writes_and_refuses_inputs(reports, tmp_path):
     result = runner.invoke(main, ["compare", str(bad), str(new), "-o",
                                   str(tmp_path / "x.xlsx")])
     assert result.exit_code == 2 and "Input_Sites: this sheet" in result.output
+
+
+def test_precision_note_states_the_gap_of_time_limited_re_solves():
+    from optimizer.compare import BRIDGE_COLUMNS, Bridge
+
+    steps = pd.DataFrame([
+        ["(old inputs re-solved)", "", None, 6743.5, "feasible", 0.0245, 60.0, ""],
+        ["horizon", "horizon", 235.1, 6978.6, "optimal", 0.0005, 60.0, ""],
+        ["lease", "lease", 0.0, 6978.6, "unchanged", None, 0.0, ""]], columns=BRIDGE_COLUMNS)
+    note = Bridge(6741.4, 6857.0, 6743.5, 6978.6, steps).precision_note()
+    assert note.startswith("1 of 2 re-solves stopped at the time limit (gap up to 2.45%): a bar "
+                           "may be off by up to about $165M")
+    steps.loc[0, "status"] = "optimal"
+    assert Bridge(6741.4, 6857.0, 6743.5, 6978.6, steps).precision_note() == ""
