@@ -9,6 +9,7 @@ SiteChanges (per site and option), InputChanges (every input cell that differs, 
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from optimizer.compare import Comparison, change_counts
 from optimizer.compare_inputs import FAMILIES
 from optimizer.report import check_target, save_atomically
+from optimizer.report_sheets import nice_step
 from optimizer.report_xl import (
     BOLD,
     COUNT,
@@ -70,6 +72,18 @@ def waterfall_series(bars: pd.DataFrame) -> pd.DataFrame:
                 row[up], row[down] = hi, lo
         rows.append(row)
     return pd.DataFrame(rows, columns=WATERFALL_COLUMNS)
+
+
+def axis_floor(running: list[float]) -> float:
+    """Where the value axis of the waterfall starts: 0, unless every running total is positive
+    and the steps span less than a third of the lowest one; then a round value below the
+    lowest total by half the span (so the steps fill the chart instead of a sliver at the
+    top)."""
+    lo, hi = min(running), max(running)
+    if lo <= 0 or hi - lo >= lo / 3:
+        return 0.0
+    step = nice_step(max(hi - lo, 1e-9) / 4)
+    return max(0.0, math.floor((lo - (hi - lo) / 2) / step) * step)
 
 
 def write_compare_report(comparison: Comparison, path: Path, *, force: bool = False) -> None:
@@ -200,6 +214,11 @@ def _bridge(ws: Worksheet, c: Comparison) -> None:
     chart.x_axis.tickLblPos = "low"
     chart.legend = None
     chart.width, chart.height = 24, 10
+    floor = axis_floor(totals)
+    if floor > 0:  # steps small beside the NPV: start the axis above zero so they show
+        chart.y_axis.scaling.min = floor
+        put(ws.cell(total_row + 2, 1), f"The chart's value axis starts at {floor:,.0f} $M so "
+            "that the steps show; the two NPV columns are cut.")
     ws.add_chart(chart, f"A{total_row + 3}")
 
     top = total_row + 25

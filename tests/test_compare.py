@@ -25,7 +25,7 @@ from optimizer.compare_inputs import (
     read_report_inputs,
     tables_equal,
 )
-from optimizer.compare_sheets import waterfall_series, write_compare_report
+from optimizer.compare_sheets import axis_floor, waterfall_series, write_compare_report
 from optimizer.errors import InputError, UsageError
 from optimizer.report import write_report
 from optimizer.report_sheets import input_tables
@@ -244,6 +244,10 @@ def test_waterfall_series_cross_zero_and_hang_below_it():
     assert (s.loc["cross", "base"], s.loc["cross", "decrease"],
             s.loc["cross", "decrease_below_zero"]) == (0.0, 120.0, -50.0)
     assert s.loc["end", "total"] == -50.0
+    # the value axis starts above zero only when the steps are small beside positive NPVs
+    assert axis_floor([6741.4, 6976.5, 6651.2, 6857.0]) == 6400.0
+    assert axis_floor([100.0, 150.0, -50.0]) == 0.0
+    assert axis_floor([100.0, 300.0]) == 0.0
 
 
 def test_cli_compare_writes_and_refuses_inputs(reports, tmp_path):
