@@ -38,7 +38,7 @@ from optimizer.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.plan_frames import constraint_rows, site_usage
 from optimizer.portfolio import Portfolio
 from optimizer.quarters import add_quarters
-from optimizer.solve import audit, solution_units
+from optimizer.solve import audit, integrality_slack, solution_units
 from optimizer.solver import HighsRunner
 from optimizer.sweep_scenarios import Scenario, apply_changes
 
@@ -313,7 +313,7 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     if outcome.status in ("optimal", "feasible"):
         units = solution_units(model, econ)
         valuation = evaluate(econ, *units)
-        audit(valuation.npv, outcome.objective)
+        audit(valuation.npv, outcome.objective, integrality_slack(model))
         npv, halls = valuation.npv, units[0]
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
