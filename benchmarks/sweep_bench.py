@@ -3,11 +3,12 @@ Monte Carlo on the local pool against a Dask LocalCluster (identical results?).
 
     python -m benchmarks.sweep_bench                       # the sample, 12 draws, gap 5%
     python -m benchmarks.sweep_bench --instance 20 --gap 0.02 --draws 12
-    python -m benchmarks.sweep_bench --mc 200              # also pool vs Dask, 200 draws
+    python -m benchmarks.sweep_bench --kind tornado        # 16 tornado scenarios instead
+    python -m benchmarks.sweep_bench --draws 0 --mc 200    # only pool vs Dask, 200 draws
 
 Scenarios per minute count the scenarios after the base (the base is solved first, in the
 calling process, in every mode); wall-clock includes starting the worker processes. All modes run
-the same Monte Carlo draws with one HiGHS thread per solve, stopped by the gap (the time limit is
+the same scenarios with one HiGHS thread per solve, stopped by the gap (the time limit is
 generous so that it never binds), so their results must be identical; the script checks it.
 """
 
@@ -35,14 +36,14 @@ def load(instance: str) -> Portfolio:
     return portfolio_from_tables(make_tables(int(instance), 40, seed=1))
 
 
-def timed(portfolio: Portfolio, draws: int, gap: float, **options: object
+def timed(portfolio: Portfolio, kind: str, draws: int, gap: float, **options: object
           ) -> tuple[pd.DataFrame, float]:
     """Results and scenarios per minute after the base (wall-clock)."""
     started = time.perf_counter()
-    results = run_sweep(portfolio, "monte_carlo", draws=draws, mip_gap=gap, time_limit=3600.0,
+    results = run_sweep(portfolio, kind, draws=draws, mip_gap=gap, time_limit=3600.0,
                         progress=False, **options)
     wall = time.perf_counter() - started - float(results["seconds"].iloc[0])
-    return results, 60.0 * draws / wall
+    return results, 60.0 * (len(results) - 1) / wall
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -50,14 +51,14 @@ def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         and a.attrs["decisions"] == b.attrs["decisions"]
 
 
-def throughput(portfolio: Portfolio, draws: int, gap: float) -> None:
+def throughput(portfolio: Portfolio, kind: str, draws: int, gap: float) -> None:
     """Rebuild vs in-place (1 worker), then 1 vs 2 workers (in place)."""
-    rebuilt, rate_rebuild = timed(portfolio, draws, gap, workers=1, reuse_models=False)
-    in_place, rate_in_place = timed(portfolio, draws, gap, workers=1)
+    rebuilt, rate_rebuild = timed(portfolio, kind, draws, gap, workers=1, reuse_models=False)
+    in_place, rate_in_place = timed(portfolio, kind, draws, gap, workers=1)
     print(f"rebuild per scenario, 1 worker: {rate_rebuild:8.1f} scenarios/min")
     print(f"in-place re-solve,    1 worker: {rate_in_place:8.1f} scenarios/min "
           f"({rate_in_place / rate_rebuild:.2f}x); identical results: {same(rebuilt, in_place)}")
-    two, rate_two = timed(portfolio, draws, gap, workers=2)
+    two, rate_two = timed(portfolio, kind, draws, gap, workers=2)
     print(f"in-place re-solve,   2 workers: {rate_two:8.1f} scenarios/min "
           f"({rate_two / rate_in_place:.2f}x of 1 worker); identical results: "
           f"{same(in_place, two)}")
@@ -67,7 +68,8 @@ def throughput(portfolio: Portfolio, draws: int, gap: float) -> None:
         print(f"{name:9s} mean seconds per scenario in the worker: {rows['seconds'].mean():.2f} "
               f"= preparing (economics, model build or update, base plan valued, MIP start) "
               f"{prepare:.2f} + HiGHS {rows['solve_seconds'].mean():.2f}")
-    print(f"max gap {in_place['gap'].max():.4f}; statuses "
+    print(f"{len(in_place) - 1} scenarios after the base; max gap {in_place['gap'].max():.4f}; "
+          "statuses "
           f"{in_place['status'].value_counts().to_dict()}")
 
 
@@ -77,17 +79,19 @@ def main() -> None:
                         help="'sample' or a number of sites for benchmarks.generate (40 quarters)")
     parser.add_argument("--draws", type=int, default=12, help="0: skip the throughput runs")
     parser.add_argument("--gap", type=float, default=0.05)
+    parser.add_argument("--kind", default="monte_carlo", choices=("monte_carlo", "tornado"),
+                        help="the sweep timed for throughput")
     parser.add_argument("--mc", type=int, default=0,
                         help="also run an N-draw Monte Carlo on a 2-process pool and on a Dask "
                         "LocalCluster (2 workers) and compare")
     args = parser.parse_args()
     portfolio = load(args.instance)
     print(f"instance {args.instance}: {len(portfolio.sites)} sites, {len(portfolio.options)} "
-          f"options, {portfolio.horizon} quarters; {args.draws} Monte Carlo draws, "
-          f"gap {args.gap:g}")
+          f"options, {portfolio.horizon} quarters; {args.kind} sweep "
+          f"({args.draws} draws if Monte Carlo), gap {args.gap:g}")
 
     if args.draws:
-        throughput(portfolio, args.draws, args.gap)
+        throughput(portfolio, args.kind, args.draws, args.gap)
 
     if args.mc:
         from distributed import LocalCluster

@@ -40,6 +40,7 @@ from optimizer.errors import UsageError
 from optimizer.portfolio import Portfolio
 from optimizer.sweep_report import write_sweep_report
 from optimizer.sweep_scenarios import (
+    MonteCarloSpec,
     Scenario,
     check_scenarios,
     grid_scenarios,
@@ -70,7 +71,8 @@ RowCallback = Callable[[int, dict[str, Any]], None]
 def make_scenarios(portfolio: Portfolio, kind: str, *, grid: str | None = None,
                    draws: int | None = None, ranges: dict[str, tuple[float, float]] | None = None,
                    seed: int | None = None, marginal_budget_musd: float = 100.0,
-                   marginal_grid_mw: float = 50.0) -> list[Scenario]:
+                   marginal_grid_mw: float = 50.0, monte_carlo: MonteCarloSpec | None = None
+                   ) -> list[Scenario]:
     """The scenarios of a sweep kind, base first (see `optimizer.sweep_scenarios`)."""
     if kind == "tornado":
         return tornado_scenarios(portfolio, ranges)
@@ -85,7 +87,8 @@ def make_scenarios(portfolio: Portfolio, kind: str, *, grid: str | None = None,
         if not draws:
             raise UsageError("a Monte Carlo sweep needs the number of draws (--monte-carlo N)")
         return monte_carlo_scenarios(
-            portfolio, draws, portfolio.settings.random_seed if seed is None else seed)
+            portfolio, draws, portfolio.settings.random_seed if seed is None else seed,
+            monte_carlo)
     if kind == "marginal":
         return marginal_scenarios(portfolio, marginal_budget_musd, marginal_grid_mw)
     raise UsageError(f"unknown sweep kind {kind!r}; choose from {', '.join(KINDS[:-1])}")
@@ -97,15 +100,19 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
               dask_address: str | None = None, mip_gap: float | None = None,
               time_limit: float | None = None, seed: int | None = None,
               marginal_budget_musd: float = 100.0, marginal_grid_mw: float = 50.0,
-              progress: bool = True, on_result: RowCallback | None = None,
-              reuse_models: bool = True) -> pd.DataFrame:
+              monte_carlo: MonteCarloSpec | None = None, progress: bool = True,
+              on_result: RowCallback | None = None, reuse_models: bool = True) -> pd.DataFrame:
     """Run a sweep and return one row per scenario (`RESULT_COLUMNS`), in scenario order.
 
     `kind`: tornado | scenarios (the workbook's Scenarios sheet) | grid (`grid` spec) |
-    monte_carlo (`draws`, seeded by `seed` or Settings random_seed) | marginal; or pass your own
-    `scenarios` (base first). `workers`: processes (default: CPU cores; 1 = in this process);
-    `dask_address`: an existing Dask scheduler instead. `mip_gap`/`time_limit` default to
-    Settings. `on_result(i, row)` is called as each row arrives (after the base).
+    monte_carlo (`draws`, seeded by `seed` or Settings random_seed, volatilities in
+    `monte_carlo`) | marginal (+`marginal_budget_musd`, +1 hall, +`marginal_grid_mw`); or
+    pass your own `scenarios` (base first). `workers`: processes (default: CPU cores; 1 = in
+    this process); `dask_address`: an existing Dask scheduler instead. `mip_gap`/`time_limit`
+    default to Settings. `on_result(i, row)` is called as each row arrives (after the base).
+
+    With ``workers`` > 1 the pool starts fresh ("spawn") processes, which import the calling
+    script: a script must call `run_sweep` under ``if __name__ == "__main__":``.
 
     ``results.attrs`` holds: kind, base_npv_musd, seed, mip_gap, interrupted, sites, quarters
     and decisions (tuples scenario, site, option, start quarter, halls of each re-optimized
@@ -116,7 +123,7 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     if scenarios is None:
         scenarios = make_scenarios(portfolio, kind, grid=grid, draws=draws, ranges=ranges,
                                    seed=seed, marginal_budget_musd=marginal_budget_musd,
-                                   marginal_grid_mw=marginal_grid_mw)
+                                   marginal_grid_mw=marginal_grid_mw, monte_carlo=monte_carlo)
     else:
         kind = "custom" if kind not in KINDS else kind
         check_scenarios(portfolio, scenarios)
@@ -276,6 +283,11 @@ def sweep_text(results: pd.DataFrame) -> str:
     if len(bad):
         lines.append(f"{len(bad)} without a plan: " + ", ".join(
             f"{r.scenario} ({r.status})" for r in bad.head(5).itertuples()))
+    stopped = int((results["status"] == "feasible").sum())
+    if stopped:
+        lines.append(f"warning: {stopped} solve(s) stopped on the time limit before the gap; "
+                     "their rows depend on this machine's speed (raise --time-limit or "
+                     "--mip-gap)")
     regret = results["regret_musd"]
     if regret.notna().any():
         worst = results.loc[regret.idxmax()]

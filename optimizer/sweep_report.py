@@ -105,6 +105,9 @@ def _summary(ws: Worksheet, results: pd.DataFrame) -> None:
         "that future (blank when the base plan breaks a limit of that future; the message says "
         "which).",
         "npv_change_musd: re-optimized NPV minus the base's.",
+        "Each solve stops within the MIP gap above: an NPV, a regret or a change smaller than "
+        "the gap times the NPV is within solver tolerance (a regret of 0 means the solver found "
+        "nothing better than today's plan within that tolerance).",
     ]
     top = len(lines) + 4
     for r, text in enumerate(notes, start=top):
@@ -166,6 +169,7 @@ def _tornado(ws: Worksheet, results: pd.DataFrame) -> None:
     chart.set_categories(Reference(ws, min_col=1, min_row=rows[0], max_row=rows[1]))
     _style(chart, "NPV change ($M)")
     chart.x_axis.scaling.orientation = "maxMin"  # first (largest swing) row at the top
+    chart.y_axis.crosses = "max"  # and the $M axis stays at the bottom
     chart.x_axis.tickLblPos = "low"  # driver names left of the negative bars
     chart.height, chart.width = 9 + 0.6 * len(table), 22
     ws.add_chart(chart, f"A{last + 3}")
