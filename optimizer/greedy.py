@@ -63,24 +63,37 @@ def dispatch_mining(econ: Economics, power_left: np.ndarray) -> np.ndarray | Non
 
 def greedy_plan(econ: Economics) -> GreedyPlan | None:
     """The greedy plan, or None if even the commitments cannot be placed feasibly."""
-    state = _State(econ)
-    halls = econ.halls
-    # Commitments first: past starts are fixed; each in-horizon start gets its best option.
+    score = start_scores(econ)
+    order = [int(c) for c in np.argsort(-score) if score[c] > 0]
+    return finish(econ, fill(commitments_placed(econ), order))
+
+
+def commitments_placed(econ: Economics) -> GreedyState:
+    """A state with the commitments placed: past starts fixed, each in-horizon start given its
+    best-valued option that fits (forced, and the state marked infeasible, if none fits)."""
+    state, halls = GreedyState(econ), econ.halls
     for c in np.flatnonzero(econ.fixed_halls):
         state.place(c, int(econ.fixed_halls[c]), force=True)
-    for site, option, t, n in _committed_starts(econ):
+    for site, option, t, n in committed_starts(econ):
         choices = [c for c in range(len(halls)) if halls.site[c] == site and halls.tau[c] == t
                    and (option is None or halls.option[c] == option)]
         choices.sort(key=lambda c: -halls.value[c])
         placed = any(state.place(c, n) for c in choices)
         if not placed and choices:
             state.place(choices[0], n, force=True)
-    score = _scores(econ)
-    for c in np.argsort(-score):
-        if score[c] <= 0:
-            break
+    return state
+
+
+def fill(state: GreedyState, order: list[int]) -> GreedyState:
+    """Accept as many halls of each candidate, in `order`, as every constraint allows."""
+    for c in order:
         while state.place(c, 1):
             pass
+    return state
+
+
+def finish(econ: Economics, state: GreedyState) -> GreedyPlan | None:
+    """Dispatch mining around the state's decisions and value it; None if it breaks a limit."""
     mining = dispatch_mining(econ, state.power_left())
     if mining is None or not state.feasible:
         return None
@@ -88,7 +101,7 @@ def greedy_plan(econ: Economics) -> GreedyPlan | None:
     return GreedyPlan(state.halls, state.modules, state.upgrades, mining, valuation)
 
 
-def _committed_starts(econ: Economics) -> list[tuple[int, int | None, int, int]]:
+def committed_starts(econ: Economics) -> list[tuple[int, int | None, int, int]]:
     portfolio = econ.portfolio
     sites = {n: i for i, n in enumerate(portfolio.sites.index)}
     options = {n: j for j, n in enumerate(portfolio.options.index)}
@@ -100,7 +113,7 @@ def _committed_starts(econ: Economics) -> list[tuple[int, int | None, int, int]]
     return out
 
 
-def _scores(econ: Economics) -> np.ndarray:
+def start_scores(econ: Economics) -> np.ndarray:
     """NPV per $ of capex of one hall, net of the after-tax mining margin its power displaces."""
     halls = econ.halls
     sites, options = econ.portfolio.sites, econ.portfolio.options
@@ -114,7 +127,7 @@ def _scores(econ: Economics) -> np.ndarray:
     return np.where(net > 0, net / capex, -1.0)
 
 
-class _State:
+class GreedyState:
     """Decisions taken so far and the resources they use, updated incrementally."""
 
     def __init__(self, econ: Economics) -> None:

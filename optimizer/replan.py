@@ -50,9 +50,9 @@ import pandas as pd
 
 from optimizer.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
 from optimizer.compare_inputs import report_metrics
-from optimizer.economics import Economics, build_economics, evaluate
+from optimizer.economics import Economics, build_economics
 from optimizer.errors import InfeasibleError, NoSolutionError
-from optimizer.greedy import _committed_starts, _scores, _State, dispatch_mining
+from optimizer.greedy import GreedyState, commitments_placed, fill, finish, start_scores
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.portfolio import Portfolio
 from optimizer.quarters import add_quarters, quarter_ordinal
@@ -187,7 +187,7 @@ def _describe(pf: Portfolio, cand: pd.Series) -> str:
 def _fits_beside_commitments(econ: Economics, cand: int) -> bool:
     """One hall of candidate `cand` can be added to the committed halls without breaking a
     limit (site power and cooling with just-in-time upgrades, budget, demand, starts, floor)."""
-    return _commitments_placed(econ).place(cand, 1)
+    return commitments_placed(econ).place(cand, 1)
 
 
 def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
@@ -309,40 +309,19 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
 
 
 # ---- value of timing -------------------------------------------------------------------------
-def _commitments_placed(econ: Economics) -> _State:
-    """The greedy state with the commitments placed (as `greedy.greedy_plan` places them)."""
-    state, halls = _State(econ), econ.halls
-    for c in np.flatnonzero(econ.fixed_halls):
-        state.place(c, int(econ.fixed_halls[c]), force=True)
-    for site, option, t, n in _committed_starts(econ):
-        choices = sorted((c for c in range(len(halls)) if halls.site[c] == site
-                          and halls.tau[c] == t and (option is None or halls.option[c] == option)),
-                         key=lambda c: -halls.value[c])
-        if not any(state.place(c, n) for c in choices) and choices:
-            state.place(choices[0], n, force=True)
-    return state
-
-
-def _value(econ: Economics, state: _State) -> tuple[float, int]:
+def _value(econ: Economics, state: GreedyState) -> tuple[float, int]:
     """NPV and halls of a greedy state, mining dispatched; NaN if it breaks a limit."""
-    mining = dispatch_mining(econ, state.power_left())
-    if mining is None or not state.feasible:
-        return float("nan"), int(state.halls.sum())
-    valuation = evaluate(econ, state.halls, state.modules, state.upgrades, mining)
-    return valuation.npv, int(state.halls.sum())
+    plan = finish(econ, state)
+    return (float("nan") if plan is None else plan.valuation.npv), int(state.halls.sum())
 
 
 def earliest_and_never(econ: Economics) -> tuple[tuple[float, int], tuple[float, int]]:
     """(NPV, halls) of "every profitable hall as early as possible" and of "never convert"."""
-    never = _value(econ, _commitments_placed(econ))
-    state = _commitments_placed(econ)
-    score = _scores(econ)
-    order = sorted(np.flatnonzero((score > 0) & (econ.halls.tau >= 0)),
+    never = _value(econ, commitments_placed(econ))
+    score = start_scores(econ)
+    order = sorted((int(c) for c in np.flatnonzero((score > 0) & (econ.halls.tau >= 0))),
                    key=lambda c: (int(econ.halls.tau[c]), -float(score[c])))
-    for c in order:
-        while state.place(int(c), 1):
-            pass
-    return _value(econ, state), never
+    return _value(econ, fill(commitments_placed(econ), order)), never
 
 
 def timing_value(plan: Plan) -> pd.DataFrame:
