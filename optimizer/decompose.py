@@ -1049,7 +1049,9 @@ class _Run:
             if not self.proven() and self.left() > 0:
                 self.column_mip(min(self.left(), max(1.0, 0.15 * self.left())))
         self.timings["column_generation"] = time.perf_counter() - self.clock
-        if polish and not self.proven() and self.left() > 0.5 and why != "iteration_limit":
+        # The Pyomo build takes ~0.05 s a site: not worth starting without time to use it.
+        if polish and not self.proven() and why != "iteration_limit" and \
+                self.left() > max(2.0, 0.1 * prob.n_sites):
             mono = Monolithic(prob, self.threads, self.seed)
             self.timings["monolithic_build"] = time.perf_counter() - self.clock
             if self.best is not None:
