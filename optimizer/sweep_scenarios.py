@@ -290,6 +290,9 @@ def sheet_scenarios(p: Portfolio) -> list[Scenario]:
         change = Change(str(rec["parameter"]), "multiplier" if mode == "multiplier" else "value",
                         float(amount), _blank_to_none(rec["site"]), _blank_to_none(rec["option"]))
         found = change_problems(p, change)
+        if str(rec["scenario"]).strip().lower() == "base":
+            found.append(("scenario", rec["scenario"], "another name: 'base' is the unchanged "
+                          "portfolio every sweep starts with"))
         problems += [Problem("Scenarios", _sheet_cell(p, i, col), col, value, expected)
                      for col, value, expected in found]
         if not found:

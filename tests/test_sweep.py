@@ -198,7 +198,7 @@ def test_interrupt_keeps_finished_rows() -> None:
 
 def test_scenarios_sheet_rows_are_checked_and_named_by_cell() -> None:
     bad = pd.DataFrame({
-        "scenario": ["bear", "bear", "slow", "odd"],
+        "scenario": ["bear", "bear", "slow", "Base"],
         "parameter": ["hashprice", "lead_quarters", "lead_quarters", "discount_rate"],
         "value": [None, 0.5, None, 1.5],
         "multiplier": [0.5, None, 1.0, None],
@@ -210,7 +210,8 @@ def test_scenarios_sheet_rows_are_checked_and_named_by_cell() -> None:
     assert "Scenarios!E2 [site]: value 'Alpha': blank: hashprice can be limited to nothing" in text
     assert "Scenarios!C3 [value]: value 0.5: a whole number of quarters" in text
     assert "Scenarios!C5 [value]: value 1.5: a discount rate" in text
-    assert len(err.value.problems) == 3
+    assert "Scenarios!A5 [scenario]: value 'Base': another name" in text
+    assert len(err.value.problems) == 4
     good = pd.DataFrame({
         "scenario": ["bear", "bear", "cheap dlc"],
         "parameter": ["hashprice", "lease", "capex"],
