@@ -20,11 +20,18 @@ each site's own rules stay in a *pricing* MILP built once per site with highspy.
   is an upper bound on the optimal NPV (each site's max taken as its pricing MILP's proven dual
   bound). Every round prices every site, so every round yields a valid bound; the best is kept.
   Duals are smoothed (Wentges): prices pi = a pi_best + (1 - a) pi_master.
-- Primal: the restricted master as a MIP over the generated columns (binary lambda; mining
-  re-dispatched optimally given the chosen halls, so a column is only its build decisions), run
-  periodically and at the end; then, with time left and the gap not yet proven, the full MILP
-  (all site blocks plus the coupling rows, built in highspy, not Pyomo) from the best plan as a
-  MIP start. Its bound, if better, is kept too: the reported bound is min(Lagrangian, MILP).
+- Primal plans, best kept: the greedy plan; the pricing schedules of a round taken together;
+  a repair of the master LP (`Repair`: whole columns kept, the other sites re-solved one by
+  one with the coupling rows as hard limits on what is left); the restricted master as a MIP
+  over the generated columns (mining re-dispatched given the builds); a dive with column
+  generation (fix the largest fractional column, re-price, repeat); then, with time left, a
+  neighbourhood search on the monolithic model (`Monolithic`: a few sites' builds freed, the
+  rest fixed to the incumbent) and the monolithic model itself from the best plan, whose proven
+  bound also counts: the reported bound is min(Lagrangian, monolithic).
+- Measured (benchmarks/README.md): with hundreds of sites the Lagrangian bound is within a few
+  hundredths of a percent of the optimum and the MIP over columns finds a plan proving the
+  target fast; with a handful of sites the lumpy halls leave the master LP several percent
+  above the optimum, and only the monolithic branch-and-bound can prove a tight gap.
 
 Units: $M, MW, quarters. The plan comes back in the arrays `optimizer.solve` uses (units per
 candidate of `econ.halls`, `econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
@@ -787,7 +794,8 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     2. (`polish`) neighbourhood search with the monolithic model: a few sites freed at a time
        (those fractional in the master LP first), for 60% of the time left;
     3. (`polish`) the monolithic model from the best plan for the rest; its bound counts too.
-    `threads` (0 = HiGHS default) is for the MIPs of phases 1-3; pricing is single-threaded.
+    `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
+    default); pricing and the master LP run single-threaded.
     """
     return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
         max_iterations, polish, use_greedy)
