@@ -77,6 +77,10 @@ def template(path: Path, force: bool) -> None:
               help="Relative MIP gap (default: Settings mip_gap).")
 @click.option("--threads", type=click.IntRange(min=0), default=None,
               help="Solver threads, 0 = HiGHS chooses (default: Settings threads).")
+@click.option("--method", type=click.Choice(["auto", "monolithic", "decomposition"]),
+              default="auto", show_default=True,
+              help="Solve method: the whole MILP, or decomposition by site (auto: "
+              "decomposition for large portfolios).")
 @click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
               default=None, help="Lock the starts of a previous report that fall before this "
               "plan's start quarter as commitments.")
@@ -91,8 +95,9 @@ def template(path: Path, force: bool) -> None:
 @click.option("--no-report", is_flag=True, help="Print the plan only; write no report.")
 @_reports_errors
 def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap: float | None,
-         threads: int | None, commitments_from: Path | None, baseline: Path | None,
-         why_not_solves: int | None, force: bool, no_report: bool) -> None:
+         threads: int | None, method: str, commitments_from: Path | None,
+         baseline: Path | None, why_not_solves: int | None, force: bool,
+         no_report: bool) -> None:
     """Find the plan of highest NPV for WORKBOOK and write its Excel report."""
     from optimizer.replan import (
         WHY_NOT_MAX_SOLVES,
@@ -116,7 +121,7 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
         click.echo(f"warning: {warning}", err=True)
     start = baseline_start(baseline) if baseline is not None else None
     result = optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                      mip_start=start)
+                      mip_start=start, method=method)
     explain_plan(result, baseline=baseline,
                  why_not_solves=WHY_NOT_MAX_SOLVES if why_not_solves is None else why_not_solves,
                  progress=lambda m: click.echo(m, err=True))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
 
 from models.conversion import build_model
-from optimizer.economics import Economics, Valuation, build_economics, evaluate
-from optimizer.errors import InfeasibleError, NoSolutionError, SolverError
+from optimizer.economics import Economics, build_economics, evaluate
+from optimizer.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
+from optimizer.greedy import GreedyPlan, greedy_plan
 from optimizer.plan import Plan
 from optimizer.plan_frames import plan_frames
 from optimizer.portfolio import Portfolio
@@ -18,77 +20,129 @@ from optimizer.solver import HighsRunner
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
 
 
+# With this many sites or more, `method="auto"` decomposes by site (measured in
+# benchmarks/README.md: the column-generation bound is tight when many sites share the budget;
+# with a handful of lumpy sites only the monolithic branch-and-bound proves a small gap).
+AUTO_DECOMPOSITION_SITES = 40
+METHODS = ("auto", "monolithic", "decomposition")
+
+
+@dataclass
+class Solved:
+    """What either method returns, before valuation: decisions, objective, proof, log."""
+
+    status: str
+    termination: str
+    objective: float
+    bound: float
+    gap: float
+    log: str
+    units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    rounding: float = 0.0  # objective change from rounding near-integer values
+
+
 def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
              mip_gap: float | None = None, threads: int | None = None,
              seed: int | None = None, mip_start: Plan | None = None,
-             with_greedy: bool = True) -> Plan:
+             with_greedy: bool = True, method: str = "auto") -> Plan:
     """Find the plan of highest NPV for a validated Portfolio.
 
-    Arguments left None take the Portfolio's Settings. A greedy plan (the spreadsheet way) is
-    computed for comparison and, unless `mip_start` is given, handed to HiGHS as a MIP start.
+    Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
+    the reference), "decomposition" (Dantzig-Wolfe by site, `optimizer.decompose`) or "auto"
+    (decomposition from AUTO_DECOMPOSITION_SITES sites, unless a `mip_start` is given). A greedy
+    plan (the spreadsheet way) is computed for comparison and used as a starting plan.
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
     SolverError. A plan stopped by the time limit has status "feasible" and its gap stated.
     """
+    if method not in METHODS:
+        raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     settings = portfolio.settings
+    limit = settings.time_limit_s if time_limit is None else time_limit
+    gap = settings.mip_gap if mip_gap is None else mip_gap
+    n_threads = settings.threads if threads is None else threads
+    rng_seed = settings.random_seed if seed is None else seed
     timings: dict[str, float] = {"read": portfolio.read_seconds}
     clock = time.perf_counter()
     econ = build_economics(portfolio)
     timings["economics"] = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    model = build_model(econ)
-    runner = HighsRunner(model)
-    timings["build"] = time.perf_counter() - clock
-
-    greedy: Valuation | None = None
+    greedy: GreedyPlan | None = None
     warnings: list[str] = []
     if with_greedy:
-        from optimizer.greedy import greedy_plan
-
         clock = time.perf_counter()
-        greedy_units = greedy_plan(econ)
+        greedy = greedy_plan(econ)
         timings["greedy"] = time.perf_counter() - clock
-        if greedy_units is not None:
-            greedy = greedy_units.valuation
-            if mip_start is None:
-                runner.set_start(greedy_units.start_values(model))
-        else:
+        if greedy is None:
             warnings.append("The greedy ranking found no feasible plan to compare with.")
-    if mip_start is not None:
-        runner.set_start(start_values_from_plan(model, econ, mip_start))
+    if method == "auto":
+        many = len(portfolio.sites) >= AUTO_DECOMPOSITION_SITES
+        method = "decomposition" if many and mip_start is None else "monolithic"
+    if method == "decomposition":
+        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, timings)
+    else:
+        solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings)
 
-    mip_gap = settings.mip_gap if mip_gap is None else mip_gap
-    outcome = runner.solve(
-        time_limit=settings.time_limit_s if time_limit is None else time_limit,
-        mip_gap=mip_gap,
-        threads=settings.threads if threads is None else threads,
-        seed=settings.random_seed if seed is None else seed)
-    timings["solve"] = outcome.seconds
-
-    if outcome.status == "infeasible":
+    if solved.status == "infeasible":
         from optimizer.explain import explain_infeasibility
 
         raise InfeasibleError("No plan satisfies every constraint. The smallest changes that "
                               "would make one possible:", explain_infeasibility(econ))
-    if outcome.status == "no_solution":
+    if solved.status == "no_solution" or solved.units is None:
         raise NoSolutionError(
-            f"HiGHS found no feasible plan within the time limit ({outcome.termination}); "
+            f"No feasible plan was found within the time limit ({solved.termination}); "
             "raise --time-limit or relax the constraints.")
-    if outcome.status == "error":
-        raise SolverError(f"HiGHS stopped with '{outcome.termination}':\n{outcome.log[-2000:]}")
+    if solved.status == "error":
+        raise SolverError(f"The solver stopped with '{solved.termination}':\n"
+                          f"{solved.log[-2000:]}")
 
-    units = solution_units(model, econ)
-    valuation = evaluate(econ, *units)
-    audit(valuation.npv, outcome.objective, integrality_slack(model))
-    frames = plan_frames(econ, *units, valuation)
+    valuation = evaluate(econ, *solved.units)
+    audit(valuation.npv, solved.objective, solved.rounding)
+    frames = plan_frames(econ, *solved.units, valuation)
     return Plan(
-        portfolio=portfolio, status=outcome.status,  # type: ignore[arg-type]
-        termination=outcome.termination, npv_musd=valuation.npv,
-        objective_musd=outcome.objective, bound_musd=outcome.bound, gap=outcome.gap,
-        mip_gap_requested=mip_gap, method="monolithic",
-        greedy_npv_musd=None if greedy is None else greedy.npv,
-        timings=timings, solver_log=outcome.log,
+        portfolio=portfolio, status=solved.status,  # type: ignore[arg-type]
+        termination=solved.termination, npv_musd=valuation.npv,
+        objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
+        mip_gap_requested=gap, method=method,
+        greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
+        timings=timings, solver_log=solved.log,
         warnings=list(portfolio.warnings) + warnings, **frames)
+
+
+def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
+                greedy: GreedyPlan | None, mip_start: Plan | None,
+                timings: dict[str, float]) -> Solved:
+    """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan."""
+    clock = time.perf_counter()
+    model = build_model(econ)
+    runner = HighsRunner(model)
+    timings["build"] = time.perf_counter() - clock
+    if mip_start is not None:
+        runner.set_start(start_values_from_plan(model, econ, mip_start))
+    elif greedy is not None:
+        runner.set_start(greedy.start_values(model))
+    outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
+    timings["solve"] = outcome.seconds
+    has_plan = outcome.status in ("optimal", "feasible")
+    return Solved(status=outcome.status, termination=outcome.termination,
+                  objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
+                  log=outcome.log, units=solution_units(model, econ) if has_plan else None,
+                  rounding=integrality_slack(model) if has_plan else 0.0)
+
+
+def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
+                timings: dict[str, float]) -> Solved:
+    """Dantzig-Wolfe by site (optimizer/decompose.py); it starts from the greedy plan itself."""
+    from optimizer.decompose import solve_decomposed
+
+    result = solve_decomposed(econ, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                              seed=seed)
+    timings["build"] = result.timings.get("build", 0.0)
+    timings["solve"] = result.seconds - timings["build"]
+    has_plan = result.status in ("optimal", "feasible")
+    units = (result.halls, result.modules, result.upgrades, result.mining) if has_plan else None
+    return Solved(status=result.status, termination=result.termination,
+                  objective=result.objective, bound=result.bound, gap=result.gap,
+                  log="\n".join(result.log), units=units)
 
 
 def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:

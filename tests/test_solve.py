@@ -197,3 +197,21 @@ def test_misreported_mip_start_objective_is_caught_and_solved_again() -> None:
     best = enumerate_best(portfolio)
     assert plan.npv_musd == pytest.approx(best.npv, rel=1e-9)
     assert plan.npv_musd == pytest.approx(plan.objective_musd, rel=1e-9)
+
+
+@pytest.mark.parametrize("tables", [tiny_tables(), make_tables(3, 10, seed=2)])
+def test_decomposition_behind_optimize_matches_the_monolithic_optimum(
+        tables: dict[str, pd.DataFrame]) -> None:
+    portfolio = portfolio_from_tables(tables)
+    mono = optimize(portfolio, mip_gap=0.0, method="monolithic")
+    dw = optimize(portfolio, mip_gap=0.0, method="decomposition")
+    assert dw.method == "decomposition" and dw.status == "optimal"
+    assert dw.npv_musd == pytest.approx(mono.npv_musd, rel=1e-6)
+    assert dw.bound_musd >= mono.npv_musd - 1e-6
+
+
+def test_unknown_method_is_a_usage_error() -> None:
+    from optimizer.errors import UsageError
+
+    with pytest.raises(UsageError, match="method must be one of"):
+        optimize(portfolio_from_tables(tiny_tables()), method="fast")
