@@ -268,7 +268,7 @@ SETTINGS: list[tuple[str, Any, str]] = [
     ("terminal_multiple", 9.0, "9x annual AI NOI = an 11% capitalisation rate; see Sources"),
     ("budget_carryover", False, "each quarter's capital is a hard cap"),
     ("mip_gap", 0.001, ""),
-    ("time_limit_s", 120, ""),
+    ("time_limit_s", 60, ""),
     ("threads", 0, ""),
     ("random_seed", 0, ""),
 ]

@@ -23,7 +23,7 @@ AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's o
 # With this many sites or more, `method="auto"` decomposes by site (measured in
 # benchmarks/README.md: the column-generation bound is tight when many sites share the budget;
 # with a handful of lumpy sites only the monolithic branch-and-bound proves a small gap).
-AUTO_DECOMPOSITION_SITES = 40
+AUTO_DECOMPOSITION_SITES = 100
 METHODS = ("auto", "monolithic", "decomposition")
 
 

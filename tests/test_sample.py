@@ -49,7 +49,7 @@ def test_sample_validates_without_warnings(sample: Portfolio) -> None:
         sample.site_names)
     s = sample.settings
     assert (s.discount_rate, s.terminal_value, s.terminal_multiple) == (0.11, "multiple", 9.0)
-    assert (s.tax_rate, s.time_limit_s, s.mip_gap) == (0.0, 120.0, 0.001)
+    assert (s.tax_rate, s.time_limit_s, s.mip_gap) == (0.0, 60.0, 0.001)
 
 
 def test_build_sample_reproduces_the_committed_workbook(tmp_path: Path) -> None:
