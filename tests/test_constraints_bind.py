@@ -13,23 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reference import enumerate_best, evaluate_plan, make_portfolio, mismatches, option, site
 
 from optimizer.errors import InfeasibleError
 from optimizer.plan import Plan
 from optimizer.portfolio import Portfolio
 from optimizer.solve import optimize
-
-try:
-    from reference import enumerate_best, evaluate_plan, make_portfolio, mismatches, option, site
-except ImportError:  # tests imported as a package
-    from tests.reference import (
-        enumerate_best,
-        evaluate_plan,
-        make_portfolio,
-        mismatches,
-        option,
-        site,
-    )
 
 HASHPRICE = [60.0, 55.0, 50.0, 45.0, 42.0, 40.0, 38.0, 36.0]
 AIR = option("air", capex_musd_per_it_mw=0.8, lead_quarters=1, lease_usd_per_kw_month=120.0)

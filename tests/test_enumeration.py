@@ -13,30 +13,18 @@ from collections.abc import Callable
 
 import pandas as pd
 import pytest
+from reference import (
+    enumerate_best,
+    evaluate_plan,
+    make_portfolio,
+    mismatches,
+    option,
+    site,
+    tables_of,
+)
 
 from optimizer.portfolio import Portfolio
 from optimizer.solve import optimize
-
-try:
-    from reference import (
-        enumerate_best,
-        evaluate_plan,
-        make_portfolio,
-        mismatches,
-        option,
-        site,
-        tables_of,
-    )
-except ImportError:  # tests imported as a package
-    from tests.reference import (
-        enumerate_best,
-        evaluate_plan,
-        make_portfolio,
-        mismatches,
-        option,
-        site,
-        tables_of,
-    )
 
 REL = 1e-6
 # A falling hashprice ($/PH/s/day) so that when to convert matters.

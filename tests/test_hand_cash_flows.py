@@ -17,14 +17,10 @@ implementation (tests/reference.py) and for the optimizer's Plan.
 from __future__ import annotations
 
 import pytest
+from reference import evaluate, make_portfolio, option, site
 
 from optimizer.portfolio import Portfolio
 from optimizer.solve import optimize
-
-try:
-    from reference import evaluate, make_portfolio, option, site
-except ImportError:  # tests imported as a package
-    from tests.reference import evaluate, make_portfolio, option, site
 
 REL = 1e-9
 D = 365.25 / 4  # 91.3125 days a quarter

@@ -14,31 +14,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import (
+    count_plans,
+    enumerate_best,
+    evaluate_plan,
+    make_portfolio,
+    mismatches,
+    option,
+    site,
+)
 
 from optimizer.errors import InfeasibleError
 from optimizer.portfolio import Portfolio
 from optimizer.solve import optimize
-
-try:
-    from reference import (
-        count_plans,
-        enumerate_best,
-        evaluate_plan,
-        make_portfolio,
-        mismatches,
-        option,
-        site,
-    )
-except ImportError:  # tests imported as a package
-    from tests.reference import (
-        count_plans,
-        enumerate_best,
-        evaluate_plan,
-        make_portfolio,
-        mismatches,
-        option,
-        site,
-    )
 
 ENUMERATE_AT_MOST = 10_000  # plans; above this only feasibility and valuation are checked
 
