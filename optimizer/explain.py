@@ -67,12 +67,28 @@ def _elastic(econ: Economics, families: tuple[str, ...], time_limit: float
     outcome = HighsRunner(model).solve(time_limit=time_limit, mip_gap=1e-6)
     if outcome.status not in ("optimal", "feasible"):
         return None
-    lines = []
-    for component, key, slack in relaxed:
-        amount = pyo.value(slack)
-        if amount is not None and amount > 1e-6:
-            lines.append(_describe(econ, component, key, amount))
-    return lines
+    needed = [(component, key, float(pyo.value(slack))) for component, key, slack in relaxed
+              if pyo.value(slack) is not None and pyo.value(slack) > 1e-6]
+    return [_describe(econ, component, key, amount, last)
+            for component, key, amount, last in _runs(needed)]
+
+
+def _runs(needed: list[tuple[str, object, float]]) -> list[tuple[str, object, float, int]]:
+    """Merge a site's power or cooling shortfall of the same size in consecutive quarters into
+    one line (first key, amount, last quarter), so a missing 27.5 MW reads once, not per quarter.
+    """
+    out: list[tuple[str, object, float, int]] = []
+    for component, key, amount in needed:
+        if component in ("site_power", "site_cooling") and out:
+            prev_component, prev_key, prev_amount, prev_last = out[-1]
+            s, t = key  # type: ignore[misc]
+            if (prev_component == component and prev_key[0] == s  # type: ignore[index]
+                    and prev_last == t - 1 and abs(prev_amount - amount) <= 1e-6):
+                out[-1] = (component, prev_key, prev_amount, t)
+                continue
+        last = key[1] if component in ("site_power", "site_cooling") else -1  # type: ignore[index]
+        out.append((component, key, amount, last))
+    return out
 
 
 def _commitments_at(econ: Economics, site: str) -> str:
@@ -94,8 +110,10 @@ def _earliest_online(econ: Economics, starts: object, s: int) -> str:
     return f"the earliest upgrade could count from {econ.portfolio.quarter_labels[min(online)]}"
 
 
-def _describe(econ: Economics, component: str, key: object, amount: float) -> str:
-    """One business sentence for a constraint that must move by `amount`."""
+def _describe(econ: Economics, component: str, key: object, amount: float, last: int = -1
+              ) -> str:
+    """One business sentence for a constraint that must move by `amount` (site rows: in each
+    quarter from the key's to `last`)."""
     portfolio = econ.portfolio
     labels = portfolio.quarter_labels
     sites = portfolio.site_names
@@ -103,19 +121,20 @@ def _describe(econ: Economics, component: str, key: object, amount: float) -> st
 
     def site_q(k: object) -> tuple[str, str]:
         s, t = k  # type: ignore[misc]
-        return sites[s], labels[t]
+        span = labels[t] if last <= t else f"{labels[t]} to {labels[last]}"
+        return sites[s], span
 
     if component == "site_power":
         site, q = site_q(key)
         s = sites.index(site)
         return (f"{_commitments_at(econ, site)}Power at {site} in {q}: {amount:,.1f} {unit} more "
-                f"grid power is needed than is available then (grid_mw "
+                f"grid power is needed than is available (grid_mw "
                 f"{portfolio.sites['grid_mw'].iloc[s]:,.0f} MW; "
                 f"{_earliest_online(econ, econ.power, s)}).")
     if component == "site_cooling":
         site, q = site_q(key)
         s = sites.index(site)
-        return (f"{_commitments_at(econ, site)}Cooling at {site} in {q}: the halls online then "
+        return (f"{_commitments_at(econ, site)}Cooling at {site} in {q}: the halls online "
                 f"need {amount:,.1f} {unit} more cooling than the site can have (cooling_mw "
                 f"{portfolio.sites['cooling_mw'].iloc[s]:,.0f} MW; "
                 f"{_earliest_online(econ, econ.cooling, s)}).")

@@ -106,7 +106,8 @@ def test_commitment_without_cooling_is_explained_in_business_words() -> None:
     assert info.value.explanation
     first = info.value.explanation[0]
     assert "start 1 hall(s) of dlc in 2027Q1" in first
-    assert "Cooling at Bravo in 2028Q1" in first
+    assert "Cooling at Bravo in 2028Q1 to 2028Q4" in first  # one line for the run of quarters
+    assert len(info.value.explanation) == 1
     assert "27.5 MW more cooling" in first  # 25 MW IT x 1.1 cooling per IT MW
     assert "no such upgrade" in first
     assert "Traceback" not in text
