@@ -331,18 +331,37 @@ class SitePricer:
             out[:self.n_build - 1] -= costs[1:self.n_build] * self.chained
         return out
 
+    def _consistent(self, solver_costs: np.ndarray) -> bool:
+        """The objective HiGHS reports is that of the solution it returns (or it has none)."""
+        info = self.highs.getInfo()
+        if info.primal_solution_status != 2:
+            return True
+        value = float(solver_costs @ np.array(self.highs.getSolution().col_value))
+        reported = float(info.objective_function_value)
+        return abs(value - reported) <= 1e-7 * max(1.0, abs(reported))
+
     def price(self, costs: np.ndarray, time_limit: float) -> tuple[float, np.ndarray | None]:
         """Maximise costs . x over the site's schedules: (proven upper bound, best schedule).
 
         The bound is the MILP's dual bound (the optimum when solved); +inf if none is known.
         """
         h = self.highs
-        h.changeColsCost(self.n, self.all_cols, self.solver_costs(costs))
+        solver_costs = self.solver_costs(costs)
+        h.changeColsCost(self.n, self.all_cols, solver_costs)
         h.setOptionValue("time_limit", max(0.05, float(time_limit)))
-        if self.last is not None:
+        started = self.last is not None
+        if started:
             h.setSolution(self.n, self.all_cols, self.last)
-        h.run()
+        run_status = h.run()
+        if started and not self._consistent(solver_costs):
+            # HiGHS 1.16 can misreport a MIP start's objective after presolve and stop there
+            # claiming optimality (see optimizer/solver.py): its bound would then be invalid.
+            h.clearSolver()
+            self.last = None
+            run_status = h.run()
         status = h.getModelStatus()
+        if run_status == highspy.HighsStatus.kError or not h.getInfo().valid:
+            return INF, None  # no proof from a failed run: the bound stays unknown
         if status == highspy.HighsModelStatus.kInfeasible:
             self.feasible = False
             return -INF, None
@@ -797,6 +816,9 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
     default); pricing and the master LP run single-threaded.
     """
+    # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
+    # if an earlier solve in this process started it with more threads.
+    highspy.Highs.resetGlobalScheduler(True)
     return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
         max_iterations, polish, use_greedy)
 

@@ -183,3 +183,14 @@ def test_a_site_that_cannot_meet_its_commitments_makes_it_infeasible() -> None:
     result = solve_decomposed(econ, time_limit=10, mip_gap=0.0)
     assert (result.status, result.termination) == ("infeasible", "infeasible")
     assert "admit no schedule" in result.log[-1]
+
+
+def test_exact_after_a_multithreaded_solve_in_the_same_process() -> None:
+    """Regression: HiGHS keeps one thread scheduler per process. After a solve with threads=0
+    (HiGHS starts 2 threads here) the single-threaded pricers failed to run, and their stale
+    dual bounds made a wrong plan look optimal (623.3 reported against an optimum of 672.1)."""
+    econ = economics("budget")
+    optimize(econ.portfolio, threads=0, method="monolithic")  # starts the multi-thread scheduler
+    result = solve_decomposed(econ, time_limit=20, mip_gap=0.0, threads=1, seed=0)
+    assert result.objective == pytest.approx(optimum("budget"), rel=1e-6)
+    assert result.bound >= optimum("budget") - 1e-6
