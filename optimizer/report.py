@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from optimizer.errors import InputError, Problem, UsageError
+from optimizer.files import save_atomically
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.portfolio import Portfolio
 from optimizer.quarters import parse_quarter, quarter_ordinal
@@ -76,39 +75,6 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
     inputs = [Path(plan.portfolio.source)] if plan.portfolio.source else []
     check_target(path, inputs, force)
     save_atomically(build_workbook(plan), path)
-
-
-def save_atomically(workbook: Workbook, path: Path) -> None:
-    """Save `workbook` to a temporary file in the target folder, then rename it onto `path`.
-
-    Call `check_target` first. A failed write leaves no temporary file behind; a locked target
-    or a vanished folder is a UsageError.
-    """
-    path = Path(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".tmp.xlsx",
-                                        dir=path.resolve().parent)
-    except FileNotFoundError as err:
-        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist") from err
-    except PermissionError as err:
-        raise UsageError(f"cannot write {path}: the folder {path.parent} is not writable") \
-            from err
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        workbook.save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, path)
-    except PermissionError as err:
-        raise UsageError(f"cannot write {path}: it is locked or read-only (open in Excel?); "
-                         "close it and run again") from err
-    except FileNotFoundError as err:
-        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist") from err
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def open_report(report_path: Path) -> Workbook:

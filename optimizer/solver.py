@@ -78,6 +78,11 @@ class HighsRunner:
         """Send changed Params, bounds and fixed variables to HiGHS (no rebuild)."""
         self.solver.update()
 
+    def clear(self) -> None:
+        """Forget the previous solution and any MIP start (the model stays loaded)."""
+        self.solver._solver_model.clearSolver()
+        self._start_given = False
+
     def set_start(self, values: list[tuple[pyo.Var, float]]) -> None:
         """Give HiGHS a starting plan (a MIP start); variables not given are left free."""
         highs = self.solver._solver_model  # the highspy.Highs object behind the interface
@@ -105,8 +110,7 @@ class HighsRunner:
         outcome = self._run(time_limit, mip_gap, threads, seed)
         if self._start_given and outcome.status in ("optimal", "feasible") \
                 and not self._objective_consistent(outcome.objective):
-            self.solver._solver_model.clearSolver()  # drops the start and the bad incumbent
-            self._start_given = False
+            self.clear()  # drops the start and the bad incumbent
             note = ("sitepivot: HiGHS misreported the objective of the MIP start "
                     f"({outcome.objective:.9g} reported, {self._model_objective():.9g} "
                     "actual); solved again without the start.\n")

@@ -268,12 +268,6 @@ def _models(token: str) -> _WorkerModels:
     return _CACHE[token]
 
 
-def _clear_highs(runner: HighsRunner) -> None:
-    """Forget the previous solve's solution and basis, so a re-solve starts like a fresh one.
-    (Reaches into the persistent interface as `HighsRunner.set_start` does.)"""
-    runner.solver._solver_model.clearSolver()
-
-
 # ---- the task ------------------------------------------------------------------------------
 def solve_scenario(setup: SweepSetup, scenario: Scenario) -> dict[str, Any]:
     """Re-optimize one scenario and value the base plan under it; a result row (never raises).
@@ -302,7 +296,7 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     econ = build_economics(portfolio)
     fixed = value_base_plan(econ, setup.base) if setup.base is not None else None
     model, runner = _models(setup.token).model_for(econ, setup.reuse_models)
-    _clear_highs(runner)
+    runner.clear()
     start = best_start(econ, fixed)
     if start is not None:
         runner.set_start(start.start_values(model))

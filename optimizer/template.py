@@ -19,10 +19,7 @@ existing file is replaced only with ``force``.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer import schema
 from optimizer.errors import UsageError
+from optimizer.files import save_atomically
 from optimizer.quarters import quarter_range
 from optimizer.validation import ANNOTATION_COLUMNS
 
@@ -135,17 +133,7 @@ def build_workbook(tables: Mapping[str, pd.DataFrame],
 def save_workbook(workbook: Workbook, path: Path, *, force: bool = False) -> None:
     """Save atomically: a temporary file in the target folder, then `os.replace` onto ``path``."""
     _check_target(path, force)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp",
-                                    dir=path.parent)
-    os.close(fd)
-    try:
-        workbook.save(tmp_name)
-        os.replace(tmp_name, path)
-    except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror or err}") from err
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+    save_atomically(workbook, path)
 
 
 def header_comment(column: schema.Column) -> str:
