@@ -284,7 +284,9 @@ SCENARIOS = Table(
         Column("parameter", "choice", "", "What the row changes.",
                choices=("hashprice", "lease", "capex", "budget", "power_cost", "discount_rate",
                         "lead_quarters", "ai_demand"), example="hashprice"),
-        Column("value", "number", "", "New value (absolute); or give a multiplier.",
+        Column("value", "number", "",
+               "New value (absolute; for lead_quarters, quarters added or removed); or give a "
+               "multiplier.",
                required=False, default=None, example=None),
         Column("multiplier", "number", "x", "Multiplies the base value.", required=False,
                default=None, ge=0.0, example=0.7),
