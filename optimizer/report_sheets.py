@@ -358,8 +358,8 @@ def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     return 2, 1 + len(quarters)
 
 
-def _series(chart: BarChart | LineChart | AreaChart, ws: Worksheet, col: int,
-            rows: tuple[int, int], label: str, colour: str) -> None:
+def chart_series(chart: BarChart | LineChart | AreaChart, ws: Worksheet, col: int,
+                 rows: tuple[int, int], label: str, colour: str) -> None:
     """Add one series (a column's rows) under a reader's label and colour."""
     series = Series(Reference(ws, min_col=col, min_row=rows[0], max_row=rows[1]), title=label)
     series.graphicalProperties.solidFill = colour
@@ -370,7 +370,7 @@ def _series(chart: BarChart | LineChart | AreaChart, ws: Worksheet, col: int,
     chart.series.append(series)
 
 
-def _style(chart: BarChart | LineChart | AreaChart, axis_title: str) -> None:
+def style_chart(chart: BarChart | LineChart | AreaChart, axis_title: str) -> None:
     chart.y_axis.title = axis_title
     chart.y_axis.number_format = "#,##0"
     # openpyxl >= 3.1 marks axes deleted unless told otherwise; Excel then hides them.
@@ -389,14 +389,14 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     col = {c: i for i, c in enumerate(CASH_FLOW_COLUMNS, start=1)}
     bars = BarChart()
     bars.title = "Net cash flow and cumulative discounted NPV, before terminal value ($M)"
-    _series(bars, cash, col["net_musd"], cash_rows, "net cash flow", "4472C4")
+    chart_series(bars, cash, col["net_musd"], cash_rows, "net cash flow", "4472C4")
     bars.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0], max_row=cash_rows[1]))
-    _style(bars, "net cash flow, $M")
+    style_chart(bars, "net cash flow, $M")
     bars.x_axis.tickLblPos = "low"  # quarter labels below the negative bars, not across them
     line = LineChart()
-    _series(line, cash, col["cumulative_discounted_musd"], cash_rows,
+    chart_series(line, cash, col["cumulative_discounted_musd"], cash_rows,
             "cumulative discounted (right axis)", "C00000")
-    _style(line, "cumulative discounted, $M")
+    style_chart(line, "cumulative discounted, $M")
     line.y_axis.axId = 200
     line.y_axis.crosses = "max"
     _align_zero(bars, line, cash.cell, cash_rows, col["net_musd"],
@@ -408,20 +408,20 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     area = AreaChart()
     area.grouping = "stacked"
     area.title = "MW mining vs AI IT hosting (portfolio)"
-    _series(area, data, 2, data_rows, "mining MW", "FFC000")
-    _series(area, data, 3, data_rows, "AI IT MW online", "70AD47")
+    chart_series(area, data, 2, data_rows, "mining MW", "FFC000")
+    chart_series(area, data, 3, data_rows, "AI IT MW online", "70AD47")
     area.set_categories(quarters)
-    _style(area, "MW")
+    style_chart(area, "MW")
     _place(ws, area, "F20")
 
     capex = BarChart()
     capex.title = "Capex by quarter against budget ($M)"
-    _series(capex, data, 4, data_rows, "capex", "ED7D31")
+    chart_series(capex, data, 4, data_rows, "capex", "ED7D31")
     capex.set_categories(quarters)
-    _style(capex, "$M")
+    style_chart(capex, "$M")
     budget = LineChart()
-    _series(budget, data, 5, data_rows, "budget", "404040")
-    _style(budget, "$M")
+    chart_series(budget, data, 5, data_rows, "budget", "404040")
+    style_chart(budget, "$M")
     capex += budget
     _place(ws, capex, "F38")
 

@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.report import check_target
-from optimizer.report_sheets import _series, _style
+from optimizer.report_sheets import chart_series, style_chart
 from optimizer.report_xl import (
     BOLD,
     PERCENT,
@@ -164,10 +164,10 @@ def _tornado(ws: Worksheet, results: pd.DataFrame) -> None:
     chart.overlap = 100
     chart.title = "NPV change from the base by driver ($M), largest swing on top"
     rows = (2, max(last, 2))
-    _series(chart, ws, 6, rows, "low level", "C00000")
-    _series(chart, ws, 7, rows, "high level", "2E75B6")
+    chart_series(chart, ws, 6, rows, "low level", "C00000")
+    chart_series(chart, ws, 7, rows, "high level", "2E75B6")
     chart.set_categories(Reference(ws, min_col=1, min_row=rows[0], max_row=rows[1]))
-    _style(chart, "NPV change ($M)")
+    style_chart(chart, "NPV change ($M)")
     chart.x_axis.scaling.orientation = "maxMin"  # first (largest swing) row at the top
     chart.y_axis.crosses = "max"  # and the $M axis stays at the bottom
     chart.x_axis.tickLblPos = "low"  # driver names left of the negative bars
@@ -230,9 +230,9 @@ def _distribution(ws: Worksheet, results: pd.DataFrame) -> None:
         chart.type = "col"
         chart.gapWidth = 10
         chart.title = "Re-optimized NPV over the Monte Carlo draws"
-        _series(chart, ws, 4, (top + 1, end), "draws", "2E75B6")
+        chart_series(chart, ws, 4, (top + 1, end), "draws", "2E75B6")
         chart.set_categories(Reference(ws, min_col=3, min_row=top + 1, max_row=end))
-        _style(chart, "draws")
+        style_chart(chart, "draws")
         chart.x_axis.title = "NPV ($M)"
         chart.legend = None
         chart.height, chart.width = 9, 22
