@@ -35,6 +35,28 @@ def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _solver_options(each: str, threads: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """--time-limit, --mip-gap (and --threads): the solver options every solving command takes;
+    `each` names what they apply to ("" for one solve, " of each re-solve", ...)."""
+    options = [
+        click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help=f"Time limit{each} in seconds (default: Settings time_limit_s)."),
+        click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True),
+                     default=None, help=f"Relative MIP gap{each} (default: Settings mip_gap)."),
+    ]
+    if threads:
+        options.append(click.option(
+            "--threads", type=click.IntRange(min=0), default=None,
+            help="Solver threads, 0 = HiGHS chooses (default: Settings threads)."))
+
+    def apply(func: Callable[..., Any]) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sitepivot")
 def main() -> None:
@@ -71,12 +93,7 @@ def template(path: Path, force: bool) -> None:
 @click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Report path (default reports/<workbook-stem>-plan.xlsx).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Solver time limit in seconds (default: Settings time_limit_s).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-              help="Relative MIP gap (default: Settings mip_gap).")
-@click.option("--threads", type=click.IntRange(min=0), default=None,
-              help="Solver threads, 0 = HiGHS chooses (default: Settings threads).")
+@_solver_options(" of the solver")
 @click.option("--method", type=click.Choice(["auto", "monolithic", "decomposition"]),
               default="auto", show_default=True,
               help="Solve method: the whole MILP, or decomposition by site (auto: "
@@ -138,12 +155,7 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
 @click.argument("new_report", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Compare workbook path (default reports/<new-report-stem>-compare.xlsx).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Time limit of each re-solve in seconds (default: Settings time_limit_s).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-              help="Relative MIP gap of each re-solve (default: Settings mip_gap).")
-@click.option("--threads", type=click.IntRange(min=0), default=None,
-              help="Solver threads, 0 = HiGHS chooses (default: Settings threads).")
+@_solver_options(" of each re-solve")
 @click.option("--force", is_flag=True, help="Overwrite an existing compare workbook.")
 @_reports_errors
 def compare(old_report: Path, new_report: Path, output: Path | None, time_limit: float | None,
@@ -185,10 +197,7 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Sweep workbook path (default reports/<workbook-stem>-sweep.xlsx).")
 @click.option("--force", is_flag=True, help="Overwrite an existing sweep workbook.")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-              help="Relative MIP gap of each solve (default: Settings mip_gap).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Time limit of each solve in seconds (default: Settings time_limit_s).")
+@_solver_options(" of each solve", threads=False)
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Monte Carlo and solver seed (default: Settings random_seed).")
 @_reports_errors
