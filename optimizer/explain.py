@@ -124,20 +124,18 @@ def _describe(econ: Economics, component: str, key: object, amount: float, last:
         span = labels[t] if last <= t else f"{labels[t]} to {labels[last]}"
         return sites[s], span
 
-    if component == "site_power":
+    if component in ("site_power", "site_cooling"):
         site, q = site_q(key)
         s = sites.index(site)
-        return (f"{_commitments_at(econ, site)}Power at {site} in {q}: {amount:,.1f} {unit} more "
-                f"grid power is needed than is available (grid_mw "
-                f"{portfolio.sites['grid_mw'].iloc[s]:,.0f} MW; "
-                f"{_earliest_online(econ, econ.power, s)}).")
-    if component == "site_cooling":
-        site, q = site_q(key)
-        s = sites.index(site)
-        return (f"{_commitments_at(econ, site)}Cooling at {site} in {q}: the halls online "
-                f"need {amount:,.1f} {unit} more cooling than the site can have (cooling_mw "
-                f"{portfolio.sites['cooling_mw'].iloc[s]:,.0f} MW; "
-                f"{_earliest_online(econ, econ.cooling, s)}).")
+        power = component == "site_power"
+        what = ("grid power is needed than is available (grid_mw" if power else
+                "cooling is needed than the site can have (cooling_mw")
+        column = "grid_mw" if power else "cooling_mw"
+        upgrades = econ.power if power else econ.cooling
+        return (f"{_commitments_at(econ, site)}{'Power' if power else 'Cooling'} at {site} in "
+                f"{q}: {amount:,.1f} {unit} more {what} "
+                f"{portfolio.sites[column].iloc[s]:,.0f} MW; "
+                f"{_earliest_online(econ, upgrades, s)}).")
     if component == "capital_budget":
         return (f"Budget in {labels[key]}: committed spending exceeds the budget by "  # type: ignore[index]
                 f"{amount:,.1f} {unit} (raise budget_musd, or set budget_carryover).")
