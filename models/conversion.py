@@ -50,16 +50,16 @@ class Index:
     building_sites: dict[str, list[int]] = field(default_factory=dict)  # sites with modules/upgrade
 
 
-def build_model(econ: Economics, *, integer_building: bool = True) -> pyo.ConcreteModel:
+def build_model(econ: Economics, *, building_variables: bool = True) -> pyo.ConcreteModel:
     """Build the MILP for one Economics. Returns a ConcreteModel with ``m.index`` lookups.
 
-    `integer_building=False` writes the budget rows over the cumulative variables instead of
-    integer under-construction variables (`define_under_construction`): the same feasible set
-    and optimum, the weaker formulation, kept so benchmarks can compare the two.
+    `building_variables=False` writes the budget rows over the cumulative variables instead of
+    the under-construction variables (`define_under_construction`): the same feasible set and
+    optimum, the weaker formulation, kept so benchmarks can compare the two.
     """
     m = pyo.ConcreteModel(name="sitepivot")
     m.econ = econ  # coefficients and portfolio, for the constraint builders (not Pyomo data)
-    m.integer_building = integer_building
+    m.building_variables = building_variables
     m.index = _make_index(econ)
     _add_variables(m)
     _add_cumulative_definitions(m)
@@ -285,21 +285,23 @@ def define_under_construction(m: pyo.ConcreteModel, quarters: list[int]) -> None
     modules_building[s, t] and upgrade_building[s, t] likewise with the module's or upgrade's
     lead.
 
-    Integer variables, although the definition already makes them integral: with them each budget
-    row is a knapsack over integer variables, which HiGHS's cover and MIR cuts tighten (written
-    over the cumulative variables, the rows mix signs and those cuts do not apply). Measured in
-    benchmarks/README.md; `build_model(..., integer_building=False)` writes the rows the old way.
+    With these variables each budget row is a knapsack (positive coefficients on a few bounded
+    variables) that HiGHS's cover and MIR cuts tighten; written over the cumulative variables the
+    rows mix signs and those cuts do not apply. They are declared continuous: HiGHS's presolve
+    finds them implied integer (each is a sum of integer starts), and declared integer they were
+    branched on and HiGHS found worse plans. Measured in benchmarks/README.md;
+    `build_model(..., building_variables=False)` writes the rows the old way.
     """
     hall_rows = [(p, t) for p in range(len(m.index.pairs)) for t in quarters
                  if not _constant(_hall_building(m, p, t))]
     m.building_index = pyo.Set(dimen=2, initialize=hall_rows)
-    m.building = pyo.Var(m.building_index, domain=pyo.NonNegativeIntegers)
+    m.building = pyo.Var(m.building_index, domain=pyo.NonNegativeReals)
     m.building_definition = pyo.Constraint(
         m.building_index, rule=lambda _m, p, t: m.building[p, t] == _hall_building(m, p, t))
     for name in UPGRADE_KINDS:
         index = pyo.Set(dimen=2, initialize=[(s, t) for s in m.index.building_sites[name]
                                              for t in quarters])
-        var = pyo.Var(index, domain=pyo.NonNegativeIntegers)
+        var = pyo.Var(index, domain=pyo.NonNegativeReals)
         m.add_component(f"{name}_building_index", index)
         m.add_component(f"{name}_building", var)
         m.add_component(f"{name}_building_definition", pyo.Constraint(
@@ -333,7 +335,7 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     """Capex spent in budgeted quarter t, $M: each hall, module and upgrade under construction
     spends its capex / lead a quarter."""
     sites = m.econ.portfolio.sites
-    if m.integer_building:
+    if m.building_variables:
         expr = sum(m.hall_capex_rate[p] * m.building[p, t] for p in range(len(m.index.pairs))
                    if (p, t) in m.building_index)
     else:
@@ -342,7 +344,7 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     for name, (capex_column, lead_column) in UPGRADE_KINDS.items():
         for s in m.index.building_sites[name]:
             rate = float(sites[capex_column].iloc[s]) / int(sites[lead_column].iloc[s])
-            building = (getattr(m, f"{name}_building")[s, t] if m.integer_building
+            building = (getattr(m, f"{name}_building")[s, t] if m.building_variables
                         else _upgrade_building(m, name, s, t))
             expr += rate * building
     return expr
@@ -367,7 +369,7 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     budget = econ.portfolio.quarters["budget_musd"].to_numpy(float)
     budgeted = [t for t in range(econ.horizon) if np.isfinite(budget[t])]
     m.budget = pyo.Param(budgeted, mutable=True, initialize={t: budget[t] for t in budgeted})
-    if m.integer_building:
+    if m.building_variables:
         define_under_construction(m, budgeted)
     m.capex = pyo.Expression(budgeted, rule=lambda _m, t: capex_expression(m, t))
     if not econ.portfolio.settings.budget_carryover:

@@ -195,17 +195,17 @@ def test_optimizer_matches_enumeration(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(INSTANCES))
 def test_both_budget_formulations_reach_the_enumerated_optimum(name: str) -> None:
-    """The budget rows over integer under-construction variables (the default) and over the
+    """The budget rows over under-construction variables (the default) and over the
     cumulative variables (kept for benchmarks) describe the same plans: same optimum."""
     portfolio = INSTANCES[name]()
     best = enumerate_best(portfolio)
     assert best is not None
     econ = build_economics(portfolio)
-    for integer_building in (True, False):
-        model = build_model(econ, integer_building=integer_building)
+    for building_variables in (True, False):
+        model = build_model(econ, building_variables=building_variables)
         outcome = HighsRunner(model).solve(time_limit=60, mip_gap=0.0)
         assert outcome.status == "optimal"
-        assert outcome.objective == pytest.approx(best.npv, rel=REL), integer_building
+        assert outcome.objective == pytest.approx(best.npv, rel=REL), building_variables
 
 
 @pytest.mark.parametrize("name", list(INSTANCES))
