@@ -32,8 +32,8 @@ INSTANCES = [(8, 40), (60, 40), (300, 40), (300, 60)]
 QUICK = [(8, 40), (60, 40)]
 SEED = 1
 # "cumulative": the monolithic model with its budget rows written over the cumulative variables
-# (build_model(building_variables=False)), the formulation before the under-construction
-# variables; kept to measure that change.
+# (build_model(budget_over_starts=False)), the formulation before the rows were written over the
+# start variables; kept to measure that change.
 METHODS = ("monolithic", "decomposition", "cumulative")
 DEFAULT_METHODS = ("monolithic", "decomposition")
 # Default time limit (s) and target gap per instance size: the targets of issue 6.
@@ -89,7 +89,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
 
     clock = time.perf_counter()
     econ = build_economics(portfolio)  # type: ignore[arg-type]
-    model = build_model(econ, building_variables=False)
+    model = build_model(econ, budget_over_starts=False)
     runner = HighsRunner(model)
     build_s = time.perf_counter() - clock
     clock = time.perf_counter()

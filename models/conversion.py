@@ -47,19 +47,19 @@ class Index:
     upgrade_at: dict[tuple[int, int], int] = field(default_factory=dict)  # (site, tau) -> k
     pairs_of_site: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     pair_params: list[tuple[int, int, float, int]] = field(default_factory=list)
-    building_sites: dict[str, list[int]] = field(default_factory=dict)  # sites with modules/upgrade
+    upgrade_sites: dict[str, list[int]] = field(default_factory=dict)  # sites with upgrades
 
 
-def build_model(econ: Economics, *, building_variables: bool = True) -> pyo.ConcreteModel:
+def build_model(econ: Economics, *, budget_over_starts: bool = True) -> pyo.ConcreteModel:
     """Build the MILP for one Economics. Returns a ConcreteModel with ``m.index`` lookups.
 
-    `building_variables=False` writes the budget rows over the cumulative variables instead of
-    the under-construction variables (`define_under_construction`): the same feasible set and
-    optimum, the weaker formulation, kept so benchmarks can compare the two.
+    `budget_over_starts=False` writes the budget rows over the cumulative variables instead of
+    the start variables (see `capex_expression`): the same feasible set and optimum, the weaker
+    formulation, kept so benchmarks can compare the two.
     """
     m = pyo.ConcreteModel(name="sitepivot")
     m.econ = econ  # coefficients and portfolio, for the constraint builders (not Pyomo data)
-    m.building_variables = building_variables
+    m.budget_over_starts = budget_over_starts
     m.index = _make_index(econ)
     _add_variables(m)
     _add_cumulative_definitions(m)
@@ -98,7 +98,7 @@ def _make_index(econ: Economics) -> Index:
     idx.upgrade_at = {(s, t): k for k, (s, t) in
                       enumerate(zip(econ.power.site.tolist(), econ.power.tau.tolist(),
                                     strict=True))}
-    idx.building_sites = {"modules": sorted({s for s, _ in idx.module_at}),
+    idx.upgrade_sites = {"modules": sorted({s for s, _ in idx.module_at}),
                           "upgrade": sorted({s for s, _ in idx.upgrade_at})}
     return idx
 
@@ -279,74 +279,46 @@ def define_power_upgrade_once(m: pyo.ConcreteModel) -> None:
     m.power_upgrade_once = pyo.Constraint(sites, rule=lambda _m, s: m.upgrade_by[s, last] <= 1)
 
 
-def define_under_construction(m: pyo.ConcreteModel, quarters: list[int]) -> None:
-    """Units under construction, each quarter t in `quarters` (the budgeted ones)  [units]:
-    building[p, t] = started_by[p, t] - started_by[p, t - lead_p]  (halls of pair p),
-    modules_building[s, t] and upgrade_building[s, t] likewise with the module's or upgrade's
-    lead.
-
-    With these variables each budget row is a knapsack (positive coefficients on a few bounded
-    variables) that HiGHS's cover and MIR cuts tighten; written over the cumulative variables the
-    rows mix signs and those cuts do not apply. They are declared continuous: HiGHS's presolve
-    finds them implied integer (each is a sum of integer starts), and declared integer they were
-    branched on and HiGHS found worse plans. Measured in benchmarks/README.md;
-    `build_model(..., building_variables=False)` writes the rows the old way.
-    """
-    hall_rows = [(p, t) for p in range(len(m.index.pairs)) for t in quarters
-                 if not _constant(_hall_building(m, p, t))]
-    m.building_index = pyo.Set(dimen=2, initialize=hall_rows)
-    m.building = pyo.Var(m.building_index, domain=pyo.NonNegativeReals)
-    m.building_definition = pyo.Constraint(
-        m.building_index, rule=lambda _m, p, t: m.building[p, t] == _hall_building(m, p, t))
-    for name in UPGRADE_KINDS:
-        index = pyo.Set(dimen=2, initialize=[(s, t) for s in m.index.building_sites[name]
-                                             for t in quarters])
-        var = pyo.Var(index, domain=pyo.NonNegativeReals)
-        m.add_component(f"{name}_building_index", index)
-        m.add_component(f"{name}_building", var)
-        m.add_component(f"{name}_building_definition", pyo.Constraint(
-            index, rule=lambda _m, s, t, name=name, var=var:
-            var[s, t] == _upgrade_building(m, name, s, t)))
-
-
-# Upgrade kinds -> (capex column, lead column) of Sites; "modules" and "upgrade" name the model's
-# `*_by` cumulative variables.
+# Upgrade kinds -> (capex column, lead column) of Sites; "modules" and "upgrade" also name the
+# model's start variables (`*_started`) and cumulative variables (`*_by`).
 UPGRADE_KINDS = {"modules": ("cooling_module_capex_musd", "cooling_lead_quarters"),
                  "upgrade": ("power_upgrade_capex_musd", "power_upgrade_lead_quarters")}
 
 
-def _constant(expr: object) -> bool:
-    return isinstance(expr, (int, float))
-
-
-def _hall_building(m: pyo.ConcreteModel, p: int, t: int) -> object:
-    """Halls of pair p under construction at t: started by t minus started by t - lead."""
-    return started_by(m, p, t) - started_by(m, p, t - _pair_params(m, p)[3])
-
-
-def _upgrade_building(m: pyo.ConcreteModel, name: str, s: int, t: int) -> object:
-    """Cooling modules ("modules") or the power upgrade ("upgrade") of site s being built at t."""
-    cum = getattr(m, f"{name}_by")
-    lead = int(m.econ.portfolio.sites[UPGRADE_KINDS[name][1]].iloc[s])
-    return _cumulative(cum, s, t) - _cumulative(cum, s, t - lead)
-
-
 def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
-    """Capex spent in budgeted quarter t, $M: each hall, module and upgrade under construction
-    spends its capex / lead a quarter."""
+    """Capex spent in quarter t, $M: each hall, module and upgrade under construction at t, that
+    is started in t - lead + 1 .. t, spends its capex / lead.
+
+    Written over the start variables themselves, each budget row is a knapsack (positive
+    coefficients on bounded integer variables) that HiGHS's cover and MIR cuts tighten. Written
+    as cumulative differences (started by t minus started by t - lead, `build_model(...,
+    budget_over_starts=False)`) the rows mix signs and those cuts do not apply; the feasible set
+    is the same. Measured in benchmarks/README.md.
+    """
     sites = m.econ.portfolio.sites
-    if m.building_variables:
-        expr = sum(m.hall_capex_rate[p] * m.building[p, t] for p in range(len(m.index.pairs))
-                   if (p, t) in m.building_index)
-    else:
-        expr = sum(m.hall_capex_rate[p] * _hall_building(m, p, t)
-                   for p in range(len(m.index.pairs)) if not _constant(_hall_building(m, p, t)))
+    idx: Index = m.index
+    expr = 0
+    for p in range(len(idx.pairs)):
+        lead = _pair_params(m, p)[3]
+        if m.budget_over_starts:
+            building = sum(m.halls_started[idx.hall_at[p, tau]]
+                           for tau in range(t - lead + 1, t + 1) if (p, tau) in idx.hall_at)
+        else:
+            building = started_by(m, p, t) - started_by(m, p, t - lead)
+        if not isinstance(building, (int, float)):
+            expr += m.hall_capex_rate[p] * building
     for name, (capex_column, lead_column) in UPGRADE_KINDS.items():
-        for s in m.index.building_sites[name]:
-            rate = float(sites[capex_column].iloc[s]) / int(sites[lead_column].iloc[s])
-            building = (getattr(m, f"{name}_building")[s, t] if m.building_variables
-                        else _upgrade_building(m, name, s, t))
-            expr += rate * building
+        at = idx.module_at if name == "modules" else idx.upgrade_at
+        started, cum = getattr(m, f"{name}_started"), getattr(m, f"{name}_by")
+        for s in idx.upgrade_sites[name]:
+            lead = int(sites[lead_column].iloc[s])
+            if m.budget_over_starts:
+                building = sum(started[at[s, tau]] for tau in range(t - lead + 1, t + 1)
+                               if (s, tau) in at)
+            else:
+                building = _cumulative(cum, s, t) - _cumulative(cum, s, t - lead)
+            if not isinstance(building, (int, float)):
+                expr += float(sites[capex_column].iloc[s]) / lead * building
     return expr
 
 
@@ -369,8 +341,6 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     budget = econ.portfolio.quarters["budget_musd"].to_numpy(float)
     budgeted = [t for t in range(econ.horizon) if np.isfinite(budget[t])]
     m.budget = pyo.Param(budgeted, mutable=True, initialize={t: budget[t] for t in budgeted})
-    if m.building_variables:
-        define_under_construction(m, budgeted)
     m.capex = pyo.Expression(budgeted, rule=lambda _m, t: capex_expression(m, t))
     if not econ.portfolio.settings.budget_carryover:
         m.capital_budget = pyo.Constraint(budgeted, rule=lambda _m, t: m.capex[t] <= m.budget[t])

@@ -195,17 +195,17 @@ def test_optimizer_matches_enumeration(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(INSTANCES))
 def test_both_budget_formulations_reach_the_enumerated_optimum(name: str) -> None:
-    """The budget rows over under-construction variables (the default) and over the
+    """The budget rows over the start variables (the default) and over the
     cumulative variables (kept for benchmarks) describe the same plans: same optimum."""
     portfolio = INSTANCES[name]()
     best = enumerate_best(portfolio)
     assert best is not None
     econ = build_economics(portfolio)
-    for building_variables in (True, False):
-        model = build_model(econ, building_variables=building_variables)
+    for budget_over_starts in (True, False):
+        model = build_model(econ, budget_over_starts=budget_over_starts)
         outcome = HighsRunner(model).solve(time_limit=60, mip_gap=0.0)
         assert outcome.status == "optimal"
-        assert outcome.objective == pytest.approx(best.npv, rel=REL), building_variables
+        assert outcome.objective == pytest.approx(best.npv, rel=REL), budget_over_starts
 
 
 @pytest.mark.parametrize("name", list(INSTANCES))
