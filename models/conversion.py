@@ -3,7 +3,8 @@
 Built from `optimizer.economics.Economics` (numpy coefficients). Every start's NPV is one number
 computed there, so the objective is a plain sum. Constraints that depend on "halls started by t"
 use cumulative variables (`started_by`, `modules_by`, `upgrade_by`) defined by a one-step
-recursion, so no constraint sums O(T^2) terms.
+recursion, so no constraint sums O(T^2) terms. The budget rows instead sum the start variables
+of the last `lead` quarters (see `capex_expression`): short too, and knapsacks HiGHS can cut.
 
 Decisions
 - ``halls_started[c]`` integer >= 0: halls started as candidate c = (site, option, quarter).
@@ -310,15 +311,17 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     for name, (capex_column, lead_column) in UPGRADE_KINDS.items():
         at = idx.module_at if name == "modules" else idx.upgrade_at
         started, cum = getattr(m, f"{name}_started"), getattr(m, f"{name}_by")
+        capex = sites[capex_column].to_numpy(float)
+        leads = sites[lead_column].fillna(0).to_numpy(int)
         for s in idx.upgrade_sites[name]:
-            lead = int(sites[lead_column].iloc[s])
+            lead = int(leads[s])
             if m.budget_over_starts:
                 building = sum(started[at[s, tau]] for tau in range(t - lead + 1, t + 1)
                                if (s, tau) in at)
             else:
                 building = _cumulative(cum, s, t) - _cumulative(cum, s, t - lead)
             if not isinstance(building, (int, float)):
-                expr += float(sites[capex_column].iloc[s]) / lead * building
+                expr += float(capex[s]) / lead * building
     return expr
 
 

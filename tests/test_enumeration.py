@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
+import pyomo.environ as pyo
 import pytest
+from pyomo.repn import generate_standard_repn
 from reference import (
     enumerate_best,
     evaluate_plan,
@@ -206,6 +208,20 @@ def test_both_budget_formulations_reach_the_enumerated_optimum(name: str) -> Non
         outcome = HighsRunner(model).solve(time_limit=60, mip_gap=0.0)
         assert outcome.status == "optimal"
         assert outcome.objective == pytest.approx(best.npv, rel=REL), budget_over_starts
+
+
+@pytest.mark.parametrize("name", ["budget_two_options", "upgrades_under_budget"])
+def test_budget_rows_are_knapsacks(name: str) -> None:
+    """Each budget row has positive coefficients on integer variables only (what lets HiGHS's
+    cover cuts apply; see models/conversion.py `capex_expression`)."""
+    model = build_model(build_economics(INSTANCES[name]()))
+    terms = 0
+    for row in model.capital_budget.values():
+        repn = generate_standard_repn(row.body)
+        terms += len(repn.linear_vars)
+        assert all(v.is_integer() for v in repn.linear_vars)
+        assert all(pyo.value(c) > 0 for c in repn.linear_coefs)
+    assert terms > 0
 
 
 @pytest.mark.parametrize("name", list(INSTANCES))
