@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.economics import Economics
+from optimizer.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solver import relative_gap
 
 INF = highspy.kHighsInf
@@ -685,8 +686,6 @@ class PlanArrays:
 def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
     """Plan arrays from one build vector per site; mining dispatched optimally (None if the
     coupling rows or the mining floor are not met)."""
-    from optimizer.greedy import dispatch_mining
-
     econ = prob.econ
     halls, modules = np.zeros(len(econ.halls)), np.zeros(len(econ.cooling))
     upgrades = np.zeros(len(econ.power))
@@ -801,8 +800,8 @@ def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bo
 # --------------------------------------------------------------------------- driver
 def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: float = 1e-3,
                      threads: int = 0, seed: int = 0, max_iterations: int = 10_000,
-                     smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True
-                     ) -> DecomposedResult:
+                     smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True,
+                     greedy: GreedyPlan | None = None) -> DecomposedResult:
     """Decompose by site, generate columns, then polish; see the module docstring.
 
     Phases, each stopping as soon as the proven gap (bound - NPV) / |NPV| <= mip_gap:
@@ -814,13 +813,14 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
        (those fractional in the master LP first), for 60% of the time left;
     3. (`polish`) the monolithic model from the best plan for the rest; its bound counts too.
     `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
-    default); pricing and the master LP run single-threaded.
+    default); pricing and the master LP run single-threaded. `greedy`: the greedy plan if the
+    caller has it already (else it is computed here when `use_greedy`).
     """
     # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
     # if an earlier solve in this process started it with more threads.
     highspy.Highs.resetGlobalScheduler(True)
     return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
-        max_iterations, polish, use_greedy)
+        max_iterations, polish, use_greedy, greedy)
 
 
 class _Run:
@@ -885,7 +885,7 @@ class _Run:
             self.say(f"bound {value:,.4f} from {source}")
 
     # ----------------------------------------------------------------- phases
-    def seeds(self, use_greedy: bool) -> None:
+    def seeds(self, use_greedy: bool, greedy: GreedyPlan | None) -> None:
         """Idle schedules (mining only; all-out mining too if there is a floor), greedy."""
         prob = self.prob
         for s in range(prob.n_sites):
@@ -894,9 +894,7 @@ class _Run:
                 if x is not None:
                     self.add(prob.column(s, x))
         if use_greedy:
-            from optimizer.greedy import greedy_plan
-
-            g = greedy_plan(self.econ)
+            g = greedy if greedy is not None else greedy_plan(self.econ)
             if g is not None:
                 self.offer(PlanArrays(g.halls, g.modules, g.upgrades, g.mining,
                                       g.valuation.npv), "greedy")
@@ -1058,12 +1056,13 @@ class _Run:
                 return
 
     # ----------------------------------------------------------------- driver
-    def solve(self, max_iterations: int, polish: bool, use_greedy: bool) -> DecomposedResult:
+    def solve(self, max_iterations: int, polish: bool, use_greedy: bool,
+              greedy: GreedyPlan | None = None) -> DecomposedResult:
         prob = self.prob
         if any(not p.feasible for p in prob.pricers):
             self.say("a start commitment has no candidate start; no plan exists")
             return self.result("infeasible")
-        self.seeds(use_greedy)
+        self.seeds(use_greedy, greedy)
         self.timings["seeds"] = time.perf_counter() - self.clock
         budget_end = self.clock + 0.5 * (self.deadline - self.clock)
         why = self.generate(max_iterations, budget_end if polish else self.deadline)

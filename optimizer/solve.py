@@ -78,7 +78,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         many = len(portfolio.sites) >= AUTO_DECOMPOSITION_SITES
         method = "decomposition" if many and mip_start is None else "monolithic"
     if method == "decomposition":
-        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, timings)
+        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, greedy, timings)
     else:
         solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings)
 
@@ -130,12 +130,12 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
 
 
 def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
-                timings: dict[str, float]) -> Solved:
-    """Dantzig-Wolfe by site (optimizer/decompose.py); it starts from the greedy plan itself."""
+                greedy: GreedyPlan | None, timings: dict[str, float]) -> Solved:
+    """Dantzig-Wolfe by site (optimizer/decompose.py), from the greedy plan if there is one."""
     from optimizer.decompose import solve_decomposed
 
     result = solve_decomposed(econ, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                              seed=seed)
+                              seed=seed, greedy=greedy)
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
     has_plan = result.status in ("optimal", "feasible")
