@@ -54,7 +54,8 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
     if method == "cumulative":
         out.update(cumulative_rows(portfolio, time_limit, gap, threads))
     elif method == "monolithic":
-        plan = optimize(portfolio, time_limit=time_limit, mip_gap=gap, threads=threads, seed=0)
+        plan = optimize(portfolio, time_limit=time_limit, mip_gap=gap, threads=threads, seed=0,
+                        method="monolithic")
         out["build_s"] = plan.timings.get("economics", 0.0) + plan.timings.get("build", 0.0)
         out["solve_s"] = plan.timings.get("greedy", 0.0) + plan.timings.get("solve", 0.0)
         out.update(status=plan.status, npv=plan.npv_musd, bound=plan.bound_musd, gap=plan.gap)
