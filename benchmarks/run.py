@@ -85,7 +85,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     from models.conversion import build_model
     from optimizer.economics import build_economics, evaluate
     from optimizer.greedy import greedy_plan
-    from optimizer.solve import audit, solution_units
+    from optimizer.solve import audit, integrality_slack, solution_units
     from optimizer.solver import HighsRunner
 
     clock = time.perf_counter()
@@ -100,7 +100,8 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     outcome = runner.solve(time_limit=time_limit, mip_gap=gap, threads=threads, seed=0)
     solve_s = time.perf_counter() - clock
     if outcome.status in ("optimal", "feasible"):
-        audit(evaluate(econ, *solution_units(model, econ)).npv, outcome.objective, 1e-6)
+        audit(evaluate(econ, *solution_units(model, econ)).npv, outcome.objective,
+              integrality_slack(model))
     return {"build_s": build_s, "solve_s": solve_s, "status": outcome.status,
             "npv": outcome.objective, "bound": outcome.bound, "gap": outcome.gap}
 
