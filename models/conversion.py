@@ -48,7 +48,7 @@ class Index:
     upgrade_at: dict[tuple[int, int], int] = field(default_factory=dict)  # (site, tau) -> k
     pairs_of_site: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     pair_params: list[tuple[int, int, float, int]] = field(default_factory=list)
-    upgrade_sites: dict[str, list[int]] = field(default_factory=dict)  # sites with upgrades
+    upgrade_sites: dict[str, list[int]] = field(default_factory=dict)  # kind -> sites having it
 
 
 def build_model(econ: Economics, *, budget_over_starts: bool = True) -> pyo.ConcreteModel:
