@@ -259,14 +259,19 @@ def _letters() -> dict[str, str]:
     return {c.name: chr(ord("A") + j) for j, c in enumerate(schema.SCENARIOS.columns)}
 
 
-def _sheet_cell(p: Portfolio, i: int, column: str) -> str:
-    """Excel cell of a Scenarios record: the reader's row and column when the frame carries
-    them (attrs ``rows`` and ``letters``), else the usual layout (header in row 1, records from
-    row 2, columns in the contract's order)."""
-    rows = p.scenarios.attrs.get("rows")
-    letters = p.scenarios.attrs.get("letters") or _letters()
+def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) -> Problem:
+    """A problem of Scenarios record i, at the cell it was read from (`validation._locations`
+    puts the sheet, rows and column letters in the frame's attrs); a frame built in Python is
+    named by the usual layout (header in row 1, columns in the contract's order)."""
+    where = p.scenarios.attrs
+    rows = where.get("rows")
     row = rows[i] if rows is not None and i < len(rows) else i + 2
-    return f"{letters.get(column, _letters()[column])}{row}"
+    sheet = where.get("sheet", "Scenarios")
+    if "letters" in where and where["letters"] is None:  # a CSV file: named by row
+        return Problem(f"{sheet} row {row}", "", column, value, expected)
+    letters = where.get("letters") or _letters()
+    return Problem(sheet, f"{letters.get(column, _letters()[column])}{row}", column, value,
+                   expected)
 
 
 def sheet_scenarios(p: Portfolio) -> list[Scenario]:
@@ -283,8 +288,7 @@ def sheet_scenarios(p: Portfolio) -> list[Scenario]:
         given = [(m, rec[m]) for m in ("value", "multiplier")
                  if rec[m] is not None and not pd.isna(rec[m])]
         if len(given) != 1:
-            problems.append(Problem("Scenarios", _sheet_cell(p, i, "value"), "value", None,
-                                    "exactly one of value and multiplier"))
+            problems.append(_problem(p, i, "value", None, "exactly one of value and multiplier"))
             continue
         mode, amount = given[0]
         change = Change(str(rec["parameter"]), "multiplier" if mode == "multiplier" else "value",
@@ -293,8 +297,7 @@ def sheet_scenarios(p: Portfolio) -> list[Scenario]:
         if str(rec["scenario"]).strip().lower() == "base":
             found.append(("scenario", rec["scenario"], "another name: 'base' is the unchanged "
                           "portfolio every sweep starts with"))
-        problems += [Problem("Scenarios", _sheet_cell(p, i, col), col, value, expected)
-                     for col, value, expected in found]
+        problems += [_problem(p, i, col, value, expected) for col, value, expected in found]
         if not found:
             grouped.setdefault(str(rec["scenario"]), []).append(change)
     if problems:

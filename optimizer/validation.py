@@ -715,6 +715,18 @@ def _frame(rows: _Rows | None, table: Table, columns: Sequence[str] | None = Non
                          for c in columns})
 
 
+def _locations(rows: _Rows | None) -> dict[str, Any]:
+    """Where each record of a table was read, for messages raised after validation (a sweep's
+    Scenarios rows): the sheet's label, each record's spreadsheet row, each column's letter
+    (None for a CSV file, whose problems are named by row)."""
+    if rows is None or rows.sheet is None:
+        return {}
+    sheet = rows.sheet
+    letters = None if sheet.csv_file is not None or sheet.letters is None else {
+        column: sheet.letters[position] for column, position in rows.positions.items()}
+    return {"sheet": sheet.label, "rows": list(rows.rows), "letters": letters}
+
+
 def _build(parts: dict[str, Any], *, source: str, sha256: str,
            warnings: list[str]) -> Portfolio:
     s = parts["settings"]
@@ -737,6 +749,7 @@ def _build(parts: dict[str, Any], *, source: str, sha256: str,
     commitments = _frame(parts["commitments"], schema.COMMITMENTS)
     commitments["halls"] = commitments["halls"].astype(float)
     scenarios = _frame(parts["scenarios"], schema.SCENARIOS)
+    scenarios.attrs.update(_locations(parts["scenarios"]))
     return Portfolio(settings=settings, sites=sites, options=options, site_options=site_options,
                      quarters=quarters, commitments=commitments, scenarios=scenarios,
                      source=source, sha256=sha256, warnings=tuple(warnings))

@@ -196,6 +196,26 @@ def test_interrupt_keeps_finished_rows() -> None:
     assert results["npv_reoptimized_musd"].iloc[:3].notna().all()
 
 
+def test_scenario_problems_name_the_cell_they_were_read_from(tmp_path: Path) -> None:
+    """Columns in another order and a blank row between records: the message still names the
+    cell the user must fix (the frame keeps the rows and letters the reader saw)."""
+    path = write_xlsx(tiny_tables(), tmp_path / "p.xlsx")
+    book = load_workbook(path)
+    sheet = book.create_sheet("Scenarios")
+    sheet.append(["parameter", "scenario", "multiplier", "value", "site", "option"])
+    sheet.append(["hashprice", "bear", 0.8, None, None, None])
+    sheet.append([None] * 6)
+    sheet.append(["lead_quarters", "slow", None, 0.5, None, None])
+    book.save(path)
+    from optimizer.workbook import load_portfolio
+
+    with pytest.raises(InputError) as err:
+        sheet_scenarios(load_portfolio(path))
+    assert len(err.value.problems) == 1
+    assert str(err.value.problems[0]).startswith(
+        "Scenarios!D4 [value]: value 0.5: a whole number of quarters")
+
+
 def test_scenarios_sheet_rows_are_checked_and_named_by_cell() -> None:
     bad = pd.DataFrame({
         "scenario": ["bear", "bear", "slow", "Base"],
