@@ -216,6 +216,24 @@ def test_scenario_problems_name_the_cell_they_were_read_from(tmp_path: Path) -> 
         "Scenarios!D4 [value]: value 0.5: a whole number of quarters")
 
 
+def test_scenario_problems_in_a_csv_folder_are_named_by_file_and_row(tmp_path: Path) -> None:
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    tables = tiny_tables()
+    tables["Scenarios"] = pd.DataFrame({
+        "scenario": ["bear", "slow"], "parameter": ["hashprice", "lead_quarters"],
+        "value": [None, 0.5], "multiplier": [0.8, None], "site": [None, None],
+        "option": [None, None]})
+    for name, frame in tables.items():
+        frame.to_csv(folder / f"{name.lower()}.csv", index=False)
+    from optimizer.workbook import load_portfolio
+
+    with pytest.raises(InputError) as err:
+        sheet_scenarios(load_portfolio(folder))
+    assert len(err.value.problems) == 1
+    assert str(err.value.problems[0]).startswith("scenarios.csv row 3 [value]: value 0.5")
+
+
 def test_scenarios_sheet_rows_are_checked_and_named_by_cell() -> None:
     bad = pd.DataFrame({
         "scenario": ["bear", "bear", "slow", "Base"],
