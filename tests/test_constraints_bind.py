@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 from reference import enumerate_best, evaluate_plan, make_portfolio, mismatches, option, site
 
@@ -55,22 +56,19 @@ def solve(p: Portfolio) -> Plan:
     return plan
 
 
+def _units_by(frame: pd.DataFrame, kind: str, units: str) -> dict[tuple[str, str], int]:
+    """{(kind, start quarter): units} summed over the rows of a plan frame."""
+    return {key: int(n) for key, n in frame.groupby([kind, "start_quarter"])[units].sum().items()}
+
+
 def starts(plan: Plan) -> dict[tuple[str, str], int]:
     """{(option, start quarter): halls} of a one-site plan."""
-    out: dict[tuple[str, str], int] = {}
-    for _, row in plan.decisions.iterrows():
-        key = (row["option"], row["start_quarter"])
-        out[key] = out.get(key, 0) + int(row["halls"])
-    return out
+    return _units_by(plan.decisions, "option", "halls")
 
 
 def upgrades(plan: Plan) -> dict[tuple[str, str], int]:
     """{(kind, start quarter): units}."""
-    out: dict[tuple[str, str], int] = {}
-    for _, row in plan.upgrades.iterrows():
-        key = (row["kind"], row["start_quarter"])
-        out[key] = out.get(key, 0) + int(row["units"])
-    return out
+    return _units_by(plan.upgrades, "kind", "units")
 
 
 @pytest.fixture(scope="module")
