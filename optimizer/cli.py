@@ -94,10 +94,12 @@ def template(path: Path, force: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Report path (default reports/<workbook-stem>-plan.xlsx).")
 @_solver_options(" of the solver")
-@click.option("--method", type=click.Choice(["auto", "monolithic", "decomposition"]),
+@click.option("--method", type=click.Choice(["auto", "monolithic", "neighbourhood",
+                                             "decomposition"]),
               default="auto", show_default=True,
-              help="Solve method: the whole MILP, or decomposition by site (auto: "
-              "decomposition for large portfolios).")
+              help="Solve method: the whole MILP; the whole MILP then neighbourhoods of sites; "
+              "or decomposition by site (auto: neighbourhood from 20 sites, decomposition from "
+              "100).")
 @click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
               default=None, help="Lock the starts of a previous report that fall before this "
               "plan's start quarter as commitments.")

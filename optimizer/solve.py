@@ -15,7 +15,7 @@ from optimizer.greedy import GreedyPlan, greedy_plan
 from optimizer.plan import Plan
 from optimizer.plan_frames import plan_frames
 from optimizer.portfolio import Portfolio
-from optimizer.solver import HighsRunner
+from optimizer.solver import HighsRunner, SolveOutcome, relative_gap
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
 
@@ -24,7 +24,12 @@ AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's o
 # benchmarks/README.md: the column-generation bound is tight when many sites share the budget;
 # with a handful of lumpy sites only the monolithic branch-and-bound proves a small gap).
 AUTO_DECOMPOSITION_SITES = 100
-METHODS = ("auto", "monolithic", "decomposition")
+# From this many sites `auto` gives HiGHS a share of the time and then searches neighbourhoods of
+# sites from its plan (`optimizer.neighbourhood`): there HiGHS's bound stalls soon after the root
+# while the search keeps finding better plans (benchmarks/README.md).
+AUTO_NEIGHBOURHOOD_SITES = 20
+HIGHS_SHARE = 0.5  # share of the time limit HiGHS runs before the neighbourhood search
+METHODS = ("auto", "monolithic", "neighbourhood", "decomposition")
 
 
 @dataclass
@@ -48,8 +53,11 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     """Find the plan of highest NPV for a validated Portfolio.
 
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
-    the reference), "decomposition" (Dantzig-Wolfe by site, `optimizer.decompose`) or "auto"
-    (decomposition from AUTO_DECOMPOSITION_SITES sites, unless a `mip_start` is given). A greedy
+    the reference), "neighbourhood" (the same MILP for HIGHS_SHARE of the time, then a search
+    over neighbourhoods of sites from its plan and the MILP again from the best plan),
+    "decomposition" (Dantzig-Wolfe by site, `optimizer.decompose`) or "auto" (neighbourhood from
+    AUTO_NEIGHBOURHOOD_SITES sites, decomposition from AUTO_DECOMPOSITION_SITES unless a
+    `mip_start` is given). A greedy
     plan (the spreadsheet way) is computed for comparison and used as a starting plan.
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
     SolverError. A plan stopped by the time limit has status "feasible" and its gap stated.
@@ -75,12 +83,12 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         if greedy is None:
             warnings.append("The greedy ranking found no feasible plan to compare with.")
     if method == "auto":
-        many = len(portfolio.sites) >= AUTO_DECOMPOSITION_SITES
-        method = "decomposition" if many and mip_start is None else "monolithic"
+        method = auto_method(len(portfolio.sites), mip_start is not None)
     if method == "decomposition":
         solved = _decomposed(econ, limit, gap, n_threads, rng_seed, greedy, timings)
     else:
-        solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings)
+        solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings,
+                             search=method == "neighbourhood")
 
     if solved.status == "infeasible":
         from optimizer.explain import explain_infeasibility
@@ -108,10 +116,18 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         warnings=list(portfolio.warnings) + warnings, **frames)
 
 
+def auto_method(n_sites: int, has_start: bool) -> str:
+    """The method `auto` runs for a portfolio of n_sites (measured in benchmarks/README.md)."""
+    if n_sites >= AUTO_DECOMPOSITION_SITES and not has_start:
+        return "decomposition"
+    return "neighbourhood" if n_sites >= AUTO_NEIGHBOURHOOD_SITES else "monolithic"
+
+
 def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
                 greedy: GreedyPlan | None, mip_start: Plan | None,
-                timings: dict[str, float]) -> Solved:
-    """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan."""
+                timings: dict[str, float], search: bool = False) -> Solved:
+    """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
+    `search`, HiGHS stops at HIGHS_SHARE of the time and `_search_from` takes over."""
     clock = time.perf_counter()
     model = build_model(econ)
     runner = HighsRunner(model)
@@ -120,13 +136,52 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
         runner.set_start(start_values_from_plan(model, econ, mip_start))
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
-    outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
-    timings["solve"] = outcome.seconds
+    started = time.perf_counter()
+    first = HIGHS_SHARE * time_limit if search else time_limit
+    outcome = runner.solve(time_limit=first, mip_gap=mip_gap, threads=threads, seed=seed)
+    if search and outcome.status == "feasible":
+        outcome = _search_from(runner, econ, outcome, until=started + time_limit,
+                               mip_gap=mip_gap, threads=threads, seed=seed)
+    timings["solve"] = time.perf_counter() - started
     has_plan = outcome.status in ("optimal", "feasible")
     return Solved(status=outcome.status, termination=outcome.termination,
                   objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
                   log=outcome.log, units=solution_units(model, econ) if has_plan else None,
                   rounding=integrality_slack(model) if has_plan else 0.0)
+
+
+def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
+                 mip_gap: float, threads: int, seed: int) -> SolveOutcome:
+    """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
+    with the time left. Both HiGHS runs prove bounds on the same model: the smaller is kept.
+    """
+    from optimizer.neighbourhood import current_values, load_values, search_sites
+
+    started = time.perf_counter()
+    found = search_sites(runner, econ, current_values(runner), until=until, seed=seed,
+                         threads=threads)
+    log = first.log + "\n".join(found.log) + "\n"
+    bound, termination = first.bound, "time_limit"
+    left = until - time.perf_counter()
+    final = None
+    if left >= 1.0:
+        runner.set_start_columns(found.values)
+        final = runner.solve(time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed)
+        log += final.log
+        if final.status in ("optimal", "feasible") and final.bound == final.bound:  # not NaN
+            bound = min(bound, final.bound)
+    if final is None or final.status not in ("optimal", "feasible") \
+            or final.objective < found.objective:
+        load_values(runner, found.values)
+    objective = runner.model_objective()
+    gap = relative_gap(objective, bound)
+    proven = gap <= mip_gap + 1e-9  # rounding of the NPV sums is no gap
+    if final is not None and final.termination not in ("optimal", "time_limit") and not proven:
+        termination = final.termination
+    return SolveOutcome(status="optimal" if proven else "feasible",
+                        termination="optimal" if proven else termination, objective=objective,
+                        bound=bound, gap=gap, log=log,
+                        seconds=first.seconds + time.perf_counter() - started)
 
 
 def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,

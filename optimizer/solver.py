@@ -112,7 +112,7 @@ class HighsRunner:
                 and not self._objective_consistent(outcome.objective):
             self.clear()  # drops the start and the bad incumbent
             note = ("sitepivot: HiGHS misreported the objective of the MIP start "
-                    f"({outcome.objective:.9g} reported, {self._model_objective():.9g} "
+                    f"({outcome.objective:.9g} reported, {self.model_objective():.9g} "
                     "actual); solved again without the start.\n")
             retry = self._run(time_limit, mip_gap, threads, seed)
             retry.log = outcome.log + note + retry.log
@@ -125,12 +125,20 @@ class HighsRunner:
             outcome.termination = "inconsistent_objective"
         return outcome
 
-    def _model_objective(self) -> float:
+    def set_start_columns(self, values: np.ndarray) -> None:
+        """Give HiGHS a complete starting plan as values of its columns, in column order."""
+        highs = self.solver._solver_model
+        highs.setSolution(len(values), np.arange(len(values), dtype=np.int32),
+                          np.asarray(values, dtype=np.float64))
+        self._start_given = True
+
+    def model_objective(self) -> float:
+        """The Pyomo objective at the variables' current values ($M)."""
         objective = next(self.model.component_data_objects(pyo.Objective, active=True))
         return float(pyo.value(objective))
 
     def _objective_consistent(self, reported: float) -> bool:
-        return bool(np.isclose(self._model_objective(), reported, rtol=1e-7, atol=1e-7))
+        return bool(np.isclose(self.model_objective(), reported, rtol=1e-7, atol=1e-7))
 
     def _run(self, time_limit: float, mip_gap: float, threads: int, seed: int
              ) -> SolveOutcome:
