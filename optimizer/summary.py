@@ -30,6 +30,15 @@ class Metric:
     note: str = ""
 
 
+# What each solve method did, in words for the Summary sheet (optimizer.solve.METHODS).
+METHOD_NOTES = {
+    "monolithic": "the whole model solved by HiGHS",
+    "neighbourhood": "HiGHS on the whole model, then a few sites re-optimised at a time, then "
+                     "HiGHS again from the best plan",
+    "decomposition": "decomposition by site (site schedules priced against the budget and caps)",
+}
+
+
 def _version(package: str) -> str:
     try:
         return version(package)
@@ -135,7 +144,7 @@ def headline_metrics(plan: Plan) -> list[Metric]:
         Metric("solve_seconds", solve_s, "s", "solver time"),
         Metric("total_seconds", sum(plan.timings.values()) if plan.timings else None, "s",
                ", ".join(f"{k} {v:.2f}" for k, v in plan.timings.items())),
-        Metric("method", plan.method, "", ""),
+        Metric("method", plan.method, "", METHOD_NOTES.get(plan.method, "")),
         Metric("warnings", len(plan.warnings), "", "listed on the Log sheet"),
         Metric("input_file", pf.source, "", ""),
         Metric("input_sha256", pf.sha256, "", "fingerprint of the input file"),

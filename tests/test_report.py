@@ -69,6 +69,8 @@ def test_summary_holds_the_headline_numbers(report):
     assert ("Convert 3 halls at Childress to dlc_ai from 2027Q2 (online 2028Q2), "
             "$1,425M capex.") in texts
     assert "Solve: optimal within 0.1% (gap 0.04%)." in texts
+    method_row = next(row for row in ws.iter_rows(values_only=True) if row[0] == "method")
+    assert method_row[1:4:2] == ("monolithic", "the whole model solved by HiGHS")
 
 
 def test_decisions_and_upgrades_rows_as_in_the_plan(report):
