@@ -97,9 +97,9 @@ def template(path: Path, force: bool) -> None:
 @click.option("--method", type=click.Choice(["auto", "monolithic", "neighbourhood",
                                              "decomposition"]),
               default="auto", show_default=True,
-              help="Solve method: the whole MILP; the whole MILP then neighbourhoods of sites; "
-              "or decomposition by site (auto: neighbourhood from 20 sites, decomposition from "
-              "100).")
+              help="Solve method: the whole MILP; the whole MILP and, if its bound stalls, a "
+              "search over neighbourhoods of sites; or decomposition by site (auto: "
+              "neighbourhood below 100 sites, decomposition from 100).")
 @click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
               default=None, help="Lock the starts of a previous report that fall before this "
               "plan's start quarter as commitments.")

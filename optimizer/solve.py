@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
@@ -24,11 +25,12 @@ AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's o
 # benchmarks/README.md: the column-generation bound is tight when many sites share the budget;
 # with a handful of lumpy sites only the monolithic branch-and-bound proves a small gap).
 AUTO_DECOMPOSITION_SITES = 100
-# From this many sites `auto` gives HiGHS a share of the time and then searches neighbourhoods of
-# sites from its plan (`optimizer.neighbourhood`): there HiGHS's bound stalls soon after the root
-# while the search keeps finding better plans (benchmarks/README.md).
-AUTO_NEIGHBOURHOOD_SITES = 20
-HIGHS_SHARE = 0.5  # share of the time limit HiGHS runs before the neighbourhood search
+# Below AUTO_DECOMPOSITION_SITES `auto` runs "neighbourhood": HiGHS on the whole model and, only if
+# its bound stalls, a neighbourhood search from its plan (`optimizer.neighbourhood`).
+HIGHS_SHARE = 0.5  # HiGHS runs at least this share of the time limit before any search
+LAST_SWITCH = 0.8  # ... and after this share it runs to the end: too little time left to search
+STALL_CLOSED = 0.25  # stalled: the bound closed less than this share of the gap in the last
+# half of the time so far
 METHODS = ("auto", "monolithic", "neighbourhood", "decomposition")
 
 
@@ -44,6 +46,7 @@ class Solved:
     log: str
     units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
     rounding: float = 0.0  # objective change from rounding near-integer values
+    method: str = "monolithic"  # what ran: "neighbourhood" only if the search did
 
 
 def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
@@ -53,11 +56,10 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     """Find the plan of highest NPV for a validated Portfolio.
 
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
-    the reference), "neighbourhood" (the same MILP for HIGHS_SHARE of the time, then a search
-    over neighbourhoods of sites from its plan and the MILP again from the best plan),
-    "decomposition" (Dantzig-Wolfe by site, `optimizer.decompose`) or "auto" (neighbourhood from
-    AUTO_NEIGHBOURHOOD_SITES sites, decomposition from AUTO_DECOMPOSITION_SITES unless a
-    `mip_start` is given). A greedy
+    the reference), "neighbourhood" (the same MILP; if its bound stalls after half the time, a
+    search over neighbourhoods of sites from its plan, then the MILP again from the best plan),
+    "decomposition" (Dantzig-Wolfe by site, `optimizer.decompose`) or "auto" (`auto_method`).
+    The Plan's `method` says what ran ("monolithic" when the search was not needed). A greedy
     plan (the spreadsheet way) is computed for comparison and used as a starting plan.
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
     SolverError. A plan stopped by the time limit has status "feasible" and its gap stated.
@@ -110,7 +112,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         portfolio=portfolio, status=solved.status,  # type: ignore[arg-type]
         termination=solved.termination, npv_musd=valuation.npv,
         objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
-        mip_gap_requested=gap, method=method,
+        mip_gap_requested=gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
         timings=timings, solver_log=solved.log,
         warnings=list(portfolio.warnings) + warnings, **frames)
@@ -120,14 +122,14 @@ def auto_method(n_sites: int, has_start: bool) -> str:
     """The method `auto` runs for a portfolio of n_sites (measured in benchmarks/README.md)."""
     if n_sites >= AUTO_DECOMPOSITION_SITES and not has_start:
         return "decomposition"
-    return "neighbourhood" if n_sites >= AUTO_NEIGHBOURHOOD_SITES else "monolithic"
+    return "neighbourhood"
 
 
 def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
                 greedy: GreedyPlan | None, mip_start: Plan | None,
                 timings: dict[str, float], search: bool = False) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
-    `search`, HiGHS stops at HIGHS_SHARE of the time and `_search_from` takes over."""
+    `search`, HiGHS stops once its bound stalls (`Stall`) and `_search_from` takes over."""
     clock = time.perf_counter()
     model = build_model(econ)
     runner = HighsRunner(model)
@@ -137,9 +139,10 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
     started = time.perf_counter()
-    first = HIGHS_SHARE * time_limit if search else time_limit
-    outcome = runner.solve(time_limit=first, mip_gap=mip_gap, threads=threads, seed=seed)
-    if search and outcome.status == "feasible":
+    outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                           should_stop=Stall(time_limit) if search else None)
+    searched = search and outcome.termination == "interrupted"
+    if searched:
         outcome = _search_from(runner, econ, outcome, until=started + time_limit,
                                mip_gap=mip_gap, threads=threads, seed=seed)
     timings["solve"] = time.perf_counter() - started
@@ -147,7 +150,30 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
     return Solved(status=outcome.status, termination=outcome.termination,
                   objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
                   log=outcome.log, units=solution_units(model, econ) if has_plan else None,
-                  rounding=integrality_slack(model) if has_plan else 0.0)
+                  rounding=integrality_slack(model) if has_plan else 0.0,
+                  method="neighbourhood" if searched else "monolithic")
+
+
+@dataclass
+class Stall:
+    """When HiGHS should hand over to the neighbourhood search: after HIGHS_SHARE of the time
+    limit (and before LAST_SWITCH of it), once its bound has stalled, i.e. over the last half of
+    the time so far it closed less than STALL_CLOSED of the gap still open. While the bound
+    keeps moving HiGHS runs to the end, exactly as the monolithic method."""
+
+    time_limit: float
+    bounds: list[tuple[float, float]] = field(default_factory=list)  # (seconds, bound) changes
+
+    def __call__(self, seconds: float, bound: float, objective: float) -> bool:
+        if not (math.isfinite(bound) and math.isfinite(objective)):
+            return False
+        if not self.bounds or bound != self.bounds[-1][1]:
+            self.bounds.append((seconds, bound))
+        if not HIGHS_SHARE * self.time_limit <= seconds <= LAST_SWITCH * self.time_limit:
+            return False
+        earlier = next((b for t, b in reversed(self.bounds) if t <= seconds / 2),
+                       self.bounds[0][1])
+        return abs(earlier - bound) < STALL_CLOSED * abs(bound - objective)
 
 
 def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
@@ -197,7 +223,7 @@ def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int
     units = (result.halls, result.modules, result.upgrades, result.mining) if has_plan else None
     return Solved(status=result.status, termination=result.termination,
                   objective=result.objective, bound=result.bound, gap=result.gap,
-                  log="\n".join(result.log), units=units)
+                  log="\n".join(result.log), units=units, method="decomposition")
 
 
 def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:

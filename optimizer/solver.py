@@ -7,11 +7,13 @@ run that has a plan is `feasible` with a gap, never `optimal`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from highspy.highs import HighsCallbackEvent
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -50,6 +52,10 @@ def relative_gap(objective: float, bound: float) -> float:
     if objective != objective or bound != bound:  # NaN
         return float("nan")
     return max(0.0, bound - objective) / max(abs(objective), 1e-9)
+
+
+# (seconds since the MIP search began, proven bound, best objective) -> stop now?
+StopRule = Callable[[float, float, float], bool]
 
 
 # Solves never re-scan the model on their own: a re-scan modifies the HiGHS model, which
@@ -98,15 +104,47 @@ class HighsRunner:
                               np.array(vals, dtype=np.float64))
             self._start_given = True
 
-    def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0
-              ) -> SolveOutcome:
+    def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0,
+              should_stop: StopRule | None = None) -> SolveOutcome:
         """Solve; check that the objective HiGHS reports is that of the plan it returns.
+
+        `should_stop(seconds, bound, objective)` is asked as the MIP search runs (seconds since
+        it began, the proven bound and the best plan's objective, $M); when it answers True the
+        search stops and the outcome's termination is "interrupted".
 
         HiGHS 1.16 can misreport the objective of a user-supplied start after presolve (seen:
         "MIP start solution is feasible in the reduced space" with a different value), and then
         stop at that start, calling it optimal. When the reported and the recomputed objective
         disagree after a MIP start, the solve is repeated without the start.
         """
+        highs = self.solver._solver_model
+        stopped: list[bool] = []
+
+        def ask(event: HighsCallbackEvent) -> None:
+            out = event.data_out
+            if stopped or should_stop(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
+                stopped.append(True)
+                event.interrupt()
+
+        if should_stop is not None:
+            highs.cbMipInterrupt.subscribe(ask)
+        try:
+            outcome = self._solve_checked(time_limit, mip_gap, threads, seed)
+        finally:
+            if should_stop is not None:
+                highs.cbMipInterrupt.unsubscribe(ask)
+                # HiGHS keeps the interrupt flag set for every later run of this instance;
+                # registering the callbacks again clears it.
+                highs.enableCallbacks()
+        if stopped and outcome.status in ("feasible", "error") and outcome.termination in (
+                "unknown", "interrupted"):
+            outcome.termination = "interrupted"
+            outcome.status = "feasible" if outcome.objective == outcome.objective \
+                else "no_solution"
+        return outcome
+
+    def _solve_checked(self, time_limit: float, mip_gap: float, threads: int, seed: int
+                       ) -> SolveOutcome:
         outcome = self._run(time_limit, mip_gap, threads, seed)
         if self._start_given and outcome.status in ("optimal", "feasible") \
                 and not self._objective_consistent(outcome.objective):

@@ -33,8 +33,8 @@ class Metric:
 # What each solve method did, in words for the Summary sheet (optimizer.solve.METHODS).
 METHOD_NOTES = {
     "monolithic": "the whole model solved by HiGHS",
-    "neighbourhood": "HiGHS on the whole model, then a few sites re-optimised at a time, then "
-                     "HiGHS again from the best plan",
+    "neighbourhood": "HiGHS on the whole model until its bound stalled, then a few sites "
+                     "re-optimised at a time, then HiGHS again from the best plan",
     "decomposition": "decomposition by site (site schedules priced against the budget and caps)",
 }
 

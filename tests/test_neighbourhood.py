@@ -23,7 +23,7 @@ from models.conversion import build_model
 from optimizer.economics import Economics, build_economics, evaluate
 from optimizer.greedy import greedy_plan
 from optimizer.neighbourhood import current_values, load_values, search_sites
-from optimizer.solve import _search_from, auto_method, optimize, solution_units
+from optimizer.solve import Stall, _search_from, auto_method, optimize, solution_units
 from optimizer.solver import HighsRunner, SolveOutcome
 from optimizer.validation import portfolio_from_tables
 
@@ -121,8 +121,54 @@ def test_search_then_highs_ends_at_the_optimum_with_a_valid_bound(name: str) -> 
 
 
 @pytest.mark.parametrize(("sites", "has_start", "method"), [
-    (8, False, "monolithic"), (19, False, "monolithic"), (20, False, "neighbourhood"),
-    (99, False, "neighbourhood"), (100, False, "decomposition"),
+    (1, False, "neighbourhood"), (99, False, "neighbourhood"), (100, False, "decomposition"),
     (100, True, "neighbourhood")])
 def test_auto_method_by_portfolio_size(sites: int, has_start: bool, method: str) -> None:
     assert auto_method(sites, has_start) == method
+
+
+def feed(rule: Stall, points: list[tuple[float, float, float]]) -> list[bool]:
+    return [rule(*point) for point in points]
+
+
+def test_stall_hands_over_once_the_bound_stops_moving() -> None:
+    """Time limit 100 s, plan at 90: a bound stuck at 110 from 10 s on stalls at 50 s."""
+    answers = feed(Stall(100.0), [(t, 120.0 if t < 10 else 110.0, 90.0)
+                                  for t in range(1, 60)])
+    assert answers.index(True) == 49  # t = 50 s, HIGHS_SHARE of the limit
+
+
+def test_stall_lets_a_moving_bound_run() -> None:
+    """The bound closes a fifth of the gap every 5 s: HiGHS keeps going to the end."""
+    points, bound = [], 200.0
+    for t in range(1, 100):
+        bound -= (bound - 100.0) * 0.2 if t % 5 == 0 else 0.0
+        points.append((float(t), bound, 100.0))
+    assert not any(feed(Stall(100.0), points))
+
+
+def test_stall_never_before_half_nor_after_the_last_switch_nor_without_a_plan() -> None:
+    stuck = [(float(t), 110.0, 90.0) for t in range(1, 100)]
+    answers = feed(Stall(100.0), stuck)
+    assert not any(answers[:49]) and not any(answers[80:])
+    assert not any(feed(Stall(100.0), [(float(t), 110.0, float("-inf")) for t in range(1, 100)]))
+
+
+def test_a_stopped_solve_does_not_stop_the_next_one() -> None:
+    """HiGHS keeps its interrupt flag across runs of one instance; the runner clears it."""
+    econ, _ = case("10x12")
+    runner = HighsRunner(build_model(econ))
+    stopped = runner.solve(time_limit=30, mip_gap=0.0, threads=1,
+                           should_stop=lambda seconds, bound, objective: objective > -1e30)
+    assert stopped.termination == "interrupted" and stopped.status == "feasible"
+    again = runner.solve(time_limit=30, mip_gap=0.0, threads=1)
+    assert again.termination == "optimal"
+
+
+def test_the_plan_names_the_method_that_ran() -> None:
+    """A portfolio HiGHS proves at once never reaches the search: its plan says monolithic."""
+    econ, best = case("budget")
+    plan = optimize(econ.portfolio, time_limit=30, mip_gap=0.0, threads=1,
+                    method="neighbourhood")
+    assert plan.method == "monolithic" and plan.status == "optimal"
+    assert plan.npv_musd == pytest.approx(best, rel=1e-6)
