@@ -86,7 +86,11 @@ class HighsRunner:
 
     def clear(self) -> None:
         """Forget the previous solution and any MIP start (the model stays loaded)."""
-        self.solver._solver_model.clearSolver()
+        highs = self.solver._solver_model
+        highs.clearSolver()
+        # HiGHS keeps a `should_stop` interrupt set for every later run of this instance;
+        # registering the callbacks again clears it.
+        highs.enableCallbacks()
         self._start_given = False
 
     def set_start(self, values: list[tuple[pyo.Var, float]]) -> None:
@@ -117,25 +121,24 @@ class HighsRunner:
         stop at that start, calling it optimal. When the reported and the recomputed objective
         disagree after a MIP start, the solve is repeated without the start.
         """
+        if should_stop is None:
+            return self._solve_checked(time_limit, mip_gap, threads, seed)
         highs = self.solver._solver_model
+        rule: StopRule = should_stop
         stopped: list[bool] = []
 
         def ask(event: HighsCallbackEvent) -> None:
             out = event.data_out
-            if stopped or should_stop(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
-                stopped.append(True)
+            if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
+                stopped[:] = [True]
                 event.interrupt()
 
-        if should_stop is not None:
-            highs.cbMipInterrupt.subscribe(ask)
+        highs.cbMipInterrupt.subscribe(ask)
         try:
             outcome = self._solve_checked(time_limit, mip_gap, threads, seed)
         finally:
-            if should_stop is not None:
-                highs.cbMipInterrupt.unsubscribe(ask)
-                # HiGHS keeps the interrupt flag set for every later run of this instance;
-                # registering the callbacks again clears it.
-                highs.enableCallbacks()
+            highs.cbMipInterrupt.unsubscribe(ask)
+            highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
         if stopped and outcome.status in ("feasible", "error") and outcome.termination in (
                 "unknown", "interrupted"):
             outcome.termination = "interrupted"
