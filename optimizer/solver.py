@@ -6,6 +6,7 @@ run that has a plan is `feasible` with a gap, never `optimal`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,14 @@ def relative_gap(objective: float, bound: float) -> float:
 
 # (seconds since the MIP search began, proven bound, best objective) -> stop now?
 StopRule = Callable[[float, float, float], bool]
+
+# Pyomo's HiGHS interface logs a warning for HiGHS's "interrupted" status, which a `should_stop`
+# stop is by design; the filter keeps that one message off the user's screen.
+PYOMO_HIGHS_LOGGER = logging.getLogger("pyomo.contrib.solver.solvers.highs")
+
+
+def _not_our_interrupt(record: logging.LogRecord) -> bool:
+    return "kInterrupt" not in record.getMessage()
 
 
 # Solves never re-scan the model on their own: a re-scan modifies the HiGHS model, which
@@ -134,9 +143,11 @@ class HighsRunner:
                 event.interrupt()
 
         highs.cbMipInterrupt.subscribe(ask)
+        PYOMO_HIGHS_LOGGER.addFilter(_not_our_interrupt)
         try:
             outcome = self._solve_checked(time_limit, mip_gap, threads, seed)
         finally:
+            PYOMO_HIGHS_LOGGER.removeFilter(_not_our_interrupt)
             highs.cbMipInterrupt.unsubscribe(ask)
             highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
         if stopped and outcome.status in ("feasible", "error") and outcome.termination in (

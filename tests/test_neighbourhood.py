@@ -154,13 +154,15 @@ def test_stall_never_before_half_nor_after_the_last_switch_nor_without_a_plan() 
     assert not any(feed(Stall(100.0), [(float(t), 110.0, float("-inf")) for t in range(1, 100)]))
 
 
-def test_a_stopped_solve_does_not_stop_the_next_one() -> None:
-    """HiGHS keeps its interrupt flag across runs of one instance; the runner clears it."""
+def test_a_stopped_solve_does_not_stop_the_next_one(caplog: pytest.LogCaptureFixture) -> None:
+    """HiGHS keeps its interrupt flag across runs of one instance; the runner clears it. The
+    stop asked for is no warning to the user."""
     econ, _ = case("10x12")
     runner = HighsRunner(build_model(econ))
     stopped = runner.solve(time_limit=30, mip_gap=0.0, threads=1,
                            should_stop=lambda seconds, bound, objective: objective > -1e30)
     assert stopped.termination == "interrupted" and stopped.status == "feasible"
+    assert not [r for r in caplog.records if "kInterrupt" in r.getMessage()]
     again = runner.solve(time_limit=30, mip_gap=0.0, threads=1)
     assert again.termination == "optimal"
 
