@@ -6,7 +6,8 @@ which the greedy plan falls short of the optimum, starting from the greedy plan:
 ever improves the plan (and does improve it on those three); every plan it returns obeys the
 portfolio rows and is valued at the objective it reports; it leaves the model as it found it;
 and the method that hands its plan back to HiGHS ends at the monolithic optimum with a valid
-bound.
+bound. Also: when the stall rule hands over, that a stopped HiGHS run leaves the next one
+alone, and that the plan names the method that ran.
 """
 
 from __future__ import annotations
