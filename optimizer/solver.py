@@ -58,13 +58,15 @@ def relative_gap(objective: float, bound: float) -> float:
 # (seconds since the MIP search began, proven bound, best objective) -> stop now?
 StopRule = Callable[[float, float, float], bool]
 
-# Pyomo's HiGHS interface logs a warning for HiGHS's "interrupted" status, which a `should_stop`
-# stop is by design; the filter keeps that one message off the user's screen.
-PYOMO_HIGHS_LOGGER = logging.getLogger("pyomo.contrib.solver.solvers.highs")
 
-
-def _not_our_interrupt(record: logging.LogRecord) -> bool:
+def _not_kinterrupt(record: logging.LogRecord) -> bool:
     return "kInterrupt" not in record.getMessage()
+
+
+# Pyomo's HiGHS interface does not know HiGHS's "interrupted" status and logs a warning for it;
+# `HighsRunner._run` reads that status itself (a `should_stop` stop is one by design), so the
+# warning would only alarm the user.
+logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_not_kinterrupt)
 
 
 # Solves never re-scan the model on their own: a re-scan modifies the HiGHS model, which
@@ -134,28 +136,18 @@ class HighsRunner:
             return self._solve_checked(time_limit, mip_gap, threads, seed)
         highs = self.solver._solver_model
         rule: StopRule = should_stop
-        stopped: list[bool] = []
 
         def ask(event: HighsCallbackEvent) -> None:
             out = event.data_out
             if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
-                stopped[:] = [True]
                 event.interrupt()
 
         highs.cbMipInterrupt.subscribe(ask)
-        PYOMO_HIGHS_LOGGER.addFilter(_not_our_interrupt)
         try:
-            outcome = self._solve_checked(time_limit, mip_gap, threads, seed)
+            return self._solve_checked(time_limit, mip_gap, threads, seed)
         finally:
-            PYOMO_HIGHS_LOGGER.removeFilter(_not_our_interrupt)
             highs.cbMipInterrupt.unsubscribe(ask)
             highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
-        if stopped and outcome.status in ("feasible", "error") and outcome.termination in (
-                "unknown", "interrupted"):
-            outcome.termination = "interrupted"
-            outcome.status = "feasible" if outcome.objective == outcome.objective \
-                else "no_solution"
-        return outcome
 
     def _solve_checked(self, time_limit: float, mip_gap: float, threads: int, seed: int
                        ) -> SolveOutcome:
@@ -207,6 +199,8 @@ class HighsRunner:
             auto_updates=NO_AUTO_UPDATES)
         seconds = time.perf_counter() - started
         termination = TERMINATION.get(results.termination_condition, "unknown")
+        if self.solver._solver_model.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
+            termination = "interrupted"  # Pyomo has no name for it (a stop rule or Ctrl-C)
         has_plan = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         objective = (float(results.incumbent_objective)
                      if has_plan and results.incumbent_objective is not None else float("nan"))
