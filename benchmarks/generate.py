@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.quarters import quarter_range
+from models.quarters import quarter_range
 
 START = "2027Q1"
 REGIONS = ["ERCOT, TX", "SPP, OK", "PJM, PA", "NYISO, NY", "Entergy, LA", "BC Hydro"]
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
-    from optimizer.template import write_workbook
+    from optimizer.inputs.template import write_workbook
 
     write_workbook(make_tables(args.sites, args.quarters, args.seed), args.output, force=True)
 

@@ -43,9 +43,9 @@ DEFAULT_GAP = {8: 0.001, 60: 0.001, 300: 0.01}
 
 def run_method(path: Path, method: str, time_limit: float, gap: float, threads: int) -> dict:
     """Read, build and solve one workbook with one method (in this process)."""
-    from optimizer.economics import build_economics, evaluate
-    from optimizer.solve import audit, optimize
-    from optimizer.workbook import load_portfolio
+    from models.economics import build_economics, evaluate
+    from optimizer.inputs.workbook import load_portfolio
+    from optimizer.solve.optimize import audit, optimize
 
     out: dict = {"method": method}
     clock = time.perf_counter()
@@ -60,7 +60,7 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         out["solve_s"] = plan.timings.get("greedy", 0.0) + plan.timings.get("solve", 0.0)
         out.update(status=plan.status, npv=plan.npv_musd, bound=plan.bound_musd, gap=plan.gap)
     else:
-        from optimizer.decompose import solve_decomposed
+        from optimizer.solve.decompose import solve_decomposed
 
         clock = time.perf_counter()
         econ = build_economics(portfolio)
@@ -83,10 +83,10 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
 def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: int) -> dict:
     """The monolithic path of `optimize()` (greedy start, HiGHS) on the older formulation."""
     from models.conversion import build_model
-    from optimizer.economics import build_economics, evaluate
-    from optimizer.greedy import greedy_plan
-    from optimizer.solve import audit, integrality_slack, solution_units
-    from optimizer.solver import HighsRunner
+    from models.economics import build_economics, evaluate
+    from optimizer.solve.greedy import greedy_plan
+    from optimizer.solve.highs import HighsRunner
+    from optimizer.solve.optimize import audit, integrality_slack, solution_units
 
     clock = time.perf_counter()
     econ = build_economics(portfolio)  # type: ignore[arg-type]
@@ -152,7 +152,7 @@ def main() -> None:
         return
 
     from benchmarks.generate import make_tables
-    from optimizer.template import write_workbook
+    from optimizer.inputs.template import write_workbook
 
     methods = args.methods.split(",")
     unknown = sorted(set(methods) - set(METHODS))

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.portfolio import Portfolio
-from optimizer.sweep import DETERMINISTIC_COLUMNS, run_sweep
-from optimizer.validation import portfolio_from_tables
-from optimizer.workbook import load_portfolio
+from models.portfolio import Portfolio
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.inputs.workbook import load_portfolio
+from optimizer.sweeps.sweep import DETERMINISTIC_COLUMNS, run_sweep
 
 SAMPLE = Path(__file__).resolve().parent.parent / "inputs" / "sample_portfolio.xlsx"
 

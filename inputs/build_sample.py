@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer import schema
-from optimizer.errors import SitepivotError
-from optimizer.quarters import quarter_range
-from optimizer.template import write_workbook
+from models.errors import SitepivotError
+from models.quarters import quarter_range
+from optimizer.inputs import schema
+from optimizer.inputs.template import write_workbook
 
 OUT = Path(__file__).resolve().parent / "sample_portfolio.xlsx"
 

@@ -1,6 +1,6 @@
 """The conversion MILP: which halls to start where, with which option, when (math only, no I/O).
 
-Built from `optimizer.economics.Economics` (numpy coefficients). Every start's NPV is one number
+Built from `models.economics.Economics` (numpy coefficients). Every start's NPV is one number
 computed there, so the objective is a plain sum. Constraints that depend on "halls started by t"
 use cumulative variables (`started_by`, `modules_by`, `upgrade_by`) defined by a one-step
 recursion, so no constraint sums O(T^2) terms. The budget rows instead sum the start variables
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.economics import Economics
+from models.economics import Economics
 
 
 @dataclass
@@ -405,7 +405,7 @@ def define_start_commitments(m: pyo.ConcreteModel) -> None:
     """Start commitments, each `start` row (site, option or any, quarter >= start, halls):
     halls started at the site in that quarter, of that option or of any, >= halls.
     Starts before the plan are fixed variables (see `_add_variables`); exclude and not_before
-    remove candidates in `optimizer.economics` and need no row here.
+    remove candidates in `models.economics` and need no row here.
     """
     econ: Economics = m.econ
     portfolio = econ.portfolio

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from optimizer.errors import (
+from models.errors import (
     InfeasibleError,
     InputError,
     NoSolutionError,
@@ -20,11 +20,11 @@ from optimizer.errors import (
     SolverError,
     UsageError,
 )
+from models.portfolio import Portfolio, Settings
+from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
-from optimizer.portfolio import Portfolio, Settings
-from optimizer.report import write_report
-from optimizer.solve import optimize
-from optimizer.workbook import load_portfolio
+from optimizer.reports.write import write_report
+from optimizer.solve.optimize import optimize
 
 try:
     __version__ = version("sitepivot")

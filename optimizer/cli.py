@@ -1,6 +1,6 @@
 """The `sitepivot` command line.
 
-Exit codes (mapped once, here, from the domain errors of `optimizer.errors`):
+Exit codes (mapped once, here, from the domain errors of `models.errors`):
 0 a plan (optimal, or feasible with its gap stated); 2 bad input or usage; 3 infeasible (with
 the explanation); 4 no feasible plan within the time limit; 5 solver failure.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from optimizer.errors import SitepivotError
+from models.errors import SitepivotError
 
 
 def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,8 +68,8 @@ def main() -> None:
 @_reports_errors
 def validate(workbook: Path) -> None:
     """Check WORKBOOK (.xlsx or a folder of CSV files) and summarise it, or list every problem."""
-    from optimizer.validation import describe_portfolio
-    from optimizer.workbook import load_portfolio
+    from optimizer.inputs.validation import describe_portfolio
+    from optimizer.inputs.workbook import load_portfolio
 
     portfolio = load_portfolio(workbook)
     for warning in portfolio.warnings:
@@ -83,7 +83,7 @@ def validate(workbook: Path) -> None:
 @_reports_errors
 def template(path: Path, force: bool) -> None:
     """Write an empty workbook with every sheet and column, documented, to PATH."""
-    from optimizer.template import write_template
+    from optimizer.inputs.template import write_template
 
     write_template(path, force=force)
     click.echo(f"template written to {path}")
@@ -118,16 +118,16 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
          baseline: Path | None, why_not_solves: int | None, force: bool,
          no_report: bool) -> None:
     """Find the plan of highest NPV for WORKBOOK and write its Excel report."""
-    from optimizer.replan import (
+    from optimizer.inputs.workbook import load_portfolio
+    from optimizer.replan.replan import (
         WHY_NOT_MAX_SOLVES,
         baseline_start,
         explain_plan,
         explanation_text,
     )
-    from optimizer.report import check_target, commitments_from_report, write_report
-    from optimizer.solve import optimize
-    from optimizer.summary import plan_text
-    from optimizer.workbook import load_portfolio
+    from optimizer.reports.summary import plan_text
+    from optimizer.reports.write import check_target, commitments_from_report, write_report
+    from optimizer.solve.optimize import optimize
 
     target = output or Path("reports") / f"{workbook.stem}-plan.xlsx"
     reports = [p for p in dict.fromkeys((commitments_from, baseline)) if p is not None]
@@ -164,9 +164,9 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
             mip_gap: float | None, threads: int | None, force: bool) -> None:
     """Compare two plan reports: decisions added, dropped and moved, and an NPV bridge that
     attributes the change to the input families, re-solving one family at a time."""
-    from optimizer.compare import compare_reports, comparison_text
-    from optimizer.compare_sheets import write_compare_report
-    from optimizer.report import check_target
+    from optimizer.compare.compare import compare_reports, comparison_text
+    from optimizer.compare.sheets import write_compare_report
+    from optimizer.reports.write import check_target
 
     target = output or Path("reports") / f"{new_report.stem}-compare.xlsx"
     check_target(target, inputs=[old_report, new_report], force=force)
@@ -210,10 +210,10 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
           seed: int | None) -> None:
     """Sensitivity sweep of WORKBOOK: re-optimized NPV, today's plan's NPV and the regret in
     each scenario, written to an Excel workbook."""
-    from optimizer.errors import UsageError
-    from optimizer.report import check_target
-    from optimizer.sweep import parse_ranges, run_sweep, sweep_text, write_sweep_report
-    from optimizer.workbook import load_portfolio
+    from models.errors import UsageError
+    from optimizer.inputs.workbook import load_portfolio
+    from optimizer.reports.write import check_target
+    from optimizer.sweeps.sweep import parse_ranges, run_sweep, sweep_text, write_sweep_report
 
     chosen = [k for k, on in (("tornado", tornado), ("scenarios", named),
                               ("grid", grid is not None), ("monte_carlo", draws is not None),

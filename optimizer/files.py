@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from optimizer.errors import UsageError
+from models.errors import UsageError
 
 
 def save_atomically(workbook: Workbook, path: Path) -> None:

@@ -2,8 +2,8 @@
 
 A `Plan` holds plain Python and pandas values only, never Pyomo objects, so report writers,
 sweeps and comparisons can use it without knowing how it was solved. Its cash flows are computed
-by `optimizer.economics` from the decisions alone; `Plan.npv_musd` is that recomputed NPV, and
-`optimizer.solve` checks it against the solver's objective before a Plan is returned.
+by `models.economics` from the decisions alone; `Plan.npv_musd` is that recomputed NPV, and
+`optimizer.solve.optimize` checks it against the solver's objective before a Plan is returned.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Literal
 
 import pandas as pd
 
-from optimizer.portfolio import Portfolio
+from models.portfolio import Portfolio
 
 # What solution exists. "optimal": proven within the requested gap; "feasible": a plan whose
 # optimality is not proven (time limit), with its gap stated.
@@ -63,7 +63,7 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
     solver_log: str = ""
     warnings: list[str] = field(default_factory=list)
-    # Explanations added after the solve by `optimizer.replan` (None: not computed):
+    # Explanations added after the solve by `optimizer.replan.replan` (None: not computed):
     why_not: pd.DataFrame | None = None  # replan.WHY_NOT_COLUMNS, one row per site left mining
     timing_value: pd.DataFrame | None = None  # replan.TIMING_COLUMNS, this plan vs simple timings
     baseline_changes: pd.DataFrame | None = None  # compare.CHANGE_COLUMNS + note, vs a baseline

@@ -4,7 +4,7 @@ Two sites, two options, eight quarters from 2027Q1. The decisions are fixed by h
 flows follow DESIGN.md's economics in a simplified way (no tax) so that the frames are internally
 consistent: net = the line items, discounted = net x DF, the cumulative column ends at the NPV
 less the terminal value, and the per-site NPVs (each with its terminal value, as
-`optimizer.economics` computes them) sum to `npv_musd`.
+`models.economics` computes them) sum to `npv_musd`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.portfolio import Portfolio, Settings
+from models.quarters import quarter_range
 from optimizer.plan import (
     CAPACITY_COLUMNS,
     CASH_FLOW_COLUMNS,
@@ -20,8 +22,6 @@ from optimizer.plan import (
     UPGRADE_COLUMNS,
     Plan,
 )
-from optimizer.portfolio import Portfolio, Settings
-from optimizer.quarters import quarter_range
 
 START = "2027Q1"
 T = 8
@@ -30,7 +30,7 @@ DAYS = 365.25 / 4
 
 def make_portfolio(site_names: tuple[str, str] = ("Childress", "Odessa"),
                    region: str = "ERCOT, TX", source: str = "") -> Portfolio:
-    """The fixture's portfolio: frames shaped as `optimizer.portfolio` documents."""
+    """The fixture's portfolio: frames shaped as `models.portfolio` documents."""
     first, second = site_names
     settings = Settings(start_quarter=START, horizon_quarters=T, discount_rate=0.10,
                         terminal_value="multiple", terminal_multiple=8.0)
@@ -165,7 +165,7 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
     cash["cumulative_discounted_musd"] = cash["discounted_musd"].cumsum()
     noi_last = total("rev")[-1] - total("opex")[-1]
     tv = float(8.0 * 4 * noi_last * df[-1])
-    # As `optimizer.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.
+    # As `models.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.
     site_npv = pd.Series({s: float(np.sum(df * (per_site[s]["mining"] + per_site[s]["rev"]
                                                  - per_site[s]["opex"] - per_site[s]["capex"]))
                                  + 8.0 * 4 * (per_site[s]["rev"] - per_site[s]["opex"])[-1]

@@ -1,13 +1,13 @@
 """An independent, deliberately plain second implementation of sitepivot's economics.
 
-The MILP (`optimizer.solve`) is checked against this module. Nothing here imports
-`optimizer.economics` or `models`: every rule of the economics notes (DESIGN.md, "The economics"
+The MILP (`optimizer.solve.optimize`) is checked against this module. Nothing here imports
+`models.economics` or `models`: every rule of the economics notes (DESIGN.md, "The economics"
 and "The program") is re-implemented with plain Python loops over sites, options and quarters,
 so that a mistake in the vectorised coefficients or in the formulation shows up as a
 disagreement. Slow is fine; obviously correct is the point.
 
 - `make_portfolio` builds a validated-shape `Portfolio` directly (frames as documented in
-  `optimizer.portfolio`), so tests do not depend on the workbook reader.
+  `models.portfolio`), so tests do not depend on the workbook reader.
 - `evaluate(portfolio, starts, cooling_starts, power_start)` checks every constraint (None when
   one fails), dispatches the miners optimally and returns per-quarter line items, terminal value
   and NPV. Money in $M, power in MW.
@@ -25,9 +25,9 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer import schema
-from optimizer.portfolio import Portfolio, Settings
-from optimizer.quarters import add_quarters, quarter_ordinal, quarter_range
+from models.portfolio import Portfolio, Settings
+from models.quarters import add_quarters, quarter_ordinal, quarter_range
+from optimizer.inputs import schema
 
 D = 365.25 / 4  # days in a quarter
 START = "2027Q1"
@@ -94,12 +94,12 @@ def make_portfolio(*, sites: list[dict[str, Any]], options: list[dict[str, Any]]
                    site_options: list[dict[str, Any]] = (),  # type: ignore[assignment]
                    commitments: list[dict[str, Any]] = (),  # type: ignore[assignment]
                    validate: bool = True, **settings: Any) -> Portfolio:
-    """A `Portfolio` with frames exactly as `optimizer.portfolio` documents them.
+    """A `Portfolio` with frames exactly as `models.portfolio` documents them.
 
     ``quarters`` maps a Quarters column (e.g. ``budget_musd``) to one value for every quarter
     or a list of T values (None = no limit). ``settings`` are further `Settings` fields.
     Commitment quarters are labels (``"2027Q3"``) or ints relative to the start quarter.
-    With ``validate`` (default) the frames go through `optimizer.validation` as a workbook's
+    With ``validate`` (default) the frames go through `optimizer.inputs.validation` as a workbook's
     would (their values are unchanged by it; this only adds the real dtypes and the checks).
     """
     labels = quarter_range(START, horizon)
@@ -155,7 +155,7 @@ def make_portfolio(*, sites: list[dict[str, Any]], options: list[dict[str, Any]]
 
 
 def tables_of(portfolio: Portfolio) -> dict[str, pd.DataFrame]:
-    """The raw sheets (as `optimizer.validation.portfolio_from_tables` takes them)."""
+    """The raw sheets (as `optimizer.inputs.validation.portfolio_from_tables` takes them)."""
     fields = dataclasses.fields(portfolio.settings)
     settings = pd.DataFrame({"key": [f.name for f in fields],
                              "value": [getattr(portfolio.settings, f.name) for f in fields]},
@@ -170,7 +170,7 @@ def tables_of(portfolio: Portfolio) -> dict[str, pd.DataFrame]:
 def validated(portfolio: Portfolio) -> Portfolio:
     """The same portfolio passed through the real validation (same values, the real dtypes);
     checks that the test instance is valid input."""
-    from optimizer.validation import portfolio_from_tables
+    from optimizer.inputs.validation import portfolio_from_tables
 
     return portfolio_from_tables(tables_of(portfolio), source="tests.reference")
 

@@ -11,26 +11,26 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from support import tiny_tables, write_xlsx
 
+from models.errors import InputError, UsageError
 from optimizer.cli import main
-from optimizer.compare import (
+from optimizer.compare.compare import (
     compare_reports,
     decision_changes,
     npv_bridge,
     site_changes,
 )
-from optimizer.compare_inputs import (
+from optimizer.compare.inputs import (
     FAMILIES,
     apply_family,
     input_changes,
     read_report_inputs,
     tables_equal,
 )
-from optimizer.compare_sheets import axis_floor, waterfall_series, write_compare_report
-from optimizer.errors import InputError, UsageError
-from optimizer.report import write_report
-from optimizer.report_sheets import input_tables
-from optimizer.solve import optimize
-from optimizer.validation import portfolio_from_tables
+from optimizer.compare.sheets import axis_floor, waterfall_series, write_compare_report
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.reports.sheets import input_tables
+from optimizer.reports.write import write_report
+from optimizer.solve.optimize import optimize
 
 CENT = 0.005e-6  # half a cent, in $M
 
@@ -45,7 +45,7 @@ def _hashprice_down(tables: dict[str, pd.DataFrame], factor: float = 0.7
 
 def _plan_report(tables: dict[str, pd.DataFrame], folder: Path, name: str) -> Path:
     workbook = write_xlsx(tables, folder / f"{name}.xlsx")
-    from optimizer.workbook import load_portfolio
+    from optimizer.inputs.workbook import load_portfolio
 
     plan = optimize(load_portfolio(workbook), time_limit=30)
     path = folder / f"{name}-plan.xlsx"
@@ -271,7 +271,7 @@ def test_cli_compare_writes_and_refuses_inputs(reports, tmp_path):
 
 
 def test_precision_note_states_the_gap_of_time_limited_re_solves():
-    from optimizer.compare import BRIDGE_COLUMNS, Bridge
+    from optimizer.compare.compare import BRIDGE_COLUMNS, Bridge
 
     steps = pd.DataFrame([
         ["(old inputs re-solved)", "", None, 6743.5, "feasible", 0.0245, 60.0, ""],

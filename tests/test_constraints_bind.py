@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from reference import enumerate_best, evaluate_plan, make_portfolio, mismatches, option, site
 
-from optimizer.errors import InfeasibleError
+from models.errors import InfeasibleError
+from models.portfolio import Portfolio
 from optimizer.plan import Plan
-from optimizer.portfolio import Portfolio
-from optimizer.solve import optimize
+from optimizer.solve.optimize import optimize
 
 HASHPRICE = [60.0, 55.0, 50.0, 45.0, 42.0, 40.0, 38.0, 36.0]
 AIR = option("air", capex_musd_per_it_mw=0.8, lead_quarters=1, lease_usd_per_kw_month=120.0)

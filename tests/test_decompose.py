@@ -1,4 +1,4 @@
-"""The Dantzig-Wolfe decomposition (optimizer/decompose.py) against the monolithic MILP.
+"""The Dantzig-Wolfe decomposition (optimizer/solve/decompose.py) against the monolithic MILP.
 
 Small seeded instances from `benchmarks.generate.make_tables` (2-4 sites, 8-12 quarters, a
 binding quarterly budget, the hall-start and AI-demand caps), varied one rule at a time: budget
@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 
 from benchmarks.generate import make_tables
-from optimizer.decompose import Problem, solve_decomposed
-from optimizer.economics import Economics, build_economics, evaluate
-from optimizer.plan_frames import site_usage
-from optimizer.solve import optimize
-from optimizer.validation import portfolio_from_tables
+from models.economics import Economics, build_economics, evaluate
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.solve.decompose import Problem, solve_decomposed
+from optimizer.solve.frames import site_usage
+from optimizer.solve.optimize import optimize
 
 Tables = dict[str, pd.DataFrame]
 

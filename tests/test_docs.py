@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from optimizer.schema import markdown
+from optimizer.inputs.schema import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,10 +26,10 @@ from reference import (
 )
 
 from models.conversion import build_model
-from optimizer.economics import build_economics
-from optimizer.portfolio import Portfolio
-from optimizer.solve import optimize
-from optimizer.solver import HighsRunner
+from models.economics import build_economics
+from models.portfolio import Portfolio
+from optimizer.solve.highs import HighsRunner
+from optimizer.solve.optimize import optimize
 
 REL = 1e-6
 # A falling hashprice ($/PH/s/day) so that when to convert matters.
@@ -227,7 +227,7 @@ def test_budget_rows_are_knapsacks(name: str) -> None:
 @pytest.mark.parametrize("name", list(INSTANCES))
 def test_instances_are_valid_input_unchanged_by_validation(name: str) -> None:
     """The factory's frames are what a workbook with the same values validates to."""
-    from optimizer.validation import portfolio_from_tables
+    from optimizer.inputs.validation import portfolio_from_tables
 
     portfolio = INSTANCES[name]()
     again = portfolio_from_tables(tables_of(portfolio))

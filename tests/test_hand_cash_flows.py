@@ -19,8 +19,8 @@ from __future__ import annotations
 import pytest
 from reference import evaluate, make_portfolio, option, site
 
-from optimizer.portfolio import Portfolio
-from optimizer.solve import optimize
+from models.portfolio import Portfolio
+from optimizer.solve.optimize import optimize
 
 REL = 1e-9
 D = 365.25 / 4  # 91.3125 days a quarter

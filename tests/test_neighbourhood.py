@@ -1,4 +1,4 @@
-"""The neighbourhood search (optimizer/neighbourhood.py) and the method built on it.
+"""The neighbourhood search (optimizer/solve/neighbourhood.py) and the method built on it.
 
 On the small seeded cases of test_decompose (budget, carry-over, start and demand caps, mining
 floor, commitments with a hall begun before the plan) and three larger generated portfolios on
@@ -21,12 +21,12 @@ from test_decompose import CASES, check_plan, economics, optimum
 
 from benchmarks.generate import make_tables
 from models.conversion import build_model
-from optimizer.economics import Economics, build_economics, evaluate
-from optimizer.greedy import greedy_plan
-from optimizer.neighbourhood import current_values, load_values, search_sites
-from optimizer.solve import Stall, _search_from, auto_method, optimize, solution_units
-from optimizer.solver import HighsRunner, SolveOutcome
-from optimizer.validation import portfolio_from_tables
+from models.economics import Economics, build_economics, evaluate
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.solve.greedy import greedy_plan
+from optimizer.solve.highs import HighsRunner, SolveOutcome
+from optimizer.solve.neighbourhood import current_values, load_values, search_sites
+from optimizer.solve.optimize import Stall, _search_from, auto_method, optimize, solution_units
 
 # (sites, quarters, generator seed): the greedy plan is 8.1%, 2.1% and 0.6% below the optimum.
 GREEDY_SHORT = {"6x12": (6, 12, 1), "6x16": (6, 16, 4), "10x12": (10, 12, 5)}

@@ -24,9 +24,9 @@ from reference import (
     site,
 )
 
-from optimizer.errors import InfeasibleError
-from optimizer.portfolio import Portfolio
-from optimizer.solve import optimize
+from models.errors import InfeasibleError
+from models.portfolio import Portfolio
+from optimizer.solve.optimize import optimize
 
 ENUMERATE_AT_MOST = 10_000  # plans; above this only feasibility and valuation are checked
 

@@ -11,19 +11,19 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from support import tiny_tables, write_xlsx
 
+from models.economics import build_economics
+from models.quarters import quarter_range
 from optimizer.cli import main
-from optimizer.economics import build_economics
-from optimizer.quarters import quarter_range
-from optimizer.replan import (
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.replan.replan import (
     WHY_NOT_COLUMNS,
     explain_plan,
     explanation_text,
     timing_value,
     why_not,
 )
-from optimizer.report import write_report
-from optimizer.solve import optimize
-from optimizer.validation import portfolio_from_tables
+from optimizer.reports.write import write_report
+from optimizer.solve.optimize import optimize
 
 
 def _records(ws, top: int = 1) -> list[dict[str, object]]:

@@ -16,11 +16,16 @@ import pytest
 from openpyxl import load_workbook
 from plan_fixture import make_plan, make_portfolio
 
-from optimizer.errors import InputError, UsageError
+from models.errors import InputError, UsageError
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS
-from optimizer.report import check_target, commitments_from_report, read_decisions, write_report
-from optimizer.report_sheets import axis_scales
-from optimizer.summary import plan_narrative, plan_text
+from optimizer.reports.sheets import axis_scales
+from optimizer.reports.summary import plan_narrative, plan_text
+from optimizer.reports.write import (
+    check_target,
+    commitments_from_report,
+    read_decisions,
+    write_report,
+)
 
 EVIL = '=HYPERLINK("http://x","y")'
 
@@ -438,8 +443,8 @@ def test_locked_starts_count_against_the_site_halls_and_are_not_doubled(report):
 def solved(tmp_path_factory):
     from support import tiny_tables, write_xlsx
 
-    from optimizer.solve import optimize
-    from optimizer.workbook import load_portfolio
+    from optimizer.inputs.workbook import load_portfolio
+    from optimizer.solve.optimize import optimize
 
     folder = tmp_path_factory.mktemp("solved")
     workbook = write_xlsx(tiny_tables(), folder / "tiny.xlsx")
@@ -478,7 +483,7 @@ def test_cli_refuses_the_input_as_report_before_solving(solved):
 
 
 def test_solve_outcome_wording():
-    from optimizer.summary import solve_outcome
+    from optimizer.reports.summary import solve_outcome
 
     assert solve_outcome(make_plan(gap=0.0)) == "optimal within 0.1%"
     override = make_plan(gap=0.04)

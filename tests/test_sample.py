@@ -11,8 +11,8 @@ import numpy as np
 import openpyxl
 import pytest
 
-from optimizer.portfolio import Portfolio
-from optimizer.workbook import load_portfolio
+from models.portfolio import Portfolio
+from optimizer.inputs.workbook import load_portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "inputs" / "sample_portfolio.xlsx"

@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 from support import tiny_tables, write_xlsx
 
-import optimizer.solve as solve_module
+import optimizer.solve.optimize as solve_module
 from benchmarks.generate import make_tables
 from models.conversion import build_model
+from models.economics import build_economics
+from models.errors import InfeasibleError, SolverError
 from optimizer.cli import main
-from optimizer.economics import build_economics
-from optimizer.errors import InfeasibleError, SolverError
-from optimizer.solve import optimize, solution_units
-from optimizer.solver import HighsRunner
-from optimizer.validation import portfolio_from_tables
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.solve.highs import HighsRunner
+from optimizer.solve.optimize import optimize, solution_units
 
 
 def with_commitment(site: str, option: str, quarter: str, halls: int) -> dict[str, pd.DataFrame]:
@@ -212,7 +212,7 @@ def test_decomposition_behind_optimize_matches_the_monolithic_optimum(
 
 
 def test_unknown_method_is_a_usage_error() -> None:
-    from optimizer.errors import UsageError
+    from models.errors import UsageError
 
     with pytest.raises(UsageError, match="method must be one of"):
         optimize(portfolio_from_tables(tiny_tables()), method="fast")

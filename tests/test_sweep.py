@@ -14,14 +14,14 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from support import tiny_tables, write_xlsx
 
-import optimizer.sweep_worker as worker
+import optimizer.sweeps.worker as worker
+from models.errors import InputError, UsageError
+from models.portfolio import Portfolio
 from optimizer.cli import main
-from optimizer.errors import InputError, UsageError
-from optimizer.portfolio import Portfolio
-from optimizer.solve import optimize
-from optimizer.sweep import DETERMINISTIC_COLUMNS, run_sweep
-from optimizer.sweep_report import tornado_table, write_sweep_report
-from optimizer.sweep_scenarios import (
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.solve.optimize import optimize
+from optimizer.sweeps.report import tornado_table, write_sweep_report
+from optimizer.sweeps.scenarios import (
     Change,
     Scenario,
     apply_changes,
@@ -29,7 +29,7 @@ from optimizer.sweep_scenarios import (
     parse_grid,
     sheet_scenarios,
 )
-from optimizer.validation import portfolio_from_tables
+from optimizer.sweeps.sweep import DETERMINISTIC_COLUMNS, run_sweep
 
 QUIET = {"progress": False, "mip_gap": 0.0, "time_limit": 120.0}
 
@@ -207,7 +207,7 @@ def test_scenario_problems_name_the_cell_they_were_read_from(tmp_path: Path) -> 
     sheet.append([None] * 6)
     sheet.append(["lead_quarters", "slow", None, 0.5, None, None])
     book.save(path)
-    from optimizer.workbook import load_portfolio
+    from optimizer.inputs.workbook import load_portfolio
 
     with pytest.raises(InputError) as err:
         sheet_scenarios(load_portfolio(path))
@@ -226,7 +226,7 @@ def test_scenario_problems_in_a_csv_folder_are_named_by_file_and_row(tmp_path: P
         "option": [None, None]})
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name.lower()}.csv", index=False)
-    from optimizer.workbook import load_portfolio
+    from optimizer.inputs.workbook import load_portfolio
 
     with pytest.raises(InputError) as err:
         sheet_scenarios(load_portfolio(folder))

@@ -1,4 +1,4 @@
-"""`sitepivot template` and `optimizer.template.write_workbook`: what is written, and how."""
+"""`sitepivot template` and `optimizer.inputs.template.write_workbook`: what is written, and how."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from optimizer import schema
+from models.errors import UsageError
 from optimizer.cli import main
-from optimizer.errors import UsageError
-from optimizer.template import header_comment, write_template, write_workbook
-from optimizer.workbook import load_portfolio
+from optimizer.inputs import schema
+from optimizer.inputs.template import header_comment, write_template, write_workbook
+from optimizer.inputs.workbook import load_portfolio
 
 
 @pytest.fixture()

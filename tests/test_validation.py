@@ -1,4 +1,4 @@
-"""`optimizer.validation.portfolio_from_tables`: every rule, by a table that breaks it.
+"""`optimizer.inputs.validation.portfolio_from_tables`: every rule, by a table that breaks it.
 
 Cells are named as in Excel (header row 1, data from row 2, columns A.. in frame order). In
 `tiny_tables()`: Settings keys in rows 2-7 (value column B: start_quarter B2, horizon B3,
@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import tiny_tables
 
-from optimizer import schema
-from optimizer.errors import InputError
-from optimizer.portfolio import Portfolio
-from optimizer.validation import coerce_cell, describe_portfolio, portfolio_from_tables
+from models.errors import InputError
+from models.portfolio import Portfolio
+from optimizer.inputs import schema
+from optimizer.inputs.validation import coerce_cell, describe_portfolio, portfolio_from_tables
 
 
 def errors_of(tables: dict[str, pd.DataFrame]) -> str:

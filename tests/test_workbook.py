@@ -1,4 +1,5 @@
-"""`optimizer.workbook.load_portfolio`: .xlsx and CSV folders, and every way a file is bad."""
+"""`optimizer.inputs.workbook.load_portfolio`: .xlsx and CSV folders, and every way a file is
+bad."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import pandas as pd
 import pytest
 from support import tiny_tables, write_xlsx
 
-from optimizer.errors import InputError
-from optimizer.portfolio import Portfolio
-from optimizer.validation import portfolio_from_tables
-from optimizer.workbook import load_portfolio
+from models.errors import InputError
+from models.portfolio import Portfolio
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.inputs.workbook import load_portfolio
 
 FRAMES = ("sites", "options", "site_options", "quarters", "commitments", "scenarios")
 
@@ -253,7 +254,7 @@ def test_excel_error_values_are_reported(tmp_path: Path) -> None:
 
 
 def test_total_uncompressed_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from optimizer import workbook
+    from optimizer.inputs import workbook
 
     path = write_xlsx(tiny_tables(), tmp_path / "big.xlsx")
     monkeypatch.setattr(workbook, "MAX_TOTAL_UNCOMPRESSED", 2**20 // 100)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.economics import Economics, Valuation, evaluate
+from models.economics import Economics, Valuation, evaluate
 
 
 @dataclass

@@ -23,8 +23,8 @@ from optimizer.plan import (
     UPGRADE_COLUMNS,
     Plan,
 )
-from optimizer.portfolio import Portfolio
-from optimizer.report_xl import (
+from models.portfolio import Portfolio
+from optimizer.reports.xl import (
     BOLD,
     COUNT,
     MONEY,
@@ -43,7 +43,7 @@ from optimizer.report_xl import (
     write_frame,
     write_rows,
 )
-from optimizer.summary import headline_metrics, plan_narrative
+from optimizer.reports.summary import headline_metrics, plan_narrative
 
 # Schedule colours: mining amber, idle grey, building orange, hosting green.
 COLOURS = {"mining": "FFE699", "idle": "D9D9D9", "building": "F4B183", "hosting": "A9D08E"}
@@ -298,7 +298,7 @@ def constraints_sheet(ws: Worksheet, plan: Plan) -> None:
     fit_widths(ws, rows=range(1, last + 1))
 
 
-# Optional sheets explaining the plan (computed by `optimizer.replan`; absent when not computed):
+# Optional sheets explaining the plan (computed by `optimizer.replan.replan`; absent when not computed):
 # sheet name, Plan field, Excel table name, a note under the table.
 EXPLANATION_SHEETS = (
     ("Changes", "baseline_changes", "tChanges",
@@ -484,7 +484,7 @@ def _place(ws: Worksheet, chart: BarChart | AreaChart, anchor: str) -> None:
 def input_tables(pf: Portfolio) -> dict[str, pd.DataFrame]:
     """Every Portfolio table as used (defaults applied), as flat frames: the `Input_*` sheets.
 
-    `optimizer.compare_inputs.read_report_inputs` reads these sheets back into a Portfolio.
+    `optimizer.compare.inputs.read_report_inputs` reads these sheets back into a Portfolio.
     """
     settings = pd.DataFrame({"key": list(vars(pf.settings)),
                              "value": [v for v in vars(pf.settings).values()]})

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.economics import Economics, Starts, Valuation
+from models.economics import Economics, Starts, Valuation
+from models.quarters import add_quarters
 from optimizer.plan import (
     CAPACITY_COLUMNS,
     CASH_FLOW_COLUMNS,
@@ -19,7 +20,6 @@ from optimizer.plan import (
     DECISION_COLUMNS,
     UPGRADE_COLUMNS,
 )
-from optimizer.quarters import add_quarters
 
 BINDING_TOLERANCE = 1e-6
 

@@ -34,9 +34,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from optimizer import schema
-from optimizer.errors import InputError, Problem, UsageError
-from optimizer.portfolio import Portfolio
+from models.errors import InputError, Problem, UsageError
+from models.portfolio import Portfolio
+from optimizer.inputs import schema
 
 Mode = Literal["multiplier", "value", "add"]
 

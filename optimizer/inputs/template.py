@@ -1,8 +1,8 @@
 """Writing input workbooks: the documented template and any portfolio given as tables.
 
-Everything here is driven by `optimizer.schema`: sheet order, column order, the comment on each
-header cell (unit, required or default, allowed values, meaning) and the dropdowns of choice and
-bool columns. Nothing restates a column list by hand.
+Everything here is driven by `optimizer.inputs.schema`: sheet order, column order, the comment on
+each header cell (unit, required or default, allowed values, meaning) and the dropdowns of choice
+and bool columns. Nothing restates a column list by hand.
 
 Layout of a written workbook (the contract of DESIGN.md, "The workbook"):
 - one sheet per table, in the order of `schema.TABLES`, header in row 1 (bold, frozen), one
@@ -33,11 +33,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer import schema
-from optimizer.errors import UsageError
+from models.errors import UsageError
+from models.quarters import quarter_range
 from optimizer.files import save_atomically
-from optimizer.quarters import quarter_range
-from optimizer.validation import ANNOTATION_COLUMNS
+from optimizer.inputs import schema
+from optimizer.inputs.validation import ANNOTATION_COLUMNS
 
 # Dropdowns cover this many data rows (beyond the written ones) so that rows a user adds get them.
 DROPDOWN_ROWS = 1000

@@ -7,7 +7,7 @@
   therefore reads as `dropped` for one option and `added` for the other; `site_changes` sums
   each site and option up.
 - `npv_bridge(...)`: the NPV change attributed to the input families of
-  `optimizer.compare_inputs.FAMILIES`, moved one at a time from the old inputs to the new in
+  `optimizer.compare.inputs.FAMILIES`, moved one at a time from the old inputs to the new in
   that fixed order, each step re-solved (MIP start: the previous step's plan; the last step,
   which holds exactly the new inputs, starts from the new report's plan). The bars are
   `old NPV -> each family -> re-solve difference -> new NPV`; a family's bar is the NPV after
@@ -35,7 +35,10 @@ from typing import cast
 
 import pandas as pd
 
-from optimizer.compare_inputs import (
+from models.errors import InfeasibleError, InputError, NoSolutionError
+from models.portfolio import Portfolio
+from models.quarters import parse_quarter, quarter_ordinal
+from optimizer.compare.inputs import (
     FAMILIES,
     Family,
     Tables,
@@ -45,13 +48,10 @@ from optimizer.compare_inputs import (
     report_metrics,
     tables_equal,
 )
-from optimizer.errors import InfeasibleError, InputError, NoSolutionError
+from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.plan import DECISION_COLUMNS, Plan
-from optimizer.portfolio import Portfolio
-from optimizer.quarters import parse_quarter, quarter_ordinal
-from optimizer.report import open_report, read_decisions
-from optimizer.report_sheets import input_tables
-from optimizer.validation import portfolio_from_tables
+from optimizer.reports.sheets import input_tables
+from optimizer.reports.write import open_report, read_decisions
 
 CHANGE_COLUMNS = ["site", "option", "change", "old_start_quarter", "new_start_quarter", "halls",
                   "shift_quarters"]
@@ -200,7 +200,7 @@ Progress = Callable[[str], None]
 
 def _solve(portfolio: Portfolio, start: Plan, time_limit: float | None, mip_gap: float | None,
            threads: int | None) -> Plan:
-    from optimizer.solve import optimize
+    from optimizer.solve.optimize import optimize
 
     return optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                     mip_start=start, with_greedy=False)
@@ -347,7 +347,7 @@ def compare_reports(old_path: Path | str, new_path: Path | str, *,
 
 def comparison_text(c: Comparison) -> str:
     """The comparison for the terminal: the NPVs, each bar, the halls changed."""
-    from optimizer.summary import money
+    from optimizer.reports.summary import money
 
     b = c.bridge
     lines = [f"old plan NPV  {money(b.old_npv)}  ({c.old.path})",

@@ -2,7 +2,7 @@
 
 - `check_target` refuses a target that is an input, exists (without force), or sits in a
   missing or read-only folder; the CLI calls it before solving so a long solve is not wasted.
-- `write_report` builds the workbook (`optimizer.report_sheets`) and saves it to a temporary
+- `write_report` builds the workbook (`optimizer.reports.sheets`) and saves it to a temporary
   file in the target folder, then renames it into place (`os.replace`): a reader never sees a
   half-written report, and a failed write leaves no temporary file behind.
 - `read_decisions` and `commitments_from_report` feed a report's Decisions sheet back as the
@@ -19,12 +19,12 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from optimizer.errors import InputError, Problem, UsageError
+from models.errors import InputError, Problem, UsageError
 from optimizer.files import save_atomically
 from optimizer.plan import DECISION_COLUMNS, Plan
-from optimizer.portfolio import Portfolio
-from optimizer.quarters import parse_quarter, quarter_ordinal
-from optimizer.report_sheets import build_workbook
+from models.portfolio import Portfolio
+from models.quarters import parse_quarter, quarter_ordinal
+from optimizer.reports.sheets import build_workbook
 
 DECISIONS_SHEET = "Decisions"
 

@@ -1,6 +1,6 @@
 """The compare workbook (`sitepivot compare`): NPV bridge with a waterfall chart, decision and
-input changes. Written through `optimizer.report_xl` (safe cells, Excel tables, formats) and
-saved atomically (`optimizer.report.save_atomically`), never over either report.
+input changes. Written through `optimizer.reports.xl` (safe cells, Excel tables, formats) and
+saved atomically (`optimizer.reports.write.save_atomically`), never over either report.
 
 Sheets: Summary (the two NPVs, the change, halls kept/moved/added/dropped, how the bridge is
 built), Bridge (the bars, the waterfall chart, the step solves), DecisionChanges (hall by hall),
@@ -18,11 +18,11 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.compare import Comparison, change_counts
-from optimizer.compare_inputs import FAMILIES
-from optimizer.report import check_target, save_atomically
-from optimizer.report_sheets import nice_step
-from optimizer.report_xl import (
+from optimizer.compare.compare import Comparison, change_counts
+from optimizer.compare.inputs import FAMILIES
+from optimizer.reports.sheets import nice_step
+from optimizer.reports.write import check_target, save_atomically
+from optimizer.reports.xl import (
     BOLD,
     COUNT,
     MONEY,

@@ -35,10 +35,16 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer import schema
-from optimizer.errors import InputError, Problem
-from optimizer.portfolio import Portfolio
-from optimizer.validation import SheetData, Unreadable, column_letter, is_blank, validate_sheets
+from models.errors import InputError, Problem
+from models.portfolio import Portfolio
+from optimizer.inputs import schema
+from optimizer.inputs.validation import (
+    SheetData,
+    Unreadable,
+    column_letter,
+    is_blank,
+    validate_sheets,
+)
 
 OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 # Limits on what the zip directory may claim before anything is decompressed.

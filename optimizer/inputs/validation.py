@@ -1,6 +1,6 @@
 """Validation: raw tables (as read from a workbook or CSV folder) -> a typed `Portfolio`.
 
-Everything is driven by `optimizer.schema`: each column's kind, bounds, default and wording.
+Everything is driven by `optimizer.inputs.schema`: each column's kind, bounds, default and wording.
 One pass collects every problem (with sheet, cell, column, value and what was expected) and
 raises a single `InputError`; a bad cell never stops the checks of other cells, and a check that
 depends on a bad value is skipped rather than reported again (no cascades from one root cause).
@@ -12,7 +12,7 @@ Rules, in the order they are checked:
   is a warning (annotation columns such as ``notes`` or ``source`` are ignored silently).
   Fully empty rows are skipped.
 - cells: coerced by `Column.kind` (numbers, integers and booleans through pydantic's lax
-  rules, quarters through `optimizer.quarters.parse_quarter`, choices case-insensitive) and
+  rules, quarters through `models.quarters.parse_quarter`, choices case-insensitive) and
   checked against the column's bounds; blank required cells are errors, blank optional cells
   take the schema default.
 - Settings: known keys only (nearest key suggested), each at most once; terminal_value
@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
-from optimizer import schema
-from optimizer.errors import InputError, Problem
-from optimizer.portfolio import Portfolio, Settings
-from optimizer.quarters import add_quarters, parse_quarter, quarter_ordinal, quarter_range
-from optimizer.schema import Column, Table
+from models.errors import InputError, Problem
+from models.portfolio import Portfolio, Settings
+from models.quarters import add_quarters, parse_quarter, quarter_ordinal, quarter_range
+from optimizer.inputs import schema
+from optimizer.inputs.schema import Column, Table
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
 _FLOAT = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])

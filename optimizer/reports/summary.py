@@ -30,7 +30,7 @@ class Metric:
     note: str = ""
 
 
-# What each solve method did, in words for the Summary sheet (optimizer.solve.METHODS).
+# What each solve method did, in words for the Summary sheet (optimizer.solve.optimize.METHODS).
 METHOD_NOTES = {
     "monolithic": "the whole model solved by HiGHS",
     "neighbourhood": "HiGHS on the whole model until its bound stalled, then a few sites "

@@ -33,9 +33,9 @@ each site's own rules stay in a *pricing* MILP built once per site with highspy.
   target fast; with a handful of sites the lumpy halls leave the master LP several percent
   above the optimum, and only the monolithic branch-and-bound can prove a tight gap.
 
-Units: $M, MW, quarters. The plan comes back in the arrays `optimizer.solve` uses (units per
-candidate of `econ.halls`, `econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
-`optimizer.economics.evaluate` and audited like the monolithic one.
+Units: $M, MW, quarters. The plan comes back in the arrays `optimizer.solve.optimize` uses (units
+per candidate of `econ.halls`, `econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
+`models.economics.evaluate` and audited like the monolithic one.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from optimizer.economics import Economics
-from optimizer.greedy import GreedyPlan, dispatch_mining, greedy_plan
-from optimizer.solver import relative_gap
+from models.economics import Economics
+from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
+from optimizer.solve.highs import relative_gap
 
 INF = highspy.kHighsInf
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
@@ -356,7 +356,7 @@ class SitePricer:
         run_status = h.run()
         if started and not self._consistent(solver_costs):
             # HiGHS 1.16 can misreport a MIP start's objective after presolve and stop there
-            # claiming optimality (see optimizer/solver.py): its bound would then be invalid.
+            # claiming optimality (see optimizer/solve/highs.py): its bound would then be invalid.
             h.clearSolver()
             self.last = None
             run_status = h.run()
@@ -722,7 +722,7 @@ class Monolithic:
 
     def __init__(self, prob: Problem, threads: int, seed: int) -> None:
         from models.conversion import build_model
-        from optimizer.solver import HighsRunner
+        from optimizer.solve.highs import HighsRunner
 
         econ = prob.econ
         self.prob = prob

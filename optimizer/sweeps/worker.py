@@ -33,14 +33,14 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.conversion import build_model
-from optimizer.economics import Economics, build_economics, evaluate
-from optimizer.greedy import GreedyPlan, dispatch_mining, greedy_plan
-from optimizer.plan_frames import constraint_rows, site_usage
-from optimizer.portfolio import Portfolio
-from optimizer.quarters import add_quarters
-from optimizer.solve import audit, integrality_slack, solution_units
-from optimizer.solver import HighsRunner
-from optimizer.sweep_scenarios import Scenario, apply_changes
+from models.economics import Economics, build_economics, evaluate
+from models.portfolio import Portfolio
+from models.quarters import add_quarters
+from optimizer.solve.frames import constraint_rows, site_usage
+from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
+from optimizer.solve.highs import HighsRunner
+from optimizer.solve.optimize import audit, integrality_slack, solution_units
+from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
 BREACH_TOLERANCE = 1e-6  # relative; a limit exceeded by less is not a breach

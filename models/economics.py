@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputError
-from optimizer.portfolio import Portfolio
+from models.errors import InputError
+from models.portfolio import Portfolio
 
 DAYS_PER_QUARTER = 365.25 / 4
 HOURS_PER_QUARTER = 24 * DAYS_PER_QUARTER
@@ -339,7 +339,7 @@ def evaluate(econ: Economics, hall_units: np.ndarray, cooling_units: np.ndarray,
     """Cash flows of a plan given as units per candidate start and mining MW (S, T).
 
     The model's objective is sum(value * units) + sum(mining_value * mining_mw); this function
-    recomputes the same NPV line by line, which `optimizer.solve` uses as a self-audit.
+    recomputes the same NPV line by line, which `optimizer.solve.optimize` uses as a self-audit.
     """
     n_sites = econ.mining_margin.shape[0]
     parts = [(econ.halls, hall_units), (econ.cooling, cooling_units), (econ.power, power_units)]

@@ -1,9 +1,9 @@
 """The workbook contract: one description of every sheet and column.
 
-This module is the single source for validation (`optimizer.validation`), the template workbook
-(`optimizer.template`) and the documentation (`markdown()` renders the README's contract
-tables; a test keeps the two equal). Each column states its kind, unit, default, allowed range
-and meaning; nothing else in the code base restates them.
+This module is the single source for validation (`optimizer.inputs.validation`), the template
+workbook (`optimizer.inputs.template`) and the documentation (`markdown()` renders the README's
+contract tables; a test keeps the two equal). Each column states its kind, unit, default, allowed
+range and meaning; nothing else in the code base restates them.
 
 Kinds:
 - ``text``: a non-empty string (site or option names, regions).

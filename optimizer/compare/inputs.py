@@ -5,7 +5,7 @@ input_tables`). `read_report_inputs` rebuilds that Portfolio through the same va
 workbook (`validation.validate_sheets`), so a report edited by hand is checked like any input;
 a problem is named by its report cell (``Input_Sites!C4``).
 
-The NPV bridge of `optimizer.compare` walks from the old inputs to the new ones, family by
+The NPV bridge of `optimizer.compare.compare` walks from the old inputs to the new ones, family by
 family, in the fixed order of `FAMILIES`:
 
 1. ``horizon``: start_quarter and horizon_quarters. The quarter rows follow the new horizon:
@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from optimizer import schema
-from optimizer.errors import InputError, Problem
-from optimizer.portfolio import Portfolio
-from optimizer.quarters import parse_quarter, quarter_ordinal
-from optimizer.report import open_report, sheet_table
-from optimizer.validation import SheetData, is_blank, validate_sheets
+from models.errors import InputError, Problem
+from models.portfolio import Portfolio
+from models.quarters import parse_quarter, quarter_ordinal
+from optimizer.inputs import schema
+from optimizer.inputs.validation import SheetData, is_blank, validate_sheets
+from optimizer.reports.write import open_report, sheet_table
 
 Tables = dict[str, pd.DataFrame]
 

@@ -4,12 +4,12 @@
     write_sweep_report(results, Path("sweep.xlsx"))
 
 The story of `run_sweep`:
-1. the scenarios of the kind (`optimizer.sweep_scenarios`): always ``base`` first;
+1. the scenarios of the kind (`optimizer.sweeps.scenarios`): always ``base`` first;
 2. the base is solved here, in this process: its plan is "today's plan";
 3. every other scenario goes to an executor, the same task (`sweep_worker.solve_scenario`)
    for all: in this process (``workers=1``), a process pool (``workers=N``, default: cores) or
    an existing Dask scheduler (``dask_address``). Each worker builds the model once and
-   re-solves it in place (see `optimizer.sweep_worker`);
+   re-solves it in place (see `optimizer.sweeps.worker`);
 4. rows come back as they finish (a tqdm bar with ETA), are put in scenario order, and
    compared with the base: one row per scenario, failures included (status ``error``).
 
@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import UsageError
-from optimizer.portfolio import Portfolio
-from optimizer.sweep_report import write_sweep_report
-from optimizer.sweep_scenarios import (
+from models.errors import UsageError
+from models.portfolio import Portfolio
+from optimizer.sweeps.report import write_sweep_report
+from optimizer.sweeps.scenarios import (
     MonteCarloSpec,
     Scenario,
     check_scenarios,
@@ -50,7 +50,7 @@ from optimizer.sweep_scenarios import (
     sheet_scenarios,
     tornado_scenarios,
 )
-from optimizer.sweep_worker import SweepSetup, portfolio_token, solve_scenario
+from optimizer.sweeps.worker import SweepSetup, portfolio_token, solve_scenario
 
 __all__ = ["KINDS", "RESULT_COLUMNS", "make_scenarios", "run_sweep", "write_sweep_report"]
 
@@ -73,7 +73,7 @@ def make_scenarios(portfolio: Portfolio, kind: str, *, grid: str | None = None,
                    seed: int | None = None, marginal_budget_musd: float = 100.0,
                    marginal_grid_mw: float = 50.0, monte_carlo: MonteCarloSpec | None = None
                    ) -> list[Scenario]:
-    """The scenarios of a sweep kind, base first (see `optimizer.sweep_scenarios`)."""
+    """The scenarios of a sweep kind, base first (see `optimizer.sweeps.scenarios`)."""
     if kind == "tornado":
         return tornado_scenarios(portfolio, ranges)
     if kind == "scenarios":
@@ -294,7 +294,7 @@ def sweep_text(results: pd.DataFrame) -> str:
         lines.append(f"largest regret of today's plan: {worst['regret_musd']:,.1f} $M "
                      f"({worst['scenario']})")
     if (results["kind"] == "tornado").any():
-        from optimizer.sweep_report import tornado_table
+        from optimizer.sweeps.report import tornado_table
 
         top = tornado_table(results).head(3)
         lines.append("largest swings: " + ", ".join(

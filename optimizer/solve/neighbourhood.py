@@ -26,8 +26,8 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.economics import Economics
-from optimizer.solver import HighsRunner
+from models.economics import Economics
+from optimizer.solve.highs import HighsRunner
 
 NEIGHBOURHOOD_SECONDS = 10.0  # time limit of one neighbourhood's MILP
 NEIGHBOURHOOD_GAP = 1e-4  # relative gap at which a neighbourhood counts as solved

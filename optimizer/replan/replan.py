@@ -32,9 +32,9 @@ Value of timing: this plan's NPV beside the NPV of
 - `every profitable hall as early as possible`: commitments first, then every candidate hall
   whose NPV net of the mining it displaces is positive, earliest start quarter first (ties: most
   NPV per dollar of capex), placed while every constraint holds (the greedy machinery of
-  `optimizer.greedy`, upgrades bought just in time), mining dispatched optimally;
+  `optimizer.solve.greedy`, upgrades bought just in time), mining dispatched optimally;
 - `never convert (mining only)`: no halls but those committed, mining dispatched optimally;
-- `simple ranking`: the greedy plan of `optimizer.greedy` (when computed).
+- `simple ranking`: the greedy plan of `optimizer.solve.greedy` (when computed).
 The difference between this plan and "as early as possible" is what choosing the timing is worth.
 """
 
@@ -48,15 +48,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
-from optimizer.compare_inputs import report_metrics
-from optimizer.economics import Economics, build_economics
-from optimizer.errors import InfeasibleError, NoSolutionError
-from optimizer.greedy import GreedyState, commitments_placed, fill, finish, start_scores
+from models.economics import Economics, build_economics
+from models.errors import InfeasibleError, NoSolutionError
+from models.portfolio import Portfolio
+from models.quarters import add_quarters, quarter_ordinal
+from optimizer.compare.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
+from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
-from optimizer.portfolio import Portfolio
-from optimizer.quarters import add_quarters, quarter_ordinal
-from optimizer.report import open_report, read_decisions
+from optimizer.reports.write import open_report, read_decisions
+from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
 WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)
@@ -272,7 +272,7 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
 def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
            seconds: float) -> None:
     """Re-solve with one hall of candidate `cand` committed; record the NPV lost in `row`."""
-    from optimizer.solve import optimize
+    from optimizer.solve.optimize import optimize
 
     pf = plan.portfolio
     option = pf.option_names[int(econ.halls.option[cand])]
@@ -364,7 +364,7 @@ def explain_plan(plan: Plan, *, baseline: Path | None = None,
 
 def explanation_text(plan: Plan) -> str:
     """For the terminal: NPV against the baseline, value of timing, why sites stay mining."""
-    from optimizer.summary import money
+    from optimizer.reports.summary import money
 
     out: list[str] = []
     if plan.baseline_metrics is not None and plan.baseline_changes is not None:

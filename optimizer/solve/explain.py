@@ -11,8 +11,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.conversion import CONSTRAINT_FAMILIES, build_model
-from optimizer.economics import Economics
-from optimizer.solver import HighsRunner
+from models.economics import Economics
+from optimizer.solve.highs import HighsRunner
 
 UNITS = {"site_power": "MW", "site_cooling": "MW", "capital_budget": "$M",
          "ai_demand_cap": "MW IT", "mining_floor": "MW", "start_commitments": "halls",

@@ -10,13 +10,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.conversion import build_model
-from optimizer.economics import Economics, build_economics, evaluate
-from optimizer.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
-from optimizer.greedy import GreedyPlan, greedy_plan
+from models.economics import Economics, build_economics, evaluate
+from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
+from models.portfolio import Portfolio
 from optimizer.plan import Plan
-from optimizer.plan_frames import plan_frames
-from optimizer.portfolio import Portfolio
-from optimizer.solver import HighsRunner, SolveOutcome, relative_gap
+from optimizer.solve.frames import plan_frames
+from optimizer.solve.greedy import GreedyPlan, greedy_plan
+from optimizer.solve.highs import HighsRunner, SolveOutcome, relative_gap
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
 
@@ -26,7 +26,7 @@ AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's o
 # with a handful of lumpy sites only the monolithic branch-and-bound proves a small gap).
 AUTO_DECOMPOSITION_SITES = 100
 # Below AUTO_DECOMPOSITION_SITES `auto` runs "neighbourhood": HiGHS on the whole model and, only if
-# its bound stalls, a neighbourhood search from its plan (`optimizer.neighbourhood`).
+# its bound stalls, a neighbourhood search from its plan (`optimizer.solve.neighbourhood`).
 HIGHS_SHARE = 0.5  # HiGHS runs at least this share of the time limit before any search
 LAST_SWITCH = 0.8  # ... and after this share it runs to the end: too little time left to search
 STALL_CLOSED = 0.25  # stalled: the bound closed less than this share of the gap in the last
@@ -58,7 +58,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
     the reference), "neighbourhood" (the same MILP; if its bound stalls after half the time, a
     search over neighbourhoods of sites from its plan, then the MILP again from the best plan),
-    "decomposition" (Dantzig-Wolfe by site, `optimizer.decompose`) or "auto" (`auto_method`).
+    "decomposition" (Dantzig-Wolfe by site, `optimizer.solve.decompose`) or "auto" (`auto_method`).
     The Plan's `method` says what ran ("monolithic" when the search was not needed). A greedy
     plan (the spreadsheet way) is computed for comparison and used as a starting plan.
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
@@ -93,7 +93,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
                              search=method == "neighbourhood")
 
     if solved.status == "infeasible":
-        from optimizer.explain import explain_infeasibility
+        from optimizer.solve.explain import explain_infeasibility
 
         raise InfeasibleError("No plan satisfies every constraint. The smallest changes that "
                               "would make one possible:", explain_infeasibility(econ))
@@ -181,7 +181,7 @@ def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, u
     """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
     with the time left. Both HiGHS runs prove bounds on the same model: the smaller is kept.
     """
-    from optimizer.neighbourhood import current_values, load_values, search_sites
+    from optimizer.solve.neighbourhood import current_values, load_values, search_sites
 
     started = time.perf_counter()
     found = search_sites(runner, econ, current_values(runner), until=until, seed=seed,
@@ -212,8 +212,8 @@ def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, u
 
 def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
                 greedy: GreedyPlan | None, timings: dict[str, float]) -> Solved:
-    """Dantzig-Wolfe by site (optimizer/decompose.py), from the greedy plan if there is one."""
-    from optimizer.decompose import solve_decomposed
+    """Dantzig-Wolfe by site (`optimizer.solve.decompose`), from the greedy plan if any."""
+    from optimizer.solve.decompose import solve_decomposed
 
     result = solve_decomposed(econ, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                               seed=seed, greedy=greedy)

@@ -6,7 +6,7 @@ values (marginal sweeps: NPV gained per unit of each resource), Distribution (Mo
 P50, P90 and a histogram chart), Decision stability (site x year: the share of scenarios whose
 re-optimized plan has started converting the site by the end of that year, colour scale).
 
-Cells go through the report's safe writers (`optimizer.report_xl`); the file is refused onto an
+Cells go through the report's safe writers (`optimizer.reports.xl`); the file is refused onto an
 input or an existing file without force (`report.check_target`) and saved atomically
 (`template.save_workbook`).
 """
@@ -24,9 +24,10 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.report import check_target
-from optimizer.report_sheets import chart_series, style_chart
-from optimizer.report_xl import (
+from optimizer.inputs.template import save_workbook
+from optimizer.reports.sheets import chart_series, style_chart
+from optimizer.reports.write import check_target
+from optimizer.reports.xl import (
     BOLD,
     PERCENT,
     TITLE_FONT,
@@ -36,7 +37,6 @@ from optimizer.report_xl import (
     put,
     write_frame,
 )
-from optimizer.template import save_workbook
 
 PLANNED = ("optimal", "feasible")  # statuses that carry a plan
 HISTOGRAM_BINS = 20

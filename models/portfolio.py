@@ -1,7 +1,7 @@
 """The validated, typed input of one planning run.
 
 A `Portfolio` is what `optimizer.load_portfolio` returns once every check in
-`optimizer.validation` has passed: defaults applied, quarter labels canonical (`2027Q1`),
+`optimizer.inputs.validation` has passed: defaults applied, quarter labels canonical (`2027Q1`),
 names trimmed. It is immutable by convention: code that needs a variant (a sweep scenario)
 builds a new one with `Portfolio.replace`, never edits the frames in place.
 
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from optimizer.quarters import quarter_ordinal
+from models.quarters import quarter_ordinal
 
 
 @dataclass(frozen=True)
