@@ -8,6 +8,7 @@ the explanation); 4 no feasible plan within the time limit; 5 solver failure.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -55,6 +56,12 @@ def _solver_options(each: str, threads: bool = True) -> Callable[[Callable[..., 
         return func
 
     return apply
+
+
+def _quiet_option(func: Callable[..., Any]) -> Any:
+    """--quiet: no progress on stderr (results, warnings and errors still print)."""
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Show no progress (for scripts).")(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,20 +119,30 @@ def template(path: Path, force: bool) -> None:
               "(default 3, each at most 15 s; 0 = none).")
 @click.option("--force", is_flag=True, help="Overwrite an existing report.")
 @click.option("--no-report", is_flag=True, help="Print the plan only; write no report.")
+@_quiet_option
 @_reports_errors
 def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap: float | None,
          threads: int | None, method: str, commitments_from: Path | None,
          baseline: Path | None, why_not_solves: int | None, force: bool,
-         no_report: bool) -> None:
-    """Find the plan of highest NPV for WORKBOOK and write its Excel report."""
+         no_report: bool, quiet: bool) -> None:
+    """Find the plan of highest NPV for WORKBOOK and write its Excel report.
+
+    The time limit is the whole run's: the solver gets it less the why-not re-solves' share
+    (at most a quarter of it, 15 s each); reading, building and writing add a few seconds."""
+    from optimizer.progress import Console
+
+    console = Console("quiet" if quiet else "auto")
+    began = time.perf_counter()
+    console.say(f"reading {workbook}")
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.replan.replan import (
         WHY_NOT_MAX_SOLVES,
         baseline_start,
         explain_plan,
         explanation_text,
+        time_budgets,
     )
-    from optimizer.reports.summary import plan_text
+    from optimizer.reports.summary import next_step, plan_text
     from optimizer.reports.write import check_target, commitments_from_report, write_report
     from optimizer.solve.optimize import optimize
 
@@ -139,16 +156,26 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
     start = baseline_start(baseline) if baseline is not None else None
-    result = optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                      mip_start=start, method=method)
-    explain_plan(result, baseline=baseline,
-                 why_not_solves=WHY_NOT_MAX_SOLVES if why_not_solves is None else why_not_solves,
-                 progress=lambda m: click.echo(m, err=True))
+    limit = portfolio.settings.time_limit_s if time_limit is None else time_limit
+    solves = WHY_NOT_MAX_SOLVES if why_not_solves is None else why_not_solves
+    solve_s, why_not_s = time_budgets(limit, solves)
+    with console.phase("solve", solve_s):
+        result = optimize(portfolio, time_limit=solve_s, mip_gap=mip_gap, threads=threads,
+                          mip_start=start, method=method, on_progress=console.solver)
     click.echo(plan_text(result))
+    with console.phase("value of timing and why not", why_not_s):
+        explain_plan(result, baseline=baseline, why_not_solves=solves, budget=why_not_s,
+                     progress=console)
     click.echo("\n" + explanation_text(result))
+    advice = next_step(result, time_limit=limit)
+    if advice:
+        click.echo("\n" + advice)
     if not no_report:
-        write_report(result, target, force=force)
+        with console.phase("writing the report"):
+            write_report(result, target, force=force)
         click.echo(f"report written to {target}")
+    console.say(f"done in {time.perf_counter() - began:.1f} s (time limit {limit:g} s: "
+                f"solver {solve_s:.3g} s, why-not re-solves up to {why_not_s:.3g} s)")
 
 
 
@@ -159,19 +186,27 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
               help="Compare workbook path (default reports/<new-report-stem>-compare.xlsx).")
 @_solver_options(" of each re-solve")
 @click.option("--force", is_flag=True, help="Overwrite an existing compare workbook.")
+@_quiet_option
 @_reports_errors
 def compare(old_report: Path, new_report: Path, output: Path | None, time_limit: float | None,
-            mip_gap: float | None, threads: int | None, force: bool) -> None:
+            mip_gap: float | None, threads: int | None, force: bool, quiet: bool) -> None:
     """Compare two plan reports: decisions added, dropped and moved, and an NPV bridge that
     attributes the change to the input families, re-solving one family at a time."""
+    from optimizer.progress import Console
+
+    console = Console("quiet" if quiet else "auto")
+    console.say(f"reading {old_report} and {new_report}")
     from optimizer.compare.compare import compare_reports, comparison_text
     from optimizer.compare.sheets import write_compare_report
     from optimizer.reports.write import check_target
 
     target = output or Path("reports") / f"{new_report.stem}-compare.xlsx"
     check_target(target, inputs=[old_report, new_report], force=force)
-    result = compare_reports(old_report, new_report, time_limit=time_limit, mip_gap=mip_gap,
-                             threads=threads, progress=lambda m: click.echo(m, err=True))
+    try:
+        result = compare_reports(old_report, new_report, time_limit=time_limit,
+                                 mip_gap=mip_gap, threads=threads, progress=console)
+    finally:
+        console.end()
     click.echo(comparison_text(result))
     write_compare_report(result, target, force=force)
     click.echo(f"compare workbook written to {target}")
@@ -202,12 +237,13 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
 @_solver_options(" of each solve", threads=False)
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Monte Carlo and solver seed (default: Settings random_seed).")
+@_quiet_option
 @_reports_errors
 def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: int | None,
           marginal: bool,
           ranges: tuple[str, ...], workers: int | None, dask_address: str | None,
           output: Path | None, force: bool, mip_gap: float | None, time_limit: float | None,
-          seed: int | None) -> None:
+          seed: int | None, quiet: bool) -> None:
     """Sensitivity sweep of WORKBOOK: re-optimized NPV, today's plan's NPV and the regret in
     each scenario, written to an Excel workbook."""
     from models.errors import UsageError
@@ -231,7 +267,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     results = run_sweep(portfolio, chosen[0], grid=grid, draws=draws,
                         ranges=parse_ranges(ranges) if ranges else None, workers=workers,
                         dask_address=dask_address, mip_gap=mip_gap, time_limit=time_limit,
-                        seed=seed)
+                        seed=seed, progress=not quiet)
     click.echo(sweep_text(results))
     write_sweep_report(results, target, force=force)
     click.echo(f"sweep workbook written to {target}")

@@ -62,12 +62,28 @@ class Plan:
     greedy_npv_musd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
     solver_log: str = ""
+    time_limit_s: float = float("nan")  # the solver's time limit
+    # (seconds since the solve began, proven bound, best NPV) each time HiGHS reported progress
+    solver_trace: list[tuple[float, float, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # Explanations added after the solve by `optimizer.replan.replan` (None: not computed):
     why_not: pd.DataFrame | None = None  # replan.WHY_NOT_COLUMNS, one row per site left mining
     timing_value: pd.DataFrame | None = None  # replan.TIMING_COLUMNS, this plan vs simple timings
     baseline_changes: pd.DataFrame | None = None  # compare.CHANGE_COLUMNS + note, vs a baseline
     baseline_metrics: pd.DataFrame | None = None  # metric, value, unit, note: NPV vs the baseline
+
+    def cash_flows_with_terminal_value(self) -> pd.DataFrame:
+        """`cash_flows` and one more row, quarter "terminal value", holding the discounted
+        terminal value in `discounted_musd`: its `discounted_musd` adds up to `npv_musd`, and
+        its last `cumulative_discounted_musd` is the NPV."""
+        cf = self.cash_flows
+        row = {c: float("nan") for c in CASH_FLOW_COLUMNS}
+        row["quarter"] = "terminal value"
+        row["discounted_musd"] = self.terminal_value_musd
+        before = float(cf["cumulative_discounted_musd"].iloc[-1]) if len(cf) else 0.0
+        row["cumulative_discounted_musd"] = before + self.terminal_value_musd
+        return pd.concat([cf, pd.DataFrame([row], columns=CASH_FLOW_COLUMNS)],
+                         ignore_index=True)
 
     @property
     def halls_converted(self) -> int:

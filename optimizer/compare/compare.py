@@ -28,7 +28,6 @@ and documented so that two comparisons of the same reports agree.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -50,6 +49,7 @@ from optimizer.compare.inputs import (
 )
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.plan import DECISION_COLUMNS, Plan
+from optimizer.progress import Reporter
 from optimizer.reports.sheets import input_tables
 from optimizer.reports.write import open_report, read_decisions
 
@@ -195,15 +195,15 @@ class Bridge:
         return pd.DataFrame(rows)
 
 
-Progress = Callable[[str], None]
 
 
 def _solve(portfolio: Portfolio, start: Plan, time_limit: float | None, mip_gap: float | None,
-           threads: int | None) -> Plan:
+           threads: int | None, progress: Reporter | None = None) -> Plan:
     from optimizer.solve.optimize import optimize
 
     return optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                    mip_start=start, with_greedy=False)
+                    mip_start=start, with_greedy=False,
+                    on_progress=progress.solver if progress is not None else None)
 
 
 def _with_begun(decisions: pd.DataFrame, portfolio: Portfolio) -> Plan:
@@ -228,19 +228,21 @@ def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
                old_decisions: pd.DataFrame, new_decisions: pd.DataFrame, *,
                time_limit: float | None = None, mip_gap: float | None = None,
                threads: int | None = None, families: tuple[Family, ...] = FAMILIES,
-               progress: Progress | None = None) -> Bridge:
+               progress: Reporter | None = None) -> Bridge:
     """Attribute `new_npv - old_npv` to the input families (see the module docstring).
 
     `old_decisions` / `new_decisions` are the reports' plans, used as MIP starts of the first
     and last solves. Solves take `time_limit` / `mip_gap` (None: each portfolio's Settings).
     Raises what `optimize` raises when the old or the new inputs cannot be solved.
     """
-    say = progress or (lambda _msg: None)
+    def say(step: str) -> None:  # each re-solve is a phase of the run, with its time limit
+        if progress is not None:
+            progress.begin(step, time_limit)
     new_tables = input_tables(new)
     solved: Tables = input_tables(old)
     say("re-solving the old inputs")
     clock = time.perf_counter()
-    plan = _solve(old, as_mip_start(old_decisions), time_limit, mip_gap, threads)
+    plan = _solve(old, as_mip_start(old_decisions), time_limit, mip_gap, threads, progress)
     old_resolved = plan.npv_musd
     plans = [plan]
     rows: list[dict[str, object]] = [{
@@ -267,7 +269,7 @@ def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
                                 else plan.decisions, portfolio)
             say(f"step {' + '.join(pending)}")
             clock = time.perf_counter()
-            step_plan = _solve(portfolio, start, time_limit, mip_gap, threads)
+            step_plan = _solve(portfolio, start, time_limit, mip_gap, threads, progress)
         except (InputError, InfeasibleError, NoSolutionError) as err:
             if last:
                 raise
@@ -330,7 +332,7 @@ class Comparison:
 
 def compare_reports(old_path: Path | str, new_path: Path | str, *,
                     time_limit: float | None = None, mip_gap: float | None = None,
-                    threads: int | None = None, progress: Progress | None = None
+                    threads: int | None = None, progress: Reporter | None = None
                     ) -> Comparison:
     """Read two reports and compare them: decision changes, input changes, NPV bridge."""
     old, new = read_report(old_path), read_report(new_path)

@@ -22,11 +22,15 @@ Why not? For each site that converts nothing, in this order:
   positive margin count: miners idle otherwise) less the upgrades it needs, bought just in time;
 - `outcompeted`: the best hall is profitable alone but the plan uses the portfolio limits
   (budget, AI demand, hall starts) better elsewhere. The plan is re-solved with a `start`
-  commitment of that hall: `npv_lost_musd` = this plan's NPV less the forced plan's, and
-  `npv_lost_at_least_musd` = this NPV less the forced solve's bound (a proven lower bound).
-  At most `WHY_NOT_MAX_SOLVES` sites are re-solved (largest best-hall NPV first), each with at
-  most `WHY_NOT_SECONDS` seconds; the others say so. A forced plan that is infeasible gives
-  `blocked by budget or portfolio limits`.
+  commitment of that hall. What forcing it costs is stated as sure as the re-solve proves it:
+  `npv_lost_at_most_musd` = this plan's NPV less the forced plan's (the forced optimum is at
+  least that plan), `npv_lost_at_least_musd` = this NPV less the forced solve's bound (or this
+  plan's bound, if lower: forcing a hall never raises the optimum), and `npv_lost_musd`, the
+  point, only when the forced re-solve is proven optimal (`cost_phrase` words it, the same on
+  the console and in the WhyNot sheet). At most `WHY_NOT_MAX_SOLVES` sites are re-solved
+  (largest best-hall NPV first), each with at most `WHY_NOT_SECONDS` seconds and, given a
+  `budget`, all of them within it (`time_budgets` splits a `plan` run's time limit); the others
+  say so. A forced plan that is infeasible gives `blocked by budget or portfolio limits`.
 
 Value of timing: this plan's NPV beside the NPV of
 - `every profitable hall as early as possible`: commitments first, then every candidate hall
@@ -42,7 +46,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,18 +58,32 @@ from models.quarters import add_quarters, quarter_ordinal
 from optimizer.compare.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
 from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
+from optimizer.progress import Reporter
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
 WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)
+WHY_NOT_SHARE = 0.25  # of a `plan` run's time limit, the most the why-not re-solves take
+MIN_RESOLVE_SECONDS = 1.0  # a forced re-solve with less time than this is not started
 WHY_NOT_COLUMNS = ["site", "reason", "best_option", "best_start_quarter", "best_hall_npv_musd",
-                   "forced_npv_musd", "npv_lost_musd", "npv_lost_at_least_musd", "explanation"]
+                   "forced_npv_musd", "npv_lost_musd", "npv_lost_at_least_musd",
+                   "npv_lost_at_most_musd", "explanation"]
 TIMING_COLUMNS = ["strategy", "npv_musd", "vs_this_plan_musd", "halls_converted", "note"]
 BASELINE_CHANGE_COLUMNS = [*CHANGE_COLUMNS, "note"]
 PORTFOLIO_LIMITS = ("budget", "AI demand", "hall starts", "mining floor")
 
-Progress = Callable[[str], None]
+
+
+def time_budgets(time_limit: float, why_not_solves: int = WHY_NOT_MAX_SOLVES
+                 ) -> tuple[float, float]:
+    """(solver seconds, why-not seconds) of a `plan` run whose whole time limit is `time_limit`:
+    the why-not re-solves get WHY_NOT_SECONDS each and at most WHY_NOT_SHARE of the limit in
+    all (none when `why_not_solves` is 0), the solver the rest. Reading, building and writing
+    come on top (a few seconds, measured in the README)."""
+    why = min(why_not_solves * WHY_NOT_SECONDS, WHY_NOT_SHARE * time_limit) \
+        if why_not_solves > 0 else 0.0
+    return time_limit - why, why
 
 
 # ---- roll-forward ----------------------------------------------------------------------------
@@ -191,9 +208,12 @@ def _fits_beside_commitments(econ: Economics, cand: int) -> bool:
 
 
 def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
-            seconds: float = WHY_NOT_SECONDS, progress: Progress | None = None) -> pd.DataFrame:
+            seconds: float = WHY_NOT_SECONDS, budget: float | None = None,
+            progress: Reporter | None = None) -> pd.DataFrame:
     """One row per site converting nothing: why (see the module docstring). Columns:
-    `WHY_NOT_COLUMNS`."""
+    `WHY_NOT_COLUMNS`. `seconds`: the most each forced re-solve takes; `budget`: the most all of
+    this takes, re-solves and their model builds included (None: no budget)."""
+    deadline = None if budget is None else time.perf_counter() + budget
     pf = plan.portfolio
     econ = build_economics(pf)
     converted = set(plan.decisions["site"]) if len(plan.decisions) else set()
@@ -258,21 +278,58 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
         to_force.append((s, row, int(chosen["candidate"])))
     to_force.sort(key=lambda item: -float(item[1]["best_hall_npv_musd"]))  # type: ignore[arg-type]
     limit = min(seconds, pf.settings.time_limit_s)
+    # seconds a re-solve spends before HiGHS runs (economics, model, start), as the plan's own
+    build = sum(plan.timings.get(k, 0.0) for k in ("economics", "build"))
+    n_solves = min(max_solves, len(to_force))
+    if deadline is not None:  # as many as fit the budget with at least MIN_RESOLVE_SECONDS
+        left = deadline - time.perf_counter()
+        n_solves = min(n_solves, max(0, int(left // (MIN_RESOLVE_SECONDS + build))))
     for i, (_s, row, cand) in enumerate(to_force):
         if i >= max_solves:
             row["explanation"] = f"{row['explanation']}; not re-solved (at most {max_solves} " \
                                  "forced re-solves per plan)"
             continue
+        this = limit
+        if deadline is not None:  # an equal share of what is left, less the build before it
+            this = min(limit, (deadline - time.perf_counter()) / max(1, n_solves - i) - build)
+            if i >= n_solves or this < MIN_RESOLVE_SECONDS:
+                row["explanation"] = (f"{row['explanation']}; not re-solved (the why-not "
+                                      f"budget of {budget:g} s was spent)")
+                continue
         if progress:
-            progress(f"why not {row['site']}: re-solving with its best hall forced")
-        _force(plan, econ, row, cand, limit)
+            progress.begin(f"why not {row['site']}: re-solve {i + 1} of {n_solves} with its "
+                           "best hall forced", this)
+        build = _force(plan, econ, row, cand, this, progress)
     return pd.DataFrame(rows, columns=WHY_NOT_COLUMNS)
 
 
+def cost_phrase(at_least: float | None, at_most: float | None, point: float | None) -> str:
+    """What forcing a hall costs, as sure as the re-solve proved it: `costs $19.5M` (proven
+    optimal), `costs at least $12.0M, at most $79.3M` (stopped by its time limit), `costs at
+    most $79.3M; it is not proven to cost anything` (its bound allows no loss), or `gives a
+    plan $3.1M better than this one` (the forced plan is better: this plan was not optimal)."""
+    from optimizer.reports.summary import money
+
+    if point is not None and math.isfinite(point):
+        if point < 0:
+            return f"gives a plan {money(-point)} better than this one"
+        return f"costs {money(point)}"
+    if at_most is None or not math.isfinite(at_most):
+        return "costs an unknown amount"
+    if at_most < 0:
+        return f"gives a plan {money(-at_most)} better than this one"
+    if at_least is not None and math.isfinite(at_least) and at_least > 0:
+        return f"costs at least {money(at_least)}, at most {money(at_most)}"
+    return f"costs at most {money(at_most)}; it is not proven to cost anything"
+
+
 def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
-           seconds: float) -> None:
-    """Re-solve with one hall of candidate `cand` committed; record the NPV lost in `row`."""
+           seconds: float, progress: Reporter | None = None) -> float:
+    """Re-solve with one hall of candidate `cand` committed, HiGHS for at most `seconds`;
+    record what forcing it costs in `row`. Returns the seconds spent before HiGHS ran."""
     from optimizer.solve.optimize import optimize
+
+    clock = time.perf_counter()
 
     pf = plan.portfolio
     option = pf.option_names[int(econ.halls.option[cand])]
@@ -288,24 +345,31 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     try:
         result = optimize(pf.replace(commitments=commitments), time_limit=seconds,
                           mip_gap=plan.mip_gap_requested, mip_start=as_mip_start(start),
-                          with_greedy=False)
+                          with_greedy=False,
+                          on_progress=progress.solver if progress is not None else None)
     except InfeasibleError as err:
         row.update(reason="blocked by budget or portfolio limits",
                    explanation=f"{row['explanation']}; forcing that hall makes the plan "
                    f"infeasible: {err.explanation[0] if err.explanation else err}")
-        return
+        return max(0.0, time.perf_counter() - clock - seconds)
     except NoSolutionError:
         row["explanation"] = (f"{row['explanation']}; the forced re-solve found no plan in "
-                              f"{seconds:g} s")
-        return
-    lost = plan.npv_musd - result.npv_musd
-    row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=lost,
-               npv_lost_at_least_musd=max(0.0, plan.npv_musd - result.bound_musd)
-               if math.isfinite(result.bound_musd) else None)
-    state = "optimal" if result.status == "optimal" else f"stopped at {seconds:g} s, gap " \
-        f"{result.gap:.2%}"
-    row["explanation"] = (f"{row['explanation']}; forcing it costs {lost:,.1f} $M of NPV "
-                          f"(forced re-solve {state})")
+                              f"{seconds:.3g} s")
+        return max(0.0, time.perf_counter() - clock - seconds)
+    at_most = plan.npv_musd - result.npv_musd
+    bounds = [b for b in (result.bound_musd, plan.bound_musd) if math.isfinite(b)]
+    at_least = plan.npv_musd - min(bounds) if bounds else None
+    proven = result.status == "optimal"
+    row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=at_most if proven else None,
+               npv_lost_at_least_musd=at_least, npv_lost_at_most_musd=at_most)
+    if proven:
+        row["explanation"] = (f"{row['explanation']}; forcing it costs {at_most:,.1f} $M of NPV "
+                              "(forced re-solve optimal)")
+    else:
+        row["explanation"] = (f"{row['explanation']}; forcing it "
+                              f"{cost_phrase(at_least, at_most, None)} (forced re-solve stopped "
+                              f"at {seconds:.3g} s, gap {result.gap:.2%})")
+    return sum(result.timings.get(k, 0.0) for k in ("economics", "build"))
 
 
 # ---- value of timing -------------------------------------------------------------------------
@@ -348,14 +412,16 @@ def timing_value(plan: Plan) -> pd.DataFrame:
 # ---- all of it -------------------------------------------------------------------------------
 def explain_plan(plan: Plan, *, baseline: Path | None = None,
                  why_not_solves: int = WHY_NOT_MAX_SOLVES,
-                 why_not_seconds: float = WHY_NOT_SECONDS,
-                 progress: Progress | None = None) -> Plan:
+                 why_not_seconds: float = WHY_NOT_SECONDS, budget: float | None = None,
+                 progress: Reporter | None = None) -> Plan:
     """Add why-not, value of timing and (with a baseline report) the changes to `plan`; the
-    time taken is `plan.timings["explain"]`."""
+    time taken is `plan.timings["explain"]`. `budget`: the most the why-not re-solves take in
+    all (see `time_budgets`; None: each takes up to `why_not_seconds`)."""
     clock = time.perf_counter()
     plan.timing_value = timing_value(plan)
+    left = None if budget is None else budget - (time.perf_counter() - clock)
     plan.why_not = why_not(plan, max_solves=why_not_solves, seconds=why_not_seconds,
-                           progress=progress)
+                           budget=left, progress=progress)
     if baseline is not None:
         compare_with_baseline(plan, baseline)
     plan.timings["explain"] = time.perf_counter() - clock
@@ -381,8 +447,15 @@ def explanation_text(plan: Plan) -> str:
                 for r in plan.timing_value.itertuples(index=False)]
     if plan.why_not is not None and len(plan.why_not):
         out += ["", "Sites converting nothing:"]
-        out += [f"  {r.site}: {r.reason}" + (f", forcing its best hall costs "
-                                             f"{money(r.npv_lost_musd)}"
-                                             if pd.notna(r.npv_lost_musd) else "")
-                for r in plan.why_not.itertuples(index=False)]
+        out += [f"  {r.site}: {r.reason}" + (
+            ", forcing its best hall " + cost_phrase(_num(r.npv_lost_at_least_musd),
+                                                     _num(r.npv_lost_at_most_musd),
+                                                     _num(r.npv_lost_musd))
+            if pd.notna(r.npv_lost_at_most_musd) else "")
+            for r in plan.why_not.itertuples(index=False)]
     return "\n".join(out)
+
+
+def _num(value: object) -> float | None:
+    """A frame cell as a float, None when blank."""
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]

@@ -306,9 +306,10 @@ EXPLANATION_SHEETS = (
      "or dropped, per site and option; starts begun before the start quarter are locked."),
     ("WhyNot", "why_not", "tWhyNot",
      "Why each site converting nothing does so. best_hall_npv_musd: its best single hall alone, "
-     "net of the mining it displaces and the upgrades it needs. npv_lost_musd: this plan's NPV "
-     "less that of a re-solve forcing that hall (npv_lost_at_least_musd: proven by the forced "
-     "solve's bound)."),
+     "net of the mining it displaces and the upgrades it needs. Forcing that hall in a re-solve "
+     "costs between npv_lost_at_least_musd (this plan's NPV less the forced solve's proven "
+     "bound) and npv_lost_at_most_musd (this plan's NPV less the forced plan's); npv_lost_musd, "
+     "the point, only when the forced re-solve is proven optimal."),
     ("Timing", "timing_value", "tTiming",
      "What choosing the timing is worth: this plan beside converting every profitable hall as "
      "early as possible, and beside never converting."),

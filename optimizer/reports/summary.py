@@ -113,6 +113,52 @@ def solve_outcome(plan: Plan) -> str:
     return f"no plan ({plan.status}, {plan.termination.replace('_', ' ')})"
 
 
+MOVING = 0.10  # the bound "still moving": it closed at least this share of the gap in the
+# last half of the solve (a share measured from HiGHS's own reports, `Plan.solver_trace`)
+
+
+def next_step(plan: Plan, time_limit: float | None = None) -> str:
+    """After a plan stopped by a limit, what would likely help, from what the solve measured
+    ("" for an optimal plan). Over the last half of the solve time, from `Plan.solver_trace`:
+    if the bound or the best plan closed at least MOVING of the gap, more time; if neither
+    moved, more time is unlikely to help: accept the gap (--mip-gap) or try the other method.
+    `time_limit`: the run's whole limit, doubled in the advice (default: the solver's).
+    """
+    if plan.status != "feasible" or not _finite(plan.gap):
+        return ""
+    trace = [t for t in plan.solver_trace if math.isfinite(t[1]) and math.isfinite(t[2])]
+    limit = plan.time_limit_s if _finite(plan.time_limit_s) else plan.timings.get("solve")
+    suggest = time_limit if time_limit is not None else limit
+    head = (f"Next step: the plan is within {percent(plan.gap)} of the best possible "
+            f"(asked: {percent(plan.mip_gap_requested)}).")
+    accept = (f"To accept this plan as good enough, rerun with --mip-gap "
+              f"{_round_up(plan.gap)}." if plan.gap < 0.5 else "")
+    if not trace or not _finite(limit):
+        return f"{head} {accept}"
+    end_s, end_bound, end_npv = trace[-1]
+    half = max(end_s, limit or 0.0) / 2  # type: ignore[operator]
+    earlier = [t for t in trace if t[0] <= half] or trace[:1]
+    _, bound_then, npv_then = earlier[-1]
+    gap_then = max(bound_then - npv_then, 1e-9)
+    closed = ((bound_then - end_bound) + (end_npv - npv_then)) / gap_then
+    if closed >= MOVING:
+        return (f"{head} Over the last half of the solve it closed {closed:.0%} of the gap "
+                f"(bound {money(bound_then - end_bound)} lower, plan {money(end_npv - npv_then)}"
+                f" better): more time would likely help, e.g. --time-limit "
+                f"{2 * suggest:g}. {accept}")  # type: ignore[operator]
+    other = ("--method decomposition" if plan.method != "decomposition"
+             else "--method neighbourhood")
+    return (f"{head} Over the last half of the solve it closed only {closed:.0%} of the gap: "
+            f"more time is unlikely to help much. {accept} Or try {other}.")
+
+
+def _round_up(gap: float) -> str:
+    """A gap rounded up to two significant figures, as an option value: 0.01173 -> `0.012`."""
+    digits = max(0, 1 - math.floor(math.log10(gap))) if gap > 0 else 3
+    value = math.ceil(gap * 10 ** digits) / 10 ** digits
+    return f"{value:.{digits}f}"
+
+
 def headline_metrics(plan: Plan) -> list[Metric]:
     """Every Summary row, in order. Names are a contract (other tools read them)."""
     pf, s = plan.portfolio, plan.portfolio.settings

@@ -49,7 +49,7 @@ import pandas as pd
 
 from models.economics import Economics
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
-from optimizer.solve.highs import relative_gap
+from optimizer.solve.highs import ProgressHook, relative_gap
 
 INF = highspy.kHighsInf
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
@@ -801,7 +801,8 @@ def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bo
 def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: float = 1e-3,
                      threads: int = 0, seed: int = 0, max_iterations: int = 10_000,
                      smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True,
-                     greedy: GreedyPlan | None = None) -> DecomposedResult:
+                     greedy: GreedyPlan | None = None,
+                     on_progress: ProgressHook | None = None) -> DecomposedResult:
     """Decompose by site, generate columns, then polish; see the module docstring.
 
     Phases, each stopping as soon as the proven gap (bound - NPV) / |NPV| <= mip_gap:
@@ -814,13 +815,15 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     3. (`polish`) the monolithic model from the best plan for the rest; its bound counts too.
     `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
     default); pricing and the master LP run single-threaded. `greedy`: the greedy plan if the
-    caller has it already (else it is computed here when `use_greedy`).
+    caller has it already (else it is computed here when `use_greedy`). `on_progress(seconds,
+    bound, NPV)` is told of each better plan and each better bound.
     """
     # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
     # if an earlier solve in this process started it with more threads.
     highspy.Highs.resetGlobalScheduler(True)
-    return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
-        max_iterations, polish, use_greedy, greedy)
+    run = _Run(econ, time_limit, mip_gap, threads, seed, smoothing)
+    run.on_progress = on_progress
+    return run.solve(max_iterations, polish, use_greedy, greedy)
 
 
 class _Run:
@@ -843,6 +846,7 @@ class _Run:
         self.best: PlanArrays | None = None
         self.best_columns: list[int] | None = None
         self.bound = INF
+        self.on_progress: ProgressHook | None = None
         self.iterations = 0
         self.lam = np.zeros(0)
         self.pi_master = np.zeros(len(self.prob.coupling))
@@ -878,11 +882,18 @@ class _Run:
             for p in self.prob.pricers:  # the plan's own schedules enter the pool
                 self.add(self.prob.column(p.site, _site_vector(self.prob, p, plan)))
             self.say(f"incumbent {plan.npv:,.4f} from {source}")
+            self.tell()
 
     def lower_bound_to(self, value: float, source: str) -> None:
         if np.isfinite(value) and value < self.bound:
             self.bound = value
             self.say(f"bound {value:,.4f} from {source}")
+            self.tell()
+
+    def tell(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(time.perf_counter() - self.clock, self.bound,
+                             self.best.npv if self.best is not None else float("nan"))
 
     # ----------------------------------------------------------------- phases
     def seeds(self, use_greedy: bool, greedy: GreedyPlan | None) -> None:

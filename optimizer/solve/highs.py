@@ -57,6 +57,8 @@ def relative_gap(objective: float, bound: float) -> float:
 
 # (seconds since the MIP search began, proven bound, best objective) -> stop now?
 StopRule = Callable[[float, float, float], bool]
+# (seconds since the MIP search began, proven bound, best objective) -> None: progress to show
+ProgressHook = Callable[[float, float, float], None]
 
 
 def _not_kinterrupt(record: logging.LogRecord) -> bool:
@@ -120,18 +122,26 @@ class HighsRunner:
             self._start_given = True
 
     def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0,
-              should_stop: StopRule | None = None) -> SolveOutcome:
+              should_stop: StopRule | None = None,
+              on_progress: ProgressHook | None = None) -> SolveOutcome:
         """Solve; check that the objective HiGHS reports is that of the plan it returns.
 
         `should_stop(seconds, bound, objective)` is asked as the MIP search runs (seconds since
         it began, the proven bound and the best plan's objective, $M); when it answers True the
         search stops and the outcome's termination is "interrupted".
 
+        `on_progress(seconds, bound, objective)` (same figures) is told of each improving plan
+        and each line of HiGHS's MIP log (every few seconds); it must return quickly.
+
         HiGHS 1.16 can misreport the objective of a user-supplied start after presolve (seen:
         "MIP start solution is feasible in the reduced space" with a different value), and then
         stop at that start, calling it optimal. When the reported and the recomputed objective
         disagree after a MIP start, the solve is repeated without the start.
         """
+        if on_progress is not None:
+            return self._with_progress(on_progress, lambda: self.solve(
+                time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                should_stop=should_stop))
         if should_stop is None:
             return self._solve_checked(time_limit, mip_gap, threads, seed)
         highs = self.solver._solver_model
@@ -148,6 +158,23 @@ class HighsRunner:
         finally:
             highs.cbMipInterrupt.unsubscribe(ask)
             highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
+
+    def _with_progress(self, hook: ProgressHook, run: Callable[[], SolveOutcome]
+                       ) -> SolveOutcome:
+        """`run()` with `hook` subscribed to HiGHS's improving-solution and MIP-log callbacks."""
+        highs = self.solver._solver_model
+
+        def tell(event: HighsCallbackEvent) -> None:
+            out = event.data_out
+            hook(out.running_time, out.mip_dual_bound, out.mip_primal_bound)
+
+        highs.cbMipImprovingSolution.subscribe(tell)
+        highs.cbMipLogging.subscribe(tell)
+        try:
+            return run()
+        finally:
+            highs.cbMipImprovingSolution.unsubscribe(tell)
+            highs.cbMipLogging.unsubscribe(tell)
 
     def _solve_checked(self, time_limit: float, mip_gap: float, threads: int, seed: int
                        ) -> SolveOutcome:

@@ -16,7 +16,7 @@ from models.portfolio import Portfolio
 from optimizer.plan import Plan
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
-from optimizer.solve.highs import HighsRunner, SolveOutcome, relative_gap
+from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
 
@@ -52,7 +52,8 @@ class Solved:
 def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
              mip_gap: float | None = None, threads: int | None = None,
              seed: int | None = None, mip_start: Plan | None = None,
-             with_greedy: bool = True, method: str = "auto") -> Plan:
+             with_greedy: bool = True, method: str = "auto",
+             on_progress: ProgressHook | None = None) -> Plan:
     """Find the plan of highest NPV for a validated Portfolio.
 
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
@@ -63,6 +64,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     plan (the spreadsheet way) is computed for comparison and used as a starting plan.
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
     SolverError. A plan stopped by the time limit has status "feasible" and its gap stated.
+    `on_progress(seconds, bound, NPV)` is told of the solver's progress as it runs ($M; see
+    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it.
     """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -86,12 +89,22 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
             warnings.append("The greedy ranking found no feasible plan to compare with.")
     if method == "auto":
         method = auto_method(len(portfolio.sites), mip_start is not None)
+    trace: list[tuple[float, float, float]] = []  # (wall seconds, bound, NPV) as HiGHS goes
+    solve_began = time.perf_counter()
+
+    def record(seconds: float, bound: float, objective: float) -> None:
+        trace.append((time.perf_counter() - solve_began, bound, objective))
+        if on_progress is not None:
+            on_progress(seconds, bound, objective)
+
     if method == "decomposition":
-        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, greedy, timings)
+        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, greedy, timings, record)
     else:
         solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings,
-                             search=method == "neighbourhood")
+                             search=method == "neighbourhood", on_progress=record)
 
+    if solved.status in ("optimal", "feasible"):  # the last word is the plan returned
+        record(time.perf_counter() - solve_began, solved.bound, solved.objective)
     if solved.status == "infeasible":
         from optimizer.solve.explain import explain_infeasibility
 
@@ -114,7 +127,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
         mip_gap_requested=gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
-        timings=timings, solver_log=solved.log,
+        timings=timings, solver_log=solved.log, time_limit_s=limit, solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
 
 
@@ -127,7 +140,8 @@ def auto_method(n_sites: int, has_start: bool) -> str:
 
 def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
                 greedy: GreedyPlan | None, mip_start: Plan | None,
-                timings: dict[str, float], search: bool = False) -> Solved:
+                timings: dict[str, float], search: bool = False,
+                on_progress: ProgressHook | None = None) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
     `search`, HiGHS stops once its bound stalls (`Stall`) and `_search_from` takes over."""
     clock = time.perf_counter()
@@ -140,11 +154,13 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
         runner.set_start(greedy.start_values(model))
     started = time.perf_counter()
     outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                           should_stop=Stall(time_limit) if search else None)
+                           should_stop=Stall(time_limit) if search else None,
+                           on_progress=on_progress)
     searched = search and outcome.termination == "interrupted"
     if searched:
         outcome = _search_from(runner, econ, outcome, until=started + time_limit,
-                               mip_gap=mip_gap, threads=threads, seed=seed)
+                               mip_gap=mip_gap, threads=threads, seed=seed,
+                               on_progress=on_progress)
     timings["solve"] = time.perf_counter() - started
     has_plan = outcome.status in ("optimal", "feasible")
     return Solved(status=outcome.status, termination=outcome.termination,
@@ -177,7 +193,8 @@ class Stall:
 
 
 def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
-                 mip_gap: float, threads: int, seed: int) -> SolveOutcome:
+                 mip_gap: float, threads: int, seed: int,
+                 on_progress: ProgressHook | None = None) -> SolveOutcome:
     """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
     with the time left. Both HiGHS runs prove bounds on the same model: the smaller is kept.
     """
@@ -192,7 +209,8 @@ def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, u
     final = None
     if left >= 1.0:
         runner.set_start_columns(found.values)
-        final = runner.solve(time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed)
+        final = runner.solve(time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
+                             on_progress=on_progress)
         log += final.log
         if final.status in ("optimal", "feasible") and final.bound == final.bound:  # not NaN
             bound = min(bound, final.bound)
@@ -211,12 +229,13 @@ def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, u
 
 
 def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
-                greedy: GreedyPlan | None, timings: dict[str, float]) -> Solved:
+                greedy: GreedyPlan | None, timings: dict[str, float],
+                on_progress: ProgressHook | None = None) -> Solved:
     """Dantzig-Wolfe by site (`optimizer.solve.decompose`), from the greedy plan if any."""
     from optimizer.solve.decompose import solve_decomposed
 
     result = solve_decomposed(econ, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                              seed=seed, greedy=greedy)
+                              seed=seed, greedy=greedy, on_progress=on_progress)
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
     has_plan = result.status in ("optimal", "feasible")

@@ -1,0 +1,135 @@
+"""Live progress (`optimizer.progress`) and the time limit kept by `sitepivot plan`.
+
+- a bar on a terminal, plain lines without one, nothing with --quiet;
+- the CLI shows progress on stderr and keeps stdout as it was (the headline first);
+- `plan` on a time-limited case ends within its --time-limit plus 15%, all phases included;
+- `time_budgets` splits the limit between the solver and the why-not re-solves.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import tiny_tables, write_xlsx
+
+from benchmarks.generate import make_tables
+from optimizer.cli import main
+from optimizer.progress import Console, solver_figures
+from optimizer.replan.replan import WHY_NOT_SECONDS, WHY_NOT_SHARE, time_budgets
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_lines_without_a_terminal_begin_tick_and_end_with_the_figures() -> None:
+    stream = io.StringIO()
+    console = Console("auto", stream=stream, every=0.2)
+    assert console.mode == "lines"
+    with console.phase("solve", 3):
+        console.solver(0.1, 120.0, 100.0)
+        time.sleep(0.75)
+    text = stream.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert lines[0] == "solve (budget 3 s)"
+    assert any(line.startswith("solve: 0 s of 3 s, best NPV $100.0M") for line in lines[1:-1])
+    assert lines[-1].startswith("solve: done in 0.")
+    assert lines[-1].endswith("best NPV $100.0M, bound $120.0M, gap 20.00%")
+
+
+def test_a_terminal_gets_a_bar_redrawn_in_place() -> None:
+    stream = Terminal()
+    console = Console("auto", stream=stream)
+    assert console.mode == "bar"
+    with console.phase("solve", 10):
+        console.solver(0.1, 120.0, 100.0)
+        time.sleep(0.7)
+    text = stream.getvalue()
+    assert "\r" in text and "solve:" in text and "/10 s" in text
+    assert "best NPV $100.0M, bound $120.0M, gap 20.00%" in text
+
+
+def test_quiet_shows_nothing() -> None:
+    stream = Terminal()
+    console = Console("quiet", stream=stream, every=0.1)
+    console.say("reading")
+    with console.phase("solve", 1):
+        console.solver(0.1, 120.0, 100.0)
+        time.sleep(0.3)
+    assert stream.getvalue() == ""
+
+
+def test_solver_figures_before_and_after_a_plan() -> None:
+    assert solver_figures(float("nan"), float("inf")) == "no plan yet"
+    assert solver_figures(float("-inf"), 50.0) == "no plan yet, bound $50.0M"
+    assert solver_figures(-10.0, float("inf")) == "best NPV -$10.0M"
+
+
+def test_time_budgets_give_the_why_not_re_solves_a_share_of_the_limit() -> None:
+    assert time_budgets(60.0, 3) == (60.0 - WHY_NOT_SHARE * 60.0, WHY_NOT_SHARE * 60.0)
+    assert time_budgets(600.0, 3) == (600.0 - 3 * WHY_NOT_SECONDS, 3 * WHY_NOT_SECONDS)
+    assert time_budgets(60.0, 0) == (60.0, 0.0)
+
+
+def _plan(tmp_path: Path, *args: str, tables: dict | None = None) -> tuple[object, float]:
+    book = tmp_path / "book.xlsx"
+    write_xlsx(tables if tables is not None else tiny_tables(), book)
+    began = time.perf_counter()
+    result = CliRunner().invoke(main, ["plan", str(book), "-o", str(tmp_path / "r.xlsx"),
+                                       *args])
+    return result, time.perf_counter() - began
+
+
+def test_cli_plan_shows_progress_on_stderr_and_the_headline_first(tmp_path: Path) -> None:
+    result, _ = _plan(tmp_path)
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert err.splitlines()[0].startswith("reading ")
+    assert "solve (budget " in err and "solve: done in " in err and "\r" not in err
+    assert "done in " in err.splitlines()[-1]
+    out = result.stdout
+    assert out.index("npv_musd") < out.index("Value of timing:") < out.index("report written")
+    assert "solve (budget" not in out  # progress never mixes into the results
+
+
+def test_cli_plan_quiet_shows_no_progress(tmp_path: Path) -> None:
+    result, _ = _plan(tmp_path, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert "npv_musd" in result.stdout and "report written" in result.stdout
+
+
+@pytest.mark.parametrize("limit", [6.0])
+def test_cli_plan_ends_within_its_time_limit_plus_15_percent(tmp_path: Path,
+                                                             limit: float) -> None:
+    """A case the solver cannot finish in time: every phase together still fits."""
+    result, wall = _plan(tmp_path, "--time-limit", str(limit), "--threads", "1",
+                         tables=make_tables(8, 40, seed=1))
+    assert result.exit_code == 0, result.output
+    assert "time limit reached" in result.stdout  # the limit did bind
+    assert "why not" in result.stderr or "Sites converting nothing" not in result.stdout
+    assert wall <= 1.15 * limit, result.stderr
+
+
+def test_cash_flows_plus_the_terminal_value_are_the_npv() -> None:
+    from optimizer.inputs.validation import portfolio_from_tables
+    from optimizer.solve.optimize import optimize
+
+    plan = optimize(portfolio_from_tables(tiny_tables()), mip_gap=0.0)
+    assert plan.terminal_value_musd != 0
+    flows = plan.cash_flows_with_terminal_value()
+    assert len(flows) == len(plan.cash_flows) + 1
+    assert flows["quarter"].iloc[-1] == "terminal value"
+    assert float(flows["discounted_musd"].sum()) == pytest.approx(plan.npv_musd, rel=1e-9)
+    assert float(flows["cumulative_discounted_musd"].iloc[-1]) == pytest.approx(
+        plan.npv_musd, rel=1e-9)
+    assert float(plan.cash_flows["discounted_musd"].sum()) + plan.terminal_value_musd \
+        == pytest.approx(plan.npv_musd, rel=1e-9)
