@@ -2,10 +2,11 @@
 
 `make_tables(n_sites, horizon, seed)` returns raw contract tables (sheet -> DataFrame), the same
 shape a workbook gives, so instances go through the same validation as users' workbooks.
-Figures are drawn inside the ranges of shared/FACTS.md: grid 50-1,400 MW, fleet efficiency
-15-24 J/TH, power $26-50/MWh, halls of 25-160 MW IT, capex $6-13M per MW IT, leases
-$105-175/kW-month, a hashprice path that halves in 2028Q2, a quarterly budget well below what
-the attractive conversions would spend, a rising AI demand cap and a hall-start cap.
+Figures are drawn inside the public ranges the sample workbook cites (its Sources sheet): grid
+50-1,400 MW, fleet efficiency 15-24 J/TH, power $26-50/MWh, halls of 25-160 MW IT, capex $6-13M
+per MW IT, leases $105-175/kW-month, a hashprice path that halves in 2028Q2, a quarterly budget
+well below what the attractive conversions would spend, a rising AI demand cap and a hall-start
+cap.
 
     python -m benchmarks.generate 60 40 --seed 1 -o /tmp/b60.xlsx
 """

@@ -5,7 +5,7 @@ Run from the repository root (deterministic: the same tables every time)::
     python inputs/build_sample.py            # refuses to overwrite an existing file
     python inputs/build_sample.py --force
 
-Every figure comes from /work/shared/FACTS.md (company releases, filings and press, 2024-2026)
+Every figure comes from a public source (company releases, filings, press, 2024-2026: `SOURCES`)
 or is an assumption stated as such; each has a row in the workbook's ``Sources`` sheet
 (item, value, unit, source, note). The sample is illustrative, not investment advice: real
 sites are named, but their miner fleets, costs and conversion plans are estimates placed inside
@@ -31,7 +31,7 @@ OUT = Path(__file__).resolve().parent / "sample_portfolio.xlsx"
 START = "2027Q1"
 HORIZON = 40  # 2027Q1..2036Q4
 
-# Source keys -> the citation as listed in FACTS.md ("Sources (as stored)").
+# Source keys -> the citation, as it appears in the Sources sheet.
 SOURCES = {
     "bernstein": "Bernstein via defy.club, 'Bitcoin miners emerge as key AI infrastructure "
                  "partners amid power crunch', 10 Oct 2025",
@@ -55,7 +55,7 @@ SOURCES = {
     "hashprice": "CoinShares via coinvote.cc (26 Mar 2026); hashrateindex.com roundup "
                  "(1 Apr 2024)",
     "halving": "binance.bh square post (2025)",
-    "ranges": "FACTS.md economics table (low/base/high), compiled from the sources above",
+    "ranges": "public low/base/high ranges compiled from the sources in this sheet",
     "assumption": "sitepivot sample assumption (no public figure)",
 }
 
@@ -74,7 +74,7 @@ SITES: list[dict[str, Any]] = [
      "_src": {"grid_mw": ("iren", "reported: 750 MW"),
               "mining_mw": ("iren", "reported: ~450 MW mining"),
               "efficiency_j_per_th": ("ranges", "estimate: IREN runs a 15-16 J/TH fleet "
-                                                "(FACTS low end)"),
+                                                "(low end of the public range)"),
               "hall_it_mw": ("iren", "Horizon DLC halls are 75 MW IT (then 200 MW IT)"),
               "cooling_mw": ("iren", "estimate: the first 75 MW IT Horizon hall's liquid loop "
                                      "(75 x 1.1 cooling per IT MW, rounded)"),
@@ -97,7 +97,8 @@ SITES: list[dict[str, Any]] = [
      "max_cooling_modules": 6,
      "_src": {"grid_mw": ("riot", "reported: 700 MW"),
               "mining_mw": ("assumption", "estimate: most of the site mines"),
-              "efficiency_j_per_th": ("riot", "Riot fleet 20.5-21.2 J/TH (FACTS base)"),
+              "efficiency_j_per_th": ("riot", "Riot fleet 20.5-21.2 J/TH (base of the public "
+                                               "range)"),
               "power_cost_usd_per_mwh": ("ranges", "estimate inside 26 (after credits) - 42"),
               "uptime": ("riot", "estimate: ERCOT demand response curtails ~8% of hours"),
               "hall_it_mw": ("riot", "25 MW IT leased to AMD with an option to 200 MW; "
@@ -190,7 +191,7 @@ OPTIONS: list[dict[str, Any]] = [
 # (site, option, allowed, capex_multiplier, lease_multiplier, source key, note)
 SITE_OPTIONS: list[tuple[str, str, bool, float, float, str, str]] = [
     ("Mackenzie", "air_hpc", True, 0.45, 0.85, "ranges",
-     "capex 8.0 x 0.45 = $3.6M/MW, FACTS low 'reusing halls'; lease discount for a small "
+     "capex 8.0 x 0.45 = $3.6M/MW, the public low for 'reusing halls'; lease discount for a small "
      "remote air-cooled site (estimate)"),
     ("Mackenzie", "dlc_ai", False, 1.0, 1.0, "iren", "BC sites are air cooled"),
     ("Mackenzie", "immersion", False, 1.0, 1.0, "iren", "BC sites are air cooled"),
@@ -297,7 +298,7 @@ GENERAL_SOURCES: list[tuple[str, Any, str, str, str]] = [
     ("lead_quarters", "4-5", "quarters", "ranges",
      "signing to first power 10-16 months; DLC halls 5 quarters (estimate)"),
     ("ramp_quarters", "3-4", "quarters", "assumption",
-     "tenants ramp after delivery (FACTS modelling notes); immersion has fewer tenants"),
+     "tenants ramp after delivery (as the sources describe); immersion has fewer tenants"),
     ("cooling_mw_per_it_mw", "1.05-1.2", "MW per MW IT", "assumption",
      "heat rejection per IT MW including losses (estimate); liquid cooling needed for "
      "Blackwell-class racks"),

@@ -1,11 +1,19 @@
 """sitepivot: which mining sites to convert to AI/HPC hosting, with what, and when.
 
-Public API::
+Public API (the README's "Python API" section shows it in full)::
 
     import optimizer
     portfolio = optimizer.load_portfolio("inputs/sample_portfolio.xlsx")
-    plan = optimizer.optimize(portfolio, time_limit=60, mip_gap=1e-3)
-    optimizer.write_report(plan, "reports/plan.xlsx")
+    solver_s, why_not_s = optimizer.time_budgets(60)   # as `sitepivot plan --time-limit 60`
+    plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3)
+    optimizer.explain_plan(plan, budget=why_not_s)      # the WhyNot and Timing sheets
+    optimizer.write_report(plan, "reports/plan.xlsx", force=True)
+
+Errors raised are the domain exceptions of `models.errors`, all `SitepivotError`:
+`InputError` (bad workbook: `.problems` lists every cell), `UsageError` (a refused argument or
+report path), `InfeasibleError` (`.explanation`: the smallest changes that would allow a plan),
+`NoSolutionError` (no plan within the time limit), `SolverError` (solver failure or failed
+self-audit). Each has the CLI's `exit_code`.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from models.errors import (
 from models.portfolio import Portfolio, Settings
 from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
+from optimizer.replan.replan import explain_plan, time_budgets
 from optimizer.reports.write import write_report
 from optimizer.solve.optimize import optimize
 
@@ -42,7 +51,9 @@ __all__ = [
     "SolverError",
     "UsageError",
     "__version__",
+    "explain_plan",
     "load_portfolio",
     "optimize",
+    "time_budgets",
     "write_report",
 ]

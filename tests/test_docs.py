@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from optimizer.inputs.schema import markdown
@@ -18,3 +19,65 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = 'pip install -e ".[test]" && python -m pytest'
     assert command in (ROOT / "README.md").read_text(encoding="utf-8")
     assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _python_api_snippet() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Python API"):]
+    return section[section.index("```python\n") + 10:section.index("```\n", 10)]
+
+
+def test_readme_python_snippet_runs_twice(tmp_path: Path, monkeypatch: object) -> None:
+    """The snippet as printed, from a fresh clone's root (reports/ exists), run twice in a row;
+    only its time limit is shortened here, to keep the test quick."""
+    import shutil
+
+    snippet = _python_api_snippet()
+    assert "time_budgets(60)" in snippet and "force=True" in snippet
+    shutil.copytree(ROOT / "inputs", tmp_path / "inputs")
+    (tmp_path / "reports").mkdir()
+    monkeypatch.chdir(tmp_path)  # type: ignore[attr-defined]
+    quick = snippet.replace("time_budgets(60)", "time_budgets(4)")
+    for _ in range(2):
+        namespace: dict[str, object] = {}
+        exec(compile(quick, "README.md", "exec"), namespace)
+        plan = namespace["plan"]
+        assert plan.why_not is not None and plan.timing_value is not None  # type: ignore[attr-defined]
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(tmp_path / "reports" / "plan.xlsx", read_only=True).sheetnames
+    assert {"WhyNot", "Timing"} <= set(sheets)
+
+
+# Paths that would send a reader outside the repository: the engineers' shared notes, the
+# machine it was written on, any absolute path (Unix or Windows).
+OUTSIDE = re.compile(r"shared/|/work/|(?:^|[\s`'\"(=])/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
+                     r"|\b[A-Za-z]:\\")
+
+
+def _texts() -> dict[str, str]:
+    """README.md, every text file under inputs/ and the sample workbook's Sources cells."""
+    from openpyxl import load_workbook
+
+    texts = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8")}
+    for path in sorted((ROOT / "inputs").rglob("*")):
+        if path.suffix in (".md", ".py", ".csv", ".txt"):
+            texts[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    wb = load_workbook(ROOT / "inputs" / "sample_portfolio.xlsx", read_only=True)
+    texts["inputs/sample_portfolio.xlsx"] = "\n".join(
+        str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
+        if isinstance(v, str))
+    return texts
+
+
+def test_no_path_outside_the_repository_in_readme_or_inputs() -> None:
+    found = [f"{name}: {m.group().strip()}" for name, text in _texts().items()
+             for m in OUTSIDE.finditer(text)]
+    assert not found, found
+
+
+def test_every_markdown_file_the_readme_names_is_in_the_repository() -> None:
+    for name, text in _texts().items():
+        for ref in set(re.findall(r"[\w./-]*\b[\w-]+\.md\b", text)):
+            candidates = [ROOT / ref, ROOT / "inputs" / ref]
+            assert any(c.exists() for c in candidates), f"{name} names {ref}, not in the repo"

@@ -4,7 +4,7 @@ Everything here is driven by `optimizer.inputs.schema`: sheet order, column orde
 each header cell (unit, required or default, allowed values, meaning) and the dropdowns of choice
 and bool columns. Nothing restates a column list by hand.
 
-Layout of a written workbook (the contract of DESIGN.md, "The workbook"):
+Layout of a written workbook (the workbook contract of the README):
 - one sheet per table, in the order of `schema.TABLES`, header in row 1 (bold, frozen), one
   record per row; numbers are written as numbers, booleans as TRUE/FALSE, quarters as text;
 - `Settings` has two columns, ``key`` and ``value``, one row per key; its comments sit on the
