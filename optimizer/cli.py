@@ -162,6 +162,9 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     with console.phase("solve", solve_s):
         result = optimize(portfolio, time_limit=solve_s, mip_gap=mip_gap, threads=threads,
                           mip_start=start, method=method, on_progress=console.solver)
+    for warning in result.warnings:
+        if warning not in portfolio.warnings:  # the solver's (the input's are shown above)
+            click.echo(f"warning: {warning}", err=True)
     click.echo(plan_text(result))
     with console.phase("value of timing and why not", why_not_s):
         explain_plan(result, baseline=baseline, why_not_solves=solves, budget=why_not_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -118,6 +119,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         raise SolverError(f"The solver stopped with '{solved.termination}':\n"
                           f"{solved.log[-2000:]}")
 
+    warnings += solver_warnings(solved.log)
     valuation = evaluate(econ, *solved.units)
     audit(valuation.npv, solved.objective, solved.rounding)
     frames = plan_frames(econ, *solved.units, valuation)
@@ -129,6 +131,41 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
         timings=timings, solver_log=solved.log, time_limit_s=limit, solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
+
+
+# What HiGHS's model warnings mean for the plan (the key is a phrase of HiGHS's message).
+SOLVER_WARNING_MEANINGS = {
+    "small costs": "some NPV coefficients are tiny beside the largest (HiGHS's cost range "
+                   "{costs} $M per unit; e.g. a MW mined in a quarter whose margin is almost "
+                   "zero): the solver may treat decisions worth that little as worth nothing, "
+                   "so such a choice can go either way; the NPV is still recomputed from the "
+                   "decisions and audited, so it is exact for the plan returned",
+    "large costs": "some NPV coefficients are huge (HiGHS's cost range {costs} $M per unit): "
+                   "check the inputs' units (a capex in $ instead of $M?); the NPV is "
+                   "recomputed from the decisions and audited",
+    "bounds": "some limits are huge or tiny (HiGHS's bound range {bounds}): check the inputs' "
+              "units; the plan is audited against every constraint's cash flows",
+    "matrix": "some constraint coefficients are huge or tiny (HiGHS's matrix range {matrix}): "
+              "check the inputs' units; the plan is audited",
+}
+
+
+def solver_warnings(log: str) -> list[str]:
+    """HiGHS's WARNING lines of a solve log, each once, with what it means for the plan (see
+    SOLVER_WARNING_MEANINGS; other warnings are passed on as HiGHS words them)."""
+    ranges = {}
+    for key in ("Matrix", "Cost", "Bound", "RHS"):
+        found = re.search(rf"^\s*{key}\s+(\[[^\]]*\])", log, re.MULTILINE)
+        ranges[key.lower()] = found.group(1) if found else "not shown"
+    ranges["costs"], ranges["bounds"] = ranges.pop("cost"), ranges.pop("bound")
+    out = []
+    for line in dict.fromkeys(ln.strip() for ln in log.splitlines()
+                              if ln.strip().upper().startswith("WARNING")):
+        meaning = next((text for phrase, text in SOLVER_WARNING_MEANINGS.items()
+                        if phrase in line.lower()), "")
+        text = f"Solver (HiGHS): {line.split(':', 1)[-1].strip()}"
+        out.append(text + (f": {meaning.format(**ranges)}." if meaning else "."))
+    return out
 
 
 def auto_method(n_sites: int, has_start: bool) -> str:
