@@ -86,3 +86,54 @@ def test_a_positive_lower_bound_gives_at_least_and_at_most() -> None:
     plan.why_not = pd.DataFrame([row], columns=WHY_NOT_COLUMNS)
     assert "forcing its best hall costs at least $12.0M, at most $79.3M" in \
         explanation_text(plan)  # type: ignore[arg-type]
+
+
+def test_compare_bars_from_stopped_re_solves_are_ranges() -> None:
+    """Old inputs re-solved with a 2.45% gap, the horizon step optimal, lease unchanged: the
+    horizon bar lies between its NPV less the old bound and its bound less the old NPV."""
+    from optimizer.compare.compare import BRIDGE_COLUMNS, Bridge, Comparison, comparison_text
+
+    steps = pd.DataFrame([
+        ["(old inputs re-solved)", "", None, 6743.5, "feasible", 0.0245, 60.0, ""],
+        ["horizon", "horizon", 235.1, 6978.6, "optimal", 0.0005, 60.0, ""],
+        ["lease", "lease", 0.0, 6978.6, "unchanged", None, 0.0, ""]], columns=BRIDGE_COLUMNS)
+    bridge = Bridge(6741.4, 6857.0, 6743.5, 6978.6, steps)
+    low = 6978.6 - 6743.5 * 1.0245
+    high = 6978.6 * 1.0005 - 6743.5
+    assert bridge.bar_ranges() == [pytest.approx((low, high)), None]
+    bars = bridge.bars().set_index("bar")
+    assert bars.loc["horizon", "at_least_musd"] == pytest.approx(low)
+    assert pd.isna(bars.loc["lease", "at_least_musd"])
+    changes = pd.DataFrame(columns=["site", "option", "change", "halls", "old_start_quarter"])
+    text = comparison_text(Comparison(
+        old=SimpleNamespace(path="old.xlsx"), new=SimpleNamespace(path="new.xlsx"),  # type: ignore[arg-type]
+        changes=changes, sites=pd.DataFrame(), inputs=pd.DataFrame(), bridge=bridge,
+        time_limit=60, mip_gap=None))
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("horizon"))
+    assert f"(at least {low:,.2f}, at most {high:,.2f}: a re-solve stopped at its time " \
+           "limit)" in line
+    lease = next(ln for ln in text.splitlines() if ln.strip().startswith("lease"))
+    assert "at least" not in lease
+    steps.loc[0, "status"] = "optimal"
+    assert Bridge(6741.4, 6857.0, 6743.5, 6978.6, steps).bar_ranges() == [None, None]
+
+
+def test_value_of_timing_of_a_time_limited_plan_is_a_range() -> None:
+    from benchmarks.generate import make_tables
+    from optimizer.inputs.validation import portfolio_from_tables
+    from optimizer.replan.replan import timing_value
+    from optimizer.solve.optimize import optimize
+
+    plan = optimize(portfolio_from_tables(make_tables(8, 40, seed=1)), time_limit=1.0,
+                    mip_gap=1e-6, threads=1)
+    assert plan.status == "feasible"
+    frame = timing_value(plan).set_index("strategy")
+    best = frame.loc["best possible (the solver's proven bound)"]
+    assert best["npv_musd"] == pytest.approx(plan.bound_musd)
+    early = float(frame.loc["every profitable hall as early as possible", "npv_musd"])
+    from optimizer.reports.summary import money
+
+    assert (f"choosing the timing is worth at least {money(plan.npv_musd - early)}, at most "
+            f"{money(plan.bound_musd - early)} over as early as possible") in best["note"]
+    plan.timing_value = timing_value(plan)
+    assert f"({best['note']})" in explanation_text(plan)

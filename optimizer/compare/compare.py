@@ -183,16 +183,46 @@ class Bridge:
         """What the steps do not explain (solver tolerance of the re-solves)."""
         return (self.new_npv - self.old_npv) - (self.new_resolved - self.old_resolved)
 
+    def bar_ranges(self) -> list[tuple[float, float] | None]:
+        """For each family step (rows 1.. of `steps`): None when the bar is a proven point (both
+        of its re-solves optimal, or nothing changed), else (at least, at most) in $M. A bar is
+        what the family moves the best NPV by: OPT_after - OPT_before, where each optimum lies
+        between its re-solve's plan and that plan's proven bound (npv + gap x |npv|), so the
+        bar lies between npv_after - bound_before and bound_after - npv_before."""
+        out: list[tuple[float, float] | None] = []
+        before = self.steps.iloc[0]
+        for _, row in self.steps.iloc[1:].iterrows():
+            if row["status"] not in ("optimal", "feasible"):
+                out.append(None)  # unchanged: no solve, a zero bar exactly
+                continue
+            if "feasible" in (row["status"], before["status"]):
+                out.append((float(row["npv_after_musd"]) - _bound(before),
+                            _bound(row) - float(before["npv_after_musd"])))
+            else:
+                out.append(None)
+            before = row
+        return out
+
     def bars(self) -> pd.DataFrame:
-        """Every bar of the waterfall in order: `kind` start / step / residual / end."""
+        """Every bar of the waterfall in order: `kind` start / step / residual / end; a step
+        from a time-limited re-solve has its range (`bar_ranges`), blank otherwise."""
         rows = [{"bar": "old plan NPV", "kind": "start", "value_musd": self.old_npv}]
         steps = self.steps.iloc[1:]
-        rows += [{"bar": s, "kind": "step", "value_musd": float(v)}
-                 for s, v in zip(steps["step"], steps["bar_musd"], strict=True)]
+        for s, v, r in zip(steps["step"], steps["bar_musd"], self.bar_ranges(), strict=True):
+            rows.append({"bar": s, "kind": "step", "value_musd": float(v),
+                         "at_least_musd": r[0] if r else None,
+                         "at_most_musd": r[1] if r else None})
         rows.append({"bar": "re-solve difference", "kind": "residual",
                      "value_musd": self.residual})
         rows.append({"bar": "new plan NPV", "kind": "end", "value_musd": self.new_npv})
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["bar", "kind", "value_musd", "at_least_musd",
+                                           "at_most_musd"])
+
+
+def _bound(step: pd.Series) -> float:
+    """A step's proven bound on the best NPV, from its plan and gap ($M)."""
+    npv, gap = float(step["npv_after_musd"]), float(step["gap"] or 0.0)
+    return npv + gap * abs(npv)
 
 
 
@@ -357,8 +387,10 @@ def comparison_text(c: Comparison) -> str:
              f"change        {money(b.new_npv - b.old_npv)}", "", "NPV bridge ($M):"]
     bars = b.bars()
     width = max(len(str(x)) for x in bars["bar"])
-    lines += [f"  {bar:<{width}}  {value:>12,.2f}"
-              for bar, value in zip(bars["bar"], bars["value_musd"], strict=True)]
+    lines += [f"  {r.bar:<{width}}  {r.value_musd:>12,.2f}" + (
+        f"  (at least {r.at_least_musd:,.2f}, at most {r.at_most_musd:,.2f}: a re-solve "
+        "stopped at its time limit)" if pd.notna(r.at_least_musd) else "")
+        for r in bars.itertuples(index=False)]
     if b.precision_note():
         lines += ["", b.precision_note()]
     counts = change_counts(c.changes)

@@ -156,6 +156,9 @@ def _summary(ws: Worksheet, c: Comparison) -> None:
         "The re-solve difference is the old and new reports' NPVs less the re-solves of their "
         "own inputs: with it, the bars add up to the NPV change exactly.",
         "The attribution depends on the order (as any one-at-a-time attribution does).",
+        "A bar whose re-solves stopped at their time limit is not a proven figure: "
+        "at_least_musd and at_most_musd give what it can be (each re-solve's best NPV lies "
+        "between its plan and its proven bound); blank when both re-solves are optimal.",
         *([c.bridge.precision_note()] if c.bridge.precision_note() else []),
     ]
     for line in lines:

@@ -39,7 +39,9 @@ Value of timing: this plan's NPV beside the NPV of
   `optimizer.solve.greedy`, upgrades bought just in time), mining dispatched optimally;
 - `never convert (mining only)`: no halls but those committed, mining dispatched optimally;
 - `simple ranking`: the greedy plan of `optimizer.solve.greedy` (when computed).
-The difference between this plan and "as early as possible" is what choosing the timing is worth.
+The difference between this plan and "as early as possible" is what choosing the timing is worth:
+a point when the plan is proven optimal; otherwise a row `best possible (the solver's proven
+bound)` says it is at least that difference and at most the bound's (`timing_worth`).
 """
 
 from __future__ import annotations
@@ -404,9 +406,28 @@ def timing_value(plan: Plan) -> pd.DataFrame:
              ("never convert (mining only)", never, never_halls,
               "keep mining" + committed + ("" if math.isfinite(never) else
                                            "; the commitments break a limit"))]
+    if plan.status != "optimal" and math.isfinite(plan.bound_musd):
+        rows.append(("best possible (the solver's proven bound)", plan.bound_musd, None,
+                     timing_worth(plan, early)))
     frame = pd.DataFrame(rows, columns=["strategy", "npv_musd", "halls_converted", "note"])
     frame["vs_this_plan_musd"] = frame["npv_musd"] - plan.npv_musd
     return frame[TIMING_COLUMNS]
+
+
+def timing_worth(plan: Plan, early: float) -> str:
+    """What choosing the timing is worth over "as early as possible", as sure as the solve
+    proved it: a point for an optimal plan, else at least (this plan less early) and at most
+    (the proven bound less early)."""
+    from optimizer.reports.summary import money
+
+    if not math.isfinite(early):
+        return "no plan can be worth more than this"
+    low = plan.npv_musd - early
+    if plan.status == "optimal" or not math.isfinite(plan.bound_musd):
+        return f"choosing the timing is worth {money(low)} over as early as possible"
+    return (f"no plan can be worth more; this plan stopped at its time limit, so choosing the "
+            f"timing is worth at least {money(low)}, at most {money(plan.bound_musd - early)} "
+            "over as early as possible")
 
 
 # ---- all of it -------------------------------------------------------------------------------
@@ -445,6 +466,8 @@ def explanation_text(plan: Plan) -> str:
         out.append("Value of timing:")
         out += [f"  {r.strategy:<44} {money(r.npv_musd):>12}  ({money(r.vs_this_plan_musd)})"
                 for r in plan.timing_value.itertuples(index=False)]
+        bound = plan.timing_value["strategy"].str.startswith("best possible")
+        out += [f"  ({note})" for note in plan.timing_value.loc[bound, "note"]]
     if plan.why_not is not None and len(plan.why_not):
         out += ["", "Sites converting nothing:"]
         out += [f"  {r.site}: {r.reason}" + (
