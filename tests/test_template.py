@@ -85,7 +85,8 @@ def test_header_cells_carry_unit_default_range_and_meaning(template: Path) -> No
             assert cell.comment.text == header_comment(table.column(cell.value))
             assert cell.font.b
     text = book["Sites"]["C1"].comment.text  # grid_mw
-    assert "Unit: MW" in text and "Required." in text and "Allowed: a number >= 0." in text
+    assert "Unit: MW" in text and "Required." in text
+    assert "Allowed: a number >= 0 and <= 20,000; typically 0 to 3,000." in text
     assert "Energized grid power" in text
     text = book["Sites"]["G1"].comment.text  # uptime
     assert "Optional; blank = 1." in text and ">= 0 and <= 1" in text

@@ -639,7 +639,7 @@ def test_integers_accepted_in_any_whole_form(n: int, form: str) -> None:
     if n >= 0:
         assert error is None and typed == n and type(typed) is int
     else:
-        assert error == "expected a whole number >= 0"
+        assert error == "expected a whole number >= 0 and <= 1,000"
     assert coerce_cell(n + 0.5, halls)[1] is not None
 
 

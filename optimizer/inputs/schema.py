@@ -44,6 +44,9 @@ class Column:
     lt: float | None = None
     choices: tuple[str, ...] = ()
     example: Any = None
+    # Plausible range (inclusive; None = open): a value outside it is accepted with a warning
+    # naming its cell (a unit slip: $ for $M, kW for MW). The bounds above are errors.
+    typical: tuple[float | None, float | None] | None = None
 
     def expectation(self) -> str:
         """Plain-language statement of what a valid cell holds, for error messages."""
@@ -58,14 +61,42 @@ class Column:
         what = "a whole number" if self.kind == "integer" else "a number"
         parts = []
         if self.ge is not None:
-            parts.append(f">= {self.ge:g}")
+            parts.append(f">= {_figure(self.ge)}")
         if self.gt is not None:
-            parts.append(f"> {self.gt:g}")
+            parts.append(f"> {_figure(self.gt)}")
         if self.le is not None:
-            parts.append(f"<= {self.le:g}")
+            parts.append(f"<= {_figure(self.le)}")
         if self.lt is not None:
-            parts.append(f"< {self.lt:g}")
+            parts.append(f"< {_figure(self.lt)}")
         return what + (" " + " and ".join(parts) if parts else "")
+
+    def typical_text(self) -> str:
+        """`typically 10 to 3,000`, `typically up to 3,000`, or "" without a typical range."""
+        if self.typical is None:
+            return ""
+        low, high = self.typical
+        if low is not None and high is not None:
+            return f"typically {_figure(low)} to {_figure(high)}"
+        return f"typically up to {_figure(high)}" if high is not None else \
+            f"typically at least {_figure(low)}"
+
+    def atypical(self, number: float) -> str | None:
+        """A warning's words when `number` is outside the typical range, else None."""
+        if self.typical is None:
+            return None
+        low, high = self.typical
+        if (low is not None and number < low) or (high is not None and number > high):
+            unit = f" {self.unit}" if self.unit else ""
+            return (f"unusual value: {self.typical_text()}{unit} ({self.meaning.rstrip('.')}); "
+                    "check the figure and its unit")
+        return None
+
+
+def _figure(x: float) -> str:
+    """A bound as people write it: 20,000 / 0.5 / 1e-06."""
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:g}"
 
 
 @dataclass(frozen=True)
@@ -103,33 +134,36 @@ SETTINGS = Table(
         Column("start_quarter", "quarter", "quarter", "First quarter of the plan (t = 0).",
                example="2027Q1"),
         Column("horizon_quarters", "integer", "quarters", "Number of quarters T in the plan.",
-               ge=1, le=400, example=8),
+               ge=1, le=400, typical=(4, 120), example=8),
         Column("discount_rate", "number", "per year", "Annual discount rate r.",
-               ge=0.0, lt=1.0, example=0.10),
+               ge=0.0, lt=1.0, typical=(0.02, 0.30), example=0.10),
         Column("discounting", "choice", "", "Cash flows at the end or middle of each quarter.",
                required=False, default="end", choices=("end", "mid"), example="end"),
         Column("tax_rate", "number", "fraction", "Tax on operating profit less depreciation.",
-               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0),
+               required=False, default=0.0, ge=0.0, lt=1.0, typical=(0.0, 0.5), example=0.0),
         Column("depreciation_years", "number", "years",
                "Straight-line depreciation life of all capex, from its online quarter.",
-               required=False, default=10.0, gt=0.0, le=100.0, example=10),
+               required=False, default=10.0, gt=0.0, le=100.0, typical=(3.0, 40.0), example=10),
         Column("terminal_value", "choice", "",
                "Value after the last quarter: none, a multiple of annual AI NOI, or Gordon growth.",
                required=False, default="none", choices=("none", "multiple", "gordon"),
                example="none"),
         Column("terminal_multiple", "number", "x annual NOI",
                "Multiple of the last quarter's annualised AI NOI (terminal_value = multiple).",
-               required=False, default=None, ge=0.0, example=None),
+               required=False, default=None, ge=0.0, le=100.0, typical=(0.0, 25.0), example=None),
         Column("terminal_growth", "number", "per year",
                "Perpetual growth g of AI NOI (terminal_value = gordon); must be below "
-               "discount_rate.", required=False, default=None, gt=-1.0, lt=1.0, example=None),
+               "discount_rate.", required=False, default=None, gt=-1.0, lt=1.0,
+               typical=(-0.05, 0.05), example=None),
         Column("budget_carryover", "bool", "",
                "If TRUE, unspent budget carries forward (cumulative spend <= cumulative budget).",
                required=False, default=False, example=False),
         Column("mip_gap", "number", "fraction", "Relative MIP gap at which the solver stops.",
-               required=False, default=0.001, ge=0.0, lt=1.0, example=0.001),
-        Column("time_limit_s", "number", "seconds", "Solver time limit.",
-               required=False, default=300.0, gt=0.0, example=300),
+               required=False, default=0.001, ge=0.0, lt=1.0, typical=(0.0, 0.05), example=0.001),
+        Column("time_limit_s", "number", "seconds",
+               "Time limit of a plan run: the solver and the why-not re-solves together.",
+               required=False, default=300.0, gt=0.0, le=7 * 24 * 3600.0, typical=(1.0, 3600.0),
+               example=300),
         Column("threads", "integer", "", "Solver threads; 0 lets HiGHS choose.",
                required=False, default=0, ge=0, le=256, example=0),
         Column("random_seed", "integer", "", "Solver random seed (and sweep seed).",
@@ -150,39 +184,42 @@ SITES = Table(
         Column("site", "text", "", "Site name (unique).", example="Childress"),
         Column("region", "text", "", "Grid region or market.", example="ERCOT, TX"),
         Column("grid_mw", "number", "MW", "Energized grid power available at the site.",
-               ge=0.0, example=750),
+               ge=0.0, le=20_000.0, typical=(0.0, 3_000.0), example=750),
         Column("mining_mw", "number", "MW", "Miner capacity installed (power drawn at full run).",
-               ge=0.0, example=450),
+               ge=0.0, le=20_000.0, typical=(0.0, 3_000.0), example=450),
         Column("efficiency_j_per_th", "number", "J/TH", "Fleet efficiency of the site's miners.",
-               gt=0.0, le=200.0, example=17.5),
+               gt=0.0, le=200.0, typical=(10.0, 40.0), example=17.5),
         Column("power_cost_usd_per_mwh", "number", "$/MWh", "All-in power cost.",
-               ge=0.0, example=38),
+               ge=0.0, le=1_000.0, typical=(10.0, 150.0), example=38),
         Column("uptime", "number", "fraction", "Share of the quarter the miners hash.",
                required=False, default=1.0, ge=0.0, le=1.0, example=0.95),
         Column("halls", "integer", "halls", "Most halls the site can convert.", ge=0,
-               example=6),
+               le=1_000, typical=(0, 50), example=6),
         Column("hall_it_mw", "number", "MW IT", "IT capacity of one hall.", gt=0.0,
-               example=50),
+               le=2_000.0, typical=(5.0, 300.0), example=50),
         Column("cooling_mw", "number", "MW", "Cooling capacity available for AI halls today.",
-               required=False, default=0.0, ge=0.0, example=100),
+               required=False, default=0.0, ge=0.0, le=40_000.0, typical=(0.0, 3_000.0),
+               example=100),
         Column("earliest_start", "quarter", "quarter", "First quarter a hall may start here.",
                required=False, default=None, example="2027Q1"),
         Column("cooling_module_mw", "number", "MW", "Cooling added by one cooling module.",
-               required=False, default=None, gt=0.0, example=50),
+               required=False, default=None, gt=0.0, le=5_000.0, typical=(1.0, 500.0), example=50),
         Column("cooling_module_capex_musd", "number", "$M", "Capex of one cooling module.",
-               required=False, default=None, ge=0.0, example=40),
+               required=False, default=None, ge=0.0, le=10_000.0, typical=(0.0, 500.0), example=40),
         Column("cooling_lead_quarters", "integer", "quarters",
                "Quarters from starting a cooling module to its capacity counting.",
-               required=False, default=None, ge=1, example=2),
+               required=False, default=None, ge=1, le=40, example=2),
         Column("max_cooling_modules", "integer", "modules", "Most cooling modules at the site.",
-               required=False, default=None, ge=0, example=4),
+               required=False, default=None, ge=0, le=1_000, typical=(0, 50), example=4),
         Column("power_upgrade_mw", "number", "MW", "Grid power added by the one power upgrade.",
-               required=False, default=None, gt=0.0, example=200),
+               required=False, default=None, gt=0.0, le=20_000.0, typical=(1.0, 3_000.0),
+               example=200),
         Column("power_upgrade_capex_musd", "number", "$M", "Capex of the power upgrade.",
-               required=False, default=None, ge=0.0, example=120),
+               required=False, default=None, ge=0.0, le=100_000.0, typical=(0.0, 5_000.0),
+               example=120),
         Column("power_upgrade_lead_quarters", "integer", "quarters",
                "Quarters from starting the power upgrade to its capacity counting.",
-               required=False, default=None, ge=1, example=6),
+               required=False, default=None, ge=1, le=80, example=6),
     ),
 )
 
@@ -193,23 +230,23 @@ OPTIONS = Table(
     columns=(
         Column("option", "text", "", "Option name (unique).", example="dlc_ai"),
         Column("capex_musd_per_it_mw", "number", "$M per MW IT", "Conversion capex.",
-               ge=0.0, example=9.5),
+               ge=0.0, le=1_000.0, typical=(1.0, 30.0), example=9.5),
         Column("lead_quarters", "integer", "quarters",
                "Build time L: a hall started in quarter t is online in t + L.", ge=1, le=40,
                example=4),
         Column("pue", "number", "grid MW per IT MW", "Grid power reserved per IT MW.",
                ge=1.0, le=3.0, example=1.3),
         Column("cooling_mw_per_it_mw", "number", "MW per MW IT", "Cooling needed per IT MW.",
-               ge=0.0, example=1.1),
+               ge=0.0, le=10.0, typical=(0.0, 2.0), example=1.1),
         Column("lease_usd_per_kw_month", "number", "$/kW-month", "Lease rate at delivery.",
-               ge=0.0, example=150),
+               ge=0.0, le=10_000.0, typical=(30.0, 400.0), example=150),
         Column("lease_escalator", "number", "per year", "Yearly lease escalation from delivery.",
                required=False, default=0.0, ge=-0.5, le=0.5, example=0.03),
         Column("ramp_quarters", "integer", "quarters",
                "Quarters for the tenant to fill the hall (occupancy rises linearly).",
                required=False, default=1, ge=1, le=40, example=2),
         Column("opex_usd_per_kw_month", "number", "$/kW-month", "Operating cost of a hall.",
-               required=False, default=0.0, ge=0.0, example=18),
+               required=False, default=0.0, ge=0.0, le=10_000.0, typical=(0.0, 200.0), example=18),
         Column("power_passthrough", "bool", "",
                "TRUE if the tenant pays for power; FALSE if the owner pays it.",
                required=False, default=True, example=True),
@@ -227,9 +264,9 @@ SITE_OPTIONS = Table(
         Column("allowed", "bool", "", "FALSE forbids this option at this site.",
                required=False, default=True, example=True),
         Column("capex_multiplier", "number", "x", "Multiplies the option's capex here.",
-               required=False, default=1.0, ge=0.0, example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 3.0), example=1.0),
         Column("lease_multiplier", "number", "x", "Multiplies the option's lease here.",
-               required=False, default=1.0, ge=0.0, example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 3.0), example=1.0),
     ),
 )
 
@@ -240,20 +277,23 @@ QUARTERS = Table(
     columns=(
         Column("quarter", "quarter", "quarter", "The quarter.", example="2027Q1"),
         Column("hashprice_usd_per_ph_day", "number", "$/PH/s/day", "Hashprice forecast.",
-               ge=0.0, example=45),
+               ge=0.0, le=100_000.0, typical=(5.0, 1_000.0), example=45),
         Column("budget_musd", "number", "$M", "Capital budget; blank = no limit.",
-               required=False, default=None, ge=0.0, example=250),
+               required=False, default=None, ge=0.0, le=1_000_000.0, typical=(0.0, 50_000.0),
+               example=250),
         Column("power_index", "number", "x", "Multiplies every site's power cost.",
-               required=False, default=1.0, ge=0.0, example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 5.0), example=1.0),
         Column("lease_index", "number", "x", "Multiplies the lease rate of halls delivered now.",
-               required=False, default=1.0, ge=0.0, example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 5.0), example=1.0),
         Column("ai_demand_mw", "number", "MW IT", "Most AI IT MW online; blank = no limit.",
-               required=False, default=None, ge=0.0, example=None),
+               required=False, default=None, ge=0.0, le=1_000_000.0, typical=(0.0, 100_000.0),
+               example=None),
         Column("max_hall_starts", "integer", "halls",
                "Most hall starts in the quarter; blank = no limit.",
-               required=False, default=None, ge=0, example=None),
+               required=False, default=None, ge=0, le=10_000, typical=(0, 100), example=None),
         Column("min_mining_mw", "number", "MW", "Portfolio mining floor; blank = no floor.",
-               required=False, default=None, ge=0.0, example=None),
+               required=False, default=None, ge=0.0, le=1_000_000.0, typical=(0.0, 100_000.0),
+               example=None),
     ),
 )
 
@@ -269,7 +309,7 @@ COMMITMENTS = Table(
                "Quarter of a start, or first allowed quarter for not_before.",
                required=False, default=None, example="2027Q1"),
         Column("halls", "integer", "halls", "Halls that start (action = start).",
-               required=False, default=None, ge=1, example=1),
+               required=False, default=None, ge=1, le=1_000, example=1),
         Column("action", "choice", "", "start, exclude or not_before.",
                choices=("start", "exclude", "not_before"), example="start"),
     ),
@@ -289,7 +329,7 @@ SCENARIOS = Table(
                "multiplier.",
                required=False, default=None, example=None),
         Column("multiplier", "number", "x", "Multiplies the base value.", required=False,
-               default=None, ge=0.0, example=0.7),
+               default=None, ge=0.0, le=100.0, typical=(0.0, 10.0), example=0.7),
         Column("site", "text", "", "Limit the change to one site.", required=False,
                default=None, example=None),
         Column("option", "text", "", "Limit the change to one option.", required=False,
@@ -314,7 +354,8 @@ def markdown() -> str:
             if not col.required and col.default is None:
                 default = "(none)"
             lines.append(f"| `{col.name}` | {col.unit} | {'yes' if col.required else 'no'} | "
-                         f"{default} | {col.expectation()} | {col.meaning} |")
+                         f"{default} | {col.expectation()}"
+                         f"{'; ' + col.typical_text() if col.typical else ''} | {col.meaning} |")
         lines.append("")
     return "\n".join(lines)
 

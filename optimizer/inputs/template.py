@@ -137,7 +137,8 @@ def save_workbook(workbook: Workbook, path: Path, *, force: bool = False) -> Non
 
 
 def header_comment(column: schema.Column) -> str:
-    """The text of a header cell's comment: meaning, unit, required/default, allowed values."""
+    """The text of a header cell's comment: meaning, unit, required/default, allowed values and
+    the typical range (outside it a value is accepted with a warning)."""
     if column.required:
         need = "Required."
     elif column.default is None:
@@ -145,7 +146,8 @@ def header_comment(column: schema.Column) -> str:
     else:
         need = f"Optional; blank = {_show(column.default)}."
     lines = [column.name, column.meaning, f"Unit: {column.unit or '-'}", need,
-             f"Allowed: {column.expectation()}."]
+             f"Allowed: {column.expectation()}"
+             f"{'; ' + column.typical_text() if column.typical else ''}."]
     return "\n".join(lines)
 
 

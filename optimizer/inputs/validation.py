@@ -291,6 +291,9 @@ class _Validator:
         if error is not None:
             self.problems.append(rows.problem(i, col.name, raw, error))
             return _BAD
+        unusual = col.atypical(value) if col.kind in ("number", "integer") else None
+        if unusual:
+            self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
 
     def _table(self, table: Table) -> _Rows | None:
@@ -403,6 +406,9 @@ class _Validator:
                 if error is not None:
                     self.problems.append(data.problem(row, vpos, key, raw, error))
                     value = _BAD
+                elif col.kind in ("number", "integer") and col.atypical(value):  # type: ignore[arg-type]
+                    self.warnings.append(str(data.problem(row, vpos, key, raw,
+                                                          col.atypical(value))))  # type: ignore[arg-type]
                 values[key] = value
         for col in schema.SETTINGS.columns:
             if col.name in values:

@@ -15,9 +15,10 @@ letter; for CSV ``file.csv row N``), and to turn every way a file can be unreada
 
 A CSV folder holds one UTF-8 file per sheet, ``sites.csv`` and so on (names case-insensitive),
 separated by commas (or semicolons or tabs: see `_delimiter`), header in row 1.
-Sheets are read by name (case-insensitive, trimmed); other sheets (README, Sources...) are
-ignored. The SHA-256 of the input (for a folder: of its CSV files' names and bytes, in sorted
-order) is kept on the Portfolio with the source path.
+Sheets are read by name (case-insensitive, trimmed); two sheets (or files) matching one table
+are an error naming both; other sheets (README, Sources...) are ignored. The SHA-256 of the
+input (for a folder: of its CSV files' names and bytes, in sorted order) is kept on the
+Portfolio with the source path.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ _NO_CACHED_VALUE = ("formula without a saved result: the file was saved by a too
                     "compute formulas (e.g. openpyxl or pandas); open it in Excel or "
                     "LibreOffice and save it again, or paste values instead of formulas")
 _TABLE_NAMES = {t.sheet.lower() for t in schema.TABLES}
+_TABLE_TITLES = {t.sheet.lower(): t.sheet for t in schema.TABLES}
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
@@ -176,9 +178,17 @@ def _read_xlsx(path: Path) -> _Read:
     warnings: list[str] = []
     sheets: dict[str, SheetData] = {}
     formula_problems: list[Problem] = []
+    seen: dict[str, str] = {}  # table name -> the sheet read for it
     for ws in book.worksheets:
-        if ws.title.strip().lower() not in _TABLE_NAMES:
+        table = ws.title.strip().lower()
+        if table not in _TABLE_NAMES:
             continue
+        if table in seen:  # names are matched ignoring case and surrounding spaces
+            problems.append(f"sheets {seen[table]!r} and {ws.title!r} both match the table "
+                            f"{_TABLE_TITLES[table]} (sheet names are read ignoring case and "
+                            "surrounding spaces); rename or delete one")
+            continue
+        seen[table] = ws.title
         if ws.sheet_state != "visible":
             warnings.append(f"{ws.title}: sheet is {ws.sheet_state} but is read as input")
         values = [list(row) for row in ws.iter_rows(values_only=True)]
