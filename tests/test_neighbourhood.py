@@ -26,7 +26,14 @@ from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.greedy import greedy_plan
 from optimizer.solve.highs import HighsRunner, SolveOutcome
 from optimizer.solve.neighbourhood import current_values, load_values, search_sites
-from optimizer.solve.optimize import Stall, _search_from, auto_method, optimize, solution_units
+from optimizer.solve.optimize import (
+    HIGHS_SECONDS,
+    Stall,
+    _search_from,
+    auto_method,
+    optimize,
+    solution_units,
+)
 
 # (sites, quarters, generator seed): the greedy plan is 8.1%, 2.1% and 0.6% below the optimum.
 GREEDY_SHORT = {"6x12": (6, 12, 1), "6x16": (6, 16, 4), "10x12": (10, 12, 5)}
@@ -139,10 +146,11 @@ def feed(rule: Stall, points: list[tuple[float, float, float]]) -> list[bool]:
 
 
 def test_stall_hands_over_once_the_bound_stops_moving() -> None:
-    """Time limit 100 s, plan at 90: a bound stuck at 110 from 10 s on stalls at 50 s."""
-    answers = feed(Stall(100.0), [(t, 120.0 if t < 10 else 110.0, 90.0)
-                                  for t in range(1, 60)])
-    assert answers.index(True) == 49  # t = 50 s, HIGHS_SHARE of the limit
+    """Plan at 90: a bound stuck at 110 from 10 s on stalls at 20 s (it has not moved for the
+    last half of the time so far), whatever the time limit."""
+    points = [(float(t), 120.0 if t < 10 else 110.0, 90.0) for t in range(1, 60)]
+    for limit in (30.0, 100.0, 1000.0):
+        assert feed(Stall(limit), points).index(True) == 19  # t = 20 s
 
 
 def test_stall_lets_a_moving_bound_run() -> None:
@@ -154,10 +162,14 @@ def test_stall_lets_a_moving_bound_run() -> None:
     assert not any(feed(Stall(100.0), points))
 
 
-def test_stall_never_before_half_nor_after_the_last_switch_nor_without_a_plan() -> None:
+def test_stall_never_before_highs_seconds_nor_without_a_plan_and_never_by_the_limit() -> None:
+    """A bound stuck from the start hands over at HIGHS_SECONDS, not before, and the answers do
+    not depend on the time limit: a longer run repeats a shorter one up to its end, so more
+    time never gives a worse plan."""
     stuck = [(float(t), 110.0, 90.0) for t in range(1, 100)]
     answers = feed(Stall(100.0), stuck)
-    assert not any(answers[:49]) and not any(answers[80:])
+    assert not any(answers[:int(HIGHS_SECONDS) - 1]) and answers[int(HIGHS_SECONDS) - 1]
+    assert all(feed(Stall(limit), stuck) == answers for limit in (12.0, 60.0, 600.0))
     assert not any(feed(Stall(100.0), [(float(t), 110.0, float("-inf")) for t in range(1, 100)]))
 
 

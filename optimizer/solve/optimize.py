@@ -28,8 +28,10 @@ AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's o
 AUTO_DECOMPOSITION_SITES = 100
 # Below AUTO_DECOMPOSITION_SITES `auto` runs "neighbourhood": HiGHS on the whole model and, only if
 # its bound stalls, a neighbourhood search from its plan (`optimizer.solve.neighbourhood`).
-HIGHS_SHARE = 0.5  # HiGHS runs at least this share of the time limit before any search
-LAST_SWITCH = 0.8  # ... and after this share it runs to the end: too little time left to search
+# The hand-over depends on the time since HiGHS began only, never on the time limit, so that a
+# longer limit repeats a shorter run and then goes on: more time never gives a worse plan (a
+# hand-over at a share of the limit made a 10 s run worse than a 5 s one: benchmarks/README.md).
+HIGHS_SECONDS = 10.0  # HiGHS runs at least this long before any search
 STALL_CLOSED = 0.25  # stalled: the bound closed less than this share of the gap in the last
 # half of the time so far
 METHODS = ("auto", "monolithic", "neighbourhood", "decomposition")
@@ -58,7 +60,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     """Find the plan of highest NPV for a validated Portfolio.
 
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
-    the reference), "neighbourhood" (the same MILP; if its bound stalls after half the time, a
+    the reference), "neighbourhood" (the same MILP; if its bound stalls after HIGHS_SECONDS, a
     search over neighbourhoods of sites from its plan, then the MILP again from the best plan),
     "decomposition" (Dantzig-Wolfe by site, `optimizer.solve.decompose`) or "auto" (`auto_method`).
     The Plan's `method` says what ran ("monolithic" when the search was not needed). A greedy
@@ -209,10 +211,12 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
 
 @dataclass
 class Stall:
-    """When HiGHS should hand over to the neighbourhood search: after HIGHS_SHARE of the time
-    limit (and before LAST_SWITCH of it), once its bound has stalled, i.e. over the last half of
-    the time so far it closed less than STALL_CLOSED of the gap still open. While the bound
-    keeps moving HiGHS runs to the end, exactly as the monolithic method."""
+    """When HiGHS should hand over to the neighbourhood search: after HIGHS_SECONDS, once its
+    bound has stalled, i.e. over the last half of the time so far it closed less than
+    STALL_CLOSED of the gap still open. While the bound keeps moving HiGHS runs to the end,
+    exactly as the monolithic method. The answer at `seconds` depends only on what HiGHS
+    reported until then, not on `time_limit` (kept for the callers; a limit below HIGHS_SECONDS
+    simply ends before any hand-over)."""
 
     time_limit: float
     bounds: list[tuple[float, float]] = field(default_factory=list)  # (seconds, bound) changes
@@ -222,7 +226,7 @@ class Stall:
             return False
         if not self.bounds or bound != self.bounds[-1][1]:
             self.bounds.append((seconds, bound))
-        if not HIGHS_SHARE * self.time_limit <= seconds <= LAST_SWITCH * self.time_limit:
+        if seconds < HIGHS_SECONDS:
             return False
         earlier = next((b for t, b in reversed(self.bounds) if t <= seconds / 2),
                        self.bounds[0][1])
