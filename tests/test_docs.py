@@ -81,3 +81,29 @@ def test_every_markdown_file_the_readme_names_is_in_the_repository() -> None:
         for ref in set(re.findall(r"[\w./-]*\b[\w-]+\.md\b", text)):
             candidates = [ROOT / ref, ROOT / "inputs" / ref]
             assert any(c.exists() for c in candidates), f"{name} names {ref}, not in the repo"
+
+
+def test_the_api_raises_domain_errors_for_bad_arguments(tmp_path: Path) -> None:
+    """What the README promises: Python gets the CLI's domain errors, never a solver's
+    ValueError or a traceback from deep inside."""
+    import pytest
+    from support import tiny_tables
+
+    import optimizer
+    from optimizer.inputs.validation import portfolio_from_tables
+
+    portfolio = portfolio_from_tables(tiny_tables())
+    for bad in ({"time_limit": -1.0}, {"time_limit": 0.0}, {"time_limit": float("nan")},
+                {"mip_gap": -0.1}, {"mip_gap": 2.0}, {"threads": -1}, {"seed": -5},
+                {"threads": 1.5}, {"method": "fastest"}):
+        with pytest.raises(optimizer.UsageError):
+            optimizer.optimize(portfolio, **bad)  # type: ignore[arg-type]
+    with pytest.raises(optimizer.InputError):
+        optimizer.load_portfolio(tmp_path / "missing.xlsx")
+    plan = optimizer.optimize(portfolio, time_limit=30)
+    with pytest.raises(optimizer.UsageError):
+        optimizer.write_report(plan, tmp_path / "plan.txt")
+    optimizer.write_report(plan, tmp_path / "plan.xlsx")
+    with pytest.raises(optimizer.UsageError, match="already exists"):
+        optimizer.write_report(plan, tmp_path / "plan.xlsx")
+    optimizer.write_report(plan, tmp_path / "plan.xlsx", force=True)

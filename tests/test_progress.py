@@ -133,3 +133,20 @@ def test_cash_flows_plus_the_terminal_value_are_the_npv() -> None:
         plan.npv_musd, rel=1e-9)
     assert float(plan.cash_flows["discounted_musd"].sum()) + plan.terminal_value_musd \
         == pytest.approx(plan.npv_musd, rel=1e-9)
+
+
+def test_sweep_without_a_terminal_prints_whole_lines(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """tqdm's redraws become plain lines (no carriage returns) when stderr is no terminal."""
+    from optimizer.sweeps.sweep import _progress_bar
+
+    bar = _progress_bar(3, enabled=True)
+    for _ in range(3):
+        bar.update(1)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err and "sweep" in err and "3/3" in err
+    quiet = _progress_bar(3, enabled=False)
+    quiet.update(3)
+    quiet.close()
+    assert capsys.readouterr().err == ""

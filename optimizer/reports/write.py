@@ -58,7 +58,7 @@ def check_target(target: Path, inputs: list[Path], force: bool) -> None:
     if target.is_dir():
         raise UsageError(f"cannot write {target}: it is a folder")
     if target.exists() and not force:
-        raise UsageError(f"{target} already exists; use --force to overwrite it")
+        raise UsageError(f"{target} already exists; use --force (force=True) to overwrite it")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {target}: the folder {folder} is not writable")
     if target.exists() and not os.access(target, os.W_OK):

@@ -20,6 +20,7 @@ to half the portfolio), one stopped by its time limit shrinks it by two (at leas
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -67,9 +68,11 @@ def build_columns(runner: HighsRunner, econ: Economics) -> list[tuple[np.ndarray
 
 
 def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, until: float,
-                 seed: int = 0, threads: int = 1) -> SearchResult:
+                 seed: int = 0, threads: int = 1,
+                 on_better: Callable[[float], None] | None = None) -> SearchResult:
     """Improve the plan given as HiGHS column `values` until the clock reaches `until`
     (`time.perf_counter()` seconds) or QUIET_PASSES passes over the sites find nothing better.
+    `on_better(objective)` is told of each better plan ($M), for progress.
     """
     highs: highspy.Highs = runner.solver._solver_model
     lp = highs.getLp()
@@ -114,6 +117,8 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
                                     f"{best.objective:.6f} -> {objective:.6f}")
                     best.values, best.objective = found, objective
                     best.improvements += 1
+                    if on_better is not None:
+                        on_better(objective)
                     quiet_sites = 0
                 else:
                     quiet_sites += len(free)

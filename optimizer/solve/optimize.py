@@ -6,6 +6,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import pyomo.environ as pyo
@@ -77,6 +78,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     gap = settings.mip_gap if mip_gap is None else mip_gap
     n_threads = settings.threads if threads is None else threads
     rng_seed = settings.random_seed if seed is None else seed
+    check_arguments(limit, gap, n_threads, rng_seed)
     timings: dict[str, float] = {"read": portfolio.read_seconds}
     clock = time.perf_counter()
     econ = build_economics(portfolio)
@@ -170,6 +172,21 @@ def solver_warnings(log: str) -> list[str]:
     return out
 
 
+def check_arguments(time_limit: float, mip_gap: float, threads: int, seed: int) -> None:
+    """UsageError (as the CLI's options would give) unless time_limit > 0 (finite, seconds),
+    0 <= mip_gap < 1, and threads and seed are whole numbers >= 0."""
+    bad = []
+    if not (isinstance(time_limit, Real) and math.isfinite(time_limit) and time_limit > 0):
+        bad.append(f"time_limit must be a number of seconds > 0, not {time_limit!r}")
+    if not (isinstance(mip_gap, Real) and 0 <= mip_gap < 1):
+        bad.append(f"mip_gap must be a fraction >= 0 and < 1, not {mip_gap!r}")
+    for name, value in (("threads", threads), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+            bad.append(f"{name} must be a whole number >= 0, not {value!r}")
+    if bad:
+        raise UsageError("; ".join(bad))
+
+
 def auto_method(n_sites: int, has_start: bool) -> str:
     """The method `auto` runs for a portfolio of n_sites (measured in benchmarks/README.md)."""
     if n_sites >= AUTO_DECOMPOSITION_SITES and not has_start:
@@ -242,8 +259,12 @@ def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, u
     from optimizer.solve.neighbourhood import current_values, load_values, search_sites
 
     started = time.perf_counter()
+    def better(objective: float) -> None:
+        if on_progress is not None:
+            on_progress(time.perf_counter() - started, first.bound, objective)
+
     found = search_sites(runner, econ, current_values(runner), until=until, seed=seed,
-                         threads=threads)
+                         threads=threads, on_better=better)
     log = first.log + "\n".join(found.log) + "\n"
     bound, termination = first.bound, "time_limit"
     left = until - time.perf_counter()
