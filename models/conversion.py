@@ -432,7 +432,8 @@ class Family:
     label: str  # its rows' family in the report's Constraints sheet
     unit: str
     relax_first: bool = True
-    in_report: bool = True  # listed in the Constraints sheet
+    in_report: bool = True  # has rows in the Constraints sheet; module counts, the one upgrade
+    # and commitments are read from the Upgrades and Decisions sheets instead
 
 
 # In build order (the order of the model's rows).
@@ -471,7 +472,7 @@ def markdown() -> str:
              "explanation |", "|---|---|---|---|---|---|"]
     for f in FAMILIES:
         relax = "first" if f.relax_first else "only if nothing else helps"
-        label = f.label if f.in_report else f"({f.label}: not listed)"
+        label = f.label if f.in_report else "not listed"
         lines.append(f"| {f.rule} | `{f.builder.__name__}` | `{f.component}` | {label} | "
                      f"{f.unit} | {relax} |")
     return "\n".join(lines) + "\n"
