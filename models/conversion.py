@@ -271,30 +271,42 @@ def budget_expression(m: pyo.ConcreteModel, t: int) -> object:
     budget_over_starts=False)`, only for a rate constant over the build) the rows mix signs and
     those cuts do not apply; the feasible set is the same. Measured in benchmarks/README.md.
     """
+    if m.budget_over_starts:
+        return sum(rate * unit for rate, unit in m.budget_terms[t])
     rules: Rules = m.rules
-    idx: Index = m.index
     expr = 0
-    kinds = ((m.hall_budget_rate, rules.halls.budget_rate, range(len(idx.pairs)), idx.hall_at,
-              m.halls_started, None),
+    kinds = ((m.hall_budget_rate, rules.halls.budget_rate, range(len(m.index.pairs)), None),
              (m.module_budget_rate, rules.modules.budget_rate, rules.modules.sites,
-              idx.module_at, m.modules_started, m.modules_by),
+              m.modules_by),
              (m.upgrade_budget_rate, rules.upgrades.budget_rate, rules.upgrades.sites,
-              idx.upgrade_at, m.upgrade_started, m.upgrade_by))
-    for param, table, groups, at, started, cum in kinds:
+              m.upgrade_by))
+    for param, table, groups, cum in kinds:
         for g in groups:
-            offsets = table.offsets(g)
-            if not m.budget_over_starts:
-                lead = len(offsets)
-                building = (started_by(m, g, t) - started_by(m, g, t - lead) if cum is None
-                            else _cumulative(cum, g, t) - _cumulative(cum, g, t - lead))
-                if not isinstance(building, (int, float)):
-                    expr += param[g, 0] * building
-                continue
-            for d in offsets:
-                unit = at.get((g, t - d))
-                if unit is not None:
-                    expr += param[g, d] * started[unit]
+            lead = len(table.offsets(g))
+            building = (started_by(m, g, t) - started_by(m, g, t - lead) if cum is None
+                        else _cumulative(cum, g, t) - _cumulative(cum, g, t - lead))
+            if not isinstance(building, (int, float)):
+                expr += param[g, 0] * building
     return expr
+
+
+def _budget_terms(m: pyo.ConcreteModel, budgeted: list[int]) -> dict[int, list[tuple]]:
+    """{t: [(rate Param, start variable)]} of every unit using budget in quarter t, halls by
+    (pair, start quarter), then modules and upgrades by (site, start quarter)."""
+    rules: Rules = m.rules
+    terms: dict[int, list[tuple]] = {t: [] for t in budgeted}
+    for param, kind, group, var in (
+            (m.hall_budget_rate, rules.halls, rules.halls.pair, m.halls_started),
+            (m.module_budget_rate, rules.modules, rules.modules.site, m.modules_started),
+            (m.upgrade_budget_rate, rules.upgrades, rules.upgrades.site, m.upgrade_started)):
+        table = kind.budget_rate
+        offsets = {int(g): table.offsets(g)[::-1] for g in np.unique(group)}
+        for unit, (g, tau) in enumerate(zip(group.tolist(), kind.tau.tolist(), strict=True)):
+            for d in offsets[g]:
+                row = terms.get(tau + d)
+                if row is not None:
+                    row.append((param[g, d], var[unit]))
+    return terms
 
 
 def _rate_entries(table: OffsetTable, groups: Iterable[int], over_starts: bool
@@ -336,6 +348,8 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     budget = rules.limits.budget
     budgeted = rules.limits.budgeted.tolist()
     m.budget = pyo.Param(budgeted, mutable=True, initialize={t: budget[t] for t in budgeted})
+    if m.budget_over_starts:
+        m.budget_terms = _budget_terms(m, budgeted)
     m.capex = pyo.Expression(budgeted, rule=lambda _m, t: budget_expression(m, t))
     if not rules.limits.budget_carryover:
         m.capital_budget = pyo.Constraint(budgeted, rule=lambda _m, t: m.capex[t] <= m.budget[t])
