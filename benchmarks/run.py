@@ -60,7 +60,6 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         out["solve_s"] = plan.timings.get("greedy", 0.0) + plan.timings.get("solve", 0.0)
         out.update(status=plan.status, npv=plan.npv_musd, bound=plan.bound_musd, gap=plan.gap)
     else:
-        from models.decisions import Decisions
         from optimizer.solve.decompose import solve_decomposed
 
         clock = time.perf_counter()
@@ -69,8 +68,7 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         result = solve_decomposed(econ, time_limit=time_limit, mip_gap=gap, threads=threads,
                                   seed=0)
         if result.status in ("optimal", "feasible"):
-            valuation = evaluate(econ, Decisions(result.halls, result.modules,
-                                                 result.upgrades, result.mining))
+            valuation = evaluate(econ, result.decisions)
             audit(valuation.npv, result.objective)
         out["build_s"] = economics_s + result.timings.get("build", 0.0)
         out["solve_s"] = result.seconds - result.timings.get("build", 0.0)

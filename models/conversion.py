@@ -418,8 +418,8 @@ def define_start_commitments(m: pyo.ConcreteModel) -> None:
     rows = m.rules.commitments
     m.start_commitments = pyo.Constraint(
         range(len(rows)),
-        rule=lambda _m, i: sum(m.halls_started[int(c)] for c in rows[i][0]) >= rows[i][1]
-        if len(rows[i][0]) else pyo.Constraint.Infeasible)
+        rule=lambda _m, i: sum(m.halls_started[int(c)] for c in rows[i].candidates)
+        >= rows[i].halls if len(rows[i].candidates) else pyo.Constraint.Infeasible)
 
 
 def _npv_expression(m: pyo.ConcreteModel) -> object:

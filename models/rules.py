@@ -30,7 +30,7 @@ Units: MW, $M, quarters t = 0..T-1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,14 @@ if TYPE_CHECKING:
     from models.portfolio import Portfolio
 
 RULE_TOLERANCE = 1e-12  # relative; candidates of one group must agree to this
+
+
+class Commitment(NamedTuple):
+    """A `start` commitment in the plan: at least `halls` halls among `candidates`."""
+
+    site: int
+    candidates: np.ndarray  # hall candidates it counts (its site and quarter, its option or any)
+    halls: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +168,7 @@ class Rules:
     pair_cooling_mw: np.ndarray  # (P,)
     pair_it_mw: np.ndarray  # (P,)
     pair_lead: np.ndarray  # (P,) quarters from start to online
-    commitments: list[tuple[np.ndarray, int]]  # in-plan start rows: (hall candidates, halls)
+    commitments: list[Commitment]  # the start commitments in the plan
 
     @property
     def n_sites(self) -> int:
@@ -207,7 +215,7 @@ class Rules:
             capex=d.halls @ h.capex + d.modules @ mod.capex + d.upgrades @ upg.capex,
             budget_use=d.halls @ h.budget + d.modules @ mod.budget + d.upgrades @ upg.budget,
             hall_starts=starts,
-            committed=np.array([float(d.halls[c].sum()) for c, _n in self.commitments]))
+            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]))
 
 
 def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,
@@ -312,21 +320,22 @@ def _unit_rules(starts: Starts, mw_column: pd.Series, n_sites: int, what: str) -
         sites=sorted(set(starts.site.tolist())))
 
 
-def _commitment_rows(portfolio: Portfolio, halls: Starts) -> list[tuple[np.ndarray, int]]:
+def _commitment_rows(portfolio: Portfolio, halls: Starts) -> list[Commitment]:
     """Each `start` commitment in the plan (quarter >= 0): the hall candidates it counts (at
     its site and quarter, of its option or of any) and the halls it requires. Starts before the
     plan are fixed candidates instead (`Economics.fixed_halls`)."""
     site_pos = {n: i for i, n in enumerate(portfolio.sites.index)}
     option_pos = {n: j for j, n in enumerate(portfolio.options.index)}
-    rows: list[tuple[np.ndarray, int]] = []
+    rows: list[Commitment] = []
     for row in portfolio.commitments.itertuples(index=False):
         if row.action != "start":
             continue
         t = portfolio.t_of(row.quarter)
         if t < 0:
             continue
-        match = (halls.site == site_pos[row.site]) & (halls.tau == t)
+        s = site_pos[row.site]
+        match = (halls.site == s) & (halls.tau == t)
         if not (row.option is None or pd.isna(row.option)):
             match &= halls.option == option_pos[row.option]
-        rows.append((np.flatnonzero(match), int(row.halls)))
+        rows.append(Commitment(s, np.flatnonzero(match), int(row.halls)))
     return rows

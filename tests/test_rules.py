@@ -61,8 +61,8 @@ def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
                           if np.isfinite(lim.ai_demand_mw[t])},
         "mining_floor": {t: lim.min_mining_mw[t] - mined[t] for t in quarters
                          if np.isfinite(lim.min_mining_mw[t])},
-        "start_commitments": {i: n - u.committed[i]
-                              for i, (_c, n) in enumerate(rules.commitments)},
+        "start_commitments": {i: c.halls - u.committed[i]
+                              for i, c in enumerate(rules.commitments)},
     }
 
 

@@ -23,12 +23,6 @@ class GreedyPlan:
     decisions: Decisions
     valuation: Valuation
 
-    # TEMPORARY (until decompose.py reads Decisions): the arrays by their old names.
-    halls = property(lambda self: self.decisions.halls)
-    modules = property(lambda self: self.decisions.modules)
-    upgrades = property(lambda self: self.decisions.upgrades)
-    mining = property(lambda self: self.decisions.mining)
-
     def start_values(self, model: pyo.ConcreteModel) -> list[tuple[pyo.Var, float]]:
         """Every integer decision of the model set to this plan (a complete MIP start)."""
         d = self.decisions
@@ -77,8 +71,9 @@ def commitments_placed(econ: Economics) -> GreedyState:
     state, halls = GreedyState(econ), econ.halls
     for c in np.flatnonzero(econ.fixed_halls):
         state.place(c, int(econ.fixed_halls[c]), force=True)
-    for match, n in econ.rules.commitments:
-        choices = sorted(match.tolist(), key=lambda c: -halls.value[c])
+    for row in econ.rules.commitments:
+        n = row.halls
+        choices = sorted(row.candidates.tolist(), key=lambda c: -halls.value[c])
         placed = any(state.place(c, n) for c in choices)
         if not placed and choices:
             state.place(choices[0], n, force=True)

@@ -225,8 +225,7 @@ def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int
     return Solved(status=result.status, termination=result.termination,
                   objective=result.objective, bound=result.bound, gap=result.gap,
                   log="\n".join(result.log),
-                  decisions=Decisions(result.halls, result.modules, result.upgrades,
-                                      result.mining) if has_plan else None,
+                  decisions=result.decisions if has_plan else None,
                   method="decomposition")
 
 
