@@ -178,12 +178,6 @@ class Rules:
     def horizon(self) -> int:
         return len(self.limits.budget)
 
-    def pairs_of_site(self) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for p, (s, _o) in enumerate(self.pairs):
-            out.setdefault(s, []).append(p)
-        return out
-
     def usage(self, d: Decisions) -> Usage:
         """Every row quantity of the model for the plan `d`, vectorised."""
         h, mod, upg = self.halls, self.modules, self.upgrades
@@ -235,6 +229,8 @@ def offset_table(group: np.ndarray, tau: np.ndarray, rows: np.ndarray, n_groups:
     horizon = rows.shape[1]
     if not len(group):
         return OffsetTable(np.zeros((n_groups, 0)))
+    if (rows < 0).any():
+        raise AssertionError(f"{what} is negative: the budget rows would not be knapsacks")
     depth = horizon - min(0, int(tau.min()))
     d = np.arange(horizon)[None, :] - tau[:, None]
     g = np.broadcast_to(group[:, None], d.shape)
@@ -262,7 +258,7 @@ def per_group(group: np.ndarray, values: np.ndarray, n_groups: int, what: str) -
 def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Starts) -> Rules:
     """The rules of one Portfolio over the candidates of its economics (see module docstring)."""
     sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
-    n_sites, n_options = len(sites), len(options)
+    n_options = len(options)
     hall_mw = sites["hall_it_mw"].to_numpy(float)
     pue = options["pue"].to_numpy(float)
     cooling_per_mw = options["cooling_mw_per_it_mw"].to_numpy(float)
@@ -278,7 +274,7 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
     grid_mw = pue[halls.option] * hall_mw[halls.site]
     cooling_mw = cooling_per_mw[halls.option] * hall_mw[halls.site]
     it_mw = hall_mw[halls.site]
-    budget = halls.capex  # owner capex counts against the budget
+    budget = budget_use(portfolio, halls.capex)
     hall_rules = HallRules(
         site=halls.site, option=halls.option, pair=pair, tau=halls.tau, grid_mw=grid_mw,
         grid_from=halls.tau, cooling_mw=cooling_mw, online=halls.online, it_mw=it_mw,
@@ -297,8 +293,8 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
         min_mining_mw=q["min_mining_mw"].to_numpy(float))
     return Rules(
         halls=hall_rules,
-        modules=_unit_rules(cooling, sites["cooling_module_mw"], n_sites, "cooling module"),
-        upgrades=_unit_rules(power, sites["power_upgrade_mw"], n_sites, "power upgrade"),
+        modules=_unit_rules(portfolio, cooling, "cooling_module_mw", "cooling module"),
+        upgrades=_unit_rules(portfolio, power, "power_upgrade_mw", "power upgrade"),
         limits=limits, pairs=pairs, pair_first=pair_first.astype(int),
         pair_grid_mw=per_group(pair, grid_mw, n_pairs, "grid MW of a hall"),
         pair_cooling_mw=per_group(pair, cooling_mw, n_pairs, "cooling MW of a hall"),
@@ -307,10 +303,22 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
         commitments=_commitment_rows(portfolio, halls))
 
 
-def _unit_rules(starts: Starts, mw_column: pd.Series, n_sites: int, what: str) -> UnitRules:
-    mw = mw_column.to_numpy(float)[starts.site]
+def budget_use(portfolio: Portfolio, capex: np.ndarray) -> np.ndarray:
+    """(C, T) $M each candidate's unit counts against `budget_musd`: its owner capex.
+
+    The one place the budget basis is decided. It must stay >= 0 (the budget rows are knapsacks
+    over the start variables) and a shifted row per group (see the module docstring); both are
+    asserted when the rules are built.
+    """
+    del portfolio  # every setting today counts owner capex as it is spent
+    return capex
+
+
+def _unit_rules(portfolio: Portfolio, starts: Starts, mw_column: str, what: str) -> UnitRules:
+    n_sites = len(portfolio.sites)
+    mw = portfolio.sites[mw_column].to_numpy(float)[starts.site]
     lead = starts.online - starts.tau
-    budget = starts.capex
+    budget = budget_use(portfolio, starts.capex)
     return UnitRules(
         site=starts.site, tau=starts.tau, mw=mw, online=starts.online, capex=starts.capex,
         budget=budget,

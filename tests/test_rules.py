@@ -205,3 +205,9 @@ def test_markdown_lists_every_family() -> None:
     text = markdown()
     for family in FAMILIES:
         assert f"`{family.component}`" in text and f"`{family.builder.__name__}`" in text
+
+
+def test_negative_budget_use_is_refused() -> None:
+    """Budget rows must stay knapsacks over the start variables (positive coefficients)."""
+    with pytest.raises(AssertionError, match="negative"):
+        offset_table(np.array([0]), np.array([0]), np.array([[1.0, -0.5]]), 1, "x")
