@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pyomo.environ as pyo
 import pytest
 from click.testing import CliRunner
 from reference import evaluate, make_portfolio, option, read, site, site_plans
@@ -24,7 +25,7 @@ from test_enumeration import INSTANCES
 
 import optimizer
 from models.portfolio import Portfolio
-from models.robust import cvar, objective_value, quantile
+from models.robust import build_extensive, cvar, objective_value, quantile
 from optimizer.cli import main
 from optimizer.reports.write import commitments_from_report
 from optimizer.robust.report import build_robust_workbook
@@ -349,3 +350,29 @@ def test_api_frames_match_the_sheets() -> None:
         assert header == list(frame.columns), sheet
     assert len(plan.scenarios) == 2
     assert plan.summary.loc[plan.summary["metric"] == "scenarios", "value"].item() == 2
+
+
+def test_a_lead_time_future_keeps_the_first_stage_shared_by_business_key() -> None:
+    """A future with longer lead times has other candidates: starts are matched by (site,
+    option, quarter), and one the future lacks cannot be committed."""
+    portfolio = INSTANCES["commitments_site_options"]()
+    futures = futures_of(portfolio, [("base", []),
+                                     ("slow", [Change("lead_quarters", "add", 4.0)])])
+    plan = robust(portfolio, futures=futures, commit_quarters=3, time_limit=30, mip_gap=0.0,
+                  progress=False)
+    assert_first_stage_shared(plan)
+    assert_ordered(plan)
+    slow = futures[1].portfolio
+    from models.economics import build_economics
+    from optimizer.robust.robust import first_stage_keys_index
+
+    available = first_stage_keys_index(build_economics(slow))
+    base = first_stage_keys_index(build_economics(portfolio))
+    lacking = {k for k in base if 0 <= k[3] < 3} - set(available)
+    assert lacking == {("hall", "A", "dlc", 2), ("hall", "B", "dlc", 2)}  # too late when slow
+    assert all(key in available for key in plan.first_stage)
+    model = build_extensive([build_economics(f.portfolio) for f in futures], [0.5, 0.5], 3)
+    j = {key: j for j, key in enumerate(model.first_keys)}
+    for key in lacking:  # fixed to 0 by the slow future's nonanticipativity row
+        row = model.nonanticipativity[1, j[key]]
+        assert pyo.value(row.upper) == 0 and pyo.value(row.lower) == 0

@@ -729,8 +729,13 @@ def summary_frame(plan: RobustPlan) -> pd.DataFrame:
         diff = o["robust_minus_deterministic_musd"]
         rows += [
             ("out_of_sample_draws", len(o), "draws", f"fresh draws, seed {o.attrs.get('seed')}"),
-            ("out_of_sample_robust_mean_musd", o["npv_robust_musd"].mean(), "$M",
-             "mean NPV of the robust first stage, recourse re-optimised"),
+            ("out_of_sample_robust_mean_musd", _finite_mean(o["npv_robust_musd"]), "$M",
+             "mean NPV of the robust first stage, recourse re-optimised (blank if infeasible "
+             "in some draw)"),
+            ("out_of_sample_robust_infeasible", int(np.isinf(o["npv_robust_musd"]).sum()
+                                                    + o["npv_robust_musd"].isna().sum()),
+             "draws", "draws in which the robust first stage breaks a limit (a future unlike "
+             "any of the plan's scenarios)"),
             ("out_of_sample_deterministic_mean_musd", _finite_mean(o["npv_deterministic_musd"]),
              "$M", "mean NPV of the deterministic first stage (blank if infeasible in some "
              "draw)"),
@@ -765,10 +770,10 @@ def account_lines(plan: RobustPlan) -> list[str]:
     lines.append("These wait and adapt to the future (share of futures started by the last "
                  "year):")
     last_col = waits.columns[-1]
-    for row in waits.itertuples(index=False):
-        share = getattr(row, last_col)
-        if 0 < share < 1:
-            lines.append(f"  - {row.site}: started in {share:.0%} of futures")
+    adapting = [f"  - {row.site}: started in {getattr(row, last_col):.0%} of futures"
+                for row in waits.itertuples(index=False) if 0 < getattr(row, last_col) < 1]
+    lines += adapting or ["  - none: each site is converted in every future or in none "
+                          "(the timing of later starts still adapts; see Stability)"]
     scen = plan.scenarios.sort_values("npv_robust_musd")
     worst = scen.head(max(1, math.ceil(len(scen) * plan.cvar_level)))
     lines.append(f"In the worst {len(worst)} future(s) the plan ends at "
