@@ -376,3 +376,21 @@ def test_a_lead_time_future_keeps_the_first_stage_shared_by_business_key() -> No
     for key in lacking:  # fixed to 0 by the slow future's nonanticipativity row
         row = model.nonanticipativity[1, j[key]]
         assert pyo.value(row.upper) == 0 and pyo.value(row.lower) == 0
+
+
+def test_pool_and_dask_give_the_serial_answer() -> None:
+    """Scenario sub-problems on a process pool or Dask: the same plan and metrics."""
+    distributed = pytest.importorskip("distributed")
+    portfolio, futures = divergent_futures()
+    options = {"futures": futures, "commit_quarters": 3, "time_limit": 60.0, "mip_gap": 0.0,
+               "method": "decomposition", "progress": False}
+    serial = robust(portfolio, workers=1, **options)
+    pool = robust(portfolio, workers=2, **options)
+    with distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        dask = robust(portfolio, dask_address=cluster.scheduler_address, **options)
+    for other in (pool, dask):
+        assert other.first_stage == serial.first_stage
+        assert other.objective_musd == serial.objective_musd
+        assert other.scenarios.drop(columns="message").equals(
+            serial.scenarios.drop(columns="message"))

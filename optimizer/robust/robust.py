@@ -381,8 +381,15 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
         first = dict(eev[0].first_stage)
         values += [(model.first[j], first.get(key, 0.0)) for j, key in enumerate(model.first_keys)]
         runner.set_start(values)
+    def report(seconds: float, bound: float, objective: float) -> bool:
+        """Show the extensive form's progress on the bar (never stops the search)."""
+        if math.isfinite(bound) and math.isfinite(objective):
+            context.bar.set_postfix_str(f"{seconds:.0f}/{context.time_limit:.0f} s, gap "
+                                        f"{relative_gap(objective, bound):.2%}")
+        return False
+
     outcome = runner.solve(time_limit=context.time_limit, mip_gap=context.mip_gap, threads=1,
-                           seed=context.seed)
+                           seed=context.seed, should_stop=report)
     if outcome.status == "infeasible":
         raise NoSolutionError("No first stage is feasible in every future: each future has a "
                               "plan of its own, but none shares the starts of the first "
