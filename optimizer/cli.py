@@ -259,10 +259,11 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
 @click.option("--out-of-sample", "out_of_sample", type=click.IntRange(min=0), default=0,
               metavar="M", help="Evaluate both first stages on M fresh draws (seed + 1).")
 @_solver_options(" of the extensive form and of each scenario sub-problem", threads=False)
-@click.option("--method", type=click.Choice(["auto", "extensive", "decomposition"]),
+@click.option("--method", type=click.Choice(["auto", "extensive", "decomposition", "ph"]),
               default="auto", show_default=True,
-              help="The two-stage MILP in HiGHS, or scenario sub-problems only (auto: extensive "
-              "up to about 30 scenarios of the sample's size).")
+              help="The two-stage MILP in HiGHS; scenario sub-problems only; or progressive "
+              "hedging (mpi-sppy) proposing first stages (auto: extensive up to about 30 "
+              "scenarios of the sample's size, decomposition beyond).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes for the scenario sub-problems (default 1).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",

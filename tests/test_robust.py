@@ -394,3 +394,26 @@ def test_pool_and_dask_give_the_serial_answer() -> None:
         assert other.objective_musd == serial.objective_musd
         assert other.scenarios.drop(columns="message").equals(
             serial.scenarios.drop(columns="message"))
+
+
+def test_progressive_hedging_proposes_first_stages_that_are_evaluated_and_bounded() -> None:
+    """--method ph: mpi-sppy's PH (serial) proposes first stages; each is evaluated in every
+    future through the HiGHS boundary, and the bound is wait-and-see's."""
+    pytest.importorskip("mpisppy")
+    portfolio, futures = gamble()
+    for w in (0.0, 1.0):
+        best, first, _ = brute_force(futures, k=1, risk_weight=w, level=0.2)
+        plan = robust(portfolio, futures=futures, commit_quarters=1, time_limit=30,
+                      mip_gap=0.0, method="ph", risk_weight=w, cvar_level=0.2, progress=False)
+        assert plan.method == "ph" and "progressive hedging" in plan.log
+        assert plan.objective_musd == pytest.approx(best, rel=REL)
+        assert plan.first_stage == first
+        assert_first_stage_shared(plan)
+        assert_ordered(plan)
+    portfolio, futures = divergent_futures()
+    best, _, _ = brute_force(futures, k=3)
+    plan = robust(portfolio, futures=futures, commit_quarters=3, time_limit=30, mip_gap=0.0,
+                  method="ph", progress=False)
+    assert plan.objective_musd <= best * (1 + REL) and plan.bound_musd >= best * (1 - REL)
+    assert plan.status == ("optimal" if plan.gap <= 1e-9 else "feasible")
+    assert_first_stage_shared(plan)

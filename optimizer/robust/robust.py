@@ -55,7 +55,7 @@ from optimizer.solve.highs import HighsRunner, relative_gap
 from optimizer.solve.optimize import AUDIT_TOLERANCE, integrality_slack, optimize, solution_units
 from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, sheet_scenarios
 
-METHODS = ("auto", "extensive", "decomposition")
+METHODS = ("auto", "extensive", "decomposition", "ph")
 # `auto` solves the extensive form up to this many scenario-copies of the model's integer
 # columns (the sample has ~1,200 per scenario: about 30 scenarios), and decomposes beyond.
 AUTO_EXTENSIVE_COLUMNS = 40_000
@@ -291,6 +291,11 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
             bar.set_description("extensive form")
             best_first, best, ef_bound, log = _extensive(
                 econs, weights, k, risk_weight, cvar_level, eev, context, cases)
+        elif method == "ph":
+            bar.set_description("progressive hedging")
+            best_first, best, ef_bound, log = _progressive_hedging(
+                cases, econs, weights, k, risk_weight, cvar_level, det_first, det_start, eev,
+                context)
         else:
             bar.set_description("decomposition")
             best_first, best, ef_bound = _decomposition(
@@ -456,14 +461,27 @@ def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_we
     det_key = _frozen(det_first)
     ranked = sorted((key for key in counts if key != det_key),
                     key=lambda key: (-sum(weights[i] for i in counts[key]), counts[key][0]))
+    chosen = [(key, ws[counts[key][0]].starts) for key in ranked[:MAX_CANDIDATES]]
+    return _best_candidate(cases, weights, risk_weight, cvar_level, det_key, eev, chosen,
+                           context)
+
+
+def _best_candidate(cases: Sequence[Future], weights: np.ndarray, risk_weight: float,
+                    cvar_level: float, det_key: tuple[tuple[FirstKey, float], ...],
+                    eev: list[RecourseResult],
+                    chosen: Sequence[tuple[tuple[tuple[FirstKey, float], ...], Starts]],
+                    context: _Run) -> tuple[dict[FirstKey, float], list[RecourseResult], float]:
+    """Evaluate each candidate first stage (with a MIP start for its recourse) in every future
+    and keep the best by the robust objective; the deterministic one is already evaluated
+    (EEV). Returns it, its results and NaN (no bound of its own)."""
     candidates: list[tuple[tuple[tuple[FirstKey, float], ...], list[RecourseResult]]] = [
         (det_key, eev)]
-    chosen = ranked[:MAX_CANDIDATES]
+    chosen = [(key, start) for key, start in chosen if key != det_key]
     context.bar.total += len(chosen) * len(cases)
-    for key in chosen:
+    for key, start in chosen:
         first = dict(key)
         tasks = [context.task(f"candidate {len(candidates)} future {i + 1}", i, c.portfolio,
-                              first, ws[counts[key][0]].starts) for i, c in enumerate(cases)]
+                              first, start) for i, c in enumerate(cases)]
         candidates.append((key, context.run(tasks)))
 
     def score(results: list[RecourseResult]) -> float:
@@ -475,9 +493,27 @@ def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_we
     key, results = max(candidates, key=lambda item: score(item[1]))
     if score(results) == -math.inf:
         raise NoSolutionError("The decomposition found no first stage feasible in every future "
-                              "among the deterministic and the wait-and-see first stages; try "
-                              "--method extensive.")
+                              "among its candidates (the deterministic plan's and those of the "
+                              "futures solved alone, or PH's); try --method extensive.")
     return dict(key), results, math.nan
+
+
+def _progressive_hedging(cases: Sequence[Future], econs: list[Economics], weights: np.ndarray,
+                         k: int, risk_weight: float, cvar_level: float,
+                         det_first: dict[FirstKey, float], det_start: Starts,
+                         eev: list[RecourseResult], context: _Run
+                         ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
+    """PH (mpi-sppy, `optimizer.robust.ph`) proposes first stages; each is evaluated in every
+    future like the decomposition's candidates and the best is kept."""
+    from optimizer.robust.ph import ph_candidates
+
+    proposed, log = ph_candidates(econs, weights, k, risk_weight, cvar_level,
+                                  time_limit=context.time_limit, mip_gap=context.mip_gap,
+                                  bar=context.bar)
+    chosen = [(key, det_start) for key in proposed[:MAX_CANDIDATES]]
+    first, results, bound = _best_candidate(cases, weights, risk_weight, cvar_level,
+                                            _frozen(det_first), eev, chosen, context)
+    return first, results, bound, log
 
 
 # ---- out of sample -------------------------------------------------------------------------
