@@ -28,8 +28,9 @@ from models.portfolio import Portfolio
 from models.robust import build_extensive, cvar, objective_value, quantile
 from optimizer.cli import main
 from optimizer.reports.write import commitments_from_report
+from optimizer.robust.recourse import RecourseResult
 from optimizer.robust.report import build_robust_workbook
-from optimizer.robust.robust import Future, RobustPlan, robust, robust_futures
+from optimizer.robust.robust import Future, RobustPlan, common_core, robust, robust_futures
 from optimizer.sweeps.scenarios import Change, apply_changes
 
 REL = 1e-6
@@ -417,3 +418,16 @@ def test_progressive_hedging_proposes_first_stages_that_are_evaluated_and_bounde
     assert plan.objective_musd <= best * (1 + REL) and plan.bound_musd >= best * (1 - REL)
     assert plan.status == ("optimal" if plan.gap <= 1e-9 else "feasible")
     assert_first_stage_shared(plan)
+
+
+def test_common_core_is_what_every_future_starts() -> None:
+    def result(first: dict) -> RecourseResult:
+        return RecourseResult("ws", 0, "optimal", "optimal", 1.0, 1.0, 0.0, 0.0,
+                              first_stage=tuple(sorted(first.items())))
+
+    a = {("hall", "A", "dlc", 0): 2.0, ("hall", "B", "dlc", 1): 1.0, ("power", "B", "", 0): 1.0}
+    b = {("hall", "A", "dlc", 0): 1.0, ("power", "B", "", 0): 1.0}
+    c = {("hall", "A", "dlc", 0): 3.0, ("power", "B", "", 0): 1.0, ("cooling", "A", "", 1): 1.0}
+    assert common_core([result(a), result(b), result(c)]) == {
+        ("hall", "A", "dlc", 0): 1.0, ("power", "B", "", 0): 1.0}
+    assert common_core([result(a), result({})]) == {}

@@ -10,10 +10,13 @@ The story:
    the rest re-optimised;
 5. the robust first stage, by one of two methods:
    - ``extensive``: the two-stage MILP of `models.robust.build_extensive` in HiGHS, started from
-     the EEV solutions (the deterministic plan) when they are feasible in every future;
-   - ``decomposition``: scenario sub-problems only (pool or Dask): the deterministic first stage
-     and the most frequent wait-and-see first stages are each evaluated in every future and the
-     best is kept. No home-made bound: the bound is that of wait-and-see;
+     the EEV solutions (the deterministic plan) when they are feasible in every future, else
+     from the common core (`common_core`: the first-stage starts every wait-and-see plan makes)
+     evaluated in every future, when that is;
+   - ``decomposition``: scenario sub-problems only (pool or Dask): the deterministic first
+     stage, the most frequent wait-and-see first stages and the common core are each evaluated
+     in every future and the best is kept. No home-made bound: the bound is wait-and-see's;
+   - ``ph``: progressive hedging (mpi-sppy, `optimizer.robust.ph`) proposes the candidates;
 6. the robust first stage is evaluated in every future (recourse re-optimised, started from the
    extensive form's answer), which gives each future's NPV with its own proven bound;
 7. metrics (RP, EEV, WS, VSS, EVPI, P10/P50/P90, CVaR, each with its gap), optionally out of
@@ -288,9 +291,19 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
         clock = time.perf_counter()
         log = ""
         if method == "extensive":
+            start_from = eev
+            if not all(r.has_plan for r in eev):
+                # The deterministic first stage breaks a limit in some future: start from the
+                # starts every future's own plan makes (if that holds in every future).
+                bar.set_description("common first stage")
+                bar.total += n
+                core = common_core(ws)
+                start_from = context.run([
+                    context.task(f"common {i + 1}", i, c.portfolio, core, ws[i].starts)
+                    for i, c in enumerate(cases)])
             bar.set_description("extensive form")
             best_first, best, ef_bound, log = _extensive(
-                econs, weights, k, risk_weight, cvar_level, eev, context, cases)
+                econs, weights, k, risk_weight, cvar_level, start_from, context, cases)
         elif method == "ph":
             bar.set_description("progressive hedging")
             best_first, best, ef_bound, log = _progressive_hedging(
@@ -368,13 +381,23 @@ def _values(results: Sequence[RecourseResult], attr: str = "npv") -> np.ndarray:
 
 
 # ---- the extensive form ------------------------------------------------------------------
+def common_core(ws: Sequence[RecourseResult]) -> dict[FirstKey, float]:
+    """The first-stage starts every future's own plan makes: per key, the fewest units any
+    wait-and-see plan starts (less capex and power than each of them; the recourse may still
+    need what a dropped start provided)."""
+    firsts = [dict(r.first_stage) for r in ws]
+    keys = set.intersection(*(set(f) for f in firsts)) if firsts else set()
+    return {key: min(f[key] for f in firsts) for key in keys}
+
+
 def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight: float,
                cvar_level: float, eev: list[RecourseResult], context: _Run,
                cases: Sequence[Future]
                ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
-    """Solve the extensive form from the EEV solutions, then evaluate its first stage in every
-    future (recourse re-optimised from the extensive form's own recourse). Returns the first
-    stage, its per-future results, the extensive form's bound and its log."""
+    """Solve the extensive form from `eev` (one solution per future sharing a first stage:
+    the deterministic plan's, or the common core's) when each has a plan, then evaluate its
+    first stage in every future (recourse re-optimised from the extensive form's own recourse).
+    Returns the first stage, its per-future results, the extensive form's bound and its log."""
     model = build_extensive(econs, weights, k, risk_weight, cvar_level)
     runner = HighsRunner(model)
     if all(r.has_plan for r in eev):
@@ -451,8 +474,9 @@ def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_we
                    cvar_level: float, det_first: dict[FirstKey, float],
                    eev: list[RecourseResult], ws: list[RecourseResult], context: _Run
                    ) -> tuple[dict[FirstKey, float], list[RecourseResult], float]:
-    """Scenario sub-problems only: the deterministic first stage (its EEV results) and the
-    MAX_CANDIDATES most frequent wait-and-see first stages are each evaluated in every future
+    """Scenario sub-problems only: the deterministic first stage (its EEV results), the
+    MAX_CANDIDATES most frequent wait-and-see first stages and their common core (when it is
+    none of those) are each evaluated in every future
     (recourse re-optimised); the best by the robust objective is the plan. No bound of its own
     (NaN): the run's bound is wait-and-see's."""
     counts: dict[tuple[tuple[FirstKey, float], ...], list[int]] = {}
@@ -462,6 +486,9 @@ def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_we
     ranked = sorted((key for key in counts if key != det_key),
                     key=lambda key: (-sum(weights[i] for i in counts[key]), counts[key][0]))
     chosen = [(key, ws[counts[key][0]].starts) for key in ranked[:MAX_CANDIDATES]]
+    core = _frozen(common_core(ws))
+    if core not in counts and core != det_key:
+        chosen.append((core, ws[0].starts))
     return _best_candidate(cases, weights, risk_weight, cvar_level, det_key, eev, chosen,
                            context)
 
