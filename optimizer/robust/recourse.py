@@ -25,7 +25,7 @@ from models.economics import build_economics, evaluate
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.optimize import audit, integrality_slack, solution_units
+from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 
 Starts = tuple[tuple[FirstKey, float], ...]  # every positive start, by business key
 
@@ -105,8 +105,7 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
         return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
                               npv, npv, np.nan, seconds, message=outcome.log[-1500:]
                               if outcome.status == "error" else "")
-    units = solution_units(model, econ)
-    valuation = evaluate(econ, *units)
+    valuation = evaluate(econ, solution_decisions(model, econ))
     audit(valuation.npv, outcome.objective, integrality_slack(model))
     values = {key: round(var.value or 0.0) for key, var in start_variables(model).items()}
     starts = tuple((k, float(v)) for k, v in sorted(values.items()) if v > 0)

@@ -55,7 +55,12 @@ from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
 from optimizer.robust.executor import run_tasks
 from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts
 from optimizer.solve.highs import HighsRunner, relative_gap
-from optimizer.solve.optimize import AUDIT_TOLERANCE, integrality_slack, optimize, solution_units
+from optimizer.solve.optimize import (
+    AUDIT_TOLERANCE,
+    integrality_slack,
+    optimize,
+    solution_decisions,
+)
 from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, sheet_scenarios
 
 METHODS = ("auto", "extensive", "decomposition", "ph")
@@ -429,8 +434,7 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
                               "--method decomposition.")
     npvs, starts = [], []
     for block, econ in zip(model.scenario_models, econs, strict=True):
-        units = solution_units(block, econ)
-        npv = evaluate(econ, *units).npv
+        npv = evaluate(econ, solution_decisions(block, econ)).npv
         solver_npv = float(pyo.value(block.npv.expr))
         allowed = AUDIT_TOLERANCE * max(1.0, abs(solver_npv)) + integrality_slack(block)
         if not abs(npv - solver_npv) <= allowed:
