@@ -8,6 +8,7 @@ Public API (the README's "Python API" section shows it in full)::
     plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3)
     optimizer.explain_plan(plan, budget=why_not_s)      # the WhyNot and Timing sheets
     optimizer.write_report(plan, "reports/plan.xlsx", force=True)
+    robust = optimizer.robust(portfolio, draws=20, commit_quarters=4)  # a RobustPlan
 
 Errors raised are the domain exceptions of `models.errors`, all `SitepivotError`:
 `InputError` (bad workbook: `.problems` lists every cell), `UsageError` (a refused argument or
@@ -33,6 +34,7 @@ from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
 from optimizer.replan.replan import explain_plan, time_budgets
 from optimizer.reports.write import write_report
+from optimizer.robust.robust import RobustPlan, robust  # `optimizer.robust` is this function
 from optimizer.solve.optimize import optimize
 
 try:
@@ -46,6 +48,7 @@ __all__ = [
     "NoSolutionError",
     "Plan",
     "Portfolio",
+    "RobustPlan",
     "Settings",
     "SitepivotError",
     "SolverError",
@@ -54,6 +57,7 @@ __all__ = [
     "explain_plan",
     "load_portfolio",
     "optimize",
+    "robust",
     "time_budgets",
     "write_report",
 ]
