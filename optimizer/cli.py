@@ -161,7 +161,8 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     solve_s, why_not_s = time_budgets(limit, solves)
     with console.phase("solve", solve_s):
         result = optimize(portfolio, time_limit=solve_s, mip_gap=mip_gap, threads=threads,
-                          mip_start=start, method=method, on_progress=console.solver)
+                          mip_start=start, method=method, on_progress=console.solver,
+                          deadline=time.perf_counter() + solve_s)
     for warning in result.warnings:
         if warning not in portfolio.warnings:  # the solver's (the input's are shown above)
             click.echo(f"warning: {warning}", err=True)
@@ -313,12 +314,13 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Robust workbook path (default reports/<workbook-stem>-robust.xlsx).")
 @click.option("--force", is_flag=True, help="Overwrite an existing robust workbook.")
+@_quiet_option
 @_reports_errors
 def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
            commit_quarters: int | None, risk_weight: float, cvar_level: float,
            out_of_sample: int, time_limit: float | None, mip_gap: float | None, method: str,
            workers: int | None, dask_address: str | None, commitments_from: Path | None,
-           output: Path | None, force: bool) -> None:
+           output: Path | None, force: bool, quiet: bool) -> None:
     """A robust plan for WORKBOOK: the first quarters' starts shared by every future, later
     starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook."""
     from models.errors import UsageError
@@ -344,7 +346,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
                          commit_quarters=commit_quarters, risk_weight=risk_weight,
                          cvar_level=cvar_level, out_of_sample=out_of_sample,
                          time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
-                         dask_address=dask_address, method=method)
+                         dask_address=dask_address, method=method, progress=not quiet)
     click.echo(robust_text(result))
     write_robust_report(result, target, force=force)
     click.echo(f"robust workbook written to {target}")

@@ -121,7 +121,7 @@ class Console:
                                  "{total:.0f} s {postfix}" if total else
                                  "{desc}: {n:.0f} s {postfix}")
             else:
-                limit = f" (budget {budget:.0f} s)" if budget is not None else ""
+                limit = f" (budget {budget:.3g} s)" if budget is not None else ""
                 print(f"{name}{limit}", file=self.stream, flush=True)
         self._stop.clear()
         self._thread = threading.Thread(target=self._tick, daemon=True)
@@ -174,7 +174,34 @@ class Console:
                     self._bar.refresh()
                 elif now - self._last_line >= self.every:
                     self._last_line = now
-                    limit = f" of {self._budget:.0f} s" if self._budget is not None else ""
+                    limit = f" of {self._budget:.3g} s" if self._budget is not None else ""
                     tail = f", {self._figures}" if self._figures else ""
                     print(f"{self._name}: {elapsed:.0f} s{limit}{tail}", file=self.stream,
                           flush=True)
+
+
+def counter_bar(total: int, *, unit: str, desc: str, enabled: bool = True) -> Any:
+    """A tqdm counter (scenarios, solves) for stderr, by the same rule as `Console`: redrawn in
+    place on a terminal; without one, a plain line at most every LINE_SECONDS (no carriage
+    returns); nothing when not `enabled` (--quiet)."""
+    from tqdm import tqdm
+
+    if not enabled or sys.stderr.isatty():
+        return tqdm(total=total, unit=unit, desc=desc, disable=not enabled, dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, desc=desc, file=_Lines(sys.stderr),
+                mininterval=LINE_SECONDS, ncols=80, ascii=True)
+
+
+class _Lines:
+    """A stream for tqdm that turns its carriage-return redraws into whole lines."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").strip()
+        if line:
+            print(line, file=self.stream, flush=True)
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -280,7 +280,8 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
         to_force.append((s, row, int(chosen["candidate"])))
     to_force.sort(key=lambda item: -float(item[1]["best_hall_npv_musd"]))  # type: ignore[arg-type]
     limit = min(seconds, pf.settings.time_limit_s)
-    # seconds a re-solve spends before HiGHS runs (economics, model, start), as the plan's own
+    # seconds a re-solve spends besides HiGHS (economics, model, start, valuation): at first as
+    # the plan's own, then as measured
     build = sum(plan.timings.get(k, 0.0) for k in ("economics", "build"))
     n_solves = min(max_solves, len(to_force))
     if deadline is not None:  # as many as fit the budget with at least MIN_RESOLVE_SECONDS
@@ -291,9 +292,10 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
             row["explanation"] = f"{row['explanation']}; not re-solved (at most {max_solves} " \
                                  "forced re-solves per plan)"
             continue
-        this = limit
-        if deadline is not None:  # an equal share of what is left, less the build before it
-            this = min(limit, (deadline - time.perf_counter()) / max(1, n_solves - i) - build)
+        this, until = limit, None
+        if deadline is not None:  # an equal share of what is left, its build included
+            share = (deadline - time.perf_counter()) / max(1, n_solves - i)
+            this, until = min(limit, share - build), time.perf_counter() + share
             if i >= n_solves or this < MIN_RESOLVE_SECONDS:
                 row["explanation"] = (f"{row['explanation']}; not re-solved (the why-not "
                                       f"budget of {budget:g} s was spent)")
@@ -301,7 +303,7 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
         if progress:
             progress.begin(f"why not {row['site']}: re-solve {i + 1} of {n_solves} with its "
                            "best hall forced", this)
-        build = _force(plan, econ, row, cand, this, progress)
+        build = _force(plan, econ, row, cand, this, progress, until)
     return pd.DataFrame(rows, columns=WHY_NOT_COLUMNS)
 
 
@@ -326,9 +328,11 @@ def cost_phrase(at_least: float | None, at_most: float | None, point: float | No
 
 
 def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
-           seconds: float, progress: Reporter | None = None) -> float:
-    """Re-solve with one hall of candidate `cand` committed, HiGHS for at most `seconds`;
-    record what forcing it costs in `row`. Returns the seconds spent before HiGHS ran."""
+           seconds: float, progress: Reporter | None = None, until: float | None = None
+           ) -> float:
+    """Re-solve with one hall of candidate `cand` committed, HiGHS for at most `seconds` (and
+    done by `until`, building included); record what forcing it costs in `row`. Returns the
+    seconds the re-solve spent besides HiGHS."""
     from optimizer.solve.optimize import optimize
 
     clock = time.perf_counter()
@@ -347,7 +351,7 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     try:
         result = optimize(pf.replace(commitments=commitments), time_limit=seconds,
                           mip_gap=plan.mip_gap_requested, mip_start=as_mip_start(start),
-                          with_greedy=False,
+                          with_greedy=False, deadline=until,
                           on_progress=progress.solver if progress is not None else None)
     except InfeasibleError as err:
         row.update(reason="blocked by budget or portfolio limits",
@@ -370,8 +374,9 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     else:
         row["explanation"] = (f"{row['explanation']}; forcing it "
                               f"{cost_phrase(at_least, at_most, None)} (forced re-solve stopped "
-                              f"at {seconds:.3g} s, gap {result.gap:.2%})")
-    return sum(result.timings.get(k, 0.0) for k in ("economics", "build"))
+                              f"at {result.timings.get('solve', seconds):.3g} s, gap "
+                              f"{result.gap:.2%})")
+    return max(0.0, time.perf_counter() - clock - result.timings.get("solve", 0.0))
 
 
 # ---- value of timing -------------------------------------------------------------------------

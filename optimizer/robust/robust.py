@@ -364,10 +364,9 @@ class _Run:
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
-    from tqdm import tqdm
+    from optimizer.progress import counter_bar  # a bar on a terminal, plain lines without one
 
-    return tqdm(total=total, unit="solve", desc="robust", disable=not enabled,
-                dynamic_ncols=True)
+    return counter_bar(total, unit="solve", desc="robust", enabled=enabled)
 
 
 def _require_plans(results: Sequence[RecourseResult], cases: Sequence[Future], what: str

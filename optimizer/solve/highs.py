@@ -320,7 +320,7 @@ class HighsRunner:
     def _with_progress(self, hook: ProgressHook, run: Callable[[], SolveOutcome]
                        ) -> SolveOutcome:
         """`run()` with `hook` subscribed to HiGHS's improving-solution and MIP-log callbacks."""
-        highs = self.solver._solver_model
+        highs = self._highs
 
         def tell(event: HighsCallbackEvent) -> None:
             out = event.data_out

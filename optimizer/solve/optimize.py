@@ -58,7 +58,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
              mip_gap: float | None = None, threads: int | None = None,
              seed: int | None = None, mip_start: Plan | None = None,
              with_greedy: bool = True, method: str = "auto",
-             on_progress: ProgressHook | None = None) -> Plan:
+             on_progress: ProgressHook | None = None, deadline: float | None = None) -> Plan:
     """Find the plan of highest NPV for a validated Portfolio.
 
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
@@ -70,7 +70,10 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
     SolverError. A plan stopped by the time limit has status "feasible" and its gap stated.
     `on_progress(seconds, bound, NPV)` is told of the solver's progress as it runs ($M; see
-    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it.
+    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it. `deadline` (a
+    `time.perf_counter()` moment): the solve, building the model included, ends by then; the
+    solver's limit is the lesser of `time_limit` and what is left when it starts (at least
+    MIN_SOLVE_SECONDS). `sitepivot plan` uses it so that its phases fit the user's limit.
     """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -104,10 +107,12 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
             on_progress(seconds, bound, objective)
 
     if method == "decomposition":
-        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, greedy, timings, record)
+        solved = _decomposed(econ, _left(limit, deadline), gap, n_threads, rng_seed, greedy,
+                             timings, record)
     else:
         solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings,
-                             search=method == "neighbourhood", on_progress=record)
+                             search=method == "neighbourhood", on_progress=record,
+                             deadline=deadline)
 
     if solved.status in ("optimal", "feasible"):  # the last word is the plan returned
         record(time.perf_counter() - solve_began, solved.bound, solved.objective)
@@ -198,7 +203,8 @@ def auto_method(n_sites: int, has_start: bool) -> str:
 def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
                 greedy: GreedyPlan | None, mip_start: Plan | None,
                 timings: dict[str, float], search: bool = False,
-                on_progress: ProgressHook | None = None) -> Solved:
+                on_progress: ProgressHook | None = None, deadline: float | None = None
+                ) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
     `search`, HiGHS stops once its bound stalls (`Stall`) and `_search_from` takes over."""
     clock = time.perf_counter()
@@ -209,6 +215,7 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
         runner.set_start(start_values_from_plan(model, econ, mip_start))
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
+    time_limit = _left(time_limit, deadline)
     started = time.perf_counter()
     outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                            should_stop=Stall(time_limit) if search else None,
@@ -226,6 +233,16 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
                   decisions=solution_decisions(model, econ) if has_plan else None,
                   rounding=integrality_slack(model) if has_plan else 0.0,
                   method="neighbourhood" if searched else "monolithic")
+
+
+MIN_SOLVE_SECONDS = 0.5  # a solve with a deadline still gets this long to find a plan
+
+
+def _left(time_limit: float, deadline: float | None) -> float:
+    """The solver's limit: `time_limit`, or less when `deadline` comes sooner."""
+    if deadline is None:
+        return time_limit
+    return min(time_limit, max(MIN_SOLVE_SECONDS, deadline - time.perf_counter()))
 
 
 @dataclass

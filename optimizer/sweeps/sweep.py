@@ -170,34 +170,11 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
-    """A tqdm bar on a terminal; without one, a plain line at most every few seconds (tqdm's
-    `mininterval`, no carriage returns: `optimizer.progress`)."""
-    import sys
+    """Scenarios done, on stderr (`optimizer.progress.counter_bar`: a bar on a terminal, plain
+    lines without one, nothing when not enabled)."""
+    from optimizer.progress import counter_bar
 
-    from tqdm import tqdm
-
-    from optimizer.progress import LINE_SECONDS
-
-    if sys.stderr.isatty() or not enabled:
-        return tqdm(total=total, unit="scenario", desc="sweep", disable=not enabled,
-                    dynamic_ncols=True)
-    return tqdm(total=total, unit="scenario", desc="sweep", file=_Lines(sys.stderr),
-                mininterval=LINE_SECONDS, ncols=80, ascii=True)
-
-
-class _Lines:
-    """A stream for tqdm that turns its carriage-return redraws into whole lines."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> None:
-        line = text.replace("\r", "").strip()
-        if line:
-            print(line, file=self.stream, flush=True)
-
-    def flush(self) -> None:
-        self.stream.flush()
+    return counter_bar(total, unit="scenario", desc="sweep", enabled=enabled)
 
 
 # ---- executors -----------------------------------------------------------------------------
