@@ -1,4 +1,4 @@
-"""The economics of DESIGN.md as numpy arrays: one definition for the model and the reports.
+"""The economics (docs/economics.md) as numpy arrays: one definition for the model and the reports.
 
 `build_economics(portfolio)` turns a validated Portfolio into per-unit cash-flow rows:
 - every allowed hall start (site s, option o, start quarter tau), one row per *hall*, with its
@@ -234,7 +234,7 @@ def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np
                      hall_capex: np.ndarray, lease_mult: np.ndarray, lease_index: np.ndarray,
                      power_index: np.ndarray, power_cost: np.ndarray, hall_mw: np.ndarray,
                      discount: np.ndarray, tv_factor: float, dep_quarters: float) -> Starts:
-    """Per-hall quarterly cash flows of each candidate start (see DESIGN.md, "A hall")."""
+    """Per-hall quarterly cash flows of each candidate start (see docs/economics.md)."""
     horizon = portfolio.horizon
     opt = portfolio.options
     lead = opt["lead_quarters"].to_numpy(int)[o]

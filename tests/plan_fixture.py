@@ -1,7 +1,7 @@
 """A small, hand-built `Plan` for report and summary tests (no solver involved).
 
 Two sites, two options, eight quarters from 2027Q1. The decisions are fixed by hand; the cash
-flows follow DESIGN.md's economics in a simplified way (no tax) so that the frames are internally
+flows follow docs/economics.md in a simplified way (no tax) so that the frames are internally
 consistent: net = the line items, discounted = net x DF, the cumulative column ends at the NPV
 less the terminal value, and the per-site NPVs (each with its terminal value, as
 `models.economics` computes them) sum to `npv_musd`.

@@ -1,7 +1,7 @@
 """An independent, deliberately plain second implementation of sitepivot's economics.
 
 The MILP (`optimizer.solve.optimize`) is checked against this module. Nothing here imports
-`models.economics` or `models`: every rule of the economics notes (DESIGN.md, "The economics"
+`models.economics` or `models`: every rule of the economics notes (docs/economics.md
 and "The program") is re-implemented with plain Python loops over sites, options and quarters,
 so that a mistake in the vectorised coefficients or in the formulation shows up as a
 disagreement. Slow is fine; obviously correct is the point.

@@ -128,3 +128,22 @@ def test_docs_are_self_contained() -> None:
     for formula in ("DF_t = (1 + r)^(−(t+1)/4)", "occupancy_t = min(1, (t − q0 + 1) / R)",
                     "Tax_t = τ_x", "TV = 4 · AI NOI_{T−1} · (1 + g) / (r − g)"):
         assert formula in economics
+
+
+def test_no_file_of_the_repository_names_the_engineers_notes() -> None:
+    """The engineers' notes live outside the repository: no tracked text file names them or a
+    path on the machine the code was written on (this file holds the patterns)."""
+    import subprocess
+
+    names = ("DESIGN.md", "FACTS.md", "STYLE.md", "shared/", "/work/")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    found = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix not in (".py", ".md", ".toml", ".csv", ".txt", ".cfg", ".yml", "") \
+                or name == "tests/test_docs.py" or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{name}: {n}" for n in names if n in text]
+    assert not found, found

@@ -10,7 +10,7 @@ from t = 1, so the miners drop from 30 MW to 17.5 MW. Tax 20%, depreciation 1.1 
 (4.4 quarters from t = 3: full quarters 3..6 and 0.4 of quarter 7).
 
 Every number below is written out as arithmetic, not computed by a helper, so that a reader
-can check it against DESIGN.md line by line. The same numbers are asserted for the reference
+can check it against docs/economics.md line by line. The same numbers are asserted for the reference
 implementation (tests/reference.py) and for the optimizer's Plan.
 """
 

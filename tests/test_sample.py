@@ -113,7 +113,7 @@ def test_hashprice_halves_in_2028q2_and_mining_turns_thin(sample: Portfolio) -> 
     assert 33 <= hp["2027Q1"] <= 38
 
     def margin(site: str, quarter: str) -> float:
-        """Mining margin, $ per MW-day (DESIGN: hashprice*1000/eff - 24*power*index)."""
+        """Mining margin, $ per MW-day (docs/economics.md: hashprice*1000/eff - 24*power*index)."""
         s = sample.sites.loc[site]
         return float(hp[quarter] * 1000 / s["efficiency_j_per_th"]
                      - 24 * s["power_cost_usd_per_mwh"] * q.loc[quarter, "power_index"])

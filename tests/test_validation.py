@@ -644,7 +644,7 @@ def test_integers_accepted_in_any_whole_form(n: int, form: str) -> None:
 
 
 def test_start_with_blank_option_means_any_option() -> None:
-    """DESIGN.md: a blank option means every option; a start of 'any option' validates."""
+    """Contract: a blank option means every option; a start of 'any option' validates."""
     tables = tiny_tables()
     tables["Commitments"] = pd.DataFrame({
         "site": ["Alpha"], "option": [None], "quarter": ["2027Q2"], "halls": [1],
