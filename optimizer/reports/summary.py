@@ -146,16 +146,27 @@ def next_step(plan: Plan, time_limit: float | None = None) -> str:
                 f"(bound {money(bound_then - end_bound)} lower, plan {money(end_npv - npv_then)}"
                 f" better): more time would likely help, e.g. --time-limit "
                 f"{2 * suggest:g}. {accept}")  # type: ignore[operator]
-    other = ("--method decomposition" if plan.method != "decomposition"
-             else "--method neighbourhood")
+    other = _other_method(plan)
     return (f"{head} Over the last half of the solve it closed only {closed:.0%} of the gap: "
-            f"more time is unlikely to help much. {accept} Or try {other}.")
+            f"more time is unlikely to help much. {accept}"
+            + (f" Or try {other}." if other else ""))
+
+
+def _other_method(plan: Plan) -> str:
+    """The method worth trying after a stalled solve, by the measured rule of thumb of
+    `optimizer.solve.optimize.auto_method` (decomposition from 100 sites; below, HiGHS with the
+    neighbourhood search), or "" when the plan came from that one already."""
+    from optimizer.solve.optimize import AUTO_DECOMPOSITION_SITES
+
+    if len(plan.portfolio.sites) >= AUTO_DECOMPOSITION_SITES:
+        return "" if plan.method == "decomposition" else "--method decomposition"
+    return "--method neighbourhood" if plan.method in ("monolithic", "decomposition") else ""
 
 
 def _round_up(gap: float) -> str:
     """A gap rounded up to two significant figures, as an option value: 0.01173 -> `0.012`."""
     digits = max(0, 1 - math.floor(math.log10(gap))) if gap > 0 else 3
-    value = math.ceil(gap * 10 ** digits) / 10 ** digits
+    value = math.ceil(gap * 10 ** digits - 1e-9) / 10 ** digits  # 0.019000000001 is 0.019
     return f"{value:.{digits}f}"
 
 
