@@ -52,6 +52,7 @@ from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.reports.sheets import input_tables
 from optimizer.reports.write import open_report, read_decisions
+from optimizer.solve.status import PLANNED, Status
 
 CHANGE_COLUMNS = ["site", "option", "change", "old_start_quarter", "new_start_quarter", "halls",
                   "shift_quarters"]
@@ -167,8 +168,8 @@ class Bridge:
 
     def precision_note(self) -> str:
         """"" when every re-solve is optimal; else how far the bars may be off, in words."""
-        solved = self.steps[self.steps["status"].isin(["optimal", "feasible"])]
-        stopped = solved[solved["status"] == "feasible"]
+        solved = self.steps[self.steps["status"].isin(PLANNED)]
+        stopped = solved[solved["status"] == Status.FEASIBLE]
         if not len(stopped):
             return ""
         gap = float(pd.to_numeric(stopped["gap"], errors="coerce").max())

@@ -57,6 +57,7 @@ from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
+from optimizer.solve.status import Status
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
 WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)
@@ -302,7 +303,7 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=lost,
                npv_lost_at_least_musd=max(0.0, plan.npv_musd - result.bound_musd)
                if math.isfinite(result.bound_musd) else None)
-    state = "optimal" if result.status == "optimal" else f"stopped at {seconds:g} s, gap " \
+    state = "optimal" if result.status == Status.OPTIMAL else f"stopped at {seconds:g} s, gap " \
         f"{result.gap:.2%}"
     row["explanation"] = (f"{row['explanation']}; forcing it costs {lost:,.1f} $M of NPV "
                           f"(forced re-solve {state})")

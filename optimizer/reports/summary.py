@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 
 from optimizer.plan import Plan
+from optimizer.solve.status import Status
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,13 @@ def solve_outcome(plan: Plan) -> str:
     The tolerance named is the gap the solve was asked for (`Plan.mip_gap_requested`).
     """
     gap = plan.gap
-    if plan.status == "optimal":
+    if plan.status == Status.OPTIMAL:
         tol = plan.mip_gap_requested
         text = f"optimal within {percent(tol)}" if tol > 0 else "optimal"
         if _finite(gap) and gap > 0:
             text += f" (gap {percent(gap)})"
         return text
-    if plan.status == "feasible":
+    if plan.status == Status.FEASIBLE:
         why = plan.termination.replace("_", " ")
         head = f"{why} reached" if why.endswith("limit") else f"solver stopped ({why})"
         if _finite(gap):

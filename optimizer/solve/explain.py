@@ -13,6 +13,8 @@ import pyomo.environ as pyo
 from models.conversion import CONSTRAINT_FAMILIES, build_model
 from models.economics import Economics
 from optimizer.solve.highs import HighsRunner
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import has_plan
 
 UNITS = {"site_power": "MW", "site_cooling": "MW", "capital_budget": "$M",
          "ai_demand_cap": "MW IT", "mining_floor": "MW", "start_commitments": "halls",
@@ -64,8 +66,8 @@ def _elastic(econ: Economics, families: tuple[str, ...], time_limit: float
             data.deactivate()
             relaxed.append((component, key, slack))
     model.total_slack = pyo.Objective(expr=sum(s for _c, _k, s in relaxed), sense=pyo.minimize)
-    outcome = HighsRunner(model).solve(time_limit=time_limit, mip_gap=1e-6)
-    if outcome.status not in ("optimal", "feasible"):
+    outcome = HighsRunner(model).solve(SolverOptions(time_limit=time_limit, mip_gap=1e-6))
+    if not has_plan(outcome.status):
         return None
     needed = [(component, key, float(pyo.value(slack))) for component, key, slack in relaxed
               if pyo.value(slack) is not None and pyo.value(slack) > 1e-6]
