@@ -28,12 +28,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
 from models.economics import Economics
+
+Expr = Any  # a Pyomo expression, or a number where no variable is involved (Pyomo is untyped)
 
 
 @dataclass
@@ -176,12 +179,12 @@ def _add_cumulative_definitions(m: pyo.ConcreteModel) -> None:
         m.add_component(f"{name}_by_definition", pyo.Constraint(cum_index, rule=rule))
 
 
-def started_by(m: pyo.ConcreteModel, p: int, t: int) -> object:
+def started_by(m: pyo.ConcreteModel, p: int, t: int) -> Expr:
     """Halls of pair p started in quarters <= t (0 before the pair's first candidate)."""
     return m.started_by[p, t] if t >= m.index.pair_first[p] else 0
 
 
-def _cumulative(cum: pyo.Var, s: int, t: int) -> object:
+def _cumulative(cum: pyo.Var, s: int, t: int) -> Expr:
     return cum[s, t] if t >= 0 and (s, t) in cum else 0
 
 
@@ -298,7 +301,7 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     """
     sites = m.econ.portfolio.sites
     idx: Index = m.index
-    expr = 0
+    expr: Expr = 0
     for p in range(len(idx.pairs)):
         lead = _pair_params(m, p)[3]
         if m.budget_over_starts:
@@ -381,7 +384,7 @@ def define_ai_demand_cap(m: pyo.ConcreteModel) -> None:
     cap = econ.portfolio.quarters["ai_demand_mw"].to_numpy(float)
 
     def rule(_m: pyo.ConcreteModel, t: int) -> object:
-        online = 0
+        online: Expr = 0
         for p in range(len(m.index.pairs)):
             _s, _o, h, lead = _pair_params(m, p)
             online += h * started_by(m, p, t - lead)

@@ -249,7 +249,9 @@ def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
         "npv_after_musd": old_resolved, "status": plan.status, "gap": plan.gap,
         "solve_seconds": time.perf_counter() - clock,
         "note": "where the steps start; not a bar"}]
-    trial, pending, notes = solved, [], []
+    trial = solved
+    pending: list[str] = []
+    notes: list[str] = []
     for k, fam in enumerate(families):
         last = k == len(families) - 1
         trial = apply_family(trial, new_tables, fam)
@@ -302,7 +304,8 @@ class ReportInputs:
 
     @property
     def npv(self) -> float:
-        return float(self.metrics["npv_musd"])  # type: ignore[arg-type]
+        # report_metrics refuses a report whose npv_musd is not a finite number.
+        return float(self.metrics["npv_musd"])  # type: ignore[arg-type]  # checked on read
 
 
 def read_report(path: Path | str) -> ReportInputs:

@@ -333,7 +333,7 @@ class SitePricer:
         h.set_costs(solver_costs)
         limit = max(0.05, float(time_limit))
         started = self.last is not None
-        if started:
+        if self.last is not None:
             h.set_start(self.last)
         run = h.run(limit)
         if started and not self._consistent(run, solver_costs):
@@ -565,10 +565,10 @@ class Repair:
             if lam[j] > weight.get(s, (0.0, -1))[0]:
                 weight[s] = (float(lam[j]), int(j))
         builds: list[np.ndarray | None] = [None] * prob.n_sites
-        for s, (w, j) in weight.items():
+        for s, (w, whole) in weight.items():
             if w >= 1.0 - 1e-6:
-                builds[s] = pool[j].x[:prob.pricers[s].n_build]
-                left -= pool[j].activity[self.keep]
+                builds[s] = pool[whole].x[:prob.pricers[s].n_build]
+                left -= pool[whole].activity[self.keep]
         rest = sorted((s for s in range(prob.n_sites) if builds[s] is None),
                       key=lambda s: -weight.get(s, (0.0, -1))[0])
         costs = prob.costs(pi)

@@ -73,7 +73,7 @@ def commitments_placed(econ: Economics) -> GreedyState:
     best-valued option that fits (forced, and the state marked infeasible, if none fits)."""
     state, halls = GreedyState(econ), econ.halls
     for c in np.flatnonzero(econ.fixed_halls):
-        state.place(c, int(econ.fixed_halls[c]), force=True)
+        state.place(int(c), int(econ.fixed_halls[c]), force=True)
     for site, option, t, n in committed_starts(econ):
         choices = [c for c in range(len(halls)) if halls.site[c] == site and halls.tau[c] == t
                    and (option is None or halls.option[c] == option)]

@@ -175,8 +175,8 @@ class HighsModel:
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.int32)
-        self._highs.changeRowsBounds(len(rows), rows, np.asarray(lower, float),
-                                     np.asarray(upper, float))
+        change = self._highs.changeRowsBounds  # type: ignore[attr-defined]  # not in the stubs
+        change(len(rows), rows, np.asarray(lower, float), np.asarray(upper, float))
 
     def set_start(self, values: np.ndarray, cols: np.ndarray | None = None) -> None:
         """A MIP start for the next run: `values` of columns `cols` (None: all, in order)."""

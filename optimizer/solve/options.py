@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from models.portfolio import Settings
 
@@ -32,6 +32,10 @@ class SolverOptions:
     def with_overrides(self, *, time_limit: float | None = None, mip_gap: float | None = None,
             threads: int | None = None, seed: int | None = None) -> SolverOptions:
         """A copy with the values given (not None) replaced."""
-        changes = {k: v for k, v in (("time_limit", time_limit), ("mip_gap", mip_gap),
-                                     ("threads", threads), ("seed", seed)) if v is not None}
-        return replace(self, **changes) if changes else self
+        if time_limit is None and mip_gap is None and threads is None and seed is None:
+            return self
+        return SolverOptions(
+            time_limit=self.time_limit if time_limit is None else float(time_limit),
+            mip_gap=self.mip_gap if mip_gap is None else float(mip_gap),
+            threads=self.threads if threads is None else int(threads),
+            seed=self.seed if seed is None else int(seed))

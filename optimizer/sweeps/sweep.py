@@ -132,9 +132,10 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     scenarios = list(scenarios)
     if not scenarios or scenarios[0].changes:
         raise UsageError("a sweep starts with the unchanged base scenario")
+    processes = 1  # with a Dask scheduler its workers run the solves
     if dask_address is None:
-        workers = workers or os.cpu_count() or 1
-        if workers < 1:
+        processes = workers or os.cpu_count() or 1
+        if processes < 1:
             raise UsageError("--workers must be at least 1")
     # One thread per solve: results must not depend on the executor (see the docstring).
     solver = SolverOptions.from_settings(settings, time_limit=time_limit, mip_gap=mip_gap,
@@ -160,11 +161,11 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     try:
         if dask_address is not None:
             _run_dask(dask_address, setup, rest, record)
-        elif workers == 1 or len(rest) <= 1:
+        elif processes == 1 or len(rest) <= 1:
             for i, scenario in enumerate(rest):
                 record(i, solve_scenario(setup, scenario))
         else:
-            _run_pool(min(workers, len(rest)), setup, rest, record)
+            _run_pool(min(processes, len(rest)), setup, rest, record)
     except KeyboardInterrupt:
         interrupted = True
     finally:
