@@ -69,8 +69,7 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         economics_s = time.perf_counter() - clock
         result = solve_decomposed(econ, SolverOptions(time_limit, gap, threads=threads, seed=0))
         if has_plan(result.status):
-            valuation = evaluate(econ, result.halls, result.modules, result.upgrades,
-                                 result.mining)
+            valuation = evaluate(econ, result.decisions)
             audit(valuation.npv, result.objective)
         out["build_s"] = economics_s + result.timings.get("build", 0.0)
         out["solve_s"] = result.seconds - result.timings.get("build", 0.0)
@@ -87,7 +86,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     from models.economics import build_economics, evaluate
     from optimizer.solve.greedy import greedy_plan
     from optimizer.solve.highs import HighsRunner
-    from optimizer.solve.optimize import audit, integrality_slack, solution_units
+    from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
     from optimizer.solve.options import SolverOptions
     from optimizer.solve.status import has_plan
 
@@ -103,7 +102,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     outcome = runner.solve(SolverOptions(time_limit, gap, threads=threads, seed=0))
     solve_s = time.perf_counter() - clock
     if has_plan(outcome.status):
-        audit(evaluate(econ, *solution_units(model, econ)).npv, outcome.objective,
+        audit(evaluate(econ, solution_decisions(model, econ)).npv, outcome.objective,
               integrality_slack(model))
     return {"build_s": build_s, "solve_s": solve_s, "status": outcome.status,
             "npv": outcome.objective, "bound": outcome.bound, "gap": outcome.gap}

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.decisions import Decisions
 from models.errors import InputError
 from models.portfolio import Portfolio
+from models.rules import Rules, build_rules
 
 DAYS_PER_QUARTER = 365.25 / 4
 HOURS_PER_QUARTER = 24 * DAYS_PER_QUARTER
@@ -68,6 +70,7 @@ class Economics:
     power: Starts
     hall_capex: np.ndarray  # (S, O) capex of one hall, $M (K)
     fixed_halls: np.ndarray  # (C_halls,) halls fixed by commitments begun before the plan (0 else)
+    rules: Rules  # what each candidate uses and adds, and every limit (models.rules)
 
     @property
     def horizon(self) -> int:
@@ -164,7 +167,7 @@ def build_economics(portfolio: Portfolio) -> Economics:
     return Economics(portfolio=portfolio, discount=discount, terminal_factor=tv_factor,
                      tax_rate=st.tax_rate, mining_margin=mining_margin, mining_value=mining_value,
                      halls=halls, cooling=cooling, power=power, hall_capex=hall_capex,
-                     fixed_halls=fixed)
+                     fixed_halls=fixed, rules=build_rules(portfolio, halls, cooling, power))
 
 
 def _hall_candidates(portfolio: Portfolio, allowed: np.ndarray, lead: np.ndarray,
@@ -334,21 +337,21 @@ def _by_site(n_sites: int, starts: Starts, units: np.ndarray, rows: np.ndarray) 
     return out
 
 
-def evaluate(econ: Economics, hall_units: np.ndarray, cooling_units: np.ndarray,
-             power_units: np.ndarray, mining_mw: np.ndarray) -> Valuation:
+def evaluate(econ: Economics, decisions: Decisions) -> Valuation:
     """Cash flows of a plan given as units per candidate start and mining MW (S, T).
 
     The model's objective is sum(value * units) + sum(mining_value * mining_mw); this function
     recomputes the same NPV line by line, which `optimizer.solve.optimize` uses as a self-audit.
     """
     n_sites = econ.mining_margin.shape[0]
-    parts = [(econ.halls, hall_units), (econ.cooling, cooling_units), (econ.power, power_units)]
+    parts = [(econ.halls, decisions.halls), (econ.cooling, decisions.modules),
+             (econ.power, decisions.upgrades)]
 
     def total(field: str) -> np.ndarray:
         return sum((_by_site(n_sites, st, u, getattr(st, field)) for st, u in parts),
                    start=np.zeros_like(econ.mining_margin))
 
-    margin = econ.mining_margin * mining_mw
+    margin = econ.mining_margin * decisions.mining
     revenue, opex, power = total("revenue"), total("opex"), total("ai_power")
     capex, depreciation = total("capex"), total("depreciation")
     tax = econ.tax_rate * (margin + revenue - opex - power - depreciation)

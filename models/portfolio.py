@@ -48,6 +48,7 @@ class Settings:
     time_limit_s: float = 300.0
     threads: int = 0
     random_seed: int = 0
+    commit_quarters: int = 4  # robust plans: starts in quarters < K are decided now
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,10 @@ SETTINGS = Table(
                required=False, default=0, ge=0, le=256, example=0),
         Column("random_seed", "integer", "", "Solver random seed (and sweep seed).",
                required=False, default=0, ge=0, le=2**31 - 1, example=0),
+        Column("commit_quarters", "integer", "quarters",
+               "Robust plans: starts in the first K quarters are committed now, the same in "
+               "every scenario; later starts adapt to each scenario.",
+               required=False, default=4, ge=1, le=400, example=4),
     ),
 )
 
@@ -294,6 +298,11 @@ SCENARIOS = Table(
                default=None, example=None),
         Column("option", "text", "", "Limit the change to one option.", required=False,
                default=None, example=None),
+        Column("weight", "number", "",
+               "Robust plans: the scenario's relative probability (weights are normalised to "
+               "sum to 1; give it on one row of the scenario or the same on each; blank on "
+               "every scenario = equal weights).", required=False, default=None, ge=0.0,
+               example=None),
     ),
 )
 

@@ -117,19 +117,19 @@ def _latest(starts_site: np.ndarray, starts_online: np.ndarray, starts_tau: np.n
 def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
     """Every in-horizon candidate start of site `s`, alone: does it fit (power, cooling, with
     upgrades), and its NPV net of displaced mining and of the upgrades it needs ($M)."""
-    pf = econ.portfolio
-    site = pf.sites.iloc[s]
-    h, grid, mining = float(site["hall_it_mw"]), float(site["grid_mw"]), float(site["mining_mw"])
-    up_mw = 0.0 if pd.isna(site["power_upgrade_mw"]) else float(site["power_upgrade_mw"])
-    module_mw = 0.0 if pd.isna(site["cooling_module_mw"]) else float(site["cooling_module_mw"])
-    max_modules = 0 if pd.isna(site["max_cooling_modules"]) else int(site["max_cooling_modules"])
+    pf, rules = econ.portfolio, econ.rules
+    lim = rules.limits
+    grid, mining = float(lim.grid_mw[s]), float(lim.mining_mw[s])
+    base_cooling = float(lim.cooling_mw[s])
+    up_mw = float(rules.upgrades.site_mw[s])
+    module_mw = float(rules.modules.site_mw[s])
+    max_modules = int(lim.max_modules[s])
     positive = np.maximum(econ.mining_value[s], 0.0)
     halls, rows = econ.halls, []
     for c in np.flatnonzero((halls.site == s) & (halls.tau >= 0)):
         o, tau, q0 = int(halls.option[c]), int(halls.tau[c]), int(halls.online[c])
-        option = pf.options.iloc[o]
-        need_power = float(option["pue"]) * h
-        need_cooling = float(option["cooling_mw_per_it_mw"]) * h
+        need_power = float(rules.halls.grid_mw[c])
+        need_cooling = float(rules.halls.cooling_mw[c])
         value, avail = float(halls.value[c]), grid
         power_ok = need_power <= grid + 1e-9
         if not power_ok and need_power <= grid + up_mw + 1e-9:
@@ -137,9 +137,9 @@ def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
             if k is not None:
                 power_ok, avail = True, grid + up_mw
                 value += float(econ.power.value[k])
-        cooling_ok = need_cooling <= float(site["cooling_mw"]) + 1e-9
+        cooling_ok = need_cooling <= base_cooling + 1e-9
         if not cooling_ok and module_mw > 0:
-            n = math.ceil((need_cooling - float(site["cooling_mw"])) / module_mw - 1e-9)
+            n = math.ceil((need_cooling - base_cooling) / module_mw - 1e-9)
             k = _latest(econ.cooling.site, econ.cooling.online, econ.cooling.tau, s, q0)
             if n <= max_modules and k is not None:
                 cooling_ok = True

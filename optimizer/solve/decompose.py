@@ -35,8 +35,10 @@ each site's own rules stay in a *pricing* MILP built once per site in HiGHS.
   target fast; with a handful of sites the lumpy halls leave the master LP several percent
   above the optimum, and only the monolithic branch-and-bound can prove a tight gap.
 
-Units: $M, MW, quarters. The plan comes back in the arrays `optimizer.solve.optimize` uses (units
-per candidate of `econ.halls`, `econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
+Units: $M, MW, quarters. Every coefficient of the pricers and the coupling rows is read from the
+rules' data layer (`econ.rules`, `models.rules`), the one the monolithic model is built from.
+The plan comes back as `models.decisions.Decisions` (units per candidate of `econ.halls`,
+`econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
 `models.economics.evaluate` and audited like the monolithic one.
 """
 
@@ -47,10 +49,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from models.conversion import build_model
+from models.decisions import Decisions
 from models.economics import Economics
+from models.rules import Commitment
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import (
     INF,
@@ -84,10 +87,7 @@ class DecomposedResult:
 
     status: Status
     termination: Termination
-    halls: np.ndarray
-    modules: np.ndarray
-    upgrades: np.ndarray
-    mining: np.ndarray
+    decisions: Decisions  # all zero when there is no plan
     objective: float
     bound: float
     gap: float
@@ -115,28 +115,28 @@ class Coupling:
     """
 
     def __init__(self, econ: Economics) -> None:
-        q = econ.portfolio.quarters
+        lim, halls = econ.rules.limits, econ.rules.halls
         horizon = econ.horizon
-        budget = q["budget_musd"].to_numpy(float)
-        budgeted = np.flatnonzero(np.isfinite(budget))
-        # capex_map @ capex_t = budget-row activity.
-        capex_map = np.zeros((len(budgeted), horizon))
-        if econ.portfolio.settings.budget_carryover:
+        budget = lim.budget
+        budgeted = lim.budgeted
+        # budget_map @ (budget use by quarter) = budget-row activity.
+        budget_map = np.zeros((len(budgeted), horizon))
+        if lim.budget_carryover:
             for r in range(len(budgeted)):
-                capex_map[r, budgeted[: r + 1]] = 1.0
+                budget_map[r, budgeted[: r + 1]] = 1.0
             budget_rhs = np.cumsum(budget[budgeted])
         else:
-            capex_map[np.arange(len(budgeted)), budgeted] = 1.0
+            budget_map[np.arange(len(budgeted)), budgeted] = 1.0
             budget_rhs = budget[budgeted]
-        starts_cap = q["max_hall_starts"].to_numpy(float)
-        taus = set(econ.halls.tau[econ.halls.tau >= 0].tolist())
+        starts_cap = lim.max_hall_starts
+        taus = set(halls.tau[halls.tau >= 0].tolist())
         self.start_quarters = np.array([t for t in range(horizon)
                                         if np.isfinite(starts_cap[t]) and t in taus], dtype=int)
-        demand = q["ai_demand_mw"].to_numpy(float)
+        demand = lim.ai_demand_mw
         self.demand_quarters = np.flatnonzero(np.isfinite(demand))
-        floor = q["min_mining_mw"].to_numpy(float)
+        floor = lim.min_mining_mw
         self.floor_quarters = np.flatnonzero(np.isfinite(floor) & (floor > 0))
-        self.capex_map = capex_map
+        self.budget_map = budget_map
         self.budget_quarters = budgeted
         self.n_budget = len(budgeted)
         self.rhs = np.concatenate([
@@ -152,78 +152,77 @@ class Coupling:
         return len(self.rhs)
 
     def split(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Prices per quarter: $ capex, hall start, MW IT online, MW mined (added to value)."""
+        """Prices per quarter: $ of budget use, hall start, MW IT online, MW mined (added to
+        value)."""
         horizon = self.horizon
         b, s, d = self.n_budget, len(self.start_quarters), len(self.demand_quarters)
-        capex_price = self.capex_map.T @ pi[:b]
+        budget_price = self.budget_map.T @ pi[:b]
         start_price = np.zeros(horizon)
         start_price[self.start_quarters] = pi[b:b + s]
         it_price = np.zeros(horizon)
         it_price[self.demand_quarters] = pi[b + s:b + s + d]
         mining_price = np.zeros(horizon)
         mining_price[self.floor_quarters] = pi[b + s + d:]
-        return capex_price, start_price, it_price, mining_price
+        return budget_price, start_price, it_price, mining_price
 
-    def activity(self, capex: np.ndarray, starts: np.ndarray, it_online: np.ndarray,
+    def activity(self, budget_use: np.ndarray, starts: np.ndarray, it_online: np.ndarray,
                  mining: np.ndarray) -> np.ndarray:
-        """Use of every row by one schedule given per-quarter capex, starts, IT MW, mining."""
-        return np.concatenate([self.capex_map @ capex, starts[self.start_quarters],
+        """Use of every row by one schedule given per-quarter budget use, starts, IT MW online
+        and mining."""
+        return np.concatenate([self.budget_map @ budget_use, starts[self.start_quarters],
                                it_online[self.demand_quarters], -mining[self.floor_quarters]])
 
 
 # --------------------------------------------------------------------------- pricing
 class SitePricer:
-    """One site's MILP (its rows of models/conversion.py), built once; only costs change.
+    """One site's MILP (its rows of models/conversion.py, from the rules' data layer), built
+    once; only costs change.
 
     Variables in order: halls per candidate (integer; fixed past starts fixed), cooling modules
     per candidate (integer), power upgrade per candidate (binary), mining MW per quarter.
     """
 
-    def __init__(self, econ: Economics, s: int, commitments: list[tuple[np.ndarray, int]]
-                 ) -> None:
-        sites, options = econ.portfolio.sites, econ.portfolio.options
+    def __init__(self, econ: Economics, s: int, commitments: list[Commitment]) -> None:
+        rules = econ.rules
+        lim, halls = rules.limits, rules.halls
         horizon = econ.horizon
         self.site = s
         self.horizon = horizon
-        self.hall_idx = np.flatnonzero(econ.halls.site == s)
-        self.module_idx = np.flatnonzero(econ.cooling.site == s)
-        self.upgrade_idx = np.flatnonzero(econ.power.site == s)
+        self.hall_idx = np.flatnonzero(halls.site == s)
+        self.module_idx = np.flatnonzero(rules.modules.site == s)
+        self.upgrade_idx = np.flatnonzero(rules.upgrades.site == s)
         nh, nk, nu = len(self.hall_idx), len(self.module_idx), len(self.upgrade_idx)
         self.n_build = nh + nk + nu
         n = self.n_build + horizon
         self.n = n
-        row = sites.iloc[s]
-        h_mw = float(row["hall_it_mw"])
-        max_halls = int(row["halls"])
-        max_modules = int(0 if pd.isna(row["max_cooling_modules"]) else row["max_cooling_modules"])
-        module_mw = float(0 if pd.isna(row["cooling_module_mw"]) else row["cooling_module_mw"])
-        upgrade_mw = float(0 if pd.isna(row["power_upgrade_mw"]) else row["power_upgrade_mw"])
-        self.mining_cap = float(row["mining_mw"])
-        self.grid = float(row["grid_mw"])
+        max_halls = int(lim.halls[s])
+        max_modules = int(lim.max_modules[s])
+        self.mining_cap = float(lim.mining_mw[s])
+        self.grid = float(lim.grid_mw[s])
         t = np.arange(horizon)[:, None]
-        hall_tau = econ.halls.tau[self.hall_idx]
-        hall_on = econ.halls.online[self.hall_idx]
-        hall_opt = econ.halls.option[self.hall_idx]
-        pue = options["pue"].to_numpy(float)[hall_opt]
-        cool = options["cooling_mw_per_it_mw"].to_numpy(float)[hall_opt]
-        mod_on = econ.cooling.online[self.module_idx]
-        upg_on = econ.power.online[self.upgrade_idx]
+        hall_from = halls.grid_from[self.hall_idx]
+        hall_on = halls.online[self.hall_idx]
+        hall_opt = halls.option[self.hall_idx]
+        mod_on = rules.modules.online[self.module_idx]
+        upg_on = rules.upgrades.online[self.upgrade_idx]
 
         # Power rows (every quarter): mining + reserved - upgrade MW online <= grid.
         power = np.zeros((horizon, n))
-        power[:, :nh] = (hall_tau[None, :] <= t) * (pue * h_mw)[None, :]
-        power[:, nh + nk:nh + nk + nu] = -upgrade_mw * (upg_on[None, :] <= t)
+        power[:, :nh] = (hall_from[None, :] <= t) * halls.grid_mw[self.hall_idx][None, :]
+        power[:, nh + nk:nh + nk + nu] = (-rules.upgrades.mw[self.upgrade_idx][None, :]
+                                           * (upg_on[None, :] <= t))
         self.power_build = power[:, :self.n_build].copy()  # reserved - upgrades, for mining cap
         power[:, self.n_build:] = np.eye(horizon)
         # Cooling rows (quarters in which a hall needing cooling can be online).
         cooling = np.zeros((horizon, n))
-        cooling[:, :nh] = (hall_on[None, :] <= t) * (cool * h_mw)[None, :]
-        cooling[:, nh:nh + nk] = -module_mw * (mod_on[None, :] <= t)
+        cooling[:, :nh] = (hall_on[None, :] <= t) * halls.cooling_mw[self.hall_idx][None, :]
+        cooling[:, nh:nh + nk] = (-rules.modules.mw[self.module_idx][None, :]
+                                  * (mod_on[None, :] <= t))
         cooling_rows = np.flatnonzero((cooling[:, :nh] > 0).any(axis=1))
         rows = [power, cooling[cooling_rows]]
         lower = [np.full(horizon, -INF), np.full(len(cooling_rows), -INF)]
         upper = [np.full(horizon, self.grid),
-                 np.full(len(cooling_rows), float(row["cooling_mw"]))]
+                 np.full(len(cooling_rows), float(lim.cooling_mw[s]))]
 
         def single(cols: slice, lo: float, hi: float) -> None:
             r = np.zeros((1, n))
@@ -239,14 +238,15 @@ class SitePricer:
         if nu:
             single(slice(nh + nk, nh + nk + nu), -INF, 1.0)
         self.feasible = True
-        for match, halls in commitments:  # match: positions in hall_idx
-            if not len(match):
+        position = {int(c): i for i, c in enumerate(self.hall_idx)}
+        for commitment in commitments:
+            if not len(commitment.candidates):
                 self.feasible = False
                 continue
             r = np.zeros((1, n))
-            r[0, match] = 1.0
+            r[0, [position[int(c)] for c in commitment.candidates]] = 1.0
             rows.append(r)
-            lower.append(np.array([float(halls)]))
+            lower.append(np.array([float(commitment.halls)]))
             upper.append(np.array([INF]))
         x_matrix = np.vstack(rows)
         x_lower = np.zeros(self.n_build)
@@ -381,13 +381,12 @@ class Problem:
     def __init__(self, econ: Economics) -> None:
         self.econ = econ
         self.coupling = Coupling(econ)
-        sites = econ.portfolio.sites
-        self.n_sites = len(sites)
+        self.rules = rules = econ.rules
+        self.n_sites = rules.n_sites
         self.horizon = econ.horizon
-        commitments = _site_commitments(econ)
-        self.pricers = [SitePricer(econ, s, commitments.get(s, [])) for s in range(self.n_sites)]
-        hall_mw = sites["hall_it_mw"].to_numpy(float)
-        self.hall_it = hall_mw[econ.halls.site]
+        self.pricers = [SitePricer(econ, s, [c for c in rules.commitments if c.site == s])
+                        for s in range(self.n_sites)]
+        self.hall_it = rules.halls.it_mw
         self.mining_value = econ.mining_value
         self.floor_mask = np.zeros(self.horizon, dtype=bool)
         self.floor_mask[self.coupling.floor_quarters] = True
@@ -395,14 +394,14 @@ class Problem:
     def costs(self, pi: np.ndarray) -> list[np.ndarray]:
         """Reduced objective of every pricer under duals pi (vectorised over all candidates)."""
         econ = self.econ
-        capex_price, start_price, it_price, mining_price = self.coupling.split(pi)
+        budget_price, start_price, it_price, mining_price = self.coupling.split(pi)
         it_after = np.cumsum(it_price[::-1])[::-1]  # price of being online from t to the end
-        halls = econ.halls
-        hall_cost = (halls.value - halls.capex @ capex_price
+        halls, rules = econ.halls, self.rules
+        hall_cost = (halls.value - rules.halls.budget @ budget_price
                      - np.where(halls.tau >= 0, start_price[np.clip(halls.tau, 0, None)], 0.0)
                      - self.hall_it * it_after[np.clip(halls.online, 0, self.horizon - 1)])
-        module_cost = econ.cooling.value - econ.cooling.capex @ capex_price
-        upgrade_cost = econ.power.value - econ.power.capex @ capex_price
+        module_cost = econ.cooling.value - rules.modules.budget @ budget_price
+        upgrade_cost = econ.power.value - rules.upgrades.budget @ budget_price
         mining_cost = self.mining_value + mining_price[None, :]
         return [np.concatenate([hall_cost[p.hall_idx], module_cost[p.module_idx],
                                 upgrade_cost[p.upgrade_idx], mining_cost[p.site]])
@@ -413,8 +412,9 @@ class Problem:
         nh, nk = len(p.hall_idx), len(p.module_idx)
         hx, kx, ux = x[:nh], x[nh:nh + nk], x[nh + nk:p.n_build]
         mining = x[p.n_build:]
-        capex = (hx @ econ.halls.capex[p.hall_idx] + kx @ econ.cooling.capex[p.module_idx]
-                 + ux @ econ.power.capex[p.upgrade_idx])
+        rules = self.rules
+        budget_use = (hx @ rules.halls.budget[p.hall_idx] + kx @ rules.modules.budget[p.module_idx]
+                      + ux @ rules.upgrades.budget[p.upgrade_idx])
         taus = econ.halls.tau[p.hall_idx]
         starts = np.zeros(self.horizon)
         ok = taus >= 0
@@ -429,15 +429,16 @@ class Problem:
         power_left = p.grid - p.power_build @ x[:p.n_build]
         mine_cap = np.clip(np.minimum(p.mining_cap, power_left), 0.0, None)
         return Column(site=s, x=x, value=value, build_value=build_value,
-                      activity=self.coupling.activity(capex, starts, it_online, mining),
+                      activity=self.coupling.activity(budget_use, starts, it_online, mining),
                       mine_cap=mine_cap)
 
     def coupling_matrix(self, s: int) -> np.ndarray:
         """(R, n) use of the coupling rows per unit of each of the site's pricer variables."""
         econ, p, horizon = self.econ, self.pricers[s], self.horizon
         t = np.arange(horizon)[None, :]
-        capex = np.vstack([econ.halls.capex[p.hall_idx], econ.cooling.capex[p.module_idx],
-                           econ.power.capex[p.upgrade_idx], np.zeros((horizon, horizon))])
+        rules = self.rules
+        budget_use = np.vstack([rules.halls.budget[p.hall_idx], rules.modules.budget[p.module_idx],
+                                rules.upgrades.budget[p.upgrade_idx], np.zeros((horizon, horizon))])
         taus = np.concatenate([econ.halls.tau[p.hall_idx],
                                np.full(p.n - len(p.hall_idx), -1)])
         starts = (taus[:, None] == t).astype(float)
@@ -448,7 +449,7 @@ class Problem:
         mining = np.zeros((p.n, horizon))
         mining[p.n_build:] = np.eye(horizon)
         c = self.coupling
-        return np.vstack([c.capex_map @ capex.T, starts.T[c.start_quarters],
+        return np.vstack([c.budget_map @ budget_use.T, starts.T[c.start_quarters],
                           it_online.T[c.demand_quarters], -mining.T[c.floor_quarters]])
 
     def idle(self, s: int, full: bool) -> np.ndarray | None:
@@ -461,28 +462,6 @@ class Problem:
         cap = min(p.mining_cap, p.grid)
         x[p.n_build:] = cap if full else np.where(self.mining_value[s] > 0, cap, 0.0)
         return x
-
-
-def _site_commitments(econ: Economics) -> dict[int, list[tuple[np.ndarray, int]]]:
-    """Start commitments in the plan (quarter >= 0) as (positions in the site's hall
-    candidates, halls) per site; the same matching as models/conversion.py."""
-    portfolio = econ.portfolio
-    site_pos = {n: i for i, n in enumerate(portfolio.sites.index)}
-    option_pos = {n: j for j, n in enumerate(portfolio.options.index)}
-    out: dict[int, list[tuple[np.ndarray, int]]] = {}
-    for row in portfolio.commitments.itertuples(index=False):
-        if row.action != "start":
-            continue
-        t = portfolio.t_of(row.quarter)
-        if t < 0:
-            continue
-        s = site_pos[row.site]
-        idx = np.flatnonzero(econ.halls.site == s)
-        ok = econ.halls.tau[idx] == t
-        if not (row.option is None or pd.isna(row.option)):
-            ok &= econ.halls.option[idx] == option_pos[row.option]
-        out.setdefault(s, []).append((np.flatnonzero(ok), int(row.halls)))
-    return out
 
 
 # --------------------------------------------------------------------------- master
@@ -648,11 +627,8 @@ def _column_mip(prob: Problem, pool: list[Column], incumbent: list[int] | None,
 # --------------------------------------------------------------------------- the plan
 @dataclass
 class PlanArrays:
-    halls: np.ndarray
-    modules: np.ndarray
-    upgrades: np.ndarray
-    mining: np.ndarray
-    npv: float
+    decisions: Decisions
+    npv: float  # $M, sum(value * units) + sum(mining_value * mining)
 
 
 def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
@@ -679,7 +655,7 @@ def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
         return None
     npv = float(halls @ econ.halls.value + modules @ econ.cooling.value
                 + upgrades @ econ.power.value + (mining * econ.mining_value).sum())
-    return PlanArrays(halls, modules, upgrades, mining, npv)
+    return PlanArrays(Decisions(halls, modules, upgrades, mining), npv)
 
 
 class Monolithic:
@@ -712,7 +688,8 @@ class Monolithic:
         termination, HiGHS column values of the plan found). The model's bounds are restored
         afterwards."""
         runner = self.runner
-        values = [plan.halls, plan.modules, plan.upgrades]
+        d = plan.decisions
+        values = [d.halls, d.modules, d.upgrades]
         try:
             for c, site, (lo, hi), v in zip(self.cols, self.sites, self.bounds, values,
                                             strict=True):
@@ -724,7 +701,7 @@ class Monolithic:
             start_cols = np.concatenate([c[c >= 0] for c in self.cols] + [self.mining_cols])
             start_vals = np.concatenate([v[c >= 0] for c, v in zip(self.cols, values,
                                                                    strict=True)]
-                                        + [plan.mining.ravel()])
+                                        + [d.mining.ravel()])
             runner.set_start_columns(start_vals, start_cols)
             run = runner.run_columns(time_limit=time_limit, mip_gap=gap,
                                      threads=max(1, int(self.threads)) if self.threads else 0,
@@ -741,10 +718,10 @@ class Monolithic:
     def plan_of(self, x: np.ndarray, plan: PlanArrays) -> PlanArrays | None:
         """The plan in HiGHS column values `x` (builds without a column as in `plan`), mining
         dispatched (`_assemble`; None if it breaks a coupling row)."""
+        d = plan.decisions
         units = [np.where(c >= 0, np.round(x[np.maximum(c, 0)]), v)
-                 for c, v in zip(self.cols, (plan.halls, plan.modules, plan.upgrades),
-                                 strict=True)]
-        found = PlanArrays(units[0], units[1], units[2], np.zeros(0), 0.0)
+                 for c, v in zip(self.cols, (d.halls, d.modules, d.upgrades), strict=True)]
+        found = Decisions(units[0], units[1], units[2], np.zeros(0))
         builds = [_site_vector(self.prob, p, found, with_mining=False) for p in self.prob.pricers]
         return _assemble(self.prob, builds)
 
@@ -761,7 +738,8 @@ class Monolithic:
                              threads=self.threads, first=first, done=done)
         return self.plan_of(found.values, plan), found.log
 
-def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bool = True
+
+def _site_vector(prob: Problem, p: SitePricer, plan: Decisions, with_mining: bool = True
                  ) -> np.ndarray:
     """Site p's schedule in a plan: its pricer variables (or only the builds)."""
     nh, nk = len(p.hall_idx), len(p.module_idx)
@@ -860,7 +838,7 @@ class _Run:
             self.best = plan
             self.best_columns = None
             for p in self.prob.pricers:  # the plan's own schedules enter the pool
-                self.add(self.prob.column(p.site, _site_vector(self.prob, p, plan)))
+                self.add(self.prob.column(p.site, _site_vector(self.prob, p, plan.decisions)))
             self.say(f"incumbent {plan.npv:,.4f} from {source}")
 
     def lower_bound_to(self, value: float, source: str) -> None:
@@ -880,8 +858,7 @@ class _Run:
         if use_greedy:
             g = greedy if greedy is not None else greedy_plan(self.econ)
             if g is not None:
-                self.offer(PlanArrays(g.halls, g.modules, g.upgrades, g.mining,
-                                      g.valuation.npv), "greedy")
+                self.offer(PlanArrays(g.decisions, g.valuation.npv), "greedy")
 
     def lagrangian(self, pi: np.ndarray) -> tuple[float, int, bool]:
         """Price every site at pi: (L(pi), columns added, a site has no schedule at all)."""
@@ -1069,9 +1046,10 @@ class _Run:
             status = (Status.INFEASIBLE if termination == Termination.INFEASIBLE
                       else Status.NO_SOLUTION)
             return DecomposedResult(
-                status=status, termination=termination, halls=np.zeros(len(econ.halls)),
-                modules=np.zeros(len(econ.cooling)), upgrades=np.zeros(len(econ.power)),
-                mining=np.zeros_like(econ.mining_value), objective=float("nan"),
+                status=status, termination=termination,
+                decisions=Decisions(np.zeros(len(econ.halls)), np.zeros(len(econ.cooling)),
+                                    np.zeros(len(econ.power)), np.zeros_like(econ.mining_value)),
+                objective=float("nan"),
                 bound=float("nan") if termination == Termination.INFEASIBLE else self.bound,
                 gap=float("nan"), log=self.log, iterations=self.iterations, seconds=seconds,
                 columns=len(self.pool), timings=self.timings)
@@ -1080,8 +1058,7 @@ class _Run:
                  f"({termination})")
         return DecomposedResult(
             status=Status.OPTIMAL if termination == Termination.OPTIMAL else Status.FEASIBLE,
-            termination=termination, halls=best.halls, modules=best.modules,
-            upgrades=best.upgrades, mining=best.mining, objective=best.npv,
+            termination=termination, decisions=best.decisions, objective=best.npv,
             bound=max(self.bound, best.npv) if gap <= GAP_TOLERANCE else self.bound, gap=gap,
             log=self.log, iterations=self.iterations, seconds=seconds, columns=len(self.pool),
             timings=self.timings)

@@ -10,6 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.conversion import build_model
+from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
@@ -46,7 +47,7 @@ class Solved:
     bound: float
     gap: float
     log: str
-    units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    decisions: Decisions | None
     rounding: float = 0.0  # objective change from rounding near-integer values
     method: str = "monolithic"  # what ran: "neighbourhood" only if the search did
 
@@ -96,7 +97,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
 
         raise InfeasibleError("No plan satisfies every constraint. The smallest changes that "
                               "would make one possible:", explain_infeasibility(econ))
-    if solved.status == Status.NO_SOLUTION or solved.units is None:
+    if solved.status == Status.NO_SOLUTION or solved.decisions is None:
         raise NoSolutionError(
             f"No feasible plan was found within the time limit ({solved.termination}); "
             "raise --time-limit or relax the constraints.")
@@ -104,9 +105,9 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         raise SolverError(f"The solver stopped with '{solved.termination}':\n"
                           f"{solved.log[-2000:]}")
 
-    valuation = evaluate(econ, *solved.units)
+    valuation = evaluate(econ, solved.decisions)
     audit(valuation.npv, solved.objective, solved.rounding)
-    frames = plan_frames(econ, *solved.units, valuation)
+    frames = plan_frames(econ, solved.decisions, valuation)
     return Plan(
         portfolio=portfolio, status=solved.status,
         termination=solved.termination, npv_musd=valuation.npv,
@@ -147,7 +148,8 @@ def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | No
     planned = has_plan(outcome.status)
     return Solved(status=outcome.status, termination=outcome.termination,
                   objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
-                  log=outcome.log, units=solution_units(model, econ) if planned else None,
+                  log=outcome.log,
+                  decisions=solution_decisions(model, econ) if planned else None,
                   rounding=integrality_slack(model) if planned else 0.0,
                   method="neighbourhood" if searched else "monolithic")
 
@@ -218,11 +220,12 @@ def _decomposed(econ: Economics, options: SolverOptions, greedy: GreedyPlan | No
     result = solve_decomposed(econ, options, greedy=greedy)
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
-    units = ((result.halls, result.modules, result.upgrades, result.mining)
-             if has_plan(result.status) else None)
+    planned = has_plan(result.status)
     return Solved(status=result.status, termination=result.termination,
                   objective=result.objective, bound=result.bound, gap=result.gap,
-                  log="\n".join(result.log), units=units, method="decomposition")
+                  log="\n".join(result.log),
+                  decisions=result.decisions if planned else None,
+                  method="decomposition")
 
 
 def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:
@@ -249,8 +252,7 @@ def integrality_slack(model: pyo.ConcreteModel) -> float:
     return total
 
 
-def solution_units(model: pyo.ConcreteModel, econ: Economics
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def solution_decisions(model: pyo.ConcreteModel, econ: Economics) -> Decisions:
     """Decision values read from the solved model: halls, modules, upgrades (rounded to the
     integers they are) and mining MW (S, T)."""
     halls = np.array([round(pyo.value(model.halls_started[c])) for c in model.H], dtype=float)
@@ -260,7 +262,7 @@ def solution_units(model: pyo.ConcreteModel, econ: Economics
                         dtype=float)
     mining = np.array([[pyo.value(model.mining_mw[s, t]) for t in model.T] for s in model.S])
     mining = mining.reshape(len(model.S), econ.horizon)
-    return halls, modules, upgrades, mining
+    return Decisions(halls, modules, upgrades, mining)
 
 
 def start_values_from_plan(model: pyo.ConcreteModel, econ: Economics, plan: Plan
