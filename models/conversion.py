@@ -35,12 +35,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
 from models.economics import Economics
 from models.rules import OffsetTable, Rules
+
+Expr = Any  # a Pyomo expression, or a number where no variable is involved (Pyomo is untyped)
 
 
 @dataclass
@@ -165,12 +168,12 @@ def _add_cumulative_definitions(m: pyo.ConcreteModel) -> None:
         m.add_component(f"{name}_by_definition", pyo.Constraint(cum_index, rule=rule))
 
 
-def started_by(m: pyo.ConcreteModel, p: int, t: int) -> object:
+def started_by(m: pyo.ConcreteModel, p: int, t: int) -> Expr:
     """Halls of pair p started in quarters <= t (0 before the pair's first candidate)."""
     return m.started_by[p, t] if t >= m.index.pair_first[p] else 0
 
 
-def _cumulative(cum: pyo.Var, s: int, t: int) -> object:
+def _cumulative(cum: pyo.Var, s: int, t: int) -> Expr:
     return cum[s, t] if t >= 0 and (s, t) in cum else 0
 
 
@@ -275,7 +278,7 @@ def budget_expression(m: pyo.ConcreteModel, t: int) -> object:
     if m.budget_over_starts:
         return sum(rate * unit for rate, unit in m.budget_terms[t])
     rules: Rules = m.rules
-    expr = 0
+    expr: Expr = 0
     kinds = ((m.hall_budget_rate, rules.halls.budget_rate, range(len(m.index.pairs)), None),
              (m.module_budget_rate, rules.modules.budget_rate, rules.modules.sites,
               m.modules_by),
@@ -391,7 +394,7 @@ def define_ai_demand_cap(m: pyo.ConcreteModel) -> None:
     lead = rules.pair_lead.tolist()
 
     def rule(_m: pyo.ConcreteModel, t: int) -> object:
-        online = 0
+        online: Expr = 0
         for p in range(len(m.index.pairs)):
             online += it_mw[p] * started_by(m, p, t - lead[p])
         return pyo.Constraint.Skip if isinstance(online, (int, float)) else online <= m.ai_demand[t]
