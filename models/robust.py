@@ -40,6 +40,8 @@ import pyomo.environ as pyo
 from models.conversion import build_model
 from models.economics import Economics
 
+Floats = Sequence[float] | np.ndarray  # one number per future (values, weights)
+
 FirstKey = tuple[str, str, str, int]
 KINDS = ("hall", "cooling", "power")
 
@@ -79,7 +81,7 @@ def fix_first_stage(model: pyo.ConcreteModel, commit_quarters: int,
     return sorted(k for k, v in first.items() if v > 0.5 and k not in variables)
 
 
-def build_extensive(econs: Sequence[Economics], weights: Sequence[float], commit_quarters: int,
+def build_extensive(econs: Sequence[Economics], weights: Floats, commit_quarters: int,
                     risk_weight: float = 0.0, cvar_level: float = 0.1) -> pyo.ConcreteModel:
     """The extensive form of the two-stage problem (see the module docstring).
 
@@ -135,7 +137,7 @@ def build_extensive(econs: Sequence[Economics], weights: Sequence[float], commit
     return m
 
 
-def cvar(values: Sequence[float], weights: Sequence[float], level: float) -> float:
+def cvar(values: Floats, weights: Floats, level: float) -> float:
     """CVaR_level of the lower tail: the weighted mean of the worst `level` share of values
     (a scenario on the boundary counts in part). Equals the Rockafellar-Uryasev maximum."""
     v = np.asarray(values, dtype=float)
@@ -149,7 +151,7 @@ def cvar(values: Sequence[float], weights: Sequence[float], level: float) -> flo
     return float(take[used] @ v[used] / level)
 
 
-def objective_value(values: Sequence[float], weights: Sequence[float], risk_weight: float,
+def objective_value(values: Floats, weights: Floats, risk_weight: float,
                     cvar_level: float) -> float:
     """(1 - W) * E[values] + W * CVaR_A(values), weights normalised to sum to 1."""
     v = np.asarray(values, dtype=float)
@@ -161,7 +163,7 @@ def objective_value(values: Sequence[float], weights: Sequence[float], risk_weig
     return (1.0 - risk_weight) * expected + risk_weight * cvar(v, p, cvar_level)
 
 
-def quantile(values: Sequence[float], weights: Sequence[float], q: float) -> float:
+def quantile(values: Floats, weights: Floats, q: float) -> float:
     """The weighted q-quantile (inverse of the weighted CDF, the lower value at a tie): the
     smallest value v with P(NPV <= v) >= q. Equal weights and q = 0.5 give the lower median."""
     v = np.asarray(values, dtype=float)

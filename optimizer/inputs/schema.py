@@ -77,8 +77,9 @@ class Column:
         low, high = self.typical
         if low is not None and high is not None:
             return f"typically {_figure(low)} to {_figure(high)}"
-        return f"typically up to {_figure(high)}" if high is not None else \
-            f"typically at least {_figure(low)}"
+        if high is not None:
+            return f"typically up to {_figure(high)}"
+        return f"typically at least {_figure(low)}" if low is not None else ""
 
     def atypical(self, number: float) -> str | None:
         """A warning's words when `number` is outside the typical range, else None."""

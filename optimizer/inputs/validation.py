@@ -45,7 +45,7 @@ from optimizer.inputs import schema
 from optimizer.inputs.schema import Column, Table
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
-_FLOAT = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
+_FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
 _INT = TypeAdapter(int)
 _BOOL = TypeAdapter(bool)
 
@@ -291,7 +291,8 @@ class _Validator:
         if error is not None:
             self.problems.append(rows.problem(i, col.name, raw, error))
             return _BAD
-        unusual = col.atypical(value) if col.kind in ("number", "integer") else None
+        unusual = col.atypical(float(value)) \
+            if col.kind in ("number", "integer") and isinstance(value, int | float) else None
         if unusual:
             self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
@@ -406,9 +407,10 @@ class _Validator:
                 if error is not None:
                     self.problems.append(data.problem(row, vpos, key, raw, error))
                     value = _BAD
-                elif col.kind in ("number", "integer") and col.atypical(value):  # type: ignore[arg-type]
-                    self.warnings.append(str(data.problem(row, vpos, key, raw,
-                                                          col.atypical(value))))  # type: ignore[arg-type]
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    unusual = col.atypical(float(value))
+                    if unusual:
+                        self.warnings.append(str(data.problem(row, vpos, key, raw, unusual)))
                 values[key] = value
         for col in schema.SETTINGS.columns:
             if col.name in values:

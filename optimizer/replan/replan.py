@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,7 @@ from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
+from optimizer.solve.status import Status
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
 WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)
@@ -104,7 +106,7 @@ def compare_with_baseline(plan: Plan, baseline_path: Path) -> None:
     begun = [isinstance(q, str) and quarter_ordinal(q) < quarter_ordinal(start)
              for q in changes["old_start_quarter"]]
     changes["note"] = [f"begun before {start}: locked" if b else "" for b in begun]
-    base_npv = float(metrics["npv_musd"])  # type: ignore[arg-type]
+    base_npv = float(metrics["npv_musd"])  # type: ignore[arg-type]  # report_metrics checked it
     counts = change_counts(changes)
     rows: list[tuple[str, object, str, str]] = [
         ("baseline_report", str(baseline_path), "", ""),
@@ -278,7 +280,8 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
                        f"the plan uses the {', '.join(limits)} limit(s) better elsewhere"
                        if limits else "no portfolio limit binds: within the solver's gap"))
         to_force.append((s, row, int(chosen["candidate"])))
-    to_force.sort(key=lambda item: -float(item[1]["best_hall_npv_musd"]))  # type: ignore[arg-type]
+    # Every row queued was given its best_hall_npv_musd as a float just above.
+    to_force.sort(key=lambda item: -cast(float, item[1]["best_hall_npv_musd"]))
     limit = min(seconds, pf.settings.time_limit_s)
     # seconds a re-solve spends besides HiGHS (economics, model, start, valuation): at first as
     # the plan's own, then as measured
@@ -365,7 +368,7 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     at_most = plan.npv_musd - result.npv_musd
     bounds = [b for b in (result.bound_musd, plan.bound_musd) if math.isfinite(b)]
     at_least = plan.npv_musd - min(bounds) if bounds else None
-    proven = result.status == "optimal"
+    proven = result.status == Status.OPTIMAL
     row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=at_most if proven else None,
                npv_lost_at_least_musd=at_least, npv_lost_at_most_musd=at_most)
     if proven:
@@ -400,8 +403,9 @@ def timing_value(plan: Plan) -> pd.DataFrame:
     econ = build_economics(plan.portfolio)
     (early, early_halls), (never, never_halls) = earliest_and_never(econ)
     committed = " (committed halls only)" if never_halls else ""
-    rows = [("this plan (timing optimised)", plan.npv_musd, plan.halls_converted,
-             "the optimiser chooses where, what and when")]
+    rows: list[tuple[str, float, int | None, str]] = [
+        ("this plan (timing optimised)", plan.npv_musd, plan.halls_converted,
+         "the optimiser chooses where, what and when")]
     if plan.greedy_npv_musd is not None:
         rows.append(("simple ranking", plan.greedy_npv_musd, None,
                      "halls ranked by NPV per dollar of capex, placed while limits hold"))
@@ -411,7 +415,7 @@ def timing_value(plan: Plan) -> pd.DataFrame:
              ("never convert (mining only)", never, never_halls,
               "keep mining" + committed + ("" if math.isfinite(never) else
                                            "; the commitments break a limit"))]
-    if plan.status != "optimal" and math.isfinite(plan.bound_musd):
+    if plan.status != Status.OPTIMAL and math.isfinite(plan.bound_musd):
         rows.append(("best possible (the solver's proven bound)", plan.bound_musd, None,
                      timing_worth(plan, early)))
     frame = pd.DataFrame(rows, columns=["strategy", "npv_musd", "halls_converted", "note"])
@@ -428,7 +432,7 @@ def timing_worth(plan: Plan, early: float) -> str:
     if not math.isfinite(early):
         return "no plan can be worth more than this"
     low = plan.npv_musd - early
-    if plan.status == "optimal" or not math.isfinite(plan.bound_musd):
+    if plan.status == Status.OPTIMAL or not math.isfinite(plan.bound_musd):
         return f"choosing the timing is worth {money(low)} over as early as possible"
     return (f"no plan can be worth more; this plan stopped at its time limit, so choosing the "
             f"timing is worth at least {money(low)}, at most {money(plan.bound_musd - early)} "
@@ -464,8 +468,8 @@ def explanation_text(plan: Plan) -> str:
                      strict=True))
         counts = change_counts(plan.baseline_changes)
         out += [f"Against the baseline ({m['baseline_report']}): NPV "
-                f"{money(m['baseline_npv_musd'])} -> {money(plan.npv_musd)} "  # type: ignore[arg-type]
-                f"({money(m['npv_change_musd'])}); halls "  # type: ignore[arg-type]
+                f"{money(m['baseline_npv_musd'])} -> {money(plan.npv_musd)} "
+                f"({money(m['npv_change_musd'])}); halls "
                 + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
     if plan.timing_value is not None:
         out.append("Value of timing:")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -234,7 +235,7 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
     for site, row in last_row.items():
         c = portfolio.commitments
         committed = c[(c["site"] == site) & (c["action"] == "start")]["halls"].sum()
-        total = committed + sum(r["halls"] for r in locked if r["site"] == site)
+        total = committed + sum(cast(float, r["halls"]) for r in locked if r["site"] == site)
         if total > portfolio.sites.loc[site, "halls"]:
             problem(row, "halls", int(total), f"committed starts at {site} (the workbook's and "
                     f"this report's) total {int(total)} halls, more than its "

@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from models.conversion import build_model
 from models.economics import Economics
 from models.errors import UsageError
-from models.robust import FirstKey, first_stage_variables
+from models.robust import FirstKey, Floats, first_stage_variables
 
 PH_ITERATIONS = 20  # PH's iteration limit; its candidates are evaluated either way
 PH_RHO = 1.0  # the proximal weight per first-stage unit (halls, modules, upgrades)
@@ -35,7 +35,7 @@ PH_RHO = 1.0  # the proximal weight per first-stage unit (halls, modules, upgrad
 Candidate = tuple[tuple[FirstKey, float], ...]
 
 
-def ph_candidates(econs: Sequence[Economics], weights: Sequence[float], commit_quarters: int,
+def ph_candidates(econs: Sequence[Economics], weights: Floats, commit_quarters: int,
                   risk_weight: float, cvar_level: float, *, time_limit: float,
                   mip_gap: float, iterations: int = PH_ITERATIONS, bar: Any = None
                   ) -> tuple[list[Candidate], str]:
@@ -73,7 +73,7 @@ def ph_candidates(econs: Sequence[Economics], weights: Sequence[float], commit_q
         m._mpisppy_probability = float(weights[i]) / total
         return m
 
-    class Progress(Extension):  # type: ignore[misc]
+    class Progress(Extension):
         def enditer(self) -> None:
             if bar is not None:
                 bar.update(1)

@@ -26,6 +26,7 @@ from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
+from optimizer.solve.status import Status, has_plan
 
 Starts = tuple[tuple[FirstKey, float], ...]  # every positive start, by business key
 
@@ -52,7 +53,7 @@ class RecourseResult:
     label: str
     scenario: int
     status: str  # optimal | feasible | infeasible | no_solution | error
-    termination: str
+    termination: str  # a Termination, or robust's own: missing_start, extensive_form
     npv: float  # recomputed from the decisions (audited against the solver)
     bound: float  # proven upper bound on this sub-problem's NPV
     gap: float
@@ -64,7 +65,7 @@ class RecourseResult:
 
     @property
     def has_plan(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return has_plan(self.status)
 
 
 def solve_recourse(task: RecourseTask) -> RecourseResult:
@@ -100,8 +101,8 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
     outcome = runner.solve(time_limit=task.time_limit, mip_gap=task.mip_gap, threads=1,
                            seed=task.seed)
     seconds = time.perf_counter() - started
-    if outcome.status not in ("optimal", "feasible"):
-        npv = -np.inf if outcome.status == "infeasible" else np.nan
+    if not has_plan(outcome.status):
+        npv = -np.inf if outcome.status == Status.INFEASIBLE else np.nan
         return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
                               npv, npv, np.nan, seconds, message=outcome.log[-1500:]
                               if outcome.status == "error" else "")

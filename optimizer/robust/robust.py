@@ -61,6 +61,7 @@ from optimizer.solve.optimize import (
     optimize,
     solution_decisions,
 )
+from optimizer.solve.status import Status, has_plan
 from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, sheet_scenarios
 
 METHODS = ("auto", "extensive", "decomposition", "ph")
@@ -422,12 +423,12 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
 
     outcome = runner.solve(time_limit=context.time_limit, mip_gap=context.mip_gap, threads=1,
                            seed=context.seed, should_stop=report)
-    if outcome.status == "infeasible":
+    if outcome.status == Status.INFEASIBLE:
         raise NoSolutionError("No first stage is feasible in every future: each future has a "
                               "plan of its own, but none shares the starts of the first "
                               f"{k} quarter(s). Lower --commit-quarters or relax the "
                               "constraints.")
-    if outcome.status not in ("optimal", "feasible"):
+    if not has_plan(outcome.status):
         raise NoSolutionError(f"The extensive form found no plan within the time limit "
                               f"({outcome.termination}); raise --time-limit or use "
                               "--method decomposition.")

@@ -65,6 +65,8 @@ from optimizer.solve.highs import (
     reset_thread_scheduler,
 )
 from optimizer.solve.neighbourhood import search_sites
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import Status, Termination
 
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
 RC_TOLERANCE = 1e-7  # a column enters the master if its reduced cost exceeds this ($M)
@@ -84,8 +86,8 @@ class DecomposedResult:
     NPV ($M); gap = (bound - objective) / |objective|.
     """
 
-    status: str
-    termination: str
+    status: Status
+    termination: Termination
     decisions: Decisions  # all zero when there is no plan
     objective: float
     bound: float
@@ -332,7 +334,7 @@ class SitePricer:
         h.set_costs(solver_costs)
         limit = max(0.05, float(time_limit))
         started = self.last is not None
-        if started:
+        if self.last is not None:
             h.set_start(self.last)
         run = h.run(limit)
         if started and not self._consistent(run, solver_costs):
@@ -343,7 +345,7 @@ class SitePricer:
             run = h.run(limit)
         if run.failed:
             return INF, None  # no proof from a failed run: the bound stays unknown
-        if run.termination == "infeasible":
+        if run.termination == Termination.INFEASIBLE:
             self.feasible = False
             return -INF, None
         x = None
@@ -543,10 +545,10 @@ class Repair:
             if lam[j] > weight.get(s, (0.0, -1))[0]:
                 weight[s] = (float(lam[j]), int(j))
         builds: list[np.ndarray | None] = [None] * prob.n_sites
-        for s, (w, j) in weight.items():
+        for s, (w, whole) in weight.items():
             if w >= 1.0 - 1e-6:
-                builds[s] = pool[j].x[:prob.pricers[s].n_build]
-                left -= pool[j].activity[self.keep]
+                builds[s] = pool[whole].x[:prob.pricers[s].n_build]
+                left -= pool[whole].activity[self.keep]
         rest = sorted((s for s in range(prob.n_sites) if builds[s] is None),
                       key=lambda s: -weight.get(s, (0.0, -1))[0])
         costs = prob.costs(pi)
@@ -667,10 +669,10 @@ class Monolithic:
     proven bound is also kept.
     """
 
-    def __init__(self, prob: Problem, threads: int, seed: int) -> None:
+    def __init__(self, prob: Problem, options: SolverOptions) -> None:
         econ = prob.econ
         self.prob = prob
-        self.threads, self.seed = threads, seed
+        self.threads, self.seed = options.threads, options.seed
         self.model = m = build_model(econ)
         self.runner = runner = HighsRunner(self.model)
         self.cols = [runner.columns(m.halls_started[i] for i in range(len(econ.halls))),
@@ -682,7 +684,7 @@ class Monolithic:
         self.mining_cols = runner.columns(m.mining_mw[s, t] for s in m.S for t in m.T)
 
     def solve(self, plan: PlanArrays, free: np.ndarray | None, time_limit: float, gap: float
-              ) -> tuple[PlanArrays | None, float, str, np.ndarray | None]:
+              ) -> tuple[PlanArrays | None, float, Termination, np.ndarray | None]:
         """Re-optimise the builds of sites `free` (None: all) from `plan`: (plan, bound,
         termination, HiGHS column values of the plan found). The model's bounds are restored
         afterwards."""
@@ -752,8 +754,10 @@ def _site_vector(prob: Problem, p: SitePricer, plan: Decisions, with_mining: boo
 
 
 # --------------------------------------------------------------------------- driver
-def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: float = 1e-3,
-                     threads: int = 0, seed: int = 0, max_iterations: int = 10_000,
+def solve_decomposed(econ: Economics, options: SolverOptions | None = None, *,
+                     time_limit: float | None = None, mip_gap: float | None = None,
+                     threads: int | None = None, seed: int | None = None,
+                     max_iterations: int = 10_000,
                      smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True,
                      greedy: GreedyPlan | None = None,
                      on_progress: ProgressHook | None = None) -> DecomposedResult:
@@ -767,6 +771,8 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     2. (`polish`) neighbourhood search with the monolithic model: a few sites freed at a time
        (those fractional in the master LP first), for 60% of the time left;
     3. (`polish`) the monolithic model from the best plan for the rest; its bound counts too.
+    `options` (default: 60 s, gap 1e-3, threads 0, seed 0), each of `time_limit`, `mip_gap`,
+    `threads`, `seed` given (not None) replacing its value.
     `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
     default); pricing and the master LP run single-threaded. `greedy`: the greedy plan if the
     caller has it already (else it is computed here when `use_greedy`). `on_progress(seconds,
@@ -775,7 +781,9 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
     # if an earlier solve in this process started it with more threads.
     reset_thread_scheduler()
-    run = _Run(econ, time_limit, mip_gap, threads, seed, smoothing)
+    options = (options or SolverOptions(time_limit=60.0, mip_gap=1e-3)).with_overrides(
+        time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
+    run = _Run(econ, options, smoothing)
     run.on_progress = on_progress
     return run.solve(max_iterations, polish, use_greedy, greedy)
 
@@ -783,11 +791,12 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
 class _Run:
     """State of one decomposition run: columns, master, incumbent, bound, log."""
 
-    def __init__(self, econ: Economics, time_limit: float, mip_gap: float, threads: int,
-                 seed: int, smoothing: float) -> None:
+    def __init__(self, econ: Economics, options: SolverOptions, smoothing: float) -> None:
         self.clock = time.perf_counter()
-        self.deadline = self.clock + float(time_limit)
-        self.mip_gap, self.threads, self.seed, self.smoothing = mip_gap, threads, seed, smoothing
+        self.deadline = self.clock + options.time_limit
+        self.options = options
+        self.mip_gap, self.threads, self.seed = options.mip_gap, options.threads, options.seed
+        self.smoothing = smoothing
         self.log: list[str] = []
         self.timings: dict[str, float] = {}
         self.econ = econ
@@ -1008,14 +1017,14 @@ class _Run:
         prob = self.prob
         if any(not p.feasible for p in prob.pricers):
             self.say("a start commitment has no candidate start; no plan exists")
-            return self.result("infeasible")
+            return self.result(Termination.INFEASIBLE)
         self.seeds(use_greedy, greedy)
         self.timings["seeds"] = time.perf_counter() - self.clock
         budget_end = self.clock + 0.5 * (self.deadline - self.clock)
         why = self.generate(max_iterations, budget_end if polish else self.deadline)
         if why == "infeasible":
             self.say("a site's own rules and commitments admit no schedule; no plan exists")
-            return self.result("infeasible")
+            return self.result(Termination.INFEASIBLE)
         # The MIP over the columns (good when many sites are whole in the LP), a dive that
         # adds the columns a rounding needs, then the MIP over all columns again.
         if not self.proven() and self.left() > 0:
@@ -1028,7 +1037,7 @@ class _Run:
         # The Pyomo build takes ~0.05 s a site: not worth starting without time to use it.
         if polish and not self.proven() and why != "iteration_limit" and \
                 self.left() > max(2.0, 0.1 * prob.n_sites):
-            mono = Monolithic(prob, self.threads, self.seed)
+            mono = Monolithic(prob, self.options)
             self.timings["monolithic_build"] = time.perf_counter() - self.clock
             if self.best is not None:
                 self.neighbourhoods(mono, time.perf_counter() + 0.6 * self.left())
@@ -1037,29 +1046,30 @@ class _Run:
                 plan, bound, status, _ = mono.solve(self.best, None, self.left(), self.mip_gap)
                 self.offer(plan, f"monolithic model ({status})")
                 self.lower_bound_to(bound, f"monolithic model ({status})")
-        termination = "optimal" if self.proven() else (
-            "iteration_limit" if why == "iteration_limit" else "time_limit")
+        termination = Termination.OPTIMAL if self.proven() else (
+            Termination.ITERATION_LIMIT if why == "iteration_limit" else Termination.TIME_LIMIT)
         return self.result(termination)
 
-    def result(self, termination: str) -> DecomposedResult:
+    def result(self, termination: Termination) -> DecomposedResult:
         econ = self.econ
         self.timings["total"] = seconds = time.perf_counter() - self.clock
         best = self.best
-        if best is None or termination == "infeasible":
-            status = "infeasible" if termination == "infeasible" else "no_solution"
+        if best is None or termination == Termination.INFEASIBLE:
+            status = (Status.INFEASIBLE if termination == Termination.INFEASIBLE
+                      else Status.NO_SOLUTION)
             return DecomposedResult(
                 status=status, termination=termination,
                 decisions=Decisions(np.zeros(len(econ.halls)), np.zeros(len(econ.cooling)),
                                     np.zeros(len(econ.power)), np.zeros_like(econ.mining_value)),
                 objective=float("nan"),
-                bound=float("nan") if termination == "infeasible" else self.bound,
+                bound=float("nan") if termination == Termination.INFEASIBLE else self.bound,
                 gap=float("nan"), log=self.log, iterations=self.iterations, seconds=seconds,
                 columns=len(self.pool), timings=self.timings)
         gap = self.gap()
         self.say(f"done: NPV {best.npv:,.4f}, bound {self.bound:,.4f}, gap {gap:.4%} "
                  f"({termination})")
         return DecomposedResult(
-            status="optimal" if termination == "optimal" else "feasible",
+            status=Status.OPTIMAL if termination == Termination.OPTIMAL else Status.FEASIBLE,
             termination=termination, decisions=best.decisions, objective=best.npv,
             bound=max(self.bound, best.npv) if gap <= GAP_TOLERANCE else self.bound, gap=gap,
             log=self.log, iterations=self.iterations, seconds=seconds, columns=len(self.pool),

@@ -70,7 +70,7 @@ def commitments_placed(econ: Economics) -> GreedyState:
     best-valued option that fits (forced, and the state marked infeasible, if none fits)."""
     state, halls = GreedyState(econ), econ.halls
     for c in np.flatnonzero(econ.fixed_halls):
-        state.place(c, int(econ.fixed_halls[c]), force=True)
+        state.place(int(c), int(econ.fixed_halls[c]), force=True)
     for row in econ.rules.commitments:
         n = row.halls
         choices = sorted(row.candidates.tolist(), key=lambda c: -halls.value[c])

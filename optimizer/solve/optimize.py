@@ -20,6 +20,8 @@ from optimizer.plan import Plan
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import Status, Termination, has_plan
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
 
@@ -43,8 +45,8 @@ METHODS = ("auto", "monolithic", "neighbourhood", "decomposition")
 class Solved:
     """What either method returns, before valuation: decisions, objective, proof, log."""
 
-    status: str
-    termination: str
+    status: Status
+    termination: Termination
     objective: float
     bound: float
     gap: float
@@ -74,15 +76,17 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     `time.perf_counter()` moment): the solve, building the model included, ends by then; the
     solver's limit is the lesser of `time_limit` and what is left when it starts (at least
     MIN_SOLVE_SECONDS). `sitepivot plan` uses it so that its phases fit the user's limit.
+    Bad arguments raise UsageError (`check_arguments`).
     """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     settings = portfolio.settings
-    limit = settings.time_limit_s if time_limit is None else time_limit
-    gap = settings.mip_gap if mip_gap is None else mip_gap
-    n_threads = settings.threads if threads is None else threads
-    rng_seed = settings.random_seed if seed is None else seed
-    check_arguments(limit, gap, n_threads, rng_seed)
+    check_arguments(settings.time_limit_s if time_limit is None else time_limit,
+                    settings.mip_gap if mip_gap is None else mip_gap,
+                    settings.threads if threads is None else threads,
+                    settings.random_seed if seed is None else seed)
+    options = SolverOptions.from_settings(settings, time_limit=time_limit,
+                                          mip_gap=mip_gap, threads=threads, seed=seed)
     timings: dict[str, float] = {"read": portfolio.read_seconds}
     clock = time.perf_counter()
     econ = build_economics(portfolio)
@@ -107,25 +111,25 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
             on_progress(seconds, bound, objective)
 
     if method == "decomposition":
-        solved = _decomposed(econ, _left(limit, deadline), gap, n_threads, rng_seed, greedy,
-                             timings, record)
+        solved = _decomposed(econ, options.with_overrides(
+            time_limit=_left(options.time_limit, deadline)), greedy, timings, record)
     else:
-        solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings,
+        solved = _monolithic(econ, options, greedy, mip_start, timings,
                              search=method == "neighbourhood", on_progress=record,
                              deadline=deadline)
 
-    if solved.status in ("optimal", "feasible"):  # the last word is the plan returned
+    if has_plan(solved.status):  # the last word is the plan returned
         record(time.perf_counter() - solve_began, solved.bound, solved.objective)
-    if solved.status == "infeasible":
+    if solved.status == Status.INFEASIBLE:
         from optimizer.solve.explain import explain_infeasibility
 
         raise InfeasibleError("No plan satisfies every constraint. The smallest changes that "
                               "would make one possible:", explain_infeasibility(econ))
-    if solved.status == "no_solution" or solved.decisions is None:
+    if solved.status == Status.NO_SOLUTION or solved.decisions is None:
         raise NoSolutionError(
             f"No feasible plan was found within the time limit ({solved.termination}); "
             "raise --time-limit or relax the constraints.")
-    if solved.status == "error":
+    if solved.status == Status.ERROR:
         raise SolverError(f"The solver stopped with '{solved.termination}':\n"
                           f"{solved.log[-2000:]}")
 
@@ -134,13 +138,29 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     audit(valuation.npv, solved.objective, solved.rounding)
     frames = plan_frames(econ, solved.decisions, valuation)
     return Plan(
-        portfolio=portfolio, status=solved.status,  # type: ignore[arg-type]
+        portfolio=portfolio, status=solved.status,
         termination=solved.termination, npv_musd=valuation.npv,
         objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
-        mip_gap_requested=gap, method=solved.method,
+        mip_gap_requested=options.mip_gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
-        timings=timings, solver_log=solved.log, time_limit_s=limit, solver_trace=trace,
+        timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
+        solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
+
+
+def check_arguments(time_limit: float, mip_gap: float, threads: int, seed: int) -> None:
+    """UsageError (as the CLI's options would give) unless time_limit > 0 (finite, seconds),
+    0 <= mip_gap < 1, and threads and seed are whole numbers >= 0."""
+    bad = []
+    if not (isinstance(time_limit, Real) and math.isfinite(time_limit) and time_limit > 0):
+        bad.append(f"time_limit must be a number of seconds > 0, not {time_limit!r}")
+    if not (isinstance(mip_gap, Real) and 0 <= mip_gap < 1):
+        bad.append(f"mip_gap must be a fraction >= 0 and < 1, not {mip_gap!r}")
+    for name, value in (("threads", threads), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+            bad.append(f"{name} must be a whole number >= 0, not {value!r}")
+    if bad:
+        raise UsageError("; ".join(bad))
 
 
 # What HiGHS's model warnings mean for the plan (the key is a phrase of HiGHS's message).
@@ -178,21 +198,6 @@ def solver_warnings(log: str) -> list[str]:
     return out
 
 
-def check_arguments(time_limit: float, mip_gap: float, threads: int, seed: int) -> None:
-    """UsageError (as the CLI's options would give) unless time_limit > 0 (finite, seconds),
-    0 <= mip_gap < 1, and threads and seed are whole numbers >= 0."""
-    bad = []
-    if not (isinstance(time_limit, Real) and math.isfinite(time_limit) and time_limit > 0):
-        bad.append(f"time_limit must be a number of seconds > 0, not {time_limit!r}")
-    if not (isinstance(mip_gap, Real) and 0 <= mip_gap < 1):
-        bad.append(f"mip_gap must be a fraction >= 0 and < 1, not {mip_gap!r}")
-    for name, value in (("threads", threads), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-            bad.append(f"{name} must be a whole number >= 0, not {value!r}")
-    if bad:
-        raise UsageError("; ".join(bad))
-
-
 def auto_method(n_sites: int, has_start: bool) -> str:
     """The method `auto` runs for a portfolio of n_sites (measured in benchmarks/README.md)."""
     if n_sites >= AUTO_DECOMPOSITION_SITES and not has_start:
@@ -200,9 +205,8 @@ def auto_method(n_sites: int, has_start: bool) -> str:
     return "neighbourhood"
 
 
-def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
-                greedy: GreedyPlan | None, mip_start: Plan | None,
-                timings: dict[str, float], search: bool = False,
+def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,
+                mip_start: Plan | None, timings: dict[str, float], search: bool = False,
                 on_progress: ProgressHook | None = None, deadline: float | None = None
                 ) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
@@ -215,23 +219,21 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
         runner.set_start(start_values_from_plan(model, econ, mip_start))
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
-    time_limit = _left(time_limit, deadline)
+    options = options.with_overrides(time_limit=_left(options.time_limit, deadline))
     started = time.perf_counter()
-    outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                           should_stop=Stall(time_limit) if search else None,
+    outcome = runner.solve(options, should_stop=Stall(options.time_limit) if search else None,
                            on_progress=on_progress)
-    searched = search and outcome.termination == "interrupted"
+    searched = search and outcome.termination == Termination.INTERRUPTED
     if searched:
-        outcome = _search_from(runner, econ, outcome, until=started + time_limit,
-                               mip_gap=mip_gap, threads=threads, seed=seed,
-                               on_progress=on_progress)
+        outcome = _search_from(runner, econ, outcome, until=started + options.time_limit,
+                               options=options, on_progress=on_progress)
     timings["solve"] = time.perf_counter() - started
-    has_plan = outcome.status in ("optimal", "feasible")
+    planned = has_plan(outcome.status)
     return Solved(status=outcome.status, termination=outcome.termination,
                   objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
                   log=outcome.log,
-                  decisions=solution_decisions(model, econ) if has_plan else None,
-                  rounding=integrality_slack(model) if has_plan else 0.0,
+                  decisions=solution_decisions(model, econ) if planned else None,
+                  rounding=integrality_slack(model) if planned else 0.0,
                   method="neighbourhood" if searched else "monolithic")
 
 
@@ -270,60 +272,60 @@ class Stall:
 
 
 def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
-                 mip_gap: float, threads: int, seed: int,
-                 on_progress: ProgressHook | None = None) -> SolveOutcome:
+                 options: SolverOptions, on_progress: ProgressHook | None = None
+                 ) -> SolveOutcome:
     """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
-    with the time left. Both HiGHS runs prove bounds on the same model: the smaller is kept.
+    with the time left (`until`, not `options.time_limit`). Both HiGHS runs prove bounds on the
+    same model: the smaller is kept.
     """
-    from optimizer.solve.neighbourhood import current_values, load_values, search_sites
+    from optimizer.solve.neighbourhood import search_sites
 
     started = time.perf_counter()
+
     def better(objective: float) -> None:
         if on_progress is not None:
             on_progress(time.perf_counter() - started, first.bound, objective)
 
-    found = search_sites(runner, econ, current_values(runner), until=until, seed=seed,
-                         threads=threads, on_better=better)
+    found = search_sites(runner, econ, runner.column_values(), until=until, seed=options.seed,
+                         threads=options.threads, on_better=better)
     log = first.log + "\n".join(found.log) + "\n"
-    bound, termination = first.bound, "time_limit"
+    bound, termination = first.bound, Termination.TIME_LIMIT
     left = until - time.perf_counter()
     final = None
     if left >= 1.0:
         runner.set_start_columns(found.values)
-        final = runner.solve(time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
-                             on_progress=on_progress)
+        final = runner.solve(options.with_overrides(time_limit=left), on_progress=on_progress)
         log += final.log
-        if final.status in ("optimal", "feasible") and final.bound == final.bound:  # not NaN
+        if has_plan(final.status) and final.bound == final.bound:  # not NaN
             bound = min(bound, final.bound)
-    if final is None or final.status not in ("optimal", "feasible") \
-            or final.objective < found.objective:
-        load_values(runner, found.values)
+    if final is None or not has_plan(final.status) or final.objective < found.objective:
+        runner.load_column_values(found.values)
     objective = runner.model_objective()
     gap = relative_gap(objective, bound)
-    proven = gap <= mip_gap + 1e-9  # rounding of the NPV sums is no gap
-    if final is not None and final.termination not in ("optimal", "time_limit") and not proven:
+    proven = gap <= options.mip_gap + 1e-9  # rounding of the NPV sums is no gap
+    if final is not None and final.termination not in (Termination.OPTIMAL,
+                                                       Termination.TIME_LIMIT) and not proven:
         termination = final.termination
-    return SolveOutcome(status="optimal" if proven else "feasible",
-                        termination="optimal" if proven else termination, objective=objective,
+    return SolveOutcome(status=Status.OPTIMAL if proven else Status.FEASIBLE,
+                        termination=Termination.OPTIMAL if proven else termination,
+                        objective=objective,
                         bound=bound, gap=gap, log=log,
                         seconds=first.seconds + time.perf_counter() - started)
 
 
-def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
-                greedy: GreedyPlan | None, timings: dict[str, float],
-                on_progress: ProgressHook | None = None) -> Solved:
+def _decomposed(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,
+                timings: dict[str, float], on_progress: ProgressHook | None = None) -> Solved:
     """Dantzig-Wolfe by site (`optimizer.solve.decompose`), from the greedy plan if any."""
     from optimizer.solve.decompose import solve_decomposed
 
-    result = solve_decomposed(econ, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                              seed=seed, greedy=greedy, on_progress=on_progress)
+    result = solve_decomposed(econ, options, greedy=greedy, on_progress=on_progress)
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
-    has_plan = result.status in ("optimal", "feasible")
+    planned = has_plan(result.status)
     return Solved(status=result.status, termination=result.termination,
                   objective=result.objective, bound=result.bound, gap=result.gap,
                   log="\n".join(result.log),
-                  decisions=result.decisions if has_plan else None,
+                  decisions=result.decisions if planned else None,
                   method="decomposition")
 
 
