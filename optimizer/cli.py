@@ -36,12 +36,15 @@ def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _solver_options(each: str, threads: bool = True) -> Callable[[Callable[..., Any]], Any]:
+def _solver_options(each: str, threads: bool = True, limit_of: str | None = None
+                    ) -> Callable[[Callable[..., Any]], Any]:
     """--time-limit, --mip-gap (and --threads): the solver options every solving command takes;
-    `each` names what they apply to ("" for one solve, " of each re-solve", ...)."""
+    `each` names what they apply to ("" for one solve, " of each re-solve", ...), `limit_of`
+    what the time limit covers when that differs."""
     options = [
         click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-                     help=f"Time limit{each} in seconds (default: Settings time_limit_s)."),
+                     help=f"Time limit{each if limit_of is None else limit_of} in seconds "
+                     "(default: Settings time_limit_s)."),
         click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True),
                      default=None, help=f"Relative MIP gap{each} (default: Settings mip_gap)."),
     ]
@@ -100,7 +103,8 @@ def template(path: Path, force: bool) -> None:
 @click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Report path (default reports/<workbook-stem>-plan.xlsx).")
-@_solver_options(" of the solver")
+@_solver_options(" of the solver",
+                 limit_of=" of the whole run (the solver and the why-not re-solves)")
 @click.option("--method", type=click.Choice(["auto", "monolithic", "neighbourhood",
                                              "decomposition"]),
               default="auto", show_default=True,
@@ -116,7 +120,8 @@ def template(path: Path, force: bool) -> None:
               "it (Changes sheet).")
 @click.option("--why-not-solves", type=click.IntRange(min=0), default=None,
               help="Most re-solves that force a hall at a site left mining, to price it "
-              "(default 3, each at most 15 s; 0 = none).")
+              "(default 3, each at most 15 s, all within a quarter of the time limit; "
+              "0 = none: the solver gets all of it).")
 @click.option("--force", is_flag=True, help="Overwrite an existing report.")
 @click.option("--no-report", is_flag=True, help="Print the plan only; write no report.")
 @_quiet_option
@@ -128,7 +133,8 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     """Find the plan of highest NPV for WORKBOOK and write its Excel report.
 
     The time limit is the whole run's: the solver gets it less the why-not re-solves' share
-    (at most a quarter of it, 15 s each); reading, building and writing add a few seconds."""
+    (at most a quarter of it, 15 s each), model building included; reading and writing add a
+    second or two. Progress goes to stderr (--quiet: none)."""
     from optimizer.progress import Console
 
     console = Console("quiet" if quiet else "auto")
