@@ -127,8 +127,9 @@ class Console:
         self._thread = threading.Thread(target=self._tick, daemon=True)
         self._thread.start()
 
-    def end(self) -> None:
-        """End the running phase: its last figures and the time it took."""
+    def end(self, how: str = "done in") -> None:
+        """End the running phase: its last figures and the time it took (`how`: "done in", or
+        "stopped after" when it ended by an error or Ctrl-C)."""
         if self._thread is None:
             return
         self._stop.set()
@@ -143,7 +144,7 @@ class Console:
                 self._bar = None
             else:
                 tail = f": {self._figures}" if self._figures else ""
-                print(f"{self._name}: done in {elapsed:.1f} s{tail}", file=self.stream,
+                print(f"{self._name}: {how} {elapsed:.1f} s{tail}", file=self.stream,
                       flush=True)
 
     @contextmanager
@@ -152,8 +153,10 @@ class Console:
         self.begin(name, budget)
         try:
             yield self
-        finally:
-            self.end()
+        except BaseException:
+            self.end("stopped after")
+            raise
+        self.end()
 
     def solver(self, seconds: float, bound: float, objective: float) -> None:
         """HiGHS's figures so far (the `on_progress` hook of `HighsRunner.solve`); shown at the

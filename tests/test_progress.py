@@ -150,3 +150,11 @@ def test_sweep_without_a_terminal_prints_whole_lines(monkeypatch: pytest.MonkeyP
     quiet.update(3)
     quiet.close()
     assert capsys.readouterr().err == ""
+
+
+def test_a_phase_ended_by_an_error_says_it_stopped() -> None:
+    stream = io.StringIO()
+    console = Console("lines", stream=stream)
+    with pytest.raises(KeyboardInterrupt), console.phase("solve", 3):
+        raise KeyboardInterrupt
+    assert stream.getvalue().splitlines()[-1].startswith("solve: stopped after 0.")
