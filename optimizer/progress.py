@@ -68,6 +68,14 @@ def _own_stderr() -> TextIO:
                 errors="replace")
 
 
+def _columns(stream: TextIO) -> int:
+    """The terminal's width behind `stream`, 0 when it tells none."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 class Console:
     """Progress on `stream` (default stderr) in one of the modes above; `auto` picks `bar` on a
     terminal and `lines` otherwise."""
@@ -116,10 +124,11 @@ class Console:
                 from tqdm import tqdm
 
                 total = budget if budget is not None and budget > 0 else None
+                width = _columns(self.stream)  # a terminal that tells no width gets 100
                 self._bar = tqdm(total=total, desc=name, file=self.stream, leave=True,
-                                 dynamic_ncols=True, bar_format="{desc}: {bar}| {n:.0f}/"
-                                 "{total:.0f} s {postfix}" if total else
-                                 "{desc}: {n:.0f} s {postfix}")
+                                 dynamic_ncols=width >= 40, ncols=None if width >= 40 else 100,
+                                 bar_format="{desc}: {bar}| {n:.0f}/{total:.0f} s{postfix}"
+                                 if total else "{desc}: {n:.0f} s{postfix}")
             else:
                 limit = f" (budget {budget:.3g} s)" if budget is not None else ""
                 print(f"{name}{limit}", file=self.stream, flush=True)

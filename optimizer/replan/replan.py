@@ -304,8 +304,8 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
                                       f"budget of {budget:g} s was spent)")
                 continue
         if progress:
-            progress.begin(f"why not {row['site']}: re-solve {i + 1} of {n_solves} with its "
-                           "best hall forced", this)
+            progress.begin(f"why not {row['site']} (its best hall forced, {i + 1}/{n_solves})",
+                           this)
         build = _force(plan, econ, row, cand, this, progress, until)
     return pd.DataFrame(rows, columns=WHY_NOT_COLUMNS)
 
