@@ -114,9 +114,10 @@ SETTINGS = Table(
                "Straight-line depreciation life of all capex, from its online quarter.",
                required=False, default=10.0, gt=0.0, le=100.0, example=10),
         Column("terminal_value", "choice", "",
-               "Value after the last quarter: none, a multiple of annual AI NOI, or Gordon growth.",
-               required=False, default="none", choices=("none", "multiple", "gordon"),
-               example="none"),
+               "Value after the last quarter: none, a multiple of annual AI NOI, Gordon growth, "
+               "or contracted (the NOI left in each hall's lease term running at the end).",
+               required=False, default="none",
+               choices=("none", "multiple", "gordon", "contracted"), example="none"),
         Column("terminal_multiple", "number", "x annual NOI",
                "Multiple of the last quarter's annualised AI NOI (terminal_value = multiple).",
                required=False, default=None, ge=0.0, example=None),
@@ -134,6 +135,27 @@ SETTINGS = Table(
                required=False, default=0, ge=0, le=256, example=0),
         Column("random_seed", "integer", "", "Solver random seed (and sweep seed).",
                required=False, default=0, ge=0, le=2**31 - 1, example=0),
+        Column("debt_ltc", "number", "fraction",
+               "Project debt as a share of each quarter's owner capex (loan-to-cost); 0 = none.",
+               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0),
+        Column("debt_rate", "number", "per year",
+               "Annual interest rate of the project debt (required when debt_ltc > 0).",
+               required=False, default=None, ge=0.0, lt=1.0, example=None),
+        Column("debt_tenor_years", "number", "years",
+               "Years over which each quarter's draw is repaid as a level quarterly annuity "
+               "(required when debt_ltc > 0; whole quarters).",
+               required=False, default=None, gt=0.0, le=50.0, example=None),
+        Column("equity_discount_rate", "number", "per year",
+               "Annual discount rate of the equity cash flows; blank = discount_rate.",
+               required=False, default=None, ge=0.0, lt=1.0, example=None),
+        Column("objective", "choice", "",
+               "What the optimizer maximises: the project NPV or the equity NPV.",
+               required=False, default="project_npv", choices=("project_npv", "equity_npv"),
+               example="project_npv"),
+        Column("budget_basis", "choice", "",
+               "What counts against budget_musd: owner capex, or equity (owner capex less "
+               "debt draws).", required=False, default="capex", choices=("capex", "equity"),
+               example="capex"),
     ),
 )
 
@@ -183,6 +205,10 @@ SITES = Table(
         Column("power_upgrade_lead_quarters", "integer", "quarters",
                "Quarters from starting the power upgrade to its capacity counting.",
                required=False, default=None, ge=1, example=6),
+        Column("flex_credit_usd_per_kw_year", "number", "$/kW-year",
+               "Demand-response / curtailment credits earned per kW of miners run (lost on the "
+               "miners a conversion displaces).", required=False, default=0.0, ge=0.0,
+               le=1000.0, example=0),
     ),
 )
 
@@ -213,6 +239,29 @@ OPTIONS = Table(
         Column("power_passthrough", "bool", "",
                "TRUE if the tenant pays for power; FALSE if the owner pays it.",
                required=False, default=True, example=True),
+        Column("lease_term_years", "number", "years",
+               "Lease term from delivery (whole quarters); blank = no expiry.",
+               required=False, default=None, gt=0.0, le=100.0, example=None),
+        Column("renewal_probability", "number", "fraction",
+               "Share of the hall re-let at each lease expiry without a vacancy.",
+               required=False, default=1.0, ge=0.0, le=1.0, example=1.0),
+        Column("vacancy_quarters", "integer", "quarters",
+               "Quarters the share not renewed stays vacant before it is re-let.",
+               required=False, default=4, ge=0, le=40, example=4),
+        Column("tenant_capex_share", "number", "fraction",
+               "Share of the hall's conversion capex the tenant funds.",
+               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0),
+        Column("prepaid_quarters", "number", "quarters",
+               "Quarters of full rent the tenant prepays when construction starts.",
+               required=False, default=0.0, ge=0.0, le=400.0, example=0),
+        Column("equipment_capex_musd_per_it_mw", "number", "$M per MW IT",
+               "Owner-bought IT equipment (GPUs), bought at delivery and again every "
+               "equipment_life_years; never tenant-funded.",
+               required=False, default=0.0, ge=0.0, example=0),
+        Column("equipment_life_years", "number", "years",
+               "Life of the equipment, its depreciation life and replacement interval "
+               "(whole quarters; required with equipment_capex_musd_per_it_mw).",
+               required=False, default=None, gt=0.0, le=30.0, example=None),
     ),
 )
 

@@ -16,9 +16,13 @@ Rules, in the order they are checked:
   checked against the column's bounds; blank required cells are errors, blank optional cells
   take the schema default.
 - Settings: known keys only (nearest key suggested), each at most once; terminal_value
-  ``multiple`` needs terminal_multiple, ``gordon`` needs terminal_growth < discount_rate.
+  ``multiple`` needs terminal_multiple, ``gordon`` needs terminal_growth < discount_rate;
+  debt_ltc > 0 needs debt_rate and debt_tenor_years (a whole number of quarters).
 - Sites / Options: unique names; an upgrade's columns (`Table.groups`) all or none; mining_mw
-  above grid_mw and earliest_start after the horizon are warnings.
+  above grid_mw and earliest_start after the horizon are warnings. Options: lease_term_years
+  and equipment_life_years whole quarters; equipment_life_years required with
+  equipment_capex_musd_per_it_mw > 0; terminal_value ``contracted`` needs lease_term_years on
+  every option.
 - SiteOptions: known site and option, one row per pair; missing pairs are allowed at x1.
 - Quarters: every quarter of the horizon exactly once, any row order; none outside it.
 - Commitments: see `_Validator._commitments`.
@@ -437,6 +441,39 @@ class _Validator:
                 self._settings_problem(data, "terminal_growth", growth,
                                        f"must be below discount_rate ({rate:g}) for the "
                                        "Gordon growth terminal value")
+        ltc = values["debt_ltc"]
+        if ltc is not _BAD and ltc is not None and ltc > 0:
+            for key in ("debt_rate", "debt_tenor_years"):
+                if values[key] is None:
+                    self._settings_problem(data, key, None,
+                                           f"required when debt_ltc is above 0 (it is {ltc:g})")
+        tenor = values["debt_tenor_years"]
+        if tenor not in (_BAD, None) and not _whole_quarters(tenor):
+            self._settings_problem(data, "debt_tenor_years", tenor,
+                                   "a whole number of quarters (a multiple of 0.25 years)")
+
+    def _options(self, rows: _Rows, settings: dict[str, Any] | None) -> None:
+        """Deal columns of Options: whole-quarter terms and lives, equipment life with
+        equipment capex, and lease terms on every option for a contracted terminal value."""
+        contracted = settings is not None and settings["terminal_value"] == "contracted"
+        for i, rec in enumerate(rows.records):
+            for column in ("lease_term_years", "equipment_life_years"):
+                if rows.ok(i, column) and not _whole_quarters(rec[column]):
+                    self.problems.append(rows.problem(
+                        i, column, rec[column],
+                        "a whole number of quarters (a multiple of 0.25 years)"))
+            equipment = rec["equipment_capex_musd_per_it_mw"]
+            if (rows.ok(i, "equipment_capex_musd_per_it_mw") and equipment > 0
+                    and rec["equipment_life_years"] is None):
+                self.problems.append(rows.problem(
+                    i, "equipment_life_years", None,
+                    f"blank, but equipment_capex_musd_per_it_mw is {equipment:g}: required "
+                    "with equipment capex (its depreciation life and replacement interval)"))
+            if contracted and rec["lease_term_years"] is None:
+                self.problems.append(rows.problem(
+                    i, "lease_term_years", None,
+                    "blank, but terminal_value is contracted: every option needs a lease term "
+                    "(only what is signed counts beyond the horizon)"))
 
     # ---- the whole portfolio ------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -462,6 +499,8 @@ class _Validator:
                 self._unique(rows, rows.table.key)
         if sites is not None:
             self._sites(sites)
+        if options is not None:
+            self._options(options, settings)
         site_names = self._names(sites, "site")
         option_names = self._names(options, "option")
         if site_options is not None:
@@ -689,6 +728,11 @@ class _Validator:
                     i, "halls", total,
                     f"committed starts at {site} total {total} halls, more than its "
                     f"{site_row['halls']} halls (Sites)"))
+
+
+def _whole_quarters(years: float) -> bool:
+    """True if `years` is a whole number of quarters (4 * years an integer, to 1e-9)."""
+    return abs(4.0 * years - round(4.0 * years)) <= 1e-9
 
 
 # ---- building the frames --------------------------------------------------------------------
