@@ -55,7 +55,8 @@ def deal_portfolio(**settings: object) -> Portfolio:
 OCC = [0, 0, 0, 1, 1, 1, 0.6, 0.6, 1]
 MINING_MW = [30.0] + [17.5] * 7  # 30 - 1.25 * 10 MW from the start of construction
 FLEX = [mw * 100 * 1000 / 4 / 1e6 for mw in MINING_MW]  # $M: $/kW-year * kW / 4 quarters
-MARGIN = [mw * D * (50 * 1000 / 20 - 24 * 40) / 1e6 + f for mw, f in zip(MINING_MW, FLEX)]
+MARGIN = [mw * D * (50 * 1000 / 20 - 24 * 40) / 1e6 + f
+          for mw, f in zip(MINING_MW, FLEX, strict=True)]
 RENT = [150 * 1.03 ** ((t - 3) / 4) * 10 * 1000 * 3 / 1e6 * OCC[t] if t >= 3 else 0.0
         for t in range(9)]  # rent due; the renewed share is re-let at the escalated rate
 OPEX = [0.0] * 3 + [12 * 10 * 1000 * 3 / 1e6] * 6  # a vacant hall still costs its opex
@@ -63,7 +64,7 @@ POWER = [40 * 1.25 * 10 * OCC[t] * 24 * D / 1e6 for t in range(9)]
 TENANT = [0.0, 0.25 * 20 / 2, 0.25 * 20 / 2, 0, 0, 0, 0, 0]
 EQUIPMENT = [0, 0, 0, 10.0, 0, 10.0, 0, 10.0]  # 1.0 * 10 MW in q0 and every 2 quarters
 CAPEX = [0.0, 0.75 * 20 / 2, 0.75 * 20 / 2, 0, 0, 0, 0, 0]
-CAPEX = [c + e for c, e in zip(CAPEX, EQUIPMENT)]
+CAPEX = [c + e for c, e in zip(CAPEX, EQUIPMENT, strict=True)]
 # Depreciation: owner hall capex 15 over 4.4 quarters from t = 3 (0.4 of t = 7); each GPU
 # purchase 10 over 2 quarters from its quarter: 5 a quarter from t = 3 on.
 DEPRECIATION = [0, 0, 0] + [15 / 4.4 + 5] * 4 + [0.4 * 15 / 4.4 + 5]
@@ -139,7 +140,7 @@ def test_each_cash_flow_line_by_hand() -> None:
 
 def test_unit_values_add_up_to_the_plan() -> None:
     """The MILP's coefficients (one hall's value + mining value) give the same two NPVs."""
-    econ, v = _plan()
+    econ, _v = _plan()
     (c,) = np.flatnonzero(econ.halls.tau == 1)
     mining = np.array([MINING_MW])
     project = econ.halls.project_value[c] + float((econ.mining_project_value * mining).sum())
@@ -155,8 +156,8 @@ def test_each_metric_by_hand() -> None:
     econ, v = _plan()
     m = plan_metrics(v.net.sum(axis=0), v.equity_cash_flow.sum(axis=0),
                      float(v.terminal_value.sum()), econ.discount, v.equity_npv, v.npv)
-    project = NET[:-1] + [NET[-1] + TV]
-    equity = EQUITY[:-1] + [EQUITY[-1] + TV]
+    project = [*NET[:-1], NET[-1] + TV]
+    equity = [*EQUITY[:-1], EQUITY[-1] + TV]
     # The IRR zeroes the NPV at quarterly q = (1 + annual)^(1/4) - 1, with CF_t / (1+q)^t.
     for got, flows in ((m.project_irr, project), (m.equity_irr, equity)):
         assert got.annual is not None, got.note
