@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.economics import Economics
+from models.economics import Economics, column
 
 
 @dataclass
@@ -286,6 +286,40 @@ UPGRADE_KINDS = {"modules": ("cooling_module_capex_musd", "cooling_lead_quarters
                  "upgrade": ("power_upgrade_capex_musd", "power_upgrade_lead_quarters")}
 
 
+def budget_factor(econ: Economics) -> float:
+    """Share of owner capex that counts against the budget: 1 - debt_ltc with budget_basis =
+    equity (the draws fund the rest), else 1."""
+    st = econ.portfolio.settings
+    return 1.0 - st.debt_ltc if st.budget_basis == "equity" and st.debt_ltc > 0 else 1.0
+
+
+def hall_budget_rates(econ: Economics, pairs: list[tuple[int, int]]
+                      ) -> tuple[dict[int, float], dict[int, tuple[float, int]]]:
+    """Budget use of one hall of each pair: $M per building quarter (the owner's share 1 - f of
+    K over its lead, times `budget_factor`), and for options with equipment, ($M per purchase,
+    quarters between purchases): E h in q0 and every 4 Le quarters (never tenant-funded).
+    With every deal column blank the first is K / lead, as before."""
+    options = econ.portfolio.options
+    hall_mw = econ.portfolio.sites["hall_it_mw"].to_numpy(float)
+    lead = options["lead_quarters"].to_numpy(int)
+    share = column(options, "tenant_capex_share", 0.0)
+    equipment = column(options, "equipment_capex_musd_per_it_mw", 0.0)
+    life = column(options, "equipment_life_years", np.nan)
+    factor = budget_factor(econ)
+    build: dict[int, float] = {}
+    equip: dict[int, tuple[float, int]] = {}
+    for p, (s, o) in enumerate(pairs):
+        owner = float(econ.hall_capex[s, o])
+        if share[o] != 0:
+            owner = owner * (1.0 - float(share[o]))
+        if factor != 1.0:
+            owner = owner * factor
+        build[p] = owner / int(lead[o])
+        if equipment[o] > 0:
+            equip[p] = (float(equipment[o] * hall_mw[s]) * factor, round(4.0 * float(life[o])))
+    return build, equip
+
+
 def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
     """Capex spent in quarter t, $M: each hall, module and upgrade under construction at t, that
     is started in t - lead + 1 .. t, spends its capex / lead.
@@ -308,6 +342,15 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
             building = started_by(m, p, t) - started_by(m, p, t - lead)
         if not isinstance(building, (int, float)):
             expr += m.hall_capex_rate[p] * building
+        if p in m.hall_equipment_period:
+            # Equipment bought in q0 = tau + lead and every `period` quarters after.
+            period = m.hall_equipment_period[p]
+            bought = sum(m.halls_started[idx.hall_at[p, tau]]
+                         for tau in range(t - lead, idx.pair_first[p] - 1, -period)
+                         if (p, tau) in idx.hall_at)
+            if not isinstance(bought, (int, float)):
+                expr += m.hall_equipment_rate[p] * bought
+    factor = budget_factor(m.econ)
     for name, (capex_column, lead_column) in UPGRADE_KINDS.items():
         at = idx.module_at if name == "modules" else idx.upgrade_at
         started, cum = getattr(m, f"{name}_started"), getattr(m, f"{name}_by")
@@ -321,7 +364,8 @@ def capex_expression(m: pyo.ConcreteModel, t: int) -> object:
             else:
                 building = _cumulative(cum, s, t) - _cumulative(cum, s, t - lead)
             if not isinstance(building, (int, float)):
-                expr += float(capex[s]) / lead * building
+                rate = float(capex[s]) / lead
+                expr += (rate * factor if factor != 1.0 else rate) * building
     return expr
 
 
@@ -329,18 +373,17 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     """Capital budget, each quarter t with a budget  [$M]:
     capex_t <= budget_t; with budget_carryover, spend_to_date_t <= budget_to_date_t where both
     sum over the quarters up to t that have a budget (a blank budget quarter is unlimited and its
-    spend does not count against later quarters).
+    spend does not count against later quarters). capex_t is the owner's (the tenant-funded share
+    left out, equipment purchases in), times 1 - debt_ltc with budget_basis = equity; it equals
+    `Starts.budget_use` summed over the plan (see `hall_budget_rates`).
     """
     econ: Economics = m.econ
-    halls = econ.halls
-    pair_capex = {}
-    for c, p in enumerate(m.index.pair_of_hall.tolist()):
-        if p not in pair_capex:
-            s, o = int(halls.site[c]), int(halls.option[c])
-            lead = int(econ.portfolio.options["lead_quarters"].iloc[o])
-            pair_capex[p] = float(econ.hall_capex[s, o]) / lead
+    pair_capex, equipment = hall_budget_rates(econ, m.index.pairs)
     m.hall_capex_rate = pyo.Param(range(len(m.index.pairs)), mutable=True,
                                   initialize=pair_capex)
+    m.hall_equipment_period = {p: period for p, (_rate, period) in equipment.items()}
+    m.hall_equipment_rate = pyo.Param(sorted(equipment), mutable=True,
+                                      initialize={p: rate for p, (rate, _) in equipment.items()})
     budget = econ.portfolio.quarters["budget_musd"].to_numpy(float)
     budgeted = [t for t in range(econ.horizon) if np.isfinite(budget[t])]
     m.budget = pyo.Param(budgeted, mutable=True, initialize={t: budget[t] for t in budgeted})
@@ -429,7 +472,9 @@ def define_start_commitments(m: pyo.ConcreteModel) -> None:
 
 
 def _npv_expression(m: pyo.ConcreteModel) -> object:
-    """NPV ($M) = sum of each start's value x units + discounted after-tax mining margin."""
+    """NPV ($M) = sum of each start's value x units + discounted after-tax mining margin; the
+    values are the project NPV's or, with objective = equity_npv, the equity NPV's
+    (`models.economics`)."""
     return (sum(m.hall_value[c] * m.halls_started[c] for c in m.H)
             + sum(m.module_value[k] * m.modules_started[k] for k in m.K)
             + sum(m.upgrade_value[k] * m.upgrade_started[k] for k in m.P)

@@ -604,3 +604,9 @@ def evaluate(econ: Economics, hall_units: np.ndarray, cooling_units: np.ndarray,
                      flex_credit=econ.flex_credit[:, None] * mining_mw,
                      debt_draw=total("debt_draw"), interest=total("interest"),
                      principal=total("principal"), debt_balance=total("debt_balance"))
+
+
+def objective_npv(econ: Economics, valuation: Valuation) -> float:
+    """The NPV the model maximises: the project NPV, or the equity NPV with objective =
+    equity_npv."""
+    return valuation.equity_npv if econ.objective == "equity_npv" else valuation.npv

@@ -47,7 +47,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from models.economics import Economics
+from models.economics import Economics, objective_npv
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import relative_gap
 
@@ -419,11 +419,11 @@ class Problem:
         capex_price, start_price, it_price, mining_price = self.coupling.split(pi)
         it_after = np.cumsum(it_price[::-1])[::-1]  # price of being online from t to the end
         halls = econ.halls
-        hall_cost = (halls.value - halls.capex @ capex_price
+        hall_cost = (halls.value - halls.budget_use @ capex_price
                      - np.where(halls.tau >= 0, start_price[np.clip(halls.tau, 0, None)], 0.0)
                      - self.hall_it * it_after[np.clip(halls.online, 0, self.horizon - 1)])
-        module_cost = econ.cooling.value - econ.cooling.capex @ capex_price
-        upgrade_cost = econ.power.value - econ.power.capex @ capex_price
+        module_cost = econ.cooling.value - econ.cooling.budget_use @ capex_price
+        upgrade_cost = econ.power.value - econ.power.budget_use @ capex_price
         mining_cost = self.mining_value + mining_price[None, :]
         return [np.concatenate([hall_cost[p.hall_idx], module_cost[p.module_idx],
                                 upgrade_cost[p.upgrade_idx], mining_cost[p.site]])
@@ -434,8 +434,9 @@ class Problem:
         nh, nk = len(p.hall_idx), len(p.module_idx)
         hx, kx, ux = x[:nh], x[nh:nh + nk], x[nh + nk:p.n_build]
         mining = x[p.n_build:]
-        capex = (hx @ econ.halls.capex[p.hall_idx] + kx @ econ.cooling.capex[p.module_idx]
-                 + ux @ econ.power.capex[p.upgrade_idx])
+        capex = (hx @ econ.halls.budget_use[p.hall_idx]
+                 + kx @ econ.cooling.budget_use[p.module_idx]
+                 + ux @ econ.power.budget_use[p.upgrade_idx])
         taus = econ.halls.tau[p.hall_idx]
         starts = np.zeros(self.horizon)
         ok = taus >= 0
@@ -457,8 +458,9 @@ class Problem:
         """(R, n) use of the coupling rows per unit of each of the site's pricer variables."""
         econ, p, horizon = self.econ, self.pricers[s], self.horizon
         t = np.arange(horizon)[None, :]
-        capex = np.vstack([econ.halls.capex[p.hall_idx], econ.cooling.capex[p.module_idx],
-                           econ.power.capex[p.upgrade_idx], np.zeros((horizon, horizon))])
+        capex = np.vstack([econ.halls.budget_use[p.hall_idx],
+                           econ.cooling.budget_use[p.module_idx],
+                           econ.power.budget_use[p.upgrade_idx], np.zeros((horizon, horizon))])
         taus = np.concatenate([econ.halls.tau[p.hall_idx],
                                np.full(p.n - len(p.hall_idx), -1)])
         starts = (taus[:, None] == t).astype(float)
@@ -897,7 +899,7 @@ class _Run:
             g = greedy if greedy is not None else greedy_plan(self.econ)
             if g is not None:
                 self.offer(PlanArrays(g.halls, g.modules, g.upgrades, g.mining,
-                                      g.valuation.npv), "greedy")
+                                      objective_npv(self.econ, g.valuation)), "greedy")
 
     def lagrangian(self, pi: np.ndarray) -> tuple[float, int, bool]:
         """Price every site at pi: (L(pi), columns added, a site has no schedule at all)."""

@@ -123,7 +123,11 @@ def start_scores(econ: Economics) -> np.ndarray:
     displaced = np.where(t >= halls.tau[:, None],
                          np.maximum(econ.mining_value[halls.site], 0.0), 0.0).sum(axis=1)
     net = halls.value - grid_mw * displaced
-    capex = np.maximum(econ.hall_capex[halls.site, halls.option], 1e-9)
+    capex = econ.hall_capex[halls.site, halls.option]
+    if halls.budget_use is not halls.capex or halls.tenant_capex.any() or (
+            halls.equipment_capex.any()):  # deal terms: what the budget pays
+        capex = halls.budget_use.sum(axis=1)
+    capex = np.maximum(capex, 1e-9)
     return np.where(net > 0, net / capex, -1.0)
 
 
@@ -204,7 +208,7 @@ class GreedyState:
         self.reserved[s, max(tau, 0):] += n * self.hall_power[c]
         self.cooling_need[s, q0:] += n * self.hall_cooling[c]
         self.it_online[q0:] += n * self.hall_it[c]
-        self.capex += n * econ.halls.capex[c]
+        self.capex += n * econ.halls.budget_use[c]
         if tau >= 0:
             self.starts[tau] += n
 
@@ -214,7 +218,7 @@ class GreedyState:
         self.modules[k] += n
         self.modules_used[s] += n
         self.cooling_available[s, int(st.online[k]):] += n * self.module_mw[s]
-        self.capex += n * st.capex[k]
+        self.capex += n * st.budget_use[k]
 
     def _apply_upgrade(self, k: int, n: float) -> None:
         st = self.econ.power
@@ -222,7 +226,7 @@ class GreedyState:
         self.upgrades[k] += n
         self.upgraded[s] = n > 0
         self.power_available[s, int(st.online[k]):] += n * self.upgrade_mw[s]
-        self.capex += n * st.capex[k]
+        self.capex += n * st.budget_use[k]
 
     def place(self, c: int, n: int, force: bool = False) -> bool:
         """Add n halls of candidate c (with just-in-time upgrades) if all constraints hold."""

@@ -10,7 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.conversion import build_model
-from models.economics import Economics, build_economics, evaluate
+from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
 from optimizer.plan import Plan
@@ -106,7 +106,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
                           f"{solved.log[-2000:]}")
 
     valuation = evaluate(econ, *solved.units)
-    audit(valuation.npv, solved.objective, solved.rounding)
+    audit(objective_npv(econ, valuation), solved.objective, solved.rounding)
     frames = plan_frames(econ, *solved.units, valuation)
     return Plan(
         portfolio=portfolio, status=solved.status,  # type: ignore[arg-type]

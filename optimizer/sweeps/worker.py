@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.conversion import build_model
-from models.economics import Economics, build_economics, evaluate
+from models.conversion import build_model, hall_budget_rates
+from models.economics import Economics, build_economics, evaluate, objective_npv
+from models.economics import column as frame_column
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.solve.frames import constraint_rows, site_usage
@@ -200,7 +201,14 @@ def structure_key(econ: Economics) -> str:
             digest.update(str(column).encode())
             digest.update(pd.util.hash_pandas_object(frame[column], index=True)
                           .to_numpy().tobytes())
-    digest.update(repr((p.settings.budget_carryover, p.horizon)).encode())
+    # Deal terms fixing the budget rows' shape: equipment and its life (purchase quarters), and
+    # the upgrades' constant budget coefficients (1 - debt_ltc under budget_basis = equity).
+    equipment = frame_column(p.options, "equipment_capex_musd_per_it_mw", 0.0) > 0
+    life = frame_column(p.options, "equipment_life_years", 0.0)
+    digest.update(repr(list(zip(equipment.tolist(), np.where(equipment, life, 0).tolist(),
+                                strict=True))).encode())
+    digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.budget_basis,
+                        p.settings.debt_ltc, p.settings.objective)).encode())
     return digest.hexdigest()
 
 
@@ -212,10 +220,9 @@ def write_coefficients(model: pyo.ConcreteModel, econ: Economics) -> None:
     model.upgrade_value.store_values(dict(enumerate(econ.power.value.tolist())))
     model.mining_value.store_values({(s, t): float(v) for (s, t), v in
                                      np.ndenumerate(econ.mining_value)})
-    lead = p.options["lead_quarters"].to_numpy(int)
-    model.hall_capex_rate.store_values({
-        pair: float(econ.hall_capex[s, o]) / lead[o] for pair, (s, o) in
-        enumerate(model.index.pairs)})
+    build, equipment = hall_budget_rates(econ, model.index.pairs)
+    model.hall_capex_rate.store_values(build)
+    model.hall_equipment_rate.store_values({pair: rate for pair, (rate, _) in equipment.items()})
     budget = p.quarters["budget_musd"].to_numpy(float)
     model.budget.store_values({t: float(budget[t]) for t in model.budget})
     demand = p.quarters["ai_demand_mw"].to_numpy(float)
@@ -307,7 +314,7 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     if outcome.status in ("optimal", "feasible"):
         units = solution_units(model, econ)
         valuation = evaluate(econ, *units)
-        audit(valuation.npv, outcome.objective, integrality_slack(model))
+        audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
         npv, halls = valuation.npv, units[0]
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
