@@ -94,7 +94,7 @@ def test_decisions_and_upgrades_rows_as_in_the_plan(report):
                 assert got[col] == pytest.approx(want[col])
     assert ws["C2"].value == "2027Q2" and ws["C2"].number_format == "@"
     assert ws["G2"].number_format == "#,##0.0"
-    assert "tDecisions" in ws.tables and ws.tables["tDecisions"].ref == "A1:J3"  # DECISION_COLUMNS, irr and payback last
+    assert "tDecisions" in ws.tables and ws.tables["tDecisions"].ref == "A1:J3"
     assert ws.freeze_panes == "A2"
     up = wb["Upgrades"]
     assert [c.value for c in up[1]] == UPGRADE_COLUMNS
