@@ -216,3 +216,51 @@ def test_debt_schedule_balloon_by_hand() -> None:
     # At 0% the annuity is level principal, 1/8 a quarter.
     _i, p0, _b = debt_schedule(0.0, 8, 4)
     assert p0[1] == pytest.approx([0, 0, 1 / 8, 1 - 1 / 8], rel=REL)
+
+
+def test_the_plan_reports_the_hand_numbers() -> None:
+    """The optimizer's Plan (forced hall, miners run in full) carries the same lines, in the
+    CashFlows columns of DESIGN.md, the metrics rows and the Annual table."""
+    from optimizer.solve.optimize import optimize
+
+    plan = optimize(deal_portfolio(), time_limit=60, mip_gap=0.0, method="monolithic")
+    cf = plan.cash_flows
+    for column, want in (
+            ("mining_margin_musd", MARGIN), ("flex_credit_musd", FLEX),
+            ("ai_revenue_musd", RENT[:T]), ("ai_opex_musd", OPEX[:T]),
+            ("ai_power_musd", POWER[:T]), ("capex_musd", CAPEX),
+            ("tenant_funded_capex_musd", TENANT), ("equipment_capex_musd", EQUIPMENT),
+            ("prepayment_musd", PREPAYMENT), ("depreciation_musd", DEPRECIATION),
+            ("tax_musd", TAX), ("net_musd", NET), ("debt_draw_musd", DRAW),
+            ("interest_musd", INTEREST), ("principal_musd", PRINCIPAL),
+            ("debt_outstanding_musd", BALANCE), ("equity_cash_flow_musd", EQUITY),
+            ("equity_discounted_musd", [EQUITY[t] * DFE[t] for t in range(T)])):
+        assert list(cf[column]) == pytest.approx(want, rel=REL, abs=1e-12), column
+    assert plan.npv_musd == pytest.approx(NPV, rel=REL)
+    assert plan.equity_npv_musd == pytest.approx(EQUITY_NPV, rel=REL)
+    assert plan.objective_musd == pytest.approx(EQUITY_NPV, rel=1e-6)  # objective = equity
+    metrics = plan.deal_metrics.set_index("metric")["value"]
+    assert metrics["equity_npv_musd"] == pytest.approx(EQUITY_NPV, rel=REL)
+    assert metrics["npv_beyond_horizon_share"] == pytest.approx(TV * DF[7] / NPV, rel=REL)
+    notes = plan.deal_metrics.set_index("metric")["note"]
+    assert metrics.isna()["payback_quarter"]  # the cumulative net never recovers (above)
+    assert notes["payback_quarter"] == "not paid back within the horizon"
+    # Annual: 2027 = t 0..3, 2028 = t 4..7; debt outstanding at the end of each year.
+    annual = plan.annual.set_index("year")
+    assert annual.loc[2027, "capex_musd"] == pytest.approx(sum(CAPEX[:4]), rel=REL)
+    assert annual.loc[2028, "equity_cash_flow_musd"] == pytest.approx(sum(EQUITY[4:]), rel=REL)
+    assert annual.loc[2027, "debt_outstanding_musd"] == pytest.approx(BALANCE[3], rel=REL)
+    assert annual.loc[2028, "debt_outstanding_musd"] == 0.0  # the balloon repays it in T-1
+    assert annual.loc[2027, "ebitda_musd"] == pytest.approx(
+        sum(MARGIN[t] + RENT[t] - OPEX[t] - POWER[t] for t in range(4)), rel=REL)
+    # The start's own IRR: its rent, prepayment, opex, power, capex and tax on its NOI less
+    # depreciation (no mining), its contracted TV in T-1.
+    own = [RENT[t] + PREPAYMENT[t] - OPEX[t] - POWER[t] - CAPEX[t]
+           - 0.2 * (RENT[t] - OPEX[t] - POWER[t] - DEPRECIATION[t]) for t in range(T)]
+    own[-1] += TV
+    # These flows (0, -0.75, -7.5, -10.4, 1.9, -5.8, 3.1, -4.2) lose money at any rate: the
+    # start has no IRR, and its Decisions cell is blank.
+    assert irr(np.array(own)).note == "no IRR: no discount rate makes the NPV zero"
+    (rate,) = plan.decisions["irr"]
+    assert np.isnan(rate)
+    assert plan.decisions["payback_quarter"].isna().all()  # and never pays back
