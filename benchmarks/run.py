@@ -60,6 +60,7 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         out["solve_s"] = plan.timings.get("greedy", 0.0) + plan.timings.get("solve", 0.0)
         out.update(status=plan.status, npv=plan.npv_musd, bound=plan.bound_musd, gap=plan.gap)
     else:
+        from models.decisions import Decisions
         from optimizer.solve.decompose import solve_decomposed
 
         clock = time.perf_counter()
@@ -68,8 +69,8 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         result = solve_decomposed(econ, time_limit=time_limit, mip_gap=gap, threads=threads,
                                   seed=0)
         if result.status in ("optimal", "feasible"):
-            valuation = evaluate(econ, result.halls, result.modules, result.upgrades,
-                                 result.mining)
+            valuation = evaluate(econ, Decisions(result.halls, result.modules,
+                                                 result.upgrades, result.mining))
             audit(valuation.npv, result.objective)
         out["build_s"] = economics_s + result.timings.get("build", 0.0)
         out["solve_s"] = result.seconds - result.timings.get("build", 0.0)
@@ -86,7 +87,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     from models.economics import build_economics, evaluate
     from optimizer.solve.greedy import greedy_plan
     from optimizer.solve.highs import HighsRunner
-    from optimizer.solve.optimize import audit, integrality_slack, solution_units
+    from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 
     clock = time.perf_counter()
     econ = build_economics(portfolio)  # type: ignore[arg-type]
@@ -100,7 +101,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     outcome = runner.solve(time_limit=time_limit, mip_gap=gap, threads=threads, seed=0)
     solve_s = time.perf_counter() - clock
     if outcome.status in ("optimal", "feasible"):
-        audit(evaluate(econ, *solution_units(model, econ)).npv, outcome.objective,
+        audit(evaluate(econ, solution_decisions(model, econ)).npv, outcome.objective,
               integrality_slack(model))
     return {"build_s": build_s, "solve_s": solve_s, "status": outcome.status,
             "npv": outcome.objective, "bound": outcome.bound, "gap": outcome.gap}

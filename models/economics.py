@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.decisions import Decisions
 from models.errors import InputError
 from models.portfolio import Portfolio
+from models.rules import Rules, build_rules
 
 DAYS_PER_QUARTER = 365.25 / 4
 HOURS_PER_QUARTER = 24 * DAYS_PER_QUARTER
@@ -85,6 +87,7 @@ class Economics:
     power: Starts
     hall_capex: np.ndarray  # (S, O) capex of one hall, $M (K)
     fixed_halls: np.ndarray  # (C_halls,) halls fixed by commitments begun before the plan (0 else)
+    rules: Rules  # what each candidate uses and adds, and every limit (models.rules)
     equity_discount: np.ndarray  # (T,) DF^e_t at equity_discount_rate
     flex_credit: np.ndarray  # (S,) $M per MW-quarter of mining run (inside mining_margin)
     mining_project_value: np.ndarray  # (S, T) after tax, discounted at discount_rate
@@ -263,7 +266,8 @@ def build_economics(portfolio: Portfolio) -> Economics:
                      tax_rate=st.tax_rate, mining_margin=mining_margin,
                      mining_value=mining_equity if equity else mining_value,
                      halls=halls, cooling=cooling, power=power, hall_capex=hall_capex,
-                     fixed_halls=fixed, equity_discount=equity_discount, flex_credit=flex,
+                     fixed_halls=fixed, rules=build_rules(portfolio, halls, cooling, power),
+                     equity_discount=equity_discount, flex_credit=flex,
                      mining_project_value=mining_value, mining_equity_value=mining_equity,
                      contracted=st.terminal_value == "contracted")
 
@@ -571,8 +575,7 @@ def _by_site(n_sites: int, starts: Starts, units: np.ndarray, rows: np.ndarray) 
     return out
 
 
-def evaluate(econ: Economics, hall_units: np.ndarray, cooling_units: np.ndarray,
-             power_units: np.ndarray, mining_mw: np.ndarray) -> Valuation:
+def evaluate(econ: Economics, decisions: Decisions) -> Valuation:
     """Cash flows of a plan given as units per candidate start and mining MW (S, T).
 
     The model's objective is sum(value * units) + sum(mining_value * mining_mw); this function
@@ -580,13 +583,14 @@ def evaluate(econ: Economics, hall_units: np.ndarray, cooling_units: np.ndarray,
     as a self-audit.
     """
     n_sites = econ.mining_margin.shape[0]
-    parts = [(econ.halls, hall_units), (econ.cooling, cooling_units), (econ.power, power_units)]
+    parts = [(econ.halls, decisions.halls), (econ.cooling, decisions.modules),
+             (econ.power, decisions.upgrades)]
 
     def total(field: str) -> np.ndarray:
         return sum((_by_site(n_sites, st, u, getattr(st, field)) for st, u in parts),
                    start=np.zeros_like(econ.mining_margin))
 
-    margin = econ.mining_margin * mining_mw
+    margin = econ.mining_margin * decisions.mining
     revenue, opex, power = total("revenue"), total("opex"), total("ai_power")
     capex, depreciation = total("capex"), total("depreciation")
     tax = econ.tax_rate * (margin + revenue - opex - power - depreciation)
@@ -601,7 +605,7 @@ def evaluate(econ: Economics, hall_units: np.ndarray, cooling_units: np.ndarray,
                      equity_discount=econ.equity_discount, tax_rate=econ.tax_rate,
                      tenant_capex=total("tenant_capex"), prepayment=total("prepayment"),
                      equipment_capex=total("equipment_capex"),
-                     flex_credit=econ.flex_credit[:, None] * mining_mw,
+                     flex_credit=econ.flex_credit[:, None] * decisions.mining,
                      debt_draw=total("debt_draw"), interest=total("interest"),
                      principal=total("principal"), debt_balance=total("debt_balance"))
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from reference import make_portfolio, option, site
 
+from models.decisions import Decisions
 from models.economics import build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from optimizer.solve.optimize import optimize
@@ -85,7 +86,8 @@ def enumerate_best(p: Portfolio) -> tuple[float, list[int]]:
                 continue
             cap = np.minimum(miners, grid - reserved)
             mining = np.where(econ.mining_value[0] > 0, cap, 0.0)[None, :]
-            value = objective_npv(econ, evaluate(econ, units, np.zeros(0), np.zeros(0), mining))
+            plan = Decisions(units, np.zeros(0), np.zeros(0), mining)
+            value = objective_npv(econ, evaluate(econ, plan))
             if value > best:
                 best, best_plan = value, list(combo)
     return best, best_plan

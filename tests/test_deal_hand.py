@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from reference import make_portfolio, option, site
 
+from models.decisions import Decisions
 from models.economics import build_economics, evaluate
 from models.metrics import irr, payback, plan_metrics
 from models.portfolio import Portfolio
@@ -112,8 +113,8 @@ def _plan() -> tuple[object, object]:
     (c,) = np.flatnonzero(econ.halls.tau == 1)
     units[c] = 1
     mining = np.array([MINING_MW])
-    value = evaluate(econ, units, np.zeros(len(econ.cooling)), np.zeros(len(econ.power)),
-                     mining)
+    value = evaluate(econ, Decisions(units, np.zeros(len(econ.cooling)),
+                                     np.zeros(len(econ.power)), mining))
     return econ, value
 
 

@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 from benchmarks.generate import make_tables
+from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.decompose import Problem, solve_decomposed
-from optimizer.solve.frames import site_usage
 from optimizer.solve.optimize import optimize
 
 Tables = dict[str, pd.DataFrame]
@@ -86,16 +86,16 @@ def optimum(name: str) -> float:
     return _OPTIMA[name]
 
 
-def check_plan(econ: Economics, result: object) -> None:
+def check_plan(econ: Economics, decisions: Decisions, objective: float) -> None:
     """The plan obeys the portfolio rows and is valued at the reported objective."""
-    halls, modules, upgrades, mining = (result.halls, result.modules,  # type: ignore[attr-defined]
-                                        result.upgrades, result.mining)  # type: ignore[attr-defined]
-    value = evaluate(econ, halls, modules, upgrades, mining).npv
-    assert value == pytest.approx(result.objective, rel=1e-9)  # type: ignore[attr-defined]
-    usage = site_usage(econ, halls, modules, upgrades, mining)
-    assert (usage["power_used"] <= usage["power_available"] + 1e-6).all()
-    assert (usage["cooling_used"] <= usage["cooling_available"] + 1e-6).all()
-    assert (usage["halls_started"][:, -1] <= econ.portfolio.sites["halls"].to_numpy() + 1e-9).all()
+    halls, modules, upgrades, mining = (decisions.halls, decisions.modules, decisions.upgrades,
+                                        decisions.mining)
+    value = evaluate(econ, decisions).npv
+    assert value == pytest.approx(objective, rel=1e-9)
+    usage = econ.rules.usage(decisions)
+    assert (usage.power_used <= usage.power_available + 1e-6).all()
+    assert (usage.cooling_used <= usage.cooling_available + 1e-6).all()
+    assert (usage.halls_started[:, -1] <= econ.portfolio.sites["halls"].to_numpy() + 1e-9).all()
     q = econ.portfolio.quarters
     capex = (halls @ econ.halls.capex + modules @ econ.cooling.capex
              + upgrades @ econ.power.capex)
@@ -106,7 +106,7 @@ def check_plan(econ: Economics, result: object) -> None:
     else:
         assert (capex[has] <= budget[has] + 1e-6).all()
     demand = q["ai_demand_mw"].to_numpy(float)
-    it = usage["ai_it_online"].sum(axis=0)
+    it = usage.ai_it_online.sum(axis=0)
     assert (it[np.isfinite(demand)] <= demand[np.isfinite(demand)] + 1e-6).all()
     floor = q["min_mining_mw"].to_numpy(float)
     assert (mining.sum(axis=0)[np.isfinite(floor)] >= floor[np.isfinite(floor)] - 1e-6).all()
@@ -121,7 +121,8 @@ def test_gap_zero_finds_the_monolithic_optimum(name: str) -> None:
     assert result.objective == pytest.approx(best, rel=1e-6)
     assert result.bound >= best * (1 - 1e-6) - 1e-6
     assert result.gap <= 1e-6
-    check_plan(econ, result)
+    check_plan(econ, Decisions(result.halls, result.modules, result.upgrades, result.mining),
+               result.objective)
 
 
 @pytest.mark.parametrize("name", ["budget", "carryover", "mining_floor", "commitments"])
@@ -134,7 +135,8 @@ def test_bound_is_valid_when_stopped_early(name: str, rounds: int) -> None:
     assert result.bound >= best * (1 - 1e-6) - 1e-6, "\n".join(result.log)
     if result.status in ("optimal", "feasible"):
         assert result.objective <= best * (1 + 1e-6) + 1e-6
-        check_plan(econ, result)
+        check_plan(econ, Decisions(result.halls, result.modules, result.upgrades,
+                                   result.mining), result.objective)
     if result.termination != "optimal":
         assert result.iterations == rounds or result.termination == "time_limit"
 

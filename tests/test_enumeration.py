@@ -213,7 +213,7 @@ def test_both_budget_formulations_reach_the_enumerated_optimum(name: str) -> Non
 @pytest.mark.parametrize("name", ["budget_two_options", "upgrades_under_budget"])
 def test_budget_rows_are_knapsacks(name: str) -> None:
     """Each budget row has positive coefficients on integer variables only (what lets HiGHS's
-    cover cuts apply; see models/conversion.py `capex_expression`)."""
+    cover cuts apply; see models/conversion.py `budget_expression`)."""
     model = build_model(build_economics(INSTANCES[name]()))
     terms = 0
     for row in model.capital_budget.values():

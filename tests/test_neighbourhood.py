@@ -26,7 +26,7 @@ from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.greedy import greedy_plan
 from optimizer.solve.highs import HighsRunner, SolveOutcome
 from optimizer.solve.neighbourhood import current_values, load_values, search_sites
-from optimizer.solve.optimize import Stall, _search_from, auto_method, optimize, solution_units
+from optimizer.solve.optimize import Stall, _search_from, auto_method, optimize, solution_decisions
 
 # (sites, quarters, generator seed): the greedy plan is 8.1%, 2.1% and 0.6% below the optimum.
 GREEDY_SHORT = {"6x12": (6, 12, 1), "6x16": (6, 16, 4), "10x12": (10, 12, 5)}
@@ -73,8 +73,7 @@ def runner_at_greedy(econ: Economics) -> tuple[HighsRunner, np.ndarray]:
 
 def plan_of(runner: HighsRunner, econ: Economics, values: np.ndarray) -> SimpleNamespace:
     load_values(runner, values)
-    halls, modules, upgrades, mining = solution_units(runner.model, econ)
-    return SimpleNamespace(halls=halls, modules=modules, upgrades=upgrades, mining=mining,
+    return SimpleNamespace(decisions=solution_decisions(runner.model, econ),
                            objective=runner.model_objective())
 
 
@@ -90,8 +89,8 @@ def test_search_improves_the_greedy_plan_and_keeps_it_feasible(name: str) -> Non
         assert found.improvements >= 1 and found.objective > start_npv * (1 + 1e-4)
     plan = plan_of(runner, econ, found.values)
     assert plan.objective == pytest.approx(found.objective, rel=1e-9)
-    check_plan(econ, plan)  # every portfolio row holds; NPV recomputed = objective
-    assert evaluate(econ, plan.halls, plan.modules, plan.upgrades, plan.mining).npv \
+    check_plan(econ, plan.decisions, plan.objective)  # every row holds; NPV = objective
+    assert evaluate(econ, plan.decisions).npv \
         == pytest.approx(found.objective, rel=1e-9)
 
 
@@ -124,7 +123,8 @@ def test_search_then_highs_ends_at_the_optimum_with_a_valid_bound(name: str) -> 
     assert outcome.objective == pytest.approx(best, rel=1e-6)
     assert best * (1 - 1e-6) - 1e-6 <= outcome.bound < loose_bound
     assert "neighbourhood search" in outcome.log
-    check_plan(econ, plan_of(runner, econ, current_values(runner)))
+    plan = plan_of(runner, econ, current_values(runner))
+    check_plan(econ, plan.decisions, plan.objective)
 
 
 @pytest.mark.parametrize(("sites", "has_start", "method"), [

@@ -20,7 +20,7 @@ from models.errors import InfeasibleError, SolverError
 from optimizer.cli import main
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.optimize import optimize, solution_units
+from optimizer.solve.optimize import optimize, solution_decisions
 
 
 def with_commitment(site: str, option: str, quarter: str, halls: int) -> dict[str, pd.DataFrame]:
@@ -94,8 +94,8 @@ def test_budget_change_resolves_in_place_like_a_fresh_build() -> None:
     fresh = optimize(portfolio_from_tables(tables), mip_gap=0.0)
     assert tight.objective == pytest.approx(fresh.npv_musd, rel=1e-9)
     assert tight.objective < base.objective - 1.0  # the budget binds and costs NPV
-    units = solution_units(model, econ)
-    assert units[0].sum() == fresh.decisions["halls"].sum()
+    decisions = solution_decisions(model, econ)
+    assert decisions.halls.sum() == fresh.decisions["halls"].sum()
 
 
 def test_commitment_without_cooling_is_explained_in_business_words() -> None:

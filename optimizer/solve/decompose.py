@@ -4,7 +4,7 @@ Why: the sites of a portfolio are coupled only by a few portfolio rows per quart
 budget, hall-start cap, AI demand cap, mining floor). Each site alone is a small MILP that HiGHS
 solves in milliseconds; the coupled monolithic MILP has a weak LP relaxation and proves its gap
 slowly. Here the coupling rows go to a *master* LP over complete site schedules (columns), and
-each site's own rules stay in a *pricing* MILP built once per site with highspy.
+each site's own rules stay in a *pricing* MILP built once per site in HiGHS.
 
 - Column = one site schedule: halls per candidate start (`econ.halls` rows of the site), cooling
   modules, the power upgrade and mining MW per quarter, with its NPV (`value`, $M) and its use of
@@ -25,9 +25,11 @@ each site's own rules stay in a *pricing* MILP built once per site with highspy.
   one with the coupling rows as hard limits on what is left); the restricted master as a MIP
   over the generated columns (mining re-dispatched given the builds); a dive with column
   generation (fix the largest fractional column, re-price, repeat); then, with time left, a
-  neighbourhood search on the monolithic model (`Monolithic`: a few sites' builds freed, the
-  rest fixed to the incumbent) and the monolithic model itself from the best plan, whose proven
-  bound also counts: the reported bound is min(Lagrangian, monolithic).
+  neighbourhood search on the monolithic model (`Monolithic.search`: the search of the
+  "neighbourhood" method, `optimizer.solve.neighbourhood`; a few sites' builds freed, the rest
+  fixed to the incumbent, the sites fractional in the master LP first) and the monolithic model
+  itself from the best plan, whose proven bound also counts: the reported bound is
+  min(Lagrangian, monolithic).
 - Measured (benchmarks/README.md): with hundreds of sites the Lagrangian bound is within a few
   hundredths of a percent of the optimum and the MIP over columns finds a plan proving the
   target fast; with a handful of sites the lumpy halls leave the master LP several percent
@@ -41,17 +43,25 @@ per candidate of `econ.halls`, `econ.cooling`, `econ.power`, mining MW (S, T)), 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import pandas as pd
 
+from models.conversion import build_model
 from models.economics import Economics, objective_npv
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
-from optimizer.solve.highs import relative_gap
+from optimizer.solve.highs import (
+    INF,
+    HighsModel,
+    HighsRunner,
+    RunResult,
+    relative_gap,
+    reset_thread_scheduler,
+)
+from optimizer.solve.neighbourhood import search_sites
 
-INF = highspy.kHighsInf
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
 RC_TOLERANCE = 1e-7  # a column enters the master if its reduced cost exceeds this ($M)
 GAP_TOLERANCE = 1e-9  # relative; a gap this small is a proof (rounding of NPV sums)
@@ -84,32 +94,6 @@ class DecomposedResult:
     seconds: float
     columns: int = 0
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _new_highs(threads: int = 1, seed: int = 0) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", max(1, int(threads)))
-    h.setOptionValue("random_seed", int(seed))
-    return h
-
-
-def _pass_model(h: highspy.Highs, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                integer: np.ndarray, row_lower: np.ndarray, row_upper: np.ndarray,
-                matrix: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    """Load a maximisation model given column-wise (CSC: starts, rows, values)."""
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(cost), len(row_lower)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(cost), len(row_lower)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    if integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in integer]
-    h.passModel(lp)
 
 
 def _csc(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -292,13 +276,10 @@ class SitePricer:
         self.integer = np.zeros(n, dtype=bool)
         self.integer[:self.n_build] = True
         self.matrix = matrix
-        self.highs = _new_highs()
-        self.highs.setOptionValue("mip_rel_gap", PRICING_GAP)
-        self.highs.setOptionValue("mip_abs_gap", 1e-9)
-        self.highs.setOptionValue("presolve", "off")  # measured: ~2x faster on these MILPs
-        _pass_model(self.highs, np.zeros(n), self.col_lower, self.col_upper, self.integer,
-                    self.row_lower, self.row_upper, _csc(matrix))
-        self.all_cols = np.arange(n, dtype=np.int32)
+        # presolve off: measured ~2x faster on these MILPs.
+        self.highs = HighsModel(mip_rel_gap=PRICING_GAP, mip_abs_gap=1e-9, presolve="off")
+        self.highs.load(np.zeros(n), self.col_lower, self.col_upper, self.integer,
+                        self.row_lower, self.row_upper, _csc(matrix))
         self.last: np.ndarray | None = None  # last solution, in the solver's (S) variables
 
     def to_solver(self, x: np.ndarray) -> np.ndarray:
@@ -332,14 +313,13 @@ class SitePricer:
             out[:self.n_build - 1] -= costs[1:self.n_build] * self.chained
         return out
 
-    def _consistent(self, solver_costs: np.ndarray) -> bool:
+    @staticmethod
+    def _consistent(run: RunResult, solver_costs: np.ndarray) -> bool:
         """The objective HiGHS reports is that of the solution it returns (or it has none)."""
-        info = self.highs.getInfo()
-        if info.primal_solution_status != 2:
+        if run.values is None:
             return True
-        value = float(solver_costs @ np.array(self.highs.getSolution().col_value))
-        reported = float(info.objective_function_value)
-        return abs(value - reported) <= 1e-7 * max(1.0, abs(reported))
+        value = float(solver_costs @ run.values)
+        return abs(value - run.objective) <= 1e-7 * max(1.0, abs(run.objective))
 
     def price(self, costs: np.ndarray, time_limit: float) -> tuple[float, np.ndarray | None]:
         """Maximise costs . x over the site's schedules: (proven upper bound, best schedule).
@@ -348,38 +328,35 @@ class SitePricer:
         """
         h = self.highs
         solver_costs = self.solver_costs(costs)
-        h.changeColsCost(self.n, self.all_cols, solver_costs)
-        h.setOptionValue("time_limit", max(0.05, float(time_limit)))
+        h.set_costs(solver_costs)
+        limit = max(0.05, float(time_limit))
         started = self.last is not None
         if started:
-            h.setSolution(self.n, self.all_cols, self.last)
-        run_status = h.run()
-        if started and not self._consistent(solver_costs):
+            h.set_start(self.last)
+        run = h.run(limit)
+        if started and not self._consistent(run, solver_costs):
             # HiGHS 1.16 can misreport a MIP start's objective after presolve and stop there
             # claiming optimality (see optimizer/solve/highs.py): its bound would then be invalid.
-            h.clearSolver()
+            h.clear_solution()
             self.last = None
-            run_status = h.run()
-        status = h.getModelStatus()
-        if run_status == highspy.HighsStatus.kError or not h.getInfo().valid:
+            run = h.run(limit)
+        if run.failed:
             return INF, None  # no proof from a failed run: the bound stays unknown
-        if status == highspy.HighsModelStatus.kInfeasible:
+        if run.termination == "infeasible":
             self.feasible = False
             return -INF, None
-        info = h.getInfo()
         x = None
-        if info.primal_solution_status == 2:  # feasible
-            v = np.array(h.getSolution().col_value)
+        if run.values is not None:  # feasible
+            v = run.values
             v[:self.n_build] = np.round(v[:self.n_build])
             self.last = v
             x = self.from_solver(v)
-        if status == highspy.HighsModelStatus.kOptimal:
-            bound = max(float(info.mip_dual_bound), float(costs @ x)) \
-                if x is not None else float(info.mip_dual_bound)
+        if run.optimal:
+            bound = max(run.bound, float(costs @ x)) if x is not None else run.bound
             if not np.isfinite(bound) and x is not None:
                 bound = float(costs @ x)
         else:
-            bound = float(info.mip_dual_bound)
+            bound = run.bound
             if not np.isfinite(bound):
                 bound = INF
         return bound, x
@@ -515,16 +492,11 @@ class Master:
     def __init__(self, coupling: Coupling, n_sites: int) -> None:
         self.r = len(coupling)
         self.n_sites = n_sites
-        h = _new_highs()
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        m = self.r + n_sites
-        lower = np.concatenate([np.full(self.r, -INF), np.ones(n_sites)])
-        upper = np.concatenate([coupling.rhs, np.ones(n_sites)])
-        h.addRows(m, lower, upper, 0, np.zeros(m, dtype=np.int32), np.zeros(0, dtype=np.int32),
-                  np.zeros(0))
+        h = HighsModel()
+        h.add_rows(np.concatenate([np.full(self.r, -INF), np.ones(n_sites)]),
+                   np.concatenate([coupling.rhs, np.ones(n_sites)]))
         for i in range(self.r):  # artificial slack of each coupling row
-            h.addCol(-ARTIFICIAL_PENALTY, 0.0, INF, 1, np.array([i], dtype=np.int32),
-                     np.array([-1.0]))
+            h.add_column(-ARTIFICIAL_PENALTY, 0.0, INF, np.array([i]), np.array([-1.0]))
         self.highs = h
         self.n_artificial = self.r
         self.columns: list[Column] = []
@@ -533,20 +505,25 @@ class Master:
         nz = np.flatnonzero(np.abs(col.activity) > 1e-12)
         idx = np.concatenate([nz, [self.r + col.site]]).astype(np.int32)
         vals = np.concatenate([col.activity[nz], [1.0]])
-        self.highs.addCol(col.value, 0.0, INF, len(idx), idx, vals)
+        self.highs.add_column(col.value, 0.0, INF, idx, vals)
         self.columns.append(col)
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float]:
         """(objective, pi (R), mu (S), lambda per column, artificial total)."""
-        h = self.highs
-        h.run()
-        sol = h.getSolution()
-        duals = np.array(sol.row_dual)
-        values = np.array(sol.col_value)
-        obj = float(h.getInfo().objective_function_value)
+        run = self.highs.run(duals=True)
+        # The artificial slacks keep the coupling rows feasible; a site without any column
+        # leaves its convexity row unmet, and these are then HiGHS's last iterate, until the
+        # site's pricing gives it a column or finds it has none.
+        assert run.values is not None and run.duals is not None  # always given with duals
+        duals, values = run.duals, run.values
         pi = np.clip(duals[:self.r], 0.0, None)
-        return (obj, pi, duals[self.r:], values[self.n_artificial:],
+        return (run.objective, pi, duals[self.r:], values[self.n_artificial:],
                 float(values[:self.n_artificial].sum()))
+
+    def set_weight_bounds(self, j: int, lower: float, upper: float) -> None:
+        """Bounds of pool column j's weight lambda_j (the dive fixes and forbids columns)."""
+        self.highs.set_column_bounds(np.array([self.n_artificial + j]), np.array([lower]),
+                                     np.array([upper]))
 
 
 # --------------------------------------------------------------------------- repair heuristic
@@ -561,21 +538,20 @@ class Repair:
 
     def __init__(self, prob: Problem) -> None:
         self.prob = prob
-        self.models: dict[int, highspy.Highs] = {}
+        self.models: dict[int, HighsModel] = {}
         coupling = prob.coupling
         self.keep = np.arange(len(coupling) - len(coupling.floor_quarters))  # not the floor
 
-    def _model(self, s: int) -> highspy.Highs:
+    def _model(self, s: int) -> HighsModel:
         if s not in self.models:
             prob, p = self.prob, self.prob.pricers[s]
             use = prob.coupling_matrix(s)[self.keep]
             use[:, :p.n_build] = p.times_d(use[:, :p.n_build])
-            h = _new_highs()
-            h.setOptionValue("mip_rel_gap", 1e-6)
-            _pass_model(h, np.zeros(p.n), p.col_lower, p.col_upper, p.integer,
-                        np.concatenate([p.row_lower, np.full(len(self.keep), -INF)]),
-                        np.concatenate([p.row_upper, np.full(len(self.keep), INF)]),
-                        _csc(np.vstack([p.matrix, use])))
+            h = HighsModel(mip_rel_gap=1e-6)
+            h.load(np.zeros(p.n), p.col_lower, p.col_upper, p.integer,
+                   np.concatenate([p.row_lower, np.full(len(self.keep), -INF)]),
+                   np.concatenate([p.row_upper, np.full(len(self.keep), INF)]),
+                   _csc(np.vstack([p.matrix, use])))
             self.models[s] = h
         return self.models[s]
 
@@ -600,14 +576,12 @@ class Repair:
             p = prob.pricers[s]
             h = self._model(s)
             rows = np.arange(len(p.row_lower), len(p.row_lower) + len(self.keep), dtype=np.int32)
-            h.changeRowsBounds(len(rows), rows, np.full(len(rows), -INF),
-                               np.maximum(left, 0.0) + 1e-9)
-            h.changeColsCost(p.n, p.all_cols, p.solver_costs(costs[s]))
-            h.setOptionValue("time_limit", max(0.05, min(5.0, deadline - time.perf_counter())))
-            h.run()
-            if h.getInfo().primal_solution_status != 2:
+            h.set_row_bounds(rows, np.full(len(rows), -INF), np.maximum(left, 0.0) + 1e-9)
+            h.set_costs(p.solver_costs(costs[s]))
+            run = h.run(max(0.05, min(5.0, deadline - time.perf_counter())))
+            if run.values is None:
                 return None
-            v = np.array(h.getSolution().col_value)
+            v = run.values
             v[:p.n_build] = np.round(v[:p.n_build])
             x = p.from_solver(v)
             builds[s] = x[:p.n_build]
@@ -657,22 +631,18 @@ def _column_mip(prob: Problem, pool: list[Column], incumbent: list[int] | None,
     matrix = (np.array(starts, dtype=np.int32),
               np.concatenate([np.asarray(i, dtype=np.int32) for i in index]),
               np.concatenate([np.asarray(v, dtype=float) for v in value]))
-    h = _new_highs(threads, seed)
-    h.setOptionValue("time_limit", max(0.1, float(time_limit)))
-    h.setOptionValue("mip_rel_gap", float(gap))
-    _pass_model(h, np.array(cost), np.zeros(n_cols), upper, integer, row_lower, row_upper, matrix)
+    h = HighsModel(threads=threads, seed=seed, mip_rel_gap=float(gap))
+    h.load(np.array(cost), np.zeros(n_cols), upper, integer, row_lower, row_upper, matrix)
     if incumbent is not None:
-        h.setSolution(len(incumbent), np.array(incumbent, dtype=np.int32),
-                      np.ones(len(incumbent)))
-    h.run()
-    info = h.getInfo()
-    if info.primal_solution_status != 2:
-        return None, -INF, float(info.mip_dual_bound)
-    lam = np.array(h.getSolution().col_value)[:n_lambda]
+        h.set_start(np.ones(len(incumbent)), np.array(incumbent))
+    run = h.run(max(0.1, float(time_limit)))
+    if run.values is None:
+        return None, -INF, run.bound
+    lam = run.values[:n_lambda]
     chosen = [-1] * n_sites
     for j in np.flatnonzero(lam > 0.5):
         chosen[pool[j].site] = int(j)
-    return chosen, float(info.objective_function_value), float(info.mip_dual_bound)
+    return chosen, run.objective, run.bound
 
 
 # --------------------------------------------------------------------------- the plan
@@ -713,78 +683,83 @@ def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
 
 
 class Monolithic:
-    """models/conversion.py built once, solved in neighbourhoods: the primal polish.
+    """models/conversion.py built once in a `HighsRunner`: the primal polish.
 
-    A neighbourhood frees the build decisions of a few sites and fixes every other site's to
-    the incumbent (bounds changed in the highspy model behind Pyomo's persistent interface;
-    mining stays free), so HiGHS solves a small MILP with the strong monolithic formulation,
-    started from the incumbent: it can only improve. `solve` with no sites fixed is the full
-    model, whose proven bound is also kept.
+    `search` runs the site-neighbourhood search (`optimizer.solve.neighbourhood.search_sites`)
+    from a plan: a few sites' builds freed, every other site's fixed to the incumbent (mining
+    free), each a small MILP with the strong monolithic formulation started from the
+    incumbent, so it can only improve. `solve` with no sites fixed is the full model, whose
+    proven bound is also kept.
     """
 
     def __init__(self, prob: Problem, threads: int, seed: int) -> None:
-        from models.conversion import build_model
-        from optimizer.solve.highs import HighsRunner
-
         econ = prob.econ
         self.prob = prob
-        self.model = build_model(econ)
-        runner = HighsRunner(self.model)
-        self.highs: highspy.Highs = runner.solver._solver_model
-        var_map = runner.solver._pyomo_var_to_solver_var_map
-        m = self.model
-
-        def cols(var: object, n: int) -> np.ndarray:
-            return np.array([var_map.get(id(var[i]), -1) for i in range(n)], dtype=np.int64)
-
-        self.cols = [cols(m.halls_started, len(econ.halls)),
-                     cols(m.modules_started, len(econ.cooling)),
-                     cols(m.upgrade_started, len(econ.power))]
+        self.threads, self.seed = threads, seed
+        self.model = m = build_model(econ)
+        self.runner = runner = HighsRunner(self.model)
+        self.cols = [runner.columns(m.halls_started[i] for i in range(len(econ.halls))),
+                     runner.columns(m.modules_started[i] for i in range(len(econ.cooling))),
+                     runner.columns(m.upgrade_started[i] for i in range(len(econ.power)))]
         self.sites = [econ.halls.site, econ.cooling.site, econ.power.site]
-        lp = self.highs.getLp()
-        lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+        lower, upper = runner.column_bounds()
         self.bounds = [(lower[np.maximum(c, 0)], upper[np.maximum(c, 0)]) for c in self.cols]
-        self.mining_cols = np.array([[var_map[id(m.mining_mw[s, t])] for t in m.T] for s in m.S],
-                                    dtype=np.int64)
-        h = self.highs
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("threads", max(1, int(threads)) if threads else 0)
-        h.setOptionValue("random_seed", int(seed))
-        self.n_cols = h.getNumCol()
+        self.mining_cols = runner.columns(m.mining_mw[s, t] for s in m.S for t in m.T)
 
     def solve(self, plan: PlanArrays, free: np.ndarray | None, time_limit: float, gap: float
-              ) -> tuple[PlanArrays | None, float, str]:
-        """Re-optimise the builds of sites `free` (None: all) from `plan`: (plan, bound, why)."""
-        h = self.highs
+              ) -> tuple[PlanArrays | None, float, str, np.ndarray | None]:
+        """Re-optimise the builds of sites `free` (None: all) from `plan`: (plan, bound,
+        termination, HiGHS column values of the plan found). The model's bounds are restored
+        afterwards."""
+        runner = self.runner
         values = [plan.halls, plan.modules, plan.upgrades]
-        for c, site, (lo, hi), v in zip(self.cols, self.sites, self.bounds, values, strict=True):
-            ok = c >= 0
-            keep = ok & (np.ones(len(c), bool) if free is None else np.isin(site, free))
-            fix = ok & ~keep
-            lower = np.where(fix, v, lo)[ok]
-            upper = np.where(fix, v, hi)[ok]
-            if ok.any():
-                h.changeColsBounds(int(ok.sum()), c[ok].astype(np.int32), lower, upper)
-        start_cols = np.concatenate([c[c >= 0] for c in self.cols] + [self.mining_cols.ravel()])
-        start_vals = np.concatenate([v[c >= 0] for c, v in zip(self.cols, values, strict=True)]
-                                    + [plan.mining.ravel()])
-        h.setOptionValue("time_limit", max(0.1, float(time_limit)))
-        h.setOptionValue("mip_rel_gap", float(gap))
-        h.setSolution(len(start_cols), start_cols.astype(np.int32), start_vals.astype(float))
-        h.run()
-        info = h.getInfo()
-        why = h.modelStatusToString(h.getModelStatus())
-        bound = float(info.mip_dual_bound)
-        if info.primal_solution_status != 2:
-            return None, bound, why
-        x = np.array(h.getSolution().col_value)
+        try:
+            for c, site, (lo, hi), v in zip(self.cols, self.sites, self.bounds, values,
+                                            strict=True):
+                ok = c >= 0
+                fix = ok & ~(np.ones(len(c), bool) if free is None else np.isin(site, free))
+                if ok.any():
+                    runner.set_column_bounds(c[ok], np.where(fix, v, lo)[ok],
+                                             np.where(fix, v, hi)[ok])
+            start_cols = np.concatenate([c[c >= 0] for c in self.cols] + [self.mining_cols])
+            start_vals = np.concatenate([v[c >= 0] for c, v in zip(self.cols, values,
+                                                                   strict=True)]
+                                        + [plan.mining.ravel()])
+            runner.set_start_columns(start_vals, start_cols)
+            run = runner.run_columns(time_limit=time_limit, mip_gap=gap,
+                                     threads=max(1, int(self.threads)) if self.threads else 0,
+                                     seed=self.seed)
+        finally:
+            for c, (lo, hi) in zip(self.cols, self.bounds, strict=True):
+                ok = c >= 0
+                if ok.any():
+                    runner.set_column_bounds(c[ok], lo[ok], hi[ok])
+        if run.values is None:
+            return None, run.bound, run.termination, None
+        return self.plan_of(run.values, plan), run.bound, run.termination, run.values
+
+    def plan_of(self, x: np.ndarray, plan: PlanArrays) -> PlanArrays | None:
+        """The plan in HiGHS column values `x` (builds without a column as in `plan`), mining
+        dispatched (`_assemble`; None if it breaks a coupling row)."""
         units = [np.where(c >= 0, np.round(x[np.maximum(c, 0)]), v)
-                 for c, v in zip(self.cols, values, strict=True)]
+                 for c, v in zip(self.cols, (plan.halls, plan.modules, plan.upgrades),
+                                 strict=True)]
         found = PlanArrays(units[0], units[1], units[2], np.zeros(0), 0.0)
         builds = [_site_vector(self.prob, p, found, with_mining=False) for p in self.prob.pricers]
-        return _assemble(self.prob, builds), bound, why
+        return _assemble(self.prob, builds)
 
+    def search(self, plan: PlanArrays, until: float, first: list[int],
+               done: Callable[[float], bool]) -> tuple[PlanArrays | None, list[str]]:
+        """The site-neighbourhood search from `plan`, the sites `first` freed first, until the
+        clock reaches `until` or `done(NPV)`: (best plan found or None, log)."""
+        nothing_free = np.zeros(0, dtype=np.int64)
+        fixed, _bound, why, values = self.solve(plan, nothing_free, until - time.perf_counter(),
+                                                0.0)  # the plan in every HiGHS column
+        if values is None or fixed is None:
+            return None, [f"neighbourhood search: the plan has no columns ({why})"]
+        found = search_sites(self.runner, self.prob.econ, values, until=until, seed=self.seed,
+                             threads=self.threads, first=first, done=done)
+        return self.plan_of(found.values, plan), found.log
 
 def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bool = True
                  ) -> np.ndarray:
@@ -820,7 +795,7 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     """
     # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
     # if an earlier solve in this process started it with more threads.
-    highspy.Highs.resetGlobalScheduler(True)
+    reset_thread_scheduler()
     return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
         max_iterations, polish, use_greedy, greedy)
 
@@ -960,7 +935,6 @@ class _Run:
         re-price the sites not yet fixed (a few rounds), repeat until the master LP is
         integral; that plan is offered. Bounds are restored afterwards."""
         prob, master = self.prob, self.master
-        h = master.highs
         fixed: list[int] = []
         fixed_sites: set[int] = set()
         forbidden: list[int] = []
@@ -977,7 +951,7 @@ class _Run:
                         return
                     fixed.remove(last)
                     fixed_sites.discard(self.pool[last].site)
-                    h.changeColBounds(master.n_artificial + last, 0.0, 0.0)
+                    master.set_weight_bounds(last, 0.0, 0.0)
                     forbidden.append(last)
                     last = None
                     continue
@@ -1007,12 +981,12 @@ class _Run:
                 picks.update(int(j) for j in np.flatnonzero(lam >= 1 - 1e-6)
                              if self.pool[j].site not in fixed_sites)
                 for j in picks:
-                    h.changeColBounds(master.n_artificial + j, 1.0, INF)
+                    master.set_weight_bounds(j, 1.0, INF)
                     fixed.append(j)
                     fixed_sites.add(self.pool[j].site)
         finally:
             for j in fixed + forbidden:
-                h.changeColBounds(master.n_artificial + j, 0.0, INF)
+                master.set_weight_bounds(j, 0.0, INF)
 
     def column_mip(self, time_limit: float) -> None:
         _obj, self.pi_master, _mu, self.lam, _art = self.master.solve()
@@ -1026,36 +1000,20 @@ class _Run:
             self.offer(plan, f"MIP over {len(self.pool)} columns ({mip_obj:,.4f})")
 
     def neighbourhoods(self, mono: Monolithic, until: float) -> None:
-        """Phase 2: free `size` sites at a time; fractional sites of the master LP first."""
-        prob = self.prob
-        rng = np.random.default_rng(self.seed)
+        """Phase 2: the site-neighbourhood search from the best plan, the sites fractional in
+        the master LP freed first; it stops once the plan proves the gap."""
+        if self.best is None:
+            return
         fractional = sorted({self.pool[j].site for j in np.flatnonzero(
             (self.lam > 1e-6) & (self.lam < 1 - 1e-6))}) if len(self.lam) else []
-        order = list(rng.permutation(fractional)) + list(rng.permutation(
-            [s for s in range(prob.n_sites) if s not in set(fractional)]))
-        size = min(prob.n_sites, 8)
-        position, quiet = 0, 0
-        while time.perf_counter() < until and not self.proven() and self.best is not None:
-            if position >= len(order):
-                order, position = list(rng.permutation(prob.n_sites)), 0
-            whole = size >= prob.n_sites
-            free = np.arange(prob.n_sites) if whole else np.array(order[position:position + size])
-            position += size
-            before = self.best.npv
-            plan, bound, why = mono.solve(self.best, free, min(until - time.perf_counter(),
-                                                               10.0), self.mip_gap / 10)
-            self.offer(plan, f"neighbourhood of {len(free)} sites ({why})")
-            if whole:
-                self.lower_bound_to(bound, "the whole model")
-            quiet = 0 if self.best.npv > before + 1e-9 else quiet + 1
-            if why == "Optimal" and size < prob.n_sites:
-                size = min(prob.n_sites, size + 2)  # solved: a larger neighbourhood next
-            elif why != "Optimal":
-                size = max(2, size - 2)
-            if whole and why == "Optimal":
-                return
-            if quiet >= max(3, 2 * (prob.n_sites // size)):
-                return
+
+        def done(npv: float) -> bool:
+            return relative_gap(npv, self.bound) <= self.mip_gap + GAP_TOLERANCE
+
+        plan, log = mono.search(self.best, until, fractional, done)
+        for line in log:
+            self.say(line.removeprefix("sitepivot: "))
+        self.offer(plan, "the neighbourhood search")
 
     # ----------------------------------------------------------------- driver
     def solve(self, max_iterations: int, polish: bool, use_greedy: bool,
@@ -1089,7 +1047,7 @@ class _Run:
                 self.neighbourhoods(mono, time.perf_counter() + 0.6 * self.left())
             if not self.proven() and self.left() > 0.5 and self.best is not None:
                 self.say(f"monolithic model from the best plan for {self.left():.1f}s")
-                plan, bound, status = mono.solve(self.best, None, self.left(), self.mip_gap)
+                plan, bound, status, _ = mono.solve(self.best, None, self.left(), self.mip_gap)
                 self.offer(plan, f"monolithic model ({status})")
                 self.lower_bound_to(bound, f"monolithic model ({status})")
         termination = "optimal" if self.proven() else (

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from models.conversion import CONSTRAINT_FAMILIES, build_model
+from models.conversion import FAMILIES, FAMILY, build_model
 from models.economics import Economics
 from optimizer.solve.highs import HighsRunner
 
-UNITS = {"site_power": "MW", "site_cooling": "MW", "capital_budget": "$M",
-         "ai_demand_cap": "MW IT", "mining_floor": "MW", "start_commitments": "halls",
-         "halls_per_site": "halls", "hall_starts_cap": "hall starts",
-         "cooling_module_limit": "modules", "power_upgrade_once": "upgrades"}
-
-
-# Business limits relaxed first; commitments stay hard so the answer says which resource the
-# commitments lack. Only if that cannot help are the commitments relaxed too.
-RESOURCE_FAMILIES = ("site_power", "site_cooling", "capital_budget", "ai_demand_cap",
-                     "mining_floor", "halls_per_site", "hall_starts_cap", "cooling_module_limit",
-                     "power_upgrade_once")
-ALL_FAMILIES = tuple(component for _r, _f, component, _fam in CONSTRAINT_FAMILIES)
+# Business limits (the registry's `relax_first` families) are relaxed first; commitments stay
+# hard so the answer says which resource the commitments lack. Only if that cannot help are the
+# commitments relaxed too.
+RESOURCE_FAMILIES = tuple(f.component for f in FAMILIES if f.relax_first)
+ALL_FAMILIES = tuple(f.component for f in FAMILIES)
 
 
 def explain_infeasibility(econ: Economics, time_limit: float = 60.0) -> list[str]:
@@ -117,7 +110,7 @@ def _describe(econ: Economics, component: str, key: object, amount: float, last:
     portfolio = econ.portfolio
     labels = portfolio.quarter_labels
     sites = portfolio.site_names
-    unit = UNITS.get(component, "")
+    unit = FAMILY[component].unit if component in FAMILY else ""
 
     def site_q(k: object) -> tuple[str, str]:
         s, t = k  # type: ignore[misc]

@@ -1,7 +1,8 @@
-"""Turn decision arrays and their valuation into the Plan's DataFrames (no Pyomo here).
+"""Turn decisions and their valuation into the Plan's DataFrames (no Pyomo here).
 
-Capacity and constraint rows are recomputed from the decisions with numpy, the same way for a
-solver's plan, a greedy plan or a plan read back from a report.
+Capacity and constraint rows are the rules' data layer evaluated for the decisions
+(`models.rules.Rules.usage`), the same way for a solver's plan, a greedy plan or a plan read
+back from a report; the constraint families' labels come from the model's registry.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.economics import Economics, Starts, Valuation
+from models.conversion import FAMILY
+from models.decisions import Decisions
+from models.economics import Economics, Valuation
 from models.metrics import irr, payback, plan_metrics
 from models.quarters import add_quarters
+from models.rules import Usage
 from optimizer.plan import (
     ANNUAL_COLUMNS,
     CAPACITY_COLUMNS,
@@ -26,62 +30,16 @@ from optimizer.plan import (
 BINDING_TOLERANCE = 1e-6
 
 
-def _cumulative_by_site(econ: Economics, starts: Starts, units: np.ndarray,
-                        weight: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """(S, T): sum of units * weight of starts with start quarter + delay <= t."""
-    horizon = econ.horizon
-    out = np.zeros((len(econ.portfolio.sites), horizon + 1))
-    when = starts.tau + delay
-    chosen = units > 0
-    if chosen.any():
-        np.add.at(out, (starts.site[chosen], np.clip(when[chosen], 0, horizon)),
-                  (units * weight)[chosen])
-    return np.cumsum(out, axis=1)[:, :horizon]
-
-
-def site_usage(econ: Economics, halls: np.ndarray, modules: np.ndarray, upgrades: np.ndarray,
-               mining: np.ndarray) -> dict[str, np.ndarray]:
-    """(S, T) arrays of every capacity quantity of a plan, by the rules of models/conversion."""
-    portfolio = econ.portfolio
-    sites, options = portfolio.sites, portfolio.options
-    hall_mw = sites["hall_it_mw"].to_numpy(float)[econ.halls.site]
-    pue = options["pue"].to_numpy(float)[econ.halls.option]
-    cool = options["cooling_mw_per_it_mw"].to_numpy(float)[econ.halls.option]
-    lead = econ.halls.online - econ.halls.tau
-    zero = np.zeros(len(econ.halls), dtype=int)
-    ones = np.ones(len(econ.halls))
-    started = _cumulative_by_site(econ, econ.halls, halls, ones, zero)
-    online = _cumulative_by_site(econ, econ.halls, halls, ones, lead)
-    reserved = _cumulative_by_site(econ, econ.halls, halls, pue * hall_mw, zero)
-    cooling_need = _cumulative_by_site(econ, econ.halls, halls, cool * hall_mw, lead)
-    it_online = _cumulative_by_site(econ, econ.halls, halls, hall_mw, lead)
-    module_mw = sites["cooling_module_mw"].fillna(0).to_numpy(float)[econ.cooling.site]
-    upgrade_mw = sites["power_upgrade_mw"].fillna(0).to_numpy(float)[econ.power.site]
-    added_cooling = _cumulative_by_site(econ, econ.cooling, modules, module_mw,
-                                        econ.cooling.online - econ.cooling.tau)
-    added_power = _cumulative_by_site(econ, econ.power, upgrades, upgrade_mw,
-                                      econ.power.online - econ.power.tau)
-    return {
-        "halls_started": started, "halls_online": online,
-        "power_used": mining + reserved,
-        "power_available": sites["grid_mw"].to_numpy(float)[:, None] + added_power,
-        "cooling_used": cooling_need,
-        "cooling_available": sites["cooling_mw"].to_numpy(float)[:, None] + added_cooling,
-        "ai_it_online": it_online, "mining": mining,
-    }
-
-
-def plan_frames(econ: Economics, halls: np.ndarray, modules: np.ndarray, upgrades: np.ndarray,
-                mining: np.ndarray, valuation: Valuation) -> dict[str, Any]:
+def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> dict[str, Any]:
     """The DataFrame fields of a Plan (decisions, upgrades, cash flows, capacity, ...)."""
     portfolio = econ.portfolio
     labels = portfolio.quarter_labels
     site_names = portfolio.site_names
-    usage = site_usage(econ, halls, modules, upgrades, mining)
+    usage = econ.rules.usage(decisions)
     cash_flows = _cash_flows(valuation, labels)
     return {
-        "decisions": _decisions(econ, halls),
-        "upgrades": _upgrades(econ, modules, upgrades),
+        "decisions": _decisions(econ, decisions.halls),
+        "upgrades": _upgrades(econ, decisions.modules, decisions.upgrades),
         "cash_flows": cash_flows,
         "equity_npv_musd": valuation.equity_npv,
         "deal_metrics": deal_metrics(valuation, labels),
@@ -93,24 +51,23 @@ def plan_frames(econ: Economics, halls: np.ndarray, modules: np.ndarray, upgrade
         "terminal_value_musd": float(valuation.discount[-1] * valuation.terminal_value.sum()),
         "site_npv_musd": pd.Series(valuation.site_npv, index=pd.Index(site_names, name="site"),
                                    name="npv_musd"),
-        "mining_mw": pd.DataFrame(mining, index=pd.Index(site_names, name="site"),
+        "mining_mw": pd.DataFrame(decisions.mining, index=pd.Index(site_names, name="site"),
                                   columns=labels),
         "capacity": _capacity(usage, site_names, labels),
-        "constraints": constraint_rows(econ, usage, halls, valuation),
+        "constraints": constraint_rows(econ, usage),
     }
 
 
 def _decisions(econ: Economics, halls: np.ndarray) -> pd.DataFrame:
     portfolio = econ.portfolio
     start = portfolio.settings.start_quarter
-    hall_mw = portfolio.sites["hall_it_mw"].to_numpy(float)
     rows = []
     for c in np.flatnonzero(halls > 0):
         s, o, n = int(econ.halls.site[c]), int(econ.halls.option[c]), float(halls[c])
         rows.append({
             "site": portfolio.site_names[s], "option": portfolio.option_names[o],
             "start_quarter": add_quarters(start, int(econ.halls.tau[c])), "halls": int(n),
-            "it_mw": n * hall_mw[s],
+            "it_mw": n * float(econ.rules.halls.it_mw[c]),
             "online_quarter": add_quarters(start, int(econ.halls.online[c])),
             "capex_musd": n * float(econ.halls.capex[c].sum()),
             "npv_musd": n * float(econ.halls.project_value[c]),
@@ -187,16 +144,15 @@ def annual_frame(cash_flows: pd.DataFrame) -> pd.DataFrame:
 def _upgrades(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> pd.DataFrame:
     portfolio = econ.portfolio
     start = portfolio.settings.start_quarter
-    sites = portfolio.sites
     rows = []
-    for kind, starts, units, mw_col in (("cooling", econ.cooling, modules, "cooling_module_mw"),
-                                        ("power", econ.power, upgrades, "power_upgrade_mw")):
+    for kind, starts, units, rule in (("cooling", econ.cooling, modules, econ.rules.modules),
+                                      ("power", econ.power, upgrades, econ.rules.upgrades)):
         for k in np.flatnonzero(units > 0):
             s, n = int(starts.site[k]), float(units[k])
             rows.append({
                 "site": portfolio.site_names[s], "kind": kind,
                 "start_quarter": add_quarters(start, int(starts.tau[k])), "units": int(n),
-                "mw": n * float(sites[mw_col].iloc[s]),
+                "mw": n * float(rule.mw[k]),
                 "online_quarter": add_quarters(start, int(starts.online[k])),
                 "capex_musd": n * float(starts.capex[k].sum())})
     frame = pd.DataFrame(rows, columns=UPGRADE_COLUMNS)
@@ -234,99 +190,91 @@ def _cash_flows(v: Valuation, labels: list[str]) -> pd.DataFrame:
     return frame[CASH_FLOW_COLUMNS]
 
 
-def _capacity(usage: dict[str, np.ndarray], sites: list[str], labels: list[str]
-              ) -> pd.DataFrame:
-    n_sites, horizon = usage["mining"].shape
+def _capacity(usage: Usage, sites: list[str], labels: list[str]) -> pd.DataFrame:
+    n_sites, horizon = usage.mining.shape
     frame = pd.DataFrame({
         "site": np.repeat(sites, horizon),
         "quarter": np.tile(labels, n_sites),
-        "mining_mw": usage["mining"].ravel(),
-        "ai_it_mw_online": usage["ai_it_online"].ravel(),
-        "halls_building": (usage["halls_started"] - usage["halls_online"]).ravel().round(),
-        "halls_hosting": usage["halls_online"].ravel().round(),
-        "power_used_mw": usage["power_used"].ravel(),
-        "power_available_mw": usage["power_available"].ravel(),
-        "cooling_used_mw": usage["cooling_used"].ravel(),
-        "cooling_available_mw": usage["cooling_available"].ravel(),
+        "mining_mw": usage.mining.ravel(),
+        "ai_it_mw_online": usage.ai_it_online.ravel(),
+        "halls_building": (usage.halls_started - usage.halls_online).ravel().round(),
+        "halls_hosting": usage.halls_online.ravel().round(),
+        "power_used_mw": usage.power_used.ravel(),
+        "power_available_mw": usage.power_available.ravel(),
+        "cooling_used_mw": usage.cooling_used.ravel(),
+        "cooling_available_mw": usage.cooling_available.ravel(),
     })
     frame[["halls_building", "halls_hosting"]] = frame[
         ["halls_building", "halls_hosting"]].astype(int)
     return frame[CAPACITY_COLUMNS]
 
 
-def constraint_rows(econ: Economics, usage: dict[str, np.ndarray], halls: np.ndarray,
-                    valuation: Valuation) -> pd.DataFrame:
-    """Every limit of the model with the plan's use of it, in business words."""
+def constraint_rows(econ: Economics, usage: Usage) -> pd.DataFrame:
+    """Every limit of the model with the plan's use of it, in business words; each row's
+    family is its constraint family's label in the model's registry (`models.conversion`)."""
     portfolio = econ.portfolio
     labels = portfolio.quarter_labels
     names = portfolio.site_names
-    quarters = portfolio.quarters
+    limits = econ.rules.limits
     rows: list[dict[str, Any]] = []
     # Halls are lumpy: a limit binds when its slack cannot take one more unit of the smallest
-    # thing that uses it (the cheapest hall-quarter of capex, the smallest hall's MW, ...).
+    # thing that uses it (the cheapest hall-quarter of budget, the smallest hall's MW, ...).
     steps = _smallest_steps(econ)
 
-    def add(constraint: str, family: str, site: str, quarter: str, used: float, limit: float,
-            sense: str = "<=", step: float = 0.0) -> None:
+    def add(component: str, constraint: str, site: str, quarter: str, used: float,
+            limit: float, sense: str = "<=", step: float = 0.0) -> None:
         slack = limit - used if sense == "<=" else used - limit
         tight = slack <= BINDING_TOLERANCE * max(1.0, abs(limit)) or slack < step - 1e-9
-        rows.append({"constraint": constraint, "family": family, "site": site,
-                     "quarter": quarter, "used": used, "limit": limit, "slack": slack,
-                     "binding": bool(tight)})
+        rows.append({"constraint": constraint, "family": FAMILY[component].label,
+                     "site": site, "quarter": quarter, "used": used, "limit": limit,
+                     "slack": slack, "binding": bool(tight)})
 
-    max_halls = portfolio.sites["halls"].to_numpy(float)
     for s, site in enumerate(names):
-        add(f"Halls at {site}", "halls", site, "", float(usage["halls_started"][s, -1]),
-            max_halls[s], step=1.0)
+        add("halls_per_site", f"Halls at {site}", site, "",
+            float(usage.halls_started[s, -1]), float(limits.halls[s]), step=1.0)
         for t, q in enumerate(labels):
-            add(f"Power at {site} in {q}", "power", site, q, float(usage["power_used"][s, t]),
-                float(usage["power_available"][s, t]))
-            if usage["cooling_used"][s, t] > 0:
-                add(f"Cooling at {site} in {q}", "cooling", site, q,
-                    float(usage["cooling_used"][s, t]), float(usage["cooling_available"][s, t]),
+            add("site_power", f"Power at {site} in {q}", site, q, float(usage.power_used[s, t]),
+                float(usage.power_available[s, t]))
+            if usage.cooling_used[s, t] > 0:
+                add("site_cooling", f"Cooling at {site} in {q}", site, q,
+                    float(usage.cooling_used[s, t]), float(usage.cooling_available[s, t]),
                     step=float(steps["cooling"][s]))
-    capex = valuation.capex.sum(axis=0)
-    budget = quarters["budget_musd"].to_numpy(float)
-    carry = portfolio.settings.budget_carryover
     spent = limit = 0.0
     for t, q in enumerate(labels):
-        if np.isfinite(budget[t]):
-            if carry:
-                spent, limit = spent + capex[t], limit + budget[t]
-                add(f"Budget to date in {q}", "budget", "", q, spent, limit,
+        if np.isfinite(limits.budget[t]):
+            if limits.budget_carryover:
+                spent, limit = spent + usage.budget_use[t], limit + limits.budget[t]
+                add("capital_budget", f"Budget to date in {q}", "", q, spent, limit,
                     step=steps["budget"])
             else:
-                add(f"Budget in {q}", "budget", "", q, float(capex[t]), float(budget[t]),
-                    step=steps["budget"])
-    it_online = usage["ai_it_online"].sum(axis=0)
-    mining = usage["mining"].sum(axis=0)
-    starts = np.zeros(econ.horizon)
-    live = (halls > 0) & (econ.halls.tau >= 0)
-    np.add.at(starts, econ.halls.tau[live], halls[live])
-    for column, family, title, used, sense, step in (
-            ("ai_demand_mw", "AI demand", "AI IT MW online", it_online, "<=", steps["it_mw"]),
-            ("max_hall_starts", "hall starts", "Hall starts", starts, "<=", 1.0),
-            ("min_mining_mw", "mining floor", "Mining floor", mining, ">=", 0.0)):
-        cap = quarters[column].to_numpy(float)
+                add("capital_budget", f"Budget in {q}", "", q, float(usage.budget_use[t]),
+                    float(limits.budget[t]), step=steps["budget"])
+    it_online = usage.ai_it_online.sum(axis=0)
+    mining = usage.mining.sum(axis=0)
+    for component, cap, title, used, sense, step in (
+            ("ai_demand_cap", limits.ai_demand_mw, "AI IT MW online", it_online, "<=",
+             steps["it_mw"]),
+            ("hall_starts_cap", limits.max_hall_starts, "Hall starts", usage.hall_starts, "<=",
+             1.0),
+            ("mining_floor", limits.min_mining_mw, "Mining floor", mining, ">=", 0.0)):
         for t, q in enumerate(labels):
             if np.isfinite(cap[t]):
-                add(f"{title} in {q}", family, "", q, float(used[t]), float(cap[t]), sense,
+                add(component, f"{title} in {q}", "", q, float(used[t]), float(cap[t]), sense,
                     step)
     return pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
 
 
 def _smallest_steps(econ: Economics) -> dict[str, Any]:
-    """The smallest indivisible use of each lumpy limit: a quarter of the cheapest hall's
-    capex (budget), the smallest hall's IT MW (AI demand), each site's smallest hall cooling."""
-    halls = econ.halls
+    """The smallest indivisible use of each lumpy limit: the smallest budget use of one hall in
+    one quarter (budget), the smallest hall's IT MW (AI demand), each site's smallest hall
+    cooling."""
+    halls = econ.rules.halls
+    n_sites = econ.rules.n_sites
     if not len(halls):
-        return {"budget": 0.0, "it_mw": 0.0, "cooling": np.zeros(len(econ.portfolio.sites))}
-    sites, options = econ.portfolio.sites, econ.portfolio.options
-    lead = (halls.online - halls.tau).astype(float)
-    hall_mw = sites["hall_it_mw"].to_numpy(float)
-    cooling = options["cooling_mw_per_it_mw"].to_numpy(float)[halls.option] * hall_mw[halls.site]
-    by_site = np.full(len(sites), np.inf)
-    np.minimum.at(by_site, halls.site, cooling)
-    return {"budget": float((econ.hall_capex[halls.site, halls.option] / lead).min()),
-            "it_mw": float(hall_mw[np.unique(halls.site)].min()),
+        return {"budget": 0.0, "it_mw": 0.0, "cooling": np.zeros(n_sites)}
+    by_site = np.full(n_sites, np.inf)
+    np.minimum.at(by_site, halls.site, halls.cooling_mw)
+    rate = halls.budget_rate.rate
+    return {"budget": float(rate[rate > 0].min()) if (rate > 0).any() else 0.0,
+            "it_mw": float(halls.it_mw.min()),
             "cooling": np.where(np.isfinite(by_site), by_site, 0.0)}

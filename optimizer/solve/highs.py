@@ -1,4 +1,14 @@
-"""The one module that talks to HiGHS (in-process, through Pyomo's persistent `highs` interface).
+"""The one module that talks to HiGHS: only here is highspy imported or Pyomo's solver internals
+(`_solver_model`, `_pyomo_var_to_solver_var_map`) read.
+
+Two doors:
+- `HighsRunner`: a Pyomo model in a persistent HiGHS instance (Pyomo's `highs` interface). `solve`
+  is the audited solve every method ends with; the column methods (`columns`, `column_bounds`,
+  `set_column_bounds`, `objective_coefficients`, `column_values`, `load_column_values`,
+  `set_start_columns`, `run_columns`) let a search change the model in place and re-solve it
+  quietly, in HiGHS's column order, without a rebuild.
+- `HighsModel`: a model given as arrays (the decomposition's pricing MILPs, master LP and MIP over
+  columns), maximised, quiet.
 
 Why it stopped and what solution exists are kept apart, in sitepivot's own words: a time-limited
 run that has a plan is `feasible` with a gap, never `optimal`.
@@ -8,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import highspy
@@ -17,6 +27,9 @@ import pyomo.environ as pyo
 from highspy.highs import HighsCallbackEvent
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.core.base.var import VarData
+
+INF = highspy.kHighsInf  # HiGHS's infinity, for bounds and "no bound known"
 
 # HiGHS/Pyomo termination -> sitepivot's termination word (why the solver stopped).
 TERMINATION = {
@@ -32,6 +45,158 @@ TERMINATION = {
     TerminationCondition.error: "error",
     TerminationCondition.unknown: "unknown",
 }
+
+
+# HiGHS's own model status -> sitepivot's termination word, for the runs that bypass Pyomo
+# (`HighsModel.run`, `HighsRunner.run_columns`); the same words Pyomo's conditions map to.
+MODEL_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
+    highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
+    highspy.HighsModelStatus.kSolutionLimit: "iteration_limit",
+    highspy.HighsModelStatus.kObjectiveBound: "objective_limit",
+    highspy.HighsModelStatus.kObjectiveTarget: "objective_limit",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kInterrupt: "interrupted",
+    highspy.HighsModelStatus.kLoadError: "error",
+    highspy.HighsModelStatus.kModelError: "error",
+    highspy.HighsModelStatus.kPresolveError: "error",
+    highspy.HighsModelStatus.kSolveError: "error",
+    highspy.HighsModelStatus.kPostsolveError: "error",
+    highspy.HighsModelStatus.kMemoryLimit: "error",
+}
+
+
+def reset_thread_scheduler() -> None:
+    """Start HiGHS's thread scheduler afresh. HiGHS keeps one per process; a run with a different
+    thread count than the one that started it stops with an error."""
+    highspy.Highs.resetGlobalScheduler(True)
+
+
+@dataclass
+class RunResult:
+    """One quiet HiGHS run (`HighsModel.run`, `HighsRunner.run_columns`), in HiGHS's columns.
+
+    failed: the run returned an error or left no valid information (then nothing it says is
+    proof). termination: sitepivot's word for HiGHS's model status. values: column values of the
+    best solution, None if there is none. objective: its objective ($M; NaN without one). bound:
+    HiGHS's MIP dual bound (for an LP, meaningless). duals: row duals when asked for; then
+    `values` too are HiGHS's last iterate even when it is not feasible (an LP's final basis).
+    """
+
+    failed: bool
+    termination: str
+    values: np.ndarray | None
+    objective: float
+    bound: float
+    duals: np.ndarray | None = None
+
+    @property
+    def optimal(self) -> bool:
+        return self.termination == "optimal"
+
+
+def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bool = False
+                ) -> RunResult:
+    info = highs.getInfo()
+    termination = MODEL_STATUS.get(highs.getModelStatus(), "unknown")
+    failed = run_status == highspy.HighsStatus.kError or not info.valid
+    has_solution = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
+    values = row_duals = None
+    if has_solution or duals:
+        solution = highs.getSolution()
+        values = np.array(solution.col_value)
+        if duals:
+            row_duals = np.array(solution.row_dual)
+    return RunResult(failed=failed, termination=termination, values=values,
+                     objective=float(info.objective_function_value) if has_solution or duals
+                     else float("nan"),
+                     bound=float(info.mip_dual_bound), duals=row_duals)
+
+
+class HighsModel:
+    """A HiGHS model given as arrays, maximised, with HiGHS's output off.
+
+    `threads` (at least 1) and `seed` are HiGHS's options; `options` any others
+    (`mip_rel_gap=1e-6`, `presolve="off"`, ...). Bounds of +-INF are free.
+    """
+
+    def __init__(self, *, threads: int = 1, seed: int = 0,
+                 **options: float | int | str | bool) -> None:
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("threads", max(1, int(threads)))
+        self._highs.setOptionValue("random_seed", int(seed))
+        for name, value in options.items():
+            self._highs.setOptionValue(name, value)
+        self._highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    def set_option(self, name: str, value: float | int | str | bool) -> None:
+        self._highs.setOptionValue(name, value)
+
+    def load(self, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
+             row_lower: np.ndarray, row_upper: np.ndarray,
+             matrix: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Replace the model: max cost . x, lower <= x <= upper (x integer where `integer`),
+        row_lower <= A x <= row_upper with A given column-wise (CSC: starts, rows, values)."""
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(cost), len(row_lower)
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+        lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(cost), len(row_lower)
+        lp.sense_ = highspy.ObjSense.kMaximize
+        if integer.any():
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i
+                               else highspy.HighsVarType.kContinuous for i in integer]
+        self._highs.passModel(lp)
+
+    def add_rows(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Append empty rows lower <= . <= upper (columns added later fill them)."""
+        self._highs.addRows(len(lower), lower, upper, 0, np.zeros(len(lower), dtype=np.int32),
+                            np.zeros(0, dtype=np.int32), np.zeros(0))
+
+    def add_column(self, cost: float, lower: float, upper: float, rows: np.ndarray,
+                   values: np.ndarray) -> None:
+        """Append one column with its nonzeros `values` in `rows`."""
+        self._highs.addCol(float(cost), float(lower), float(upper), len(rows),
+                           np.asarray(rows, dtype=np.int32), np.asarray(values, dtype=float))
+
+    def set_costs(self, cost: np.ndarray) -> None:
+        """New objective coefficients of every column."""
+        n = len(cost)
+        self._highs.changeColsCost(n, np.arange(n, dtype=np.int32),
+                                   np.asarray(cost, dtype=float))
+
+    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self._highs.changeColsBounds(len(cols), cols,
+                                     np.broadcast_to(np.asarray(lower, float), cols.shape),
+                                     np.broadcast_to(np.asarray(upper, float), cols.shape))
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        self._highs.changeRowsBounds(len(rows), rows, np.asarray(lower, float),
+                                     np.asarray(upper, float))
+
+    def set_start(self, values: np.ndarray, cols: np.ndarray | None = None) -> None:
+        """A MIP start for the next run: `values` of columns `cols` (None: all, in order)."""
+        cols = np.arange(len(values), dtype=np.int32) if cols is None \
+            else np.asarray(cols, dtype=np.int32)
+        self._highs.setSolution(len(cols), cols, np.asarray(values, dtype=np.float64))
+
+    def clear_solution(self) -> None:
+        """Forget the last solution, basis and MIP start (the model stays)."""
+        self._highs.clearSolver()
+
+    def run(self, time_limit: float | None = None, *, duals: bool = False) -> RunResult:
+        """Solve (within `time_limit` seconds if given); `duals`: also return the row duals."""
+        if time_limit is not None:
+            self._highs.setOptionValue("time_limit", float(time_limit))
+        return _run_result(self._highs, self._highs.run(), duals)
 
 
 @dataclass
@@ -97,7 +262,7 @@ class HighsRunner:
 
     def clear(self) -> None:
         """Forget the previous solution and any MIP start (the model stays loaded)."""
-        highs = self.solver._solver_model
+        highs = self._highs
         highs.clearSolver()
         # HiGHS keeps a `should_stop` interrupt set for every later run of this instance;
         # registering the callbacks again clears it.
@@ -106,18 +271,11 @@ class HighsRunner:
 
     def set_start(self, values: list[tuple[pyo.Var, float]]) -> None:
         """Give HiGHS a starting plan (a MIP start); variables not given are left free."""
-        highs = self.solver._solver_model  # the highspy.Highs object behind the interface
-        var_map = self.solver._pyomo_var_to_solver_var_map
-        cols, vals = [], []
-        for var, value in values:
-            col = var_map.get(id(var))
-            if col is not None:
-                cols.append(int(col))
-                vals.append(float(value))
-        if cols:
-            highs.setSolution(len(cols), np.array(cols, dtype=np.int32),
-                              np.array(vals, dtype=np.float64))
-            self._start_given = True
+        cols = self.columns(var for var, _ in values)
+        vals = np.array([float(value) for _, value in values], dtype=np.float64)
+        known = cols >= 0
+        if known.any():
+            self.set_start_columns(vals[known], cols[known])
 
     def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0,
               should_stop: StopRule | None = None) -> SolveOutcome:
@@ -134,7 +292,7 @@ class HighsRunner:
         """
         if should_stop is None:
             return self._solve_checked(time_limit, mip_gap, threads, seed)
-        highs = self.solver._solver_model
+        highs = self._highs
         rule: StopRule = should_stop
 
         def ask(event: HighsCallbackEvent) -> None:
@@ -169,12 +327,83 @@ class HighsRunner:
             outcome.termination = "inconsistent_objective"
         return outcome
 
-    def set_start_columns(self, values: np.ndarray) -> None:
-        """Give HiGHS a complete starting plan as values of its columns, in column order."""
-        highs = self.solver._solver_model
-        highs.setSolution(len(values), np.arange(len(values), dtype=np.int32),
-                          np.asarray(values, dtype=np.float64))
+    # ----------------------------------------------------------------- HiGHS's columns
+    # A search changes the model in place and re-solves it, in HiGHS's column order: the
+    # methods below. Bounds changed here are HiGHS's only (Pyomo's variables keep theirs), so
+    # whoever changes them restores them before the next `solve`.
+
+    @property
+    def _highs(self) -> highspy.Highs:
+        return self.solver._solver_model  # the highspy.Highs object behind Pyomo's interface
+
+    def columns(self, variables: Iterable[VarData], *, free_only: bool = False) -> np.ndarray:
+        """HiGHS column of each variable (int64), -1 for one HiGHS does not have (or, with
+        `free_only`, one fixed in Pyomo)."""
+        var_map = self.solver._pyomo_var_to_solver_var_map
+        return np.array([-1 if free_only and var.fixed else var_map.get(id(var), -1)
+                         for var in variables], dtype=np.int64)
+
+    def column_count(self) -> int:
+        return int(self._highs.getNumCol())
+
+    def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) bounds of every column as HiGHS has them now."""
+        lp = self._highs.getLp()
+        return np.array(lp.col_lower_), np.array(lp.col_upper_)
+
+    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change the bounds of columns `cols` in HiGHS only (nothing rebuilt)."""
+        cols = np.asarray(cols, dtype=np.int32)
+        self._highs.changeColsBounds(len(cols), cols, np.asarray(lower, dtype=float),
+                                     np.asarray(upper, dtype=float))
+
+    def objective_coefficients(self) -> tuple[np.ndarray, float]:
+        """(cost per column, constant): the model's objective is cost . values + constant."""
+        lp = self._highs.getLp()
+        return np.array(lp.col_cost_), float(lp.offset_)
+
+    def column_values(self) -> np.ndarray:
+        """Column values of the plan loaded in the Pyomo model's variables (after a solve);
+        0 for a variable without a value."""
+        var_map = self.solver._pyomo_var_to_solver_var_map
+        values = np.zeros(self.column_count())
+        for var in self.model.component_data_objects(pyo.Var):
+            col = var_map.get(id(var))
+            if col is not None and var.value is not None:
+                values[col] = var.value
+        return values
+
+    def load_column_values(self, values: np.ndarray) -> None:
+        """Put column values into the Pyomo model's variables (fixed ones keep theirs)."""
+        var_map = self.solver._pyomo_var_to_solver_var_map
+        for var in self.model.component_data_objects(pyo.Var):
+            col = var_map.get(id(var))
+            if col is not None and not var.fixed:
+                var.set_value(float(values[col]), skip_validation=True)
+
+    def set_start_columns(self, values: np.ndarray, cols: np.ndarray | None = None) -> None:
+        """A MIP start for the next `solve` or `run_columns`: `values` of columns `cols` (None:
+        a complete plan, every column in order)."""
+        cols = np.arange(len(values), dtype=np.int32) if cols is None \
+            else np.asarray(cols, dtype=np.int32)
+        self._highs.setSolution(len(cols), cols, np.asarray(values, dtype=np.float64))
         self._start_given = True
+
+    def run_columns(self, *, time_limit: float, mip_gap: float, threads: int = 0,
+                    seed: int = 0) -> RunResult:
+        """A quiet HiGHS run of the model as it is now (bounds changed in place included), from
+        the start given by `set_start_columns` if any; nothing is loaded into Pyomo and the
+        objective is not checked (the caller values the columns itself). `threads` 0 leaves
+        HiGHS's thread count as it is."""
+        highs = self._highs
+        for key, value in (("output_flag", False), ("log_to_console", False),
+                           ("mip_rel_gap", float(mip_gap)), ("random_seed", int(seed)),
+                           ("time_limit", max(0.1, float(time_limit)))):
+            highs.setOptionValue(key, value)
+        if threads:
+            highs.setOptionValue("threads", int(threads))
+        self._start_given = False  # the start is used up by this run
+        return _run_result(highs, highs.run())
 
     def model_objective(self) -> float:
         """The Pyomo objective at the variables' current values ($M)."""
@@ -190,7 +419,7 @@ class HighsRunner:
         if threads:
             # HiGHS keeps one thread scheduler per process; a different thread count needs a
             # fresh one, or the run stops with an error.
-            highspy.Highs.resetGlobalScheduler(True)
+            reset_thread_scheduler()
         started = time.perf_counter()
         results = self.solver.solve(
             self.model, time_limit=float(time_limit), rel_gap=float(mip_gap),
@@ -199,7 +428,7 @@ class HighsRunner:
             auto_updates=NO_AUTO_UPDATES)
         seconds = time.perf_counter() - started
         termination = TERMINATION.get(results.termination_condition, "unknown")
-        if self.solver._solver_model.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
+        if self._highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
             termination = "interrupted"  # Pyomo has no name for it (a stop rule or Ctrl-C)
         has_plan = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         objective = (float(results.incumbent_objective)

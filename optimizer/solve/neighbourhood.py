@@ -7,24 +7,28 @@ other site's builds fixed to the best plan, is a small MILP HiGHS solves in seco
 same strong formulation, and it can re-balance the quarterly budget between the sites it frees.
 
 How: the HiGHS model behind a `HighsRunner` is changed in place (column bounds only, nothing
-rebuilt). A neighbourhood fixes the hall starts, cooling modules and power upgrade of every
-site outside it to the incumbent's values (mining stays free everywhere) and is solved from the
-incumbent as a MIP start, so its result is never worse. The bound proven on the whole model
-stays valid for every plan found this way; this search proves nothing itself. The model's
-bounds are restored before returning.
+rebuilt; the runner's column methods). A neighbourhood fixes the hall starts, cooling modules
+and power upgrade of every site outside it to the incumbent's values (mining stays free
+everywhere) and is solved from the incumbent as a MIP start, so its result is never worse. The
+bound proven on the whole model stays valid for every plan found this way; this search proves
+nothing itself. The model's bounds are restored before returning.
 
 Neighbourhood size adapts: a neighbourhood solved to optimality grows the next by two sites (up
 to half the portfolio), one stopped by its time limit shrinks it by two (at least two sites).
+
+The one site-neighbourhood search: the "neighbourhood" method runs it from HiGHS's plan
+(`optimizer.solve.optimize`), the decomposition from its best plan, the sites fractional in its
+master LP first (`optimizer.solve.decompose`). Its constants are the measured ones
+(benchmarks/README.md, "The neighbourhood search").
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
-import pyomo.environ as pyo
 
 from models.economics import Economics
 from optimizer.solve.highs import HighsRunner
@@ -54,27 +58,28 @@ def build_columns(runner: HighsRunner, econ: Economics) -> list[tuple[np.ndarray
     out.
     """
     model = runner.model
-    var_map = runner.solver._pyomo_var_to_solver_var_map
     groups = []
     for var, sites in ((model.halls_started, econ.halls.site),
                        (model.modules_started, econ.cooling.site),
                        (model.upgrade_started, econ.power.site)):
-        cols = np.array([var_map.get(id(var[i]), -1) if not var[i].fixed else -1
-                         for i in range(len(sites))], dtype=np.int64)
+        cols = runner.columns((var[i] for i in range(len(sites))), free_only=True)
         keep = cols >= 0
         groups.append((cols[keep], np.asarray(sites, dtype=np.int64)[keep]))
     return groups
 
 
 def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, until: float,
-                 seed: int = 0, threads: int = 1) -> SearchResult:
+                 seed: int = 0, threads: int = 1, first: Sequence[int] = (),
+                 done: Callable[[float], bool] | None = None) -> SearchResult:
     """Improve the plan given as HiGHS column `values` until the clock reaches `until`
-    (`time.perf_counter()` seconds) or QUIET_PASSES passes over the sites find nothing better.
+    (`time.perf_counter()` seconds), QUIET_PASSES passes over the sites find nothing better, or
+    `done(objective)` says the best plan is good enough (a caller holding a proven bound).
+
+    `first`: sites to free before the others in the first pass (in a seeded random order, as
+    the rest).
     """
-    highs: highspy.Highs = runner.solver._solver_model
-    lp = highs.getLp()
-    cost, offset = np.array(lp.col_cost_), float(lp.offset_)
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+    cost, offset = runner.objective_coefficients()
+    lower, upper = runner.column_bounds()
     groups = build_columns(runner, econ)
     cols = np.concatenate([c for c, _ in groups]).astype(np.int32)
     col_site = np.concatenate([s for _, s in groups])
@@ -84,44 +89,41 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
     largest = max(2, n_sites // 2)  # larger neighbourhoods are nearly the whole model again
     size = min(MAX_FIRST_SIZE, largest)
     order: list[int] = []
+    if len(first):
+        ahead = sorted(set(int(s) for s in first))
+        order = [int(s) for s in rng.permutation(ahead)] + [
+            int(s) for s in rng.permutation([s for s in range(n_sites) if s not in set(ahead)])]
     quiet_sites = 0
-    for key, value in (("output_flag", False), ("log_to_console", False),
-                       ("mip_rel_gap", NEIGHBOURHOOD_GAP), ("random_seed", int(seed))):
-        highs.setOptionValue(key, value)
-    if threads:
-        highs.setOptionValue("threads", int(threads))
     try:
-        while time.perf_counter() < until - 0.1 and quiet_sites < QUIET_PASSES * n_sites:
+        while time.perf_counter() < until - 0.1 and quiet_sites < QUIET_PASSES * n_sites \
+                and not (done is not None and done(best.objective)):
             if len(order) < size:
                 order += rng.permutation(n_sites).tolist()
             free, order = np.array(order[:size]), order[size:]
             fixed = ~np.isin(col_site, free)
             at = np.round(best.values[cols])
-            highs.changeColsBounds(len(cols), cols, np.where(fixed, at, lower[cols]),
-                                   np.where(fixed, at, upper[cols]))
-            highs.setOptionValue("time_limit",
-                                 max(0.1, min(NEIGHBOURHOOD_SECONDS, until - time.perf_counter())))
-            highs.setSolution(len(best.values), np.arange(len(best.values), dtype=np.int32),
-                              best.values)
-            highs.run()
+            runner.set_column_bounds(cols, np.where(fixed, at, lower[cols]),
+                                     np.where(fixed, at, upper[cols]))
+            runner.set_start_columns(best.values)
+            run = runner.run_columns(
+                time_limit=min(NEIGHBOURHOOD_SECONDS, until - time.perf_counter()),
+                mip_gap=NEIGHBOURHOOD_GAP, threads=threads, seed=seed)
             best.neighbourhoods += 1
-            solved = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-            if highs.getInfo().primal_solution_status == 2:
-                found = np.array(highs.getSolution().col_value)
-                objective = float(cost @ found) + offset
+            if run.values is not None:
+                objective = float(cost @ run.values) + offset
                 if objective > best.objective + IMPROVEMENT * max(1.0, abs(best.objective)):
                     best.log.append(f"sitepivot: neighbourhood of {len(free)} sites: "
                                     f"{best.objective:.6f} -> {objective:.6f}")
-                    best.values, best.objective = found, objective
+                    best.values, best.objective = run.values, objective
                     best.improvements += 1
                     quiet_sites = 0
                 else:
                     quiet_sites += len(free)
             else:
                 quiet_sites += len(free)
-            size = min(largest, size + 2) if solved else max(2, size - 2)
+            size = min(largest, size + 2) if run.optimal else max(2, size - 2)
     finally:
-        highs.changeColsBounds(len(cols), cols, lower[cols], upper[cols])
+        runner.set_column_bounds(cols, lower[cols], upper[cols])
     best.log.append(f"sitepivot: neighbourhood search: {best.neighbourhoods} neighbourhoods, "
                     f"{best.improvements} better plans, best {best.objective:.6f}")
     return best
@@ -129,19 +131,9 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
 
 def current_values(runner: HighsRunner) -> np.ndarray:
     """HiGHS column values of the plan loaded in the Pyomo model (after a solve)."""
-    var_map = runner.solver._pyomo_var_to_solver_var_map
-    values = np.zeros(runner.solver._solver_model.getNumCol())
-    for var in runner.model.component_data_objects(pyo.Var):
-        col = var_map.get(id(var))
-        if col is not None and var.value is not None:
-            values[col] = var.value
-    return values
+    return runner.column_values()
 
 
 def load_values(runner: HighsRunner, values: np.ndarray) -> None:
     """Put HiGHS column values into the Pyomo model's variables (fixed ones keep theirs)."""
-    var_map = runner.solver._pyomo_var_to_solver_var_map
-    for var in runner.model.component_data_objects(pyo.Var):
-        col = var_map.get(id(var))
-        if col is not None and not var.fixed:
-            var.set_value(float(values[col]), skip_validation=True)
+    runner.load_column_values(values)

@@ -10,6 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.conversion import build_model
+from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
@@ -44,7 +45,7 @@ class Solved:
     bound: float
     gap: float
     log: str
-    units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    decisions: Decisions | None
     rounding: float = 0.0  # objective change from rounding near-integer values
     method: str = "monolithic"  # what ran: "neighbourhood" only if the search did
 
@@ -97,7 +98,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
 
         raise InfeasibleError("No plan satisfies every constraint. The smallest changes that "
                               "would make one possible:", explain_infeasibility(econ))
-    if solved.status == "no_solution" or solved.units is None:
+    if solved.status == "no_solution" or solved.decisions is None:
         raise NoSolutionError(
             f"No feasible plan was found within the time limit ({solved.termination}); "
             "raise --time-limit or relax the constraints.")
@@ -105,9 +106,9 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         raise SolverError(f"The solver stopped with '{solved.termination}':\n"
                           f"{solved.log[-2000:]}")
 
-    valuation = evaluate(econ, *solved.units)
+    valuation = evaluate(econ, solved.decisions)
     audit(objective_npv(econ, valuation), solved.objective, solved.rounding)
-    frames = plan_frames(econ, *solved.units, valuation)
+    frames = plan_frames(econ, solved.decisions, valuation)
     return Plan(
         portfolio=portfolio, status=solved.status,  # type: ignore[arg-type]
         termination=solved.termination, npv_musd=valuation.npv,
@@ -149,7 +150,8 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
     has_plan = outcome.status in ("optimal", "feasible")
     return Solved(status=outcome.status, termination=outcome.termination,
                   objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
-                  log=outcome.log, units=solution_units(model, econ) if has_plan else None,
+                  log=outcome.log,
+                  decisions=solution_decisions(model, econ) if has_plan else None,
                   rounding=integrality_slack(model) if has_plan else 0.0,
                   method="neighbourhood" if searched else "monolithic")
 
@@ -220,10 +222,12 @@ def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
     has_plan = result.status in ("optimal", "feasible")
-    units = (result.halls, result.modules, result.upgrades, result.mining) if has_plan else None
     return Solved(status=result.status, termination=result.termination,
                   objective=result.objective, bound=result.bound, gap=result.gap,
-                  log="\n".join(result.log), units=units, method="decomposition")
+                  log="\n".join(result.log),
+                  decisions=Decisions(result.halls, result.modules, result.upgrades,
+                                      result.mining) if has_plan else None,
+                  method="decomposition")
 
 
 def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:
@@ -250,8 +254,7 @@ def integrality_slack(model: pyo.ConcreteModel) -> float:
     return total
 
 
-def solution_units(model: pyo.ConcreteModel, econ: Economics
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def solution_decisions(model: pyo.ConcreteModel, econ: Economics) -> Decisions:
     """Decision values read from the solved model: halls, modules, upgrades (rounded to the
     integers they are) and mining MW (S, T)."""
     halls = np.array([round(pyo.value(model.halls_started[c])) for c in model.H], dtype=float)
@@ -261,7 +264,7 @@ def solution_units(model: pyo.ConcreteModel, econ: Economics
                         dtype=float)
     mining = np.array([[pyo.value(model.mining_mw[s, t]) for t in model.T] for s in model.S])
     mining = mining.reshape(len(model.S), econ.horizon)
-    return halls, modules, upgrades, mining
+    return Decisions(halls, modules, upgrades, mining)
 
 
 def start_values_from_plan(model: pyo.ConcreteModel, econ: Economics, plan: Plan

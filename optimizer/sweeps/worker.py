@@ -32,15 +32,15 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.conversion import build_model, hall_budget_rates
+from models.conversion import budget_rate_values, build_model
+from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate, objective_npv
-from models.economics import column as frame_column
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
-from optimizer.solve.frames import constraint_rows, site_usage
+from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.optimize import audit, integrality_slack, solution_units
+from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
@@ -57,9 +57,9 @@ class BasePlan:
     upgrades: tuple[tuple[str, int], ...]  # (site, tau)
 
     @classmethod
-    def from_units(cls, econ: Economics, halls: np.ndarray, modules: np.ndarray,
-                   upgrades: np.ndarray) -> BasePlan:
+    def from_decisions(cls, econ: Economics, decisions: Decisions) -> BasePlan:
         p = econ.portfolio
+        halls, modules, upgrades = decisions.halls, decisions.modules, decisions.upgrades
         s_names, o_names = p.site_names, p.option_names
         return cls(
             halls=tuple((s_names[econ.halls.site[c]], o_names[econ.halls.option[c]],
@@ -70,8 +70,9 @@ class BasePlan:
             upgrades=tuple((s_names[econ.power.site[k]], int(econ.power.tau[k]))
                            for k in np.flatnonzero(upgrades > 0.5)))
 
-    def units(self, econ: Economics) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        """Units per candidate of `econ`, and the starts that have no candidate there."""
+    def decisions(self, econ: Economics) -> tuple[Decisions, list[str]]:
+        """Units per candidate of `econ` (no mining), and the starts that have no candidate
+        there."""
         p = econ.portfolio
         s_pos = {n: i for i, n in enumerate(p.site_names)}
         o_pos = {n: j for j, n in enumerate(p.option_names)}
@@ -98,7 +99,7 @@ class BasePlan:
                 k = at.get((s_pos[site], tau))
                 if k is not None:
                     units[k] = n
-        return halls, modules, upgrades, missing
+        return Decisions(halls, modules, upgrades, np.zeros_like(econ.mining_margin)), missing
 
 
 @dataclass(frozen=True)
@@ -137,26 +138,23 @@ def value_base_plan(econ: Economics, base: BasePlan) -> FixedPlan:
     """Today's plan valued under `econ`'s future: same starts, mining re-dispatched, limits
     checked. An infeasible base plan is still valued (its NPV as if it could be carried out),
     and `note` says what it breaks."""
-    halls, modules, upgrades, notes = base.units(econ)
-    return value_units(econ, halls, modules, upgrades, notes)
+    decisions, notes = base.decisions(econ)
+    return value_decisions(econ, decisions, notes)
 
 
-def value_units(econ: Economics, halls: np.ndarray, modules: np.ndarray, upgrades: np.ndarray,
-                notes: list[str]) -> FixedPlan:
-    """A plan given as units per candidate, valued and checked under `econ` (see above);
+def value_decisions(econ: Economics, builds: Decisions, notes: list[str]) -> FixedPlan:
+    """A plan's builds, valued and checked under `econ` with mining re-dispatched (see above);
     `notes` are problems found before (starts without a candidate)."""
-    idle = np.zeros_like(econ.mining_margin)
-    usage = site_usage(econ, halls, modules, upgrades, idle)
-    power_left = usage["power_available"] - usage["power_used"]
+    idle = econ.rules.usage(builds.with_mining(np.zeros_like(econ.mining_margin)))
+    power_left = idle.power_available - idle.power_used
     mining = dispatch_mining(econ, power_left)
     if mining is None:
         notes.append("the mining floor cannot be met around its halls")
-        cap = np.minimum(econ.portfolio.sites["mining_mw"].to_numpy(float)[:, None],
-                         np.maximum(power_left, 0.0))
+        cap = np.minimum(econ.rules.limits.mining_mw[:, None], np.maximum(power_left, 0.0))
         mining = np.where(econ.mining_value > 0, cap, 0.0)
-    valuation = evaluate(econ, halls, modules, upgrades, mining)
-    usage = site_usage(econ, halls, modules, upgrades, mining)
-    rows = constraint_rows(econ, usage, halls, valuation)
+    decisions = builds.with_mining(mining)
+    valuation = evaluate(econ, decisions)
+    rows = constraint_rows(econ, econ.rules.usage(decisions))
     breach = rows["slack"] < -BREACH_TOLERANCE * np.maximum(1.0, rows["limit"].abs())
     for family, group in rows[breach].groupby("family", sort=False):
         first = group.iloc[0]
@@ -165,7 +163,7 @@ def value_units(econ: Economics, halls: np.ndarray, modules: np.ndarray, upgrade
                      f"{first['limit']:,.1f}{more}")
     note = ("the base plan breaks this future: " + "; ".join(notes)) if notes else ""
     return FixedPlan(npv=valuation.npv, feasible=not notes, note=note,
-                     plan=GreedyPlan(halls, modules, upgrades, mining, valuation),
+                     plan=GreedyPlan(decisions, valuation),
                      breaches=rows[breach])
 
 
@@ -188,6 +186,9 @@ def structure_key(econ: Economics) -> str:
     for arr in (econ.halls.site, econ.halls.option, econ.halls.tau, econ.fixed_halls,
                 econ.cooling.site, econ.cooling.tau, econ.power.site, econ.power.tau):
         digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    rules = econ.rules
+    for kind in (rules.halls, rules.modules, rules.upgrades):  # which budget Params exist
+        digest.update(kind.budget_rate.pattern())
     fixed_site_columns = [c for c in p.sites.columns if c not in
                           ("power_cost_usd_per_mwh", "efficiency_j_per_th", "uptime",
                            "grid_mw", "halls", "region", "earliest_start")]
@@ -201,39 +202,33 @@ def structure_key(econ: Economics) -> str:
             digest.update(str(column).encode())
             digest.update(pd.util.hash_pandas_object(frame[column], index=True)
                           .to_numpy().tobytes())
-    # Deal terms fixing the budget rows' shape: equipment and its life (purchase quarters), and
-    # the upgrades' constant budget coefficients (1 - debt_ltc under budget_basis = equity).
-    equipment = frame_column(p.options, "equipment_capex_musd_per_it_mw", 0.0) > 0
-    life = frame_column(p.options, "equipment_life_years", 0.0)
-    digest.update(repr(list(zip(equipment.tolist(), np.where(equipment, life, 0).tolist(),
-                                strict=True))).encode())
-    digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.budget_basis,
-                        p.settings.debt_ltc, p.settings.objective)).encode())
+    digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.objective)).encode())
     return digest.hexdigest()
 
 
 def write_coefficients(model: pyo.ConcreteModel, econ: Economics) -> None:
-    """Put a scenario's coefficients into a built model of the same structure (no rebuild)."""
-    p = econ.portfolio
+    """Put a scenario's coefficients into a built model of the same structure (no rebuild),
+    all read from the scenario's rules layer (`econ.rules`) and economics."""
+    rules = econ.rules
     model.hall_value.store_values(dict(enumerate(econ.halls.value.tolist())))
     model.module_value.store_values(dict(enumerate(econ.cooling.value.tolist())))
     model.upgrade_value.store_values(dict(enumerate(econ.power.value.tolist())))
     model.mining_value.store_values({(s, t): float(v) for (s, t), v in
                                      np.ndenumerate(econ.mining_value)})
-    build, equipment = hall_budget_rates(econ, model.index.pairs)
-    model.hall_capex_rate.store_values(build)
-    model.hall_equipment_rate.store_values({pair: rate for pair, (rate, _) in equipment.items()})
-    budget = p.quarters["budget_musd"].to_numpy(float)
+    for name, values in budget_rate_values(rules, model.budget_over_starts).items():
+        getattr(model, name).store_values(values)
+    budget = rules.limits.budget
     model.budget.store_values({t: float(budget[t]) for t in model.budget})
-    demand = p.quarters["ai_demand_mw"].to_numpy(float)
+    demand = rules.limits.ai_demand_mw
     model.ai_demand.store_values({t: float(demand[t]) for t in model.ai_demand})
-    model.grid_mw.store_values(dict(enumerate(p.sites["grid_mw"].to_numpy(float).tolist())))
-    halls = p.sites["halls"].to_numpy(int)
+    model.grid_mw.store_values(dict(enumerate(rules.limits.grid_mw.tolist())))
+    halls = rules.limits.halls
     model.site_halls.store_values({s: int(halls[s]) for s in model.site_halls})
     for c, s in enumerate(econ.halls.site.tolist()):
         if not model.halls_started[c].fixed:
             model.halls_started[c].setub(int(halls[s]))
     model.econ = econ  # the constraint builders' view, kept in step for any later reader
+    model.rules = rules
 
 
 class _WorkerModels:
@@ -312,19 +307,19 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     row.update(status=outcome.status, gap=outcome.gap, solve_seconds=outcome.seconds)
     messages: list[str] = []
     if outcome.status in ("optimal", "feasible"):
-        units = solution_units(model, econ)
-        valuation = evaluate(econ, *units)
+        decisions = solution_decisions(model, econ)
+        valuation = evaluate(econ, decisions)
         audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
-        npv, halls = valuation.npv, units[0]
+        npv, halls = valuation.npv, decisions.halls
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
             # the best plan found for this future.
-            npv, halls = fixed.npv, fixed.plan.halls
+            npv, halls = fixed.npv, fixed.plan.decisions.halls
             messages.append("the base plan is the best plan found for this future")
         row.update(npv_reoptimized_musd=npv, halls_converted=round(float(halls.sum())),
                    decisions=_decisions(econ, halls))
         if setup.base is None:  # the base solve: its own plan, valued the numpy way
-            row["base_plan"] = BasePlan.from_units(econ, *units[:3])
+            row["base_plan"] = BasePlan.from_decisions(econ, decisions)
             fixed = value_base_plan(econ, row["base_plan"])
     elif outcome.status == "infeasible":
         messages.append("no plan satisfies every constraint in this future")

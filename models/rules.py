@@ -1,0 +1,336 @@
+"""The rules of the model as per-candidate arrays: the one data layer every reader uses.
+
+What a start uses and adds, and every limit, is derived from the Portfolio's columns here and
+nowhere else. The MILP (`models.conversion`), the greedy ranking, the decomposition's dense site
+models, the report's capacity and constraint rows and the sweep's in-place coefficient update
+all read these arrays; `Rules.usage` evaluates every row of the model for any plan with numpy
+(a property test checks it against the Pyomo rows).
+
+Per hall candidate c (one row of ``econ.halls``: site s, option o, start quarter tau), one hall:
+- reserves ``grid_mw[c]`` = pue_o * h_s MW of the site's grid power from ``grid_from[c]`` = tau
+  (the miners in that hall come out when construction starts);
+- needs ``cooling_mw[c]`` = cooling_mw_per_it_mw_o * h_s MW of cooling from ``online[c]`` =
+  q0 = tau + L_o, when it is also ``it_mw[c]`` = h_s MW IT online;
+- spends ``capex[c, t]`` $M of owner capex in quarter t (K / L in tau .. q0 - 1, quarters >= 0
+  only) and uses ``budget[c, t]`` $M of the capital budget (the owner capex, tenant-funded
+  share excluded and equipment purchases included, less the debt draws when budget_basis =
+  equity: `Starts.budget_use`).
+Per cooling-module or power-upgrade candidate k (site s, start quarter tau), one unit adds
+``mw[k]`` MW from ``online[k]`` = tau + lead_s and spends ``capex[k, t]`` / uses ``budget[k, t]``.
+Per site: halls, grid, cooling, mining and module limits; per quarter: budget, hall-start cap,
+AI demand cap, mining floor (NaN = no limit).
+
+Invariant, asserted when built: a candidate's budget use in quarter t depends only on its group
+(the (site, option) pair of a hall; the site of a module or upgrade) and on t - tau. Every rule
+known (even capex spread, tenant-funded shares, debt draws as a share of capex, equipment bought
+at q0 and every few years) has that form; it lets the MILP keep one mutable coefficient per
+(group, offset) in its budget rows (`OffsetTable`), which a sweep updates in place.
+
+Units: MW, $M, quarters t = 0..T-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from models.decisions import Decisions
+
+if TYPE_CHECKING:
+    from models.economics import Starts
+    from models.portfolio import Portfolio
+
+RULE_TOLERANCE = 1e-12  # relative; candidates of one group must agree to this
+
+
+@dataclass(frozen=True, eq=False)
+class OffsetTable:
+    """Budget use of one unit by group and quarters since its start: ``rate[g, d]`` $M in
+    quarter tau + d of a unit of group g started in tau (d = 0 .. depth-1)."""
+
+    rate: np.ndarray  # (G, D)
+
+    def offsets(self, g: int) -> list[int]:
+        """The offsets d at which a unit of group g uses budget, in decreasing order (so the
+        candidates of a budget row come in increasing start quarter)."""
+        return [int(d) for d in np.flatnonzero(self.rate[g])[::-1]] if len(self.rate) else []
+
+    def pattern(self) -> bytes:
+        """Which (group, offset) entries are non-zero: the budget rows' structure."""
+        return np.packbits(self.rate != 0).tobytes() + repr(self.rate.shape).encode()
+
+
+@dataclass(frozen=True, eq=False)
+class HallRules:
+    """Per hall candidate (C,) or (C, T), for one hall; see the module docstring."""
+
+    site: np.ndarray
+    option: np.ndarray
+    pair: np.ndarray  # index into Rules.pairs
+    tau: np.ndarray
+    grid_mw: np.ndarray
+    grid_from: np.ndarray
+    cooling_mw: np.ndarray
+    online: np.ndarray  # cooling needed and IT MW online from here (q0)
+    it_mw: np.ndarray
+    capex: np.ndarray  # (C, T) owner capex, $M
+    budget: np.ndarray  # (C, T) budget use, $M
+    budget_rate: OffsetTable  # budget use by (pair, t - tau)
+
+    def __len__(self) -> int:
+        return len(self.site)
+
+
+@dataclass(frozen=True, eq=False)
+class UnitRules:
+    """Per cooling-module or power-upgrade candidate (K,) or (K, T), for one unit."""
+
+    site: np.ndarray
+    tau: np.ndarray
+    mw: np.ndarray  # MW added from `online`
+    online: np.ndarray
+    capex: np.ndarray  # (K, T) $M
+    budget: np.ndarray  # (K, T) budget use, $M
+    budget_rate: OffsetTable  # budget use by (site, t - tau)
+    site_mw: np.ndarray  # (S,) MW one unit adds at each site (0 where it has none)
+    site_lead: np.ndarray  # (S,) quarters from start to online (0 where it has none)
+    sites: list[int]  # sites that have this kind of unit
+
+    def __len__(self) -> int:
+        return len(self.site)
+
+
+@dataclass(frozen=True, eq=False)
+class Limits:
+    """Per site (S,) and per quarter (T,) limits; NaN in a quarter array means no limit."""
+
+    halls: np.ndarray  # (S,) most halls per site
+    grid_mw: np.ndarray  # (S,)
+    cooling_mw: np.ndarray  # (S,)
+    mining_mw: np.ndarray  # (S,) miners installed
+    max_modules: np.ndarray  # (S,) most cooling modules (0 where none)
+    budget: np.ndarray  # (T,) $M
+    budget_carryover: bool
+    max_hall_starts: np.ndarray  # (T,)
+    ai_demand_mw: np.ndarray  # (T,) MW IT
+    min_mining_mw: np.ndarray  # (T,)
+
+    @property
+    def budgeted(self) -> np.ndarray:
+        """Quarters that have a budget."""
+        return np.flatnonzero(np.isfinite(self.budget))
+
+
+@dataclass(frozen=True, eq=False)
+class Usage:
+    """What a plan uses and has of every limit, (S, T) unless noted; by the model's rules."""
+
+    halls_started: np.ndarray  # halls started by t (past starts counted from t = 0)
+    halls_online: np.ndarray
+    reserved_mw: np.ndarray  # grid MW reserved by halls
+    mining: np.ndarray
+    power_available: np.ndarray  # grid + upgrade MW online
+    cooling_used: np.ndarray
+    cooling_available: np.ndarray  # cooling + module MW online
+    ai_it_online: np.ndarray
+    modules: np.ndarray  # (S,) modules started over the plan
+    upgrades: np.ndarray  # (S,) upgrades started over the plan
+    capex: np.ndarray  # (T,) owner capex, $M
+    budget_use: np.ndarray  # (T,) what counts against budget_musd, $M
+    hall_starts: np.ndarray  # (T,) halls started in each quarter (in-plan starts)
+    committed: np.ndarray  # (R,) halls started that each start commitment counts
+
+    @property
+    def power_used(self) -> np.ndarray:
+        return self.mining + self.reserved_mw
+
+
+@dataclass(frozen=True, eq=False)
+class Rules:
+    """The one data layer: per-candidate rules, per-pair and per-site summaries, limits."""
+
+    halls: HallRules
+    modules: UnitRules
+    upgrades: UnitRules
+    limits: Limits
+    pairs: list[tuple[int, int]]  # (site, option) pairs having hall candidates, sorted
+    pair_first: np.ndarray  # (P,) earliest candidate start quarter of each pair
+    pair_grid_mw: np.ndarray  # (P,) grid MW one hall of the pair reserves
+    pair_cooling_mw: np.ndarray  # (P,)
+    pair_it_mw: np.ndarray  # (P,)
+    pair_lead: np.ndarray  # (P,) quarters from start to online
+    commitments: list[tuple[np.ndarray, int]]  # in-plan start rows: (hall candidates, halls)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.limits.halls)
+
+    @property
+    def horizon(self) -> int:
+        return len(self.limits.budget)
+
+    def pairs_of_site(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for p, (s, _o) in enumerate(self.pairs):
+            out.setdefault(s, []).append(p)
+        return out
+
+    def usage(self, d: Decisions) -> Usage:
+        """Every row quantity of the model for the plan `d`, vectorised."""
+        h, mod, upg = self.halls, self.modules, self.upgrades
+        n_sites, horizon = self.n_sites, self.horizon
+
+        def by(site: np.ndarray, when: np.ndarray, weight: np.ndarray, units: np.ndarray
+               ) -> np.ndarray:
+            return _cumulative(site, when, units * weight, n_sites, horizon)
+
+        ones = np.ones(len(h))
+        starts = np.zeros(horizon)
+        live = h.tau >= 0
+        np.add.at(starts, h.tau[live], d.halls[live])
+        modules, upgrades = np.zeros(n_sites), np.zeros(n_sites)
+        np.add.at(modules, mod.site, d.modules)
+        np.add.at(upgrades, upg.site, d.upgrades)
+        lim = self.limits
+        return Usage(
+            halls_started=by(h.site, h.tau, ones, d.halls),
+            halls_online=by(h.site, h.online, ones, d.halls),
+            reserved_mw=by(h.site, h.grid_from, h.grid_mw, d.halls),
+            mining=np.asarray(d.mining, float),
+            power_available=lim.grid_mw[:, None] + by(upg.site, upg.online, upg.mw, d.upgrades),
+            cooling_used=by(h.site, h.online, h.cooling_mw, d.halls),
+            cooling_available=lim.cooling_mw[:, None]
+            + by(mod.site, mod.online, mod.mw, d.modules),
+            ai_it_online=by(h.site, h.online, h.it_mw, d.halls),
+            modules=modules, upgrades=upgrades,
+            capex=d.halls @ h.capex + d.modules @ mod.capex + d.upgrades @ upg.capex,
+            budget_use=d.halls @ h.budget + d.modules @ mod.budget + d.upgrades @ upg.budget,
+            hall_starts=starts,
+            committed=np.array([float(d.halls[c].sum()) for c, _n in self.commitments]))
+
+
+def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,
+                horizon: int) -> np.ndarray:
+    """(S, T): sum of `amount` of the candidates with `when` <= t (when < 0 counts from 0)."""
+    out = np.zeros((n_sites, horizon + 1))
+    chosen = amount != 0
+    if chosen.any():
+        np.add.at(out, (site[chosen], np.clip(when[chosen], 0, horizon)), amount[chosen])
+    return np.cumsum(out, axis=1)[:, :horizon]
+
+
+def offset_table(group: np.ndarray, tau: np.ndarray, rows: np.ndarray, n_groups: int,
+                 what: str) -> OffsetTable:
+    """`rows` (C, T) as a table by (group, t - tau), asserting that it is one (see the module
+    docstring): every candidate's row equals its group's table shifted to its start quarter."""
+    horizon = rows.shape[1]
+    if not len(group):
+        return OffsetTable(np.zeros((n_groups, 0)))
+    depth = horizon - min(0, int(tau.min()))
+    d = np.arange(horizon)[None, :] - tau[:, None]
+    g = np.broadcast_to(group[:, None], d.shape)
+    inside = d >= 0
+    rate = np.zeros((n_groups, depth))
+    rate[g[inside], d[inside]] = rows[inside]
+    back = np.where(inside, rate[g, np.clip(d, 0, None)], 0.0)
+    bad = np.abs(back - rows) > RULE_TOLERANCE * np.maximum(1.0, np.abs(rows))
+    if bad.any():
+        c, t = np.argwhere(bad)[0]
+        raise AssertionError(f"{what} of candidate {c} in quarter {t} is not a function of its "
+                             "group and t - tau: the budget rows cannot be written per offset")
+    return OffsetTable(rate)
+
+
+def per_group(group: np.ndarray, values: np.ndarray, n_groups: int, what: str) -> np.ndarray:
+    """(G,) the value every candidate of a group shares (0 for groups without candidates)."""
+    out = np.zeros(n_groups)
+    out[group] = values
+    if not np.allclose(out[group], values, rtol=RULE_TOLERANCE, atol=0.0):
+        raise AssertionError(f"{what} differs between candidates of one group")
+    return out
+
+
+def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Starts) -> Rules:
+    """The rules of one Portfolio over the candidates of its economics (see module docstring)."""
+    sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
+    n_sites, n_options = len(sites), len(options)
+    hall_mw = sites["hall_it_mw"].to_numpy(float)
+    pue = options["pue"].to_numpy(float)
+    cooling_per_mw = options["cooling_mw_per_it_mw"].to_numpy(float)
+
+    pair_key = halls.site * n_options + halls.option
+    keys, pair = np.unique(pair_key, return_inverse=True)
+    pair = pair.reshape(-1)
+    pairs = [(int(k) // n_options, int(k) % n_options) for k in keys]
+    n_pairs = len(pairs)
+    pair_first = np.full(n_pairs, np.iinfo(np.int64).max)
+    np.minimum.at(pair_first, pair, halls.tau)
+
+    grid_mw = pue[halls.option] * hall_mw[halls.site]
+    cooling_mw = cooling_per_mw[halls.option] * hall_mw[halls.site]
+    it_mw = hall_mw[halls.site]
+    # Owner capex (tenant share out, equipment in), less the debt draws with budget_basis =
+    # equity: `models.economics` computes it per candidate (DESIGN.md, Deal structure).
+    budget = halls.budget_use
+    hall_rules = HallRules(
+        site=halls.site, option=halls.option, pair=pair, tau=halls.tau, grid_mw=grid_mw,
+        grid_from=halls.tau, cooling_mw=cooling_mw, online=halls.online, it_mw=it_mw,
+        capex=halls.capex, budget=budget,
+        budget_rate=offset_table(pair, halls.tau, budget, n_pairs, "hall budget use"))
+
+    limits = Limits(
+        halls=sites["halls"].to_numpy(int), grid_mw=sites["grid_mw"].to_numpy(float),
+        cooling_mw=sites["cooling_mw"].to_numpy(float),
+        mining_mw=sites["mining_mw"].to_numpy(float),
+        max_modules=sites["max_cooling_modules"].fillna(0).to_numpy(int),
+        budget=q["budget_musd"].to_numpy(float),
+        budget_carryover=bool(portfolio.settings.budget_carryover),
+        max_hall_starts=q["max_hall_starts"].to_numpy(float),
+        ai_demand_mw=q["ai_demand_mw"].to_numpy(float),
+        min_mining_mw=q["min_mining_mw"].to_numpy(float))
+    return Rules(
+        halls=hall_rules,
+        modules=_unit_rules(cooling, sites["cooling_module_mw"], n_sites, "cooling module"),
+        upgrades=_unit_rules(power, sites["power_upgrade_mw"], n_sites, "power upgrade"),
+        limits=limits, pairs=pairs, pair_first=pair_first.astype(int),
+        pair_grid_mw=per_group(pair, grid_mw, n_pairs, "grid MW of a hall"),
+        pair_cooling_mw=per_group(pair, cooling_mw, n_pairs, "cooling MW of a hall"),
+        pair_it_mw=per_group(pair, it_mw, n_pairs, "IT MW of a hall"),
+        pair_lead=per_group(pair, halls.online - halls.tau, n_pairs, "lead").astype(int),
+        commitments=_commitment_rows(portfolio, halls))
+
+
+def _unit_rules(starts: Starts, mw_column: pd.Series, n_sites: int, what: str) -> UnitRules:
+    mw = mw_column.to_numpy(float)[starts.site]
+    lead = starts.online - starts.tau
+    budget = starts.budget_use
+    return UnitRules(
+        site=starts.site, tau=starts.tau, mw=mw, online=starts.online, capex=starts.capex,
+        budget=budget,
+        budget_rate=offset_table(starts.site, starts.tau, budget, n_sites, f"{what} budget use"),
+        site_mw=per_group(starts.site, mw, n_sites, f"MW of a {what}"),
+        site_lead=per_group(starts.site, lead, n_sites, f"lead of a {what}").astype(int),
+        sites=sorted(set(starts.site.tolist())))
+
+
+def _commitment_rows(portfolio: Portfolio, halls: Starts) -> list[tuple[np.ndarray, int]]:
+    """Each `start` commitment in the plan (quarter >= 0): the hall candidates it counts (at
+    its site and quarter, of its option or of any) and the halls it requires. Starts before the
+    plan are fixed candidates instead (`Economics.fixed_halls`)."""
+    site_pos = {n: i for i, n in enumerate(portfolio.sites.index)}
+    option_pos = {n: j for j, n in enumerate(portfolio.options.index)}
+    rows: list[tuple[np.ndarray, int]] = []
+    for row in portfolio.commitments.itertuples(index=False):
+        if row.action != "start":
+            continue
+        t = portfolio.t_of(row.quarter)
+        if t < 0:
+            continue
+        match = (halls.site == site_pos[row.site]) & (halls.tau == t)
+        if not (row.option is None or pd.isna(row.option)):
+            match &= halls.option == option_pos[row.option]
+        rows.append((np.flatnonzero(match), int(row.halls)))
+    return rows

@@ -1,0 +1,207 @@
+"""The rules' data layer (models/rules.py) is the model: for random plans, feasible or not, every
+row of the Pyomo model evaluated at the plan equals what `Rules.usage` says of it.
+
+Portfolios are drawn as in test_properties (1-2 sites and options, upgrades, budgets with and
+without carryover, caps, floors), with optional start commitments in the plan and before it.
+Plans are random units per candidate (often breaking limits) and random mining. Each family
+of the registry is compared row by row: body - bound in the model against used - limit in the
+layer; the cumulative definitions hold at the plan's cumulative values; the objective equals
+`evaluate`'s NPV. A family added to the registry without a layer counterpart here fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from reference import tables_of
+from support import tiny_tables
+from test_properties import portfolios
+
+from models.conversion import FAMILIES, build_model, markdown
+from models.decisions import Decisions
+from models.economics import Economics, build_economics, evaluate
+from models.errors import InputError
+from models.portfolio import Portfolio
+from models.rules import Rules, Usage, offset_table
+from optimizer.inputs.validation import portfolio_from_tables
+
+Rows = dict[Any, float]
+
+
+def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
+    """Per family, {row key: used - limit} (<= 0 when the row holds), from the layer only."""
+    lim = rules.limits
+    n_sites, horizon = rules.n_sites, rules.horizon
+    st_ = [(s, t) for s in range(n_sites) for t in range(horizon)]
+    budgeted = lim.budgeted
+    use = u.budget_use[budgeted]
+    if lim.budget_carryover:
+        budget_rows = np.cumsum(use) - np.cumsum(lim.budget[budgeted])
+    else:
+        budget_rows = use - lim.budget[budgeted]
+    it_online, mined = u.ai_it_online.sum(axis=0), u.mining.sum(axis=0)
+    quarters = range(horizon)
+    return {
+        "halls_per_site": {s: u.halls_started[s, -1] - lim.halls[s] for s in range(n_sites)},
+        "site_power": {k: u.power_used[k] - u.power_available[k] for k in st_},
+        "site_cooling": {k: u.cooling_used[k] - u.cooling_available[k] for k in st_},
+        "cooling_module_limit": {s: u.modules[s] - lim.max_modules[s]
+                                 for s in rules.modules.sites},
+        "power_upgrade_once": {s: u.upgrades[s] - 1.0 for s in rules.upgrades.sites},
+        "capital_budget": dict(zip(budgeted.tolist(), budget_rows, strict=True)),
+        "hall_starts_cap": {t: u.hall_starts[t] - lim.max_hall_starts[t] for t in quarters
+                            if np.isfinite(lim.max_hall_starts[t])},
+        "ai_demand_cap": {t: it_online[t] - lim.ai_demand_mw[t] for t in quarters
+                          if np.isfinite(lim.ai_demand_mw[t])},
+        "mining_floor": {t: lim.min_mining_mw[t] - mined[t] for t in quarters
+                         if np.isfinite(lim.min_mining_mw[t])},
+        "start_commitments": {i: n - u.committed[i]
+                              for i, (_c, n) in enumerate(rules.commitments)},
+    }
+
+
+def _model_rows(con: pyo.Constraint) -> Rows:
+    """{row key: body - upper} for <= rows, {key: lower - body} for >= rows, at the values."""
+    out: Rows = {}
+    for key, row in con.items():
+        body = pyo.value(row.body)
+        out[key] = (body - pyo.value(row.upper) if row.has_ub()
+                    else pyo.value(row.lower) - body)
+    return out
+
+
+def _set_plan(m: pyo.ConcreteModel, econ: Economics, d: Decisions) -> None:
+    """Every variable of the model at the plan, cumulative ones by their definitions."""
+    rules, idx = econ.rules, m.index
+    for var, units in ((m.halls_started, d.halls), (m.modules_started, d.modules),
+                       (m.upgrade_started, d.upgrades)):
+        for i in var:
+            var[i].set_value(float(units[i]), skip_validation=True)
+    for (s, t), var in m.mining_mw.items():
+        var.set_value(float(d.mining[s, t]), skip_validation=True)
+    for (p, t), var in m.started_by.items():
+        mine = (rules.halls.pair == p) & (rules.halls.tau <= t)
+        var.set_value(float(d.halls[mine].sum()), skip_validation=True)
+    for cum, kind, units in ((m.modules_by, rules.modules, d.modules),
+                             (m.upgrade_by, rules.upgrades, d.upgrades)):
+        for (s, t), var in cum.items():
+            mine = (kind.site == s) & (kind.tau <= t)
+            var.set_value(float(units[mine].sum()), skip_validation=True)
+    if hasattr(m, "spend_to_date"):
+        use = rules.usage(d).budget_use
+        for t, var in m.spend_to_date.items():
+            var.set_value(float(use[[u for u in m.spend_to_date if u <= t]].sum()),
+                          skip_validation=True)
+    assert idx.pairs == rules.pairs
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[Portfolio, int]:
+    """A portfolio (with optional commitments) and a seed for the random plans."""
+    portfolio = draw(portfolios())
+    option = portfolio.option_names[0]
+    rows = []
+    if draw(st.booleans()):
+        rows.append({"site": "A", "option": draw(st.sampled_from([option, None])),
+                     "quarter": portfolio.quarter_labels[draw(st.integers(0, 1))],
+                     "halls": 1, "action": "start"})
+    if draw(st.booleans()):  # a hall begun before the plan
+        rows.append({"site": portfolio.site_names[-1], "option": option, "quarter": "2026Q4",
+                     "halls": 1, "action": "start"})
+    if rows:
+        tables = tables_of(portfolio)
+        tables["Commitments"] = pd.DataFrame(rows, dtype=object)
+        try:
+            portfolio = portfolio_from_tables(tables)
+        except InputError:
+            assume(False)
+    return portfolio, draw(st.integers(0, 2**31 - 1))
+
+
+def random_plans(econ: Economics, seed: int, n: int) -> list[Decisions]:
+    """Random units per candidate (sparse; often past the limits) and random mining."""
+    rng = np.random.default_rng(seed)
+    rules = econ.rules
+    plans = []
+    for _ in range(n):
+        def units(size: int, high: int) -> np.ndarray:
+            return np.where(rng.random(size) < 0.3, rng.integers(0, high + 1, size), 0)
+
+        halls = units(len(rules.halls), 2).astype(float)
+        fixed = econ.fixed_halls > 0
+        halls[fixed] = econ.fixed_halls[fixed]
+        mining = rng.random(econ.mining_margin.shape) * rules.limits.mining_mw[:, None]
+        plans.append(Decisions(halls, units(len(rules.modules), 2).astype(float),
+                               units(len(rules.upgrades), 1).astype(float), mining))
+    plans.append(Decisions(np.where(econ.fixed_halls > 0, econ.fixed_halls, 0.0),
+                           np.zeros(len(rules.modules)), np.zeros(len(rules.upgrades)),
+                           np.zeros_like(econ.mining_margin)))
+    return plans
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.filter_too_much])
+@given(cases())
+def test_layer_usage_equals_every_pyomo_row(case: tuple[Portfolio, int]) -> None:
+    portfolio, seed = case
+    econ = build_economics(portfolio)
+    model = build_model(econ)
+    families = {f.component for f in FAMILIES}
+    for d in random_plans(econ, seed, 4):
+        _set_plan(model, econ, d)
+        layer = _layer_rows(econ.rules, econ.rules.usage(d))
+        assert set(layer) == families, "a registry family has no layer counterpart here"
+        for component in families:
+            rows = _model_rows(getattr(model, component))
+            for key, value in rows.items():
+                assert value == pytest.approx(layer[component][key], abs=1e-9), (component, key)
+            for key in set(layer[component]) - set(rows):  # rows the model leaves out ...
+                assert layer[component][key] <= 1e-9, (component, key)  # ... always hold
+        for name in ("started_by_definition", "modules_by_definition",
+                     "upgrade_by_definition", "spend_to_date_definition"):
+            for row in getattr(model, name, {}).values() if hasattr(model, name) else []:
+                assert pyo.value(row.body) == pytest.approx(pyo.value(row.upper), abs=1e-9)
+        assert pyo.value(model.npv) == pytest.approx(evaluate(econ, d).npv, rel=1e-9, abs=1e-9)
+
+
+def test_budget_use_that_depends_on_more_than_the_offset_is_refused() -> None:
+    """The per-(group, offset) budget coefficients are only valid if every candidate of a group
+    spends the same shifted row; the layer asserts it when built."""
+    group, tau = np.array([0, 0]), np.array([0, 1])
+    good = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    assert offset_table(group, tau, good, 1, "x").rate.tolist() == [[1.0, 1.0, 0.0]]
+    bad = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
+    with pytest.raises(AssertionError, match="not a function of its group"):
+        offset_table(group, tau, bad, 1, "x")
+
+
+def test_budget_rows_read_the_layer() -> None:
+    """Each budget coefficient of the model is the layer's per-offset rate: capex / lead in
+    each building quarter of a hall (tiny portfolio: dlc lead 4, air lead 2)."""
+    econ = build_economics(portfolio_from_tables(tiny_tables()))
+    model = build_model(econ)
+    rules = econ.rules
+    for name, kind in (("hall_budget_rate", rules.halls), ("module_budget_rate", rules.modules),
+                       ("upgrade_budget_rate", rules.upgrades)):
+        table = kind.budget_rate.rate
+        entries = dict(getattr(model, name).items())
+        assert entries and len(entries) == int((table > 0).sum())
+        for (g, d), param in entries.items():
+            assert pyo.value(param) == table[g, d] > 0
+    for p, (s, o) in enumerate(rules.pairs):
+        lead = int(econ.portfolio.options["lead_quarters"].iloc[o])
+        assert rules.pair_lead[p] == lead
+        assert rules.halls.budget_rate.offsets(p) == list(range(lead))[::-1]
+        assert rules.halls.budget_rate.rate[p].sum() == pytest.approx(econ.hall_capex[s, o])
+
+
+def test_markdown_lists_every_family() -> None:
+    text = markdown()
+    for family in FAMILIES:
+        assert f"`{family.component}`" in text and f"`{family.builder.__name__}`" in text
