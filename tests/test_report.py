@@ -218,10 +218,12 @@ def _chart_refs(path: Path) -> list[list[str]]:
 def test_charts_exist_and_plot_the_right_ranges(report):
     path, _ = report
     ws = load_workbook(path)["Summary"]
-    assert len(ws._charts) == 3
+    assert len(ws._charts) == 4
     refs = _chart_refs(path)
-    assert len(refs) == 3
-    cash, area, capex = refs
+    assert len(refs) == 4
+    cash, area, capex, equity = refs
+    # equity cash flow (column U) and debt outstanding (column T) by quarter
+    assert "CashFlows!$U$2:$U$9" in equity and "CashFlows!$T$2:$T$9" in equity
     # net cash flow (column I) and cumulative discounted (column L), quarter rows 2..9 only
     assert "CashFlows!$I$2:$I$9" in cash and "CashFlows!$L$2:$L$9" in cash
     assert "CashFlows!$A$2:$A$9" in cash

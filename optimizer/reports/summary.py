@@ -121,6 +121,7 @@ def headline_metrics(plan: Plan) -> list[Metric]:
     return [
         Metric("npv_musd", plan.npv_musd, "$M", "net present value of the plan, terminal value "
                "included"),
+        *deal_metrics(plan),
         Metric("status", plan.status, "", solve_outcome(plan)),
         Metric("termination", plan.termination, "", "why the solver stopped"),
         Metric("mip_gap", plan.gap, "fraction", "relative gap between the plan and the best bound"),
@@ -153,6 +154,63 @@ def headline_metrics(plan: Plan) -> list[Metric]:
         Metric("highspy_version", _version("highspy"), "", ""),
         Metric("created_utc", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), "", ""),
     ]
+
+
+def deal_metrics(plan: Plan) -> list[Metric]:
+    """The deal metrics (`optimizer.plan.METRIC_NAMES`), a blank value's reason in its note."""
+    if plan.deal_metrics is None:
+        return []
+    return [Metric(r.metric, None if isinstance(r.value, float) and math.isnan(r.value)
+                   else r.value, r.unit, r.note)
+            for r in plan.deal_metrics.itertuples(index=False)]
+
+
+def _metric(plan: Plan, name: str) -> object:
+    for m in deal_metrics(plan):
+        if m.metric == name:
+            return m.value
+    return None
+
+
+def returns_line(plan: Plan) -> str:
+    """`Project IRR 18.2%, equity IRR 24.0% (a year); equity NPV $1,234.5M; pays back in
+    2029Q3 (2030Q2 discounted).`, a blank IRR or payback with its reason."""
+    if plan.deal_metrics is None:
+        return ""
+    notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
+
+    def rate(name: str) -> str:
+        value = _metric(plan, name)
+        return percent(value) if _finite(value) else "none"  # type: ignore[arg-type]
+
+    text = f"Project IRR {rate('project_irr')}, equity IRR {rate('equity_irr')} (a year)"
+    blank = [notes[n] for n in ("project_irr", "equity_irr") if not _finite(_metric(plan, n))]
+    if blank:
+        text += f" ({'; '.join(dict.fromkeys(blank))})"
+    text += f"; equity NPV {money(plan.equity_npv_musd)}"
+    back, disc = _metric(plan, "payback_quarter"), _metric(plan, "discounted_payback_quarter")
+    if back:
+        text += f"; pays back in {back}" + (f" ({disc} discounted)" if disc else "")
+    else:
+        text += f"; no payback ({notes['payback_quarter']})"
+    return text + "."
+
+
+def beyond_horizon_line(plan: Plan) -> str:
+    """The terminal value's share of NPV in words, flagged above one half with the sites that
+    earn most of their value beyond the horizon."""
+    share = _metric(plan, "npv_beyond_horizon_share")
+    if not _finite(share) or plan.terminal_value_musd == 0:
+        return ""
+    kind = plan.portfolio.settings.terminal_value
+    text = (f"{percent(share)} of the NPV is value beyond the horizon ({kind} terminal value, "  # type: ignore[arg-type]
+            f"{money(plan.terminal_value_musd)})")
+    if share > 0.5:  # type: ignore[operator]
+        text = "Flag: " + text + ", more than half"
+        if plan.beyond_horizon_sites:
+            text += ("; the halls at " + ", ".join(plan.beyond_horizon_sites)
+                     + " earn most of their value there")
+    return text + "."
 
 
 def _halls(n: int) -> str:
@@ -263,6 +321,9 @@ def plan_narrative(plan: Plan) -> list[str]:
         more = "more" if uplift >= 0 else "less"  # type: ignore[operator]
         npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"  # type: ignore[arg-type]
     lines.append(npv + ".")
+    for extra in (returns_line(plan), beyond_horizon_line(plan)):
+        if extra:
+            lines.append(extra)
     limits = binding_limits(plan)
     if limits:
         lines.append(f"Binding limits: {limits}.")
