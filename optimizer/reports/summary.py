@@ -339,7 +339,7 @@ def _format_value(m: Metric) -> str:
         return "n/a"
     if m.unit == "$M":
         return money(m.value)  # type: ignore[arg-type]
-    if m.unit == "fraction":
+    if m.unit in ("fraction", "per year"):
         return percent(m.value)  # type: ignore[arg-type]
     if m.unit in ("MW", "MW IT"):
         return f"{m.value:,.0f} {m.unit}"
@@ -350,19 +350,30 @@ def _format_value(m: Metric) -> str:
 
 _TEXT_METRICS = ("npv_musd", "status", "best_bound_musd", "uplift_vs_greedy_musd",
                  "halls_converted", "ai_it_mw_online_end", "capex_total_musd", "solve_seconds")
+# The deal metrics, printed after those when the plan has them (blank ones with their reason).
+_TEXT_DEAL_METRICS = ("equity_npv_musd", "project_irr", "equity_irr", "payback_quarter",
+                      "npv_beyond_horizon_share")
 
 
 def _table(frame: pd.DataFrame) -> str:
+    if "irr" in frame.columns:  # a rate: as a percentage, blank when the start has none
+        frame = frame.assign(irr=[percent(x) if _finite(x) else "" for x in frame["irr"]])
+    if "payback_quarter" in frame.columns:
+        frame = frame.assign(payback_quarter=frame["payback_quarter"].fillna(""))
     return frame.to_string(index=False, float_format=lambda x: f"{x:,.1f}")
 
 
 def plan_text(plan: Plan) -> str:
     """The plan for the terminal: headline metrics, the decisions table and the upgrades."""
     by_name = {m.metric: m for m in headline_metrics(plan)}
-    width = max(len(n) for n in _TEXT_METRICS)
+    names = _TEXT_METRICS + tuple(n for n in _TEXT_DEAL_METRICS if n in by_name)
+    width = max(len(n) for n in names)
     out = []
-    for name in _TEXT_METRICS:
+    for name in names:
         m = by_name[name]
+        if name in _TEXT_DEAL_METRICS and m.value is None:
+            out.append(f"{name:<{width}}  n/a  ({m.note})")
+            continue
         value = _format_value(m)
         note = m.note if name in ("status", "halls_converted", "ai_it_mw_online_end") else ""
         if name == "status":
