@@ -105,7 +105,7 @@ def test_dropdowns_on_choice_and_bool_columns_only(template: Path) -> None:
     assert _dropdowns(book["Commitments"]) == {"E2": '"start,exclude,not_before"'}
     assert _dropdowns(book["Scenarios"]) == {
         "B2": '"hashprice,lease,capex,budget,power_cost,discount_rate,lead_quarters,'
-              'ai_demand"'}
+              'ai_demand,debt_rate,renewal_probability,tenant_share"'}
     assert _dropdowns(book["Sites"]) == {}
     # Rows a user adds get the dropdown too.
     (dv,) = book["Commitments"].data_validations.dataValidation

@@ -332,7 +332,8 @@ SCENARIOS = Table(
         Column("scenario", "text", "", "Scenario name.", example="bear_hashprice"),
         Column("parameter", "choice", "", "What the row changes.",
                choices=("hashprice", "lease", "capex", "budget", "power_cost", "discount_rate",
-                        "lead_quarters", "ai_demand"), example="hashprice"),
+                        "lead_quarters", "ai_demand", "debt_rate", "renewal_probability",
+                        "tenant_share"), example="hashprice"),
         Column("value", "number", "",
                "New value (absolute; for lead_quarters, quarters added or removed); or give a "
                "multiplier.",

@@ -162,7 +162,8 @@ def value_decisions(econ: Economics, builds: Decisions, notes: list[str]) -> Fix
         notes.append(f"{family}: {first['constraint']} uses {first['used']:,.1f} of "
                      f"{first['limit']:,.1f}{more}")
     note = ("the base plan breaks this future: " + "; ".join(notes)) if notes else ""
-    return FixedPlan(npv=valuation.npv, feasible=not notes, note=note,
+    # The objective's NPV (the equity NPV under objective = equity_npv), like the re-solves.
+    return FixedPlan(npv=objective_npv(econ, valuation), feasible=not notes, note=note,
                      plan=GreedyPlan(decisions, valuation),
                      breaches=rows[breach])
 
@@ -310,7 +311,7 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
         decisions = solution_decisions(model, econ)
         valuation = evaluate(econ, decisions)
         audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
-        npv, halls = valuation.npv, decisions.halls
+        npv, halls = objective_npv(econ, valuation), decisions.halls
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
             # the best plan found for this future.
