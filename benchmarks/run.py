@@ -46,6 +46,8 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
     from models.economics import build_economics, evaluate
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.solve.optimize import audit, optimize
+    from optimizer.solve.options import SolverOptions
+    from optimizer.solve.status import has_plan
 
     out: dict = {"method": method}
     clock = time.perf_counter()
@@ -60,17 +62,14 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
         out["solve_s"] = plan.timings.get("greedy", 0.0) + plan.timings.get("solve", 0.0)
         out.update(status=plan.status, npv=plan.npv_musd, bound=plan.bound_musd, gap=plan.gap)
     else:
-        from models.decisions import Decisions
         from optimizer.solve.decompose import solve_decomposed
 
         clock = time.perf_counter()
         econ = build_economics(portfolio)
         economics_s = time.perf_counter() - clock
-        result = solve_decomposed(econ, time_limit=time_limit, mip_gap=gap, threads=threads,
-                                  seed=0)
-        if result.status in ("optimal", "feasible"):
-            valuation = evaluate(econ, Decisions(result.halls, result.modules,
-                                                 result.upgrades, result.mining))
+        result = solve_decomposed(econ, SolverOptions(time_limit, gap, threads=threads, seed=0))
+        if has_plan(result.status):
+            valuation = evaluate(econ, result.decisions)
             audit(valuation.npv, result.objective)
         out["build_s"] = economics_s + result.timings.get("build", 0.0)
         out["solve_s"] = result.seconds - result.timings.get("build", 0.0)
@@ -88,6 +87,8 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     from optimizer.solve.greedy import greedy_plan
     from optimizer.solve.highs import HighsRunner
     from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
+    from optimizer.solve.options import SolverOptions
+    from optimizer.solve.status import has_plan
 
     clock = time.perf_counter()
     econ = build_economics(portfolio)  # type: ignore[arg-type]
@@ -98,9 +99,9 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     greedy = greedy_plan(econ)
     if greedy is not None:
         runner.set_start(greedy.start_values(model))
-    outcome = runner.solve(time_limit=time_limit, mip_gap=gap, threads=threads, seed=0)
+    outcome = runner.solve(SolverOptions(time_limit, gap, threads=threads, seed=0))
     solve_s = time.perf_counter() - clock
-    if outcome.status in ("optimal", "feasible"):
+    if has_plan(outcome.status):
         audit(evaluate(econ, solution_decisions(model, econ)).npv, outcome.objective,
               integrality_slack(model))
     return {"build_s": build_s, "solve_s": solve_s, "status": outcome.status,

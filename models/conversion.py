@@ -4,7 +4,8 @@ Built from `models.economics.Economics` (numpy coefficients). Every start's NPV 
 computed there, so the objective is a plain sum. Constraints that depend on "halls started by t"
 use cumulative variables (`started_by`, `modules_by`, `upgrade_by`) defined by a one-step
 recursion, so no constraint sums O(T^2) terms. The budget rows instead sum the start variables
-of the last `lead` quarters (see `budget_expression`): short too, and knapsacks HiGHS can cut.
+of the quarters in which a started unit uses budget (the last `lead` quarters today; see
+`budget_expression`): short too, and knapsacks HiGHS can cut.
 
 Decisions
 - ``halls_started[c]`` integer >= 0: halls started as candidate c = (site, option, quarter).
@@ -34,12 +35,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
 from models.economics import Economics
 from models.rules import OffsetTable, Rules
+
+Expr = Any  # a Pyomo expression, or a number where no variable is involved (Pyomo is untyped)
 
 
 @dataclass
@@ -164,12 +168,12 @@ def _add_cumulative_definitions(m: pyo.ConcreteModel) -> None:
         m.add_component(f"{name}_by_definition", pyo.Constraint(cum_index, rule=rule))
 
 
-def started_by(m: pyo.ConcreteModel, p: int, t: int) -> object:
+def started_by(m: pyo.ConcreteModel, p: int, t: int) -> Expr:
     """Halls of pair p started in quarters <= t (0 before the pair's first candidate)."""
     return m.started_by[p, t] if t >= m.index.pair_first[p] else 0
 
 
-def _cumulative(cum: pyo.Var, s: int, t: int) -> object:
+def _cumulative(cum: pyo.Var, s: int, t: int) -> Expr:
     return cum[s, t] if t >= 0 and (s, t) in cum else 0
 
 
@@ -274,7 +278,7 @@ def budget_expression(m: pyo.ConcreteModel, t: int) -> object:
     if m.budget_over_starts:
         return sum(rate * unit for rate, unit in m.budget_terms[t])
     rules: Rules = m.rules
-    expr = 0
+    expr: Expr = 0
     kinds = ((m.hall_budget_rate, rules.halls.budget_rate, range(len(m.index.pairs)), None),
              (m.module_budget_rate, rules.modules.budget_rate, rules.modules.sites,
               m.modules_by),
@@ -350,16 +354,17 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     m.budget = pyo.Param(budgeted, mutable=True, initialize={t: budget[t] for t in budgeted})
     if m.budget_over_starts:
         m.budget_terms = _budget_terms(m, budgeted)
-    m.capex = pyo.Expression(budgeted, rule=lambda _m, t: budget_expression(m, t))
+    m.budget_use = pyo.Expression(budgeted, rule=lambda _m, t: budget_expression(m, t))
     if not rules.limits.budget_carryover:
-        m.capital_budget = pyo.Constraint(budgeted, rule=lambda _m, t: m.capex[t] <= m.budget[t])
+        m.capital_budget = pyo.Constraint(budgeted,
+                                          rule=lambda _m, t: m.budget_use[t] <= m.budget[t])
         return
     m.spend_to_date = pyo.Var(budgeted, domain=pyo.NonNegativeReals)
 
     def to_date(_m: pyo.ConcreteModel, t: int) -> object:
         k = budgeted.index(t)
         prev = m.spend_to_date[budgeted[k - 1]] if k > 0 else 0
-        return m.spend_to_date[t] == prev + m.capex[t]
+        return m.spend_to_date[t] == prev + m.budget_use[t]
 
     m.spend_to_date_definition = pyo.Constraint(budgeted, rule=to_date)
     m.capital_budget = pyo.Constraint(
@@ -389,7 +394,7 @@ def define_ai_demand_cap(m: pyo.ConcreteModel) -> None:
     lead = rules.pair_lead.tolist()
 
     def rule(_m: pyo.ConcreteModel, t: int) -> object:
-        online = 0
+        online: Expr = 0
         for p in range(len(m.index.pairs)):
             online += it_mw[p] * started_by(m, p, t - lead[p])
         return pyo.Constraint.Skip if isinstance(online, (int, float)) else online <= m.ai_demand[t]
@@ -418,8 +423,8 @@ def define_start_commitments(m: pyo.ConcreteModel) -> None:
     rows = m.rules.commitments
     m.start_commitments = pyo.Constraint(
         range(len(rows)),
-        rule=lambda _m, i: sum(m.halls_started[int(c)] for c in rows[i][0]) >= rows[i][1]
-        if len(rows[i][0]) else pyo.Constraint.Infeasible)
+        rule=lambda _m, i: sum(m.halls_started[int(c)] for c in rows[i].candidates)
+        >= rows[i].halls if len(rows[i].candidates) else pyo.Constraint.Infeasible)
 
 
 def _npv_expression(m: pyo.ConcreteModel) -> object:

@@ -58,7 +58,6 @@ class Starts:
     interest: np.ndarray  # (C, T)
     principal: np.ndarray  # (C, T) the balloon at T-1 included
     debt_balance: np.ndarray  # (C, T) debt outstanding at the end of each quarter
-    budget_use: np.ndarray  # (C, T) what counts against budget_musd (capex or equity basis)
     terminal: np.ndarray  # (C,) terminal value at T-1 of one unit, undiscounted
     project_value: np.ndarray  # (C,) project NPV of one unit
     equity_value: np.ndarray  # (C,) equity NPV of one unit
@@ -124,7 +123,6 @@ class Deal:
 
     ltc: float
     tax_rate: float
-    equity_basis: bool
     discount: np.ndarray  # (T,)
     equity_discount: np.ndarray  # (T,)
     interest: np.ndarray  # (T, T)
@@ -142,11 +140,11 @@ class Deal:
         balance = np.zeros((horizon, horizon))
         if ltc > 0:
             interest, principal, balance = debt_schedule(
-                float(st.debt_rate or 0.0) / 4.0, round(4 * float(st.debt_tenor_years)),
+                float(st.debt_rate or 0.0) / 4.0, round(4 * float(st.debt_tenor_years or 0.0)),
                 horizon)
-        return cls(ltc=ltc, tax_rate=st.tax_rate, equity_basis=st.budget_basis == "equity",
-                   discount=discount, equity_discount=equity_discount, interest=interest,
-                   principal=principal, balance=balance)
+        return cls(ltc=ltc, tax_rate=st.tax_rate, discount=discount,
+                   equity_discount=equity_discount, interest=interest, principal=principal,
+                   balance=balance)
 
 
 def debt_schedule(rate: float, payments: int, horizon: int
@@ -468,13 +466,12 @@ def _finish(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np.ndarray,
     equity_cf = (noi + prepayment - capex - tax + draw - interest - principal
                  + deal.tax_rate * interest)
     equity_value = equity_cf @ deal.equity_discount + deal.equity_discount[-1] * terminal
-    budget_use = capex - draw if deal.equity_basis else capex
     objective = equity_value if portfolio.settings.objective == "equity_npv" else value
     return Starts(site=s, option=o, tau=tau, online=online, revenue=revenue, opex=opex,
                   ai_power=ai_power, capex=capex, depreciation=depreciation, value=objective,
                   tenant_capex=tenant, prepayment=prepayment, equipment_capex=equipment_capex,
                   debt_draw=draw, interest=interest, principal=principal, debt_balance=balance,
-                  budget_use=budget_use, terminal=terminal, project_value=value,
+                  terminal=terminal, project_value=value,
                   equity_value=equity_value)
 
 

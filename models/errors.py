@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -33,7 +34,7 @@ class InputError(SitepivotError):
 
     exit_code = 2
 
-    def __init__(self, problems: list[Problem] | list[str], source: str = "") -> None:
+    def __init__(self, problems: Sequence[Problem | str], source: str = "") -> None:
         self.problems = list(problems)
         self.source = source
         head = f"{source}: " if source else ""

@@ -48,6 +48,7 @@ class Settings:
     time_limit_s: float = 300.0
     threads: int = 0
     random_seed: int = 0
+    commit_quarters: int = 4  # robust plans: starts in quarters < K are decided now
     debt_ltc: float = 0.0
     debt_rate: float | None = None
     debt_tenor_years: float | None = None

@@ -32,7 +32,7 @@ Units: MW, $M, quarters t = 0..T-1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,14 @@ if TYPE_CHECKING:
     from models.portfolio import Portfolio
 
 RULE_TOLERANCE = 1e-12  # relative; candidates of one group must agree to this
+
+
+class Commitment(NamedTuple):
+    """A `start` commitment in the plan: at least `halls` halls among `candidates`."""
+
+    site: int
+    candidates: np.ndarray  # hall candidates it counts (its site and quarter, its option or any)
+    halls: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,7 +170,7 @@ class Rules:
     pair_cooling_mw: np.ndarray  # (P,)
     pair_it_mw: np.ndarray  # (P,)
     pair_lead: np.ndarray  # (P,) quarters from start to online
-    commitments: list[tuple[np.ndarray, int]]  # in-plan start rows: (hall candidates, halls)
+    commitments: list[Commitment]  # the start commitments in the plan
 
     @property
     def n_sites(self) -> int:
@@ -171,12 +179,6 @@ class Rules:
     @property
     def horizon(self) -> int:
         return len(self.limits.budget)
-
-    def pairs_of_site(self) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for p, (s, _o) in enumerate(self.pairs):
-            out.setdefault(s, []).append(p)
-        return out
 
     def usage(self, d: Decisions) -> Usage:
         """Every row quantity of the model for the plan `d`, vectorised."""
@@ -209,7 +211,7 @@ class Rules:
             capex=d.halls @ h.capex + d.modules @ mod.capex + d.upgrades @ upg.capex,
             budget_use=d.halls @ h.budget + d.modules @ mod.budget + d.upgrades @ upg.budget,
             hall_starts=starts,
-            committed=np.array([float(d.halls[c].sum()) for c, _n in self.commitments]))
+            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]))
 
 
 def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,
@@ -229,6 +231,8 @@ def offset_table(group: np.ndarray, tau: np.ndarray, rows: np.ndarray, n_groups:
     horizon = rows.shape[1]
     if not len(group):
         return OffsetTable(np.zeros((n_groups, 0)))
+    if (rows < 0).any():
+        raise AssertionError(f"{what} is negative: the budget rows would not be knapsacks")
     depth = horizon - min(0, int(tau.min()))
     d = np.arange(horizon)[None, :] - tau[:, None]
     g = np.broadcast_to(group[:, None], d.shape)
@@ -256,7 +260,7 @@ def per_group(group: np.ndarray, values: np.ndarray, n_groups: int, what: str) -
 def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Starts) -> Rules:
     """The rules of one Portfolio over the candidates of its economics (see module docstring)."""
     sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
-    n_sites, n_options = len(sites), len(options)
+    n_options = len(options)
     hall_mw = sites["hall_it_mw"].to_numpy(float)
     pue = options["pue"].to_numpy(float)
     cooling_per_mw = options["cooling_mw_per_it_mw"].to_numpy(float)
@@ -272,9 +276,7 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
     grid_mw = pue[halls.option] * hall_mw[halls.site]
     cooling_mw = cooling_per_mw[halls.option] * hall_mw[halls.site]
     it_mw = hall_mw[halls.site]
-    # Owner capex (tenant share out, equipment in), less the debt draws with budget_basis =
-    # equity: `models.economics` computes it per candidate (DESIGN.md, Deal structure).
-    budget = halls.budget_use
+    budget = budget_use(portfolio, halls.capex)
     hall_rules = HallRules(
         site=halls.site, option=halls.option, pair=pair, tau=halls.tau, grid_mw=grid_mw,
         grid_from=halls.tau, cooling_mw=cooling_mw, online=halls.online, it_mw=it_mw,
@@ -293,8 +295,8 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
         min_mining_mw=q["min_mining_mw"].to_numpy(float))
     return Rules(
         halls=hall_rules,
-        modules=_unit_rules(cooling, sites["cooling_module_mw"], n_sites, "cooling module"),
-        upgrades=_unit_rules(power, sites["power_upgrade_mw"], n_sites, "power upgrade"),
+        modules=_unit_rules(portfolio, cooling, "cooling_module_mw", "cooling module"),
+        upgrades=_unit_rules(portfolio, power, "power_upgrade_mw", "power upgrade"),
         limits=limits, pairs=pairs, pair_first=pair_first.astype(int),
         pair_grid_mw=per_group(pair, grid_mw, n_pairs, "grid MW of a hall"),
         pair_cooling_mw=per_group(pair, cooling_mw, n_pairs, "cooling MW of a hall"),
@@ -303,10 +305,27 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
         commitments=_commitment_rows(portfolio, halls))
 
 
-def _unit_rules(starts: Starts, mw_column: pd.Series, n_sites: int, what: str) -> UnitRules:
-    mw = mw_column.to_numpy(float)[starts.site]
+def budget_use(portfolio: Portfolio, capex: np.ndarray) -> np.ndarray:
+    """(C, T) $M each candidate's unit counts against `budget_musd`.
+
+    The one place the budget basis is decided: the owner capex (`models.economics` has already
+    left the tenant-funded share out and put equipment purchases in), or with budget_basis =
+    equity the owner's equity in it, capex less the debt draws, (1 - debt_ltc) x capex
+    (DESIGN.md, "Deal structure"). It must stay >= 0 (the budget rows are knapsacks over the
+    start variables) and a shifted row per group (see the module docstring); both are asserted
+    when the rules are built.
+    """
+    st = portfolio.settings
+    if st.budget_basis == "equity" and st.debt_ltc > 0:
+        return capex * (1.0 - st.debt_ltc)
+    return capex
+
+
+def _unit_rules(portfolio: Portfolio, starts: Starts, mw_column: str, what: str) -> UnitRules:
+    n_sites = len(portfolio.sites)
+    mw = portfolio.sites[mw_column].to_numpy(float)[starts.site]
     lead = starts.online - starts.tau
-    budget = starts.budget_use
+    budget = budget_use(portfolio, starts.capex)
     return UnitRules(
         site=starts.site, tau=starts.tau, mw=mw, online=starts.online, capex=starts.capex,
         budget=budget,
@@ -316,21 +335,22 @@ def _unit_rules(starts: Starts, mw_column: pd.Series, n_sites: int, what: str) -
         sites=sorted(set(starts.site.tolist())))
 
 
-def _commitment_rows(portfolio: Portfolio, halls: Starts) -> list[tuple[np.ndarray, int]]:
+def _commitment_rows(portfolio: Portfolio, halls: Starts) -> list[Commitment]:
     """Each `start` commitment in the plan (quarter >= 0): the hall candidates it counts (at
     its site and quarter, of its option or of any) and the halls it requires. Starts before the
     plan are fixed candidates instead (`Economics.fixed_halls`)."""
     site_pos = {n: i for i, n in enumerate(portfolio.sites.index)}
     option_pos = {n: j for j, n in enumerate(portfolio.options.index)}
-    rows: list[tuple[np.ndarray, int]] = []
+    rows: list[Commitment] = []
     for row in portfolio.commitments.itertuples(index=False):
         if row.action != "start":
             continue
         t = portfolio.t_of(row.quarter)
         if t < 0:
             continue
-        match = (halls.site == site_pos[row.site]) & (halls.tau == t)
+        s = site_pos[row.site]
+        match = (halls.site == s) & (halls.tau == t)
         if not (row.option is None or pd.isna(row.option)):
             match &= halls.option == option_pos[row.option]
-        rows.append((np.flatnonzero(match), int(row.halls)))
+        rows.append(Commitment(s, np.flatnonzero(match), int(row.halls)))
     return rows

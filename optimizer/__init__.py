@@ -6,6 +6,7 @@ Public API::
     portfolio = optimizer.load_portfolio("inputs/sample_portfolio.xlsx")
     plan = optimizer.optimize(portfolio, time_limit=60, mip_gap=1e-3)
     optimizer.write_report(plan, "reports/plan.xlsx")
+    robust = optimizer.robust(portfolio, draws=20, commit_quarters=4)  # a RobustPlan
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from models.portfolio import Portfolio, Settings
 from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
 from optimizer.reports.write import write_report
+from optimizer.robust.robust import RobustPlan, robust  # `optimizer.robust` is this function
 from optimizer.solve.optimize import optimize
 
 try:
@@ -37,6 +39,7 @@ __all__ = [
     "NoSolutionError",
     "Plan",
     "Portfolio",
+    "RobustPlan",
     "Settings",
     "SitepivotError",
     "SolverError",
@@ -44,5 +47,6 @@ __all__ = [
     "__version__",
     "load_portfolio",
     "optimize",
+    "robust",
     "write_report",
 ]

@@ -238,3 +238,74 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     if results.attrs.get("interrupted"):
         click.echo("interrupted: the workbook holds the scenarios that finished", err=True)
         sys.exit(130)
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--monte-carlo", "draws", type=click.IntRange(min=1), default=None, metavar="N",
+              help="N seeded random futures, equal weights (hashprice path, lease, capex).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Monte Carlo and solver seed (default: Settings random_seed).")
+@click.option("--scenarios", "named", is_flag=True,
+              help="The named scenarios of the Scenarios sheet, weighted by its weight column.")
+@click.option("--commit-quarters", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Starts in the first K quarters are committed now, the same in every "
+              "future (default: Settings commit_quarters, else 4).")
+@click.option("--risk-weight", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              metavar="W", help="Objective (1 - W) E[NPV] + W CVaR.")
+@click.option("--cvar-level", type=click.FloatRange(0, 1, min_open=True), default=0.1,
+              show_default=True, metavar="A",
+              help="CVaR's tail share: the mean NPV of the worst A of futures.")
+@click.option("--out-of-sample", "out_of_sample", type=click.IntRange(min=0), default=0,
+              metavar="M", help="Evaluate both first stages on M fresh draws (seed + 1).")
+@_solver_options(" of the extensive form and of each scenario sub-problem", threads=False)
+@click.option("--method", type=click.Choice(["auto", "extensive", "decomposition", "ph"]),
+              default="auto", show_default=True,
+              help="The two-stage MILP in HiGHS; scenario sub-problems only; or progressive "
+              "hedging (mpi-sppy) proposing first stages (auto: extensive up to about 30 "
+              "scenarios of the sample's size, decomposition beyond).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes for the scenario sub-problems (default 1).")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Run the scenario sub-problems on an existing Dask scheduler.")
+@click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
+              default=None, help="Lock the starts of a previous report that fall before this "
+              "plan's start quarter, in every future.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Robust workbook path (default reports/<workbook-stem>-robust.xlsx).")
+@click.option("--force", is_flag=True, help="Overwrite an existing robust workbook.")
+@_reports_errors
+def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
+           commit_quarters: int | None, risk_weight: float, cvar_level: float,
+           out_of_sample: int, time_limit: float | None, mip_gap: float | None, method: str,
+           workers: int | None, dask_address: str | None, commitments_from: Path | None,
+           output: Path | None, force: bool) -> None:
+    """A robust plan for WORKBOOK: the first quarters' starts shared by every future, later
+    starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook."""
+    from models.errors import UsageError
+    from optimizer.inputs.workbook import load_portfolio
+    from optimizer.reports.write import check_target, commitments_from_report
+    from optimizer.robust.report import write_robust_report
+    from optimizer.robust.robust import robust as robust_plan
+    from optimizer.robust.robust import robust_text
+
+    if (draws is None) == (not named):
+        raise UsageError("choose the futures: --monte-carlo N or --scenarios")
+    if workers is not None and dask_address is not None:
+        raise UsageError("choose --workers N or --dask ADDRESS, not both")
+    target = output or Path("reports") / f"{workbook.stem}-robust.xlsx"
+    reports = [commitments_from] if commitments_from is not None else []
+    check_target(target, inputs=[workbook, *reports], force=force)
+    portfolio = load_portfolio(workbook)
+    if commitments_from is not None:
+        portfolio = commitments_from_report(portfolio, commitments_from)
+    for warning in portfolio.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    result = robust_plan(portfolio, draws=draws, from_sheet=named, seed=seed,
+                         commit_quarters=commit_quarters, risk_weight=risk_weight,
+                         cvar_level=cvar_level, out_of_sample=out_of_sample,
+                         time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
+                         dask_address=dask_address, method=method)
+    click.echo(robust_text(result))
+    write_robust_report(result, target, force=force)
+    click.echo(f"robust workbook written to {target}")

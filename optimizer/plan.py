@@ -9,15 +9,13 @@ by `models.economics` from the decisions alone; `Plan.npv_musd` is that recomput
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pandas as pd
 
 from models.portfolio import Portfolio
+from optimizer.solve.status import Status, Termination
 
-# What solution exists. "optimal": proven within the requested gap; "feasible": a plan whose
-# optimality is not proven (time limit), with its gap stated.
-Status = Literal["optimal", "feasible", "infeasible", "no_solution", "error"]
+__all__ = ["Plan", "Status", "Termination"]  # Status: what solution exists (optimize.py)
 
 DECISION_COLUMNS = ["site", "option", "start_quarter", "halls", "it_mw", "online_quarter",
                     "capex_musd", "npv_musd", "irr", "payback_quarter"]
@@ -54,8 +52,9 @@ class Plan:
     """One plan and its provenance. Money in $M; MW; quarters as labels (`2027Q1`)."""
 
     portfolio: Portfolio
-    status: Status
-    termination: str  # why the solver stopped: optimal, time_limit, infeasible, ...
+    status: Status  # "optimal": proven within the requested gap; "feasible": a plan whose
+    # optimality is not proven (time limit), with its gap stated
+    termination: Termination  # why the solver stopped: optimal, time_limit, infeasible, ...
     npv_musd: float  # NPV recomputed from the decisions (NaN when no plan exists)
     objective_musd: float  # the solver's objective value
     bound_musd: float  # best proven upper bound on NPV
@@ -87,6 +86,12 @@ class Plan:
     annual: pd.DataFrame | None = None
     # Sites whose terminal value is more than half their NPV (named in the Summary's account).
     beyond_horizon_sites: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # A word from elsewhere (a test fixture, a pickled sweep row) becomes its member; an
+        # unknown word is an error here, not a wrong report later.
+        self.status = Status(self.status)
+        self.termination = Termination(self.termination)
 
     @property
     def halls_converted(self) -> int:

@@ -150,7 +150,7 @@ def test_unit_values_add_up_to_the_plan() -> None:
     assert equity == pytest.approx(EQUITY_NPV, rel=REL)
     assert econ.halls.value[c] == econ.halls.equity_value[c]  # objective = equity_npv
     # Budget basis equity: owner capex less the debt draws.
-    assert econ.halls.budget_use[c] == pytest.approx([0.5 * x for x in CAPEX], rel=REL)
+    assert econ.rules.halls.budget[c] == pytest.approx([0.5 * x for x in CAPEX], rel=REL)
 
 
 def test_each_metric_by_hand() -> None:

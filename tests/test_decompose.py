@@ -121,8 +121,7 @@ def test_gap_zero_finds_the_monolithic_optimum(name: str) -> None:
     assert result.objective == pytest.approx(best, rel=1e-6)
     assert result.bound >= best * (1 - 1e-6) - 1e-6
     assert result.gap <= 1e-6
-    check_plan(econ, Decisions(result.halls, result.modules, result.upgrades, result.mining),
-               result.objective)
+    check_plan(econ, result.decisions, result.objective)
 
 
 @pytest.mark.parametrize("name", ["budget", "carryover", "mining_floor", "commitments"])
@@ -135,8 +134,7 @@ def test_bound_is_valid_when_stopped_early(name: str, rounds: int) -> None:
     assert result.bound >= best * (1 - 1e-6) - 1e-6, "\n".join(result.log)
     if result.status in ("optimal", "feasible"):
         assert result.objective <= best * (1 + 1e-6) + 1e-6
-        check_plan(econ, Decisions(result.halls, result.modules, result.upgrades,
-                                   result.mining), result.objective)
+        check_plan(econ, result.decisions, result.objective)
     if result.termination != "optimal":
         assert result.iterations == rounds or result.termination == "time_limit"
 

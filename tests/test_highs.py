@@ -227,3 +227,17 @@ def test_search_frees_the_first_sites_first() -> None:
     assert 4 in freed[0] and len(freed[0]) == 3  # 6 sites: neighbourhoods of 3 at most
     assert start_npv - 1e-9 <= found.objective <= best * (1 + 1e-9) + 1e-9
     assert plan_of(runner, econ, found.values).objective == pytest.approx(found.objective)
+
+
+def test_only_the_boundary_touches_highspy_or_pyomo_solver_internals() -> None:
+    """No module but optimizer/solve/highs.py imports highspy or reads Pyomo's private solver
+    attributes (issue 12, "one boundary with HiGHS")."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    names = ("_solver_model", "_pyomo_var_to_solver_var_map", "import highspy", "from highspy")
+    found = sorted({str(path.relative_to(root))
+                    for folder in ("optimizer", "models", "benchmarks")
+                    for path in (root / folder).rglob("*.py")
+                    if any(name in path.read_text(encoding="utf-8") for name in names)})
+    assert found == ["optimizer/solve/highs.py"]

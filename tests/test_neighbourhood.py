@@ -27,6 +27,7 @@ from optimizer.solve.greedy import greedy_plan
 from optimizer.solve.highs import HighsRunner, SolveOutcome
 from optimizer.solve.neighbourhood import current_values, load_values, search_sites
 from optimizer.solve.optimize import Stall, _search_from, auto_method, optimize, solution_decisions
+from optimizer.solve.options import SolverOptions
 
 # (sites, quarters, generator seed): the greedy plan is 8.1%, 2.1% and 0.6% below the optimum.
 GREEDY_SHORT = {"6x12": (6, 12, 1), "6x16": (6, 16, 4), "10x12": (10, 12, 5)}
@@ -117,8 +118,8 @@ def test_search_then_highs_ends_at_the_optimum_with_a_valid_bound(name: str) -> 
     loose_bound = best * 1.5 + 1.0
     first = SolveOutcome(status="feasible", termination="time_limit", objective=greedy_npv,
                          bound=loose_bound, gap=float("nan"), seconds=0.0, log="")
-    outcome = _search_from(runner, econ, first, until=time.perf_counter() + 30, mip_gap=0.0,
-                           threads=1, seed=0)
+    outcome = _search_from(runner, econ, first, until=time.perf_counter() + 30,
+                           options=SolverOptions(time_limit=30, mip_gap=0.0, threads=1, seed=0))
     assert outcome.status == "optimal" and outcome.termination == "optimal"
     assert outcome.objective == pytest.approx(best, rel=1e-6)
     assert best * (1 - 1e-6) - 1e-6 <= outcome.bound < loose_bound

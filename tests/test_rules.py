@@ -61,8 +61,8 @@ def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
                           if np.isfinite(lim.ai_demand_mw[t])},
         "mining_floor": {t: lim.min_mining_mw[t] - mined[t] for t in quarters
                          if np.isfinite(lim.min_mining_mw[t])},
-        "start_commitments": {i: n - u.committed[i]
-                              for i, (_c, n) in enumerate(rules.commitments)},
+        "start_commitments": {i: c.halls - u.committed[i]
+                              for i, c in enumerate(rules.commitments)},
     }
 
 
@@ -205,3 +205,9 @@ def test_markdown_lists_every_family() -> None:
     text = markdown()
     for family in FAMILIES:
         assert f"`{family.component}`" in text and f"`{family.builder.__name__}`" in text
+
+
+def test_negative_budget_use_is_refused() -> None:
+    """Budget rows must stay knapsacks over the start variables (positive coefficients)."""
+    with pytest.raises(AssertionError, match="negative"):
+        offset_table(np.array([0]), np.array([0]), np.array([[1.0, -0.5]]), 1, "x")

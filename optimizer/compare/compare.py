@@ -52,6 +52,7 @@ from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.reports.sheets import input_tables
 from optimizer.reports.write import open_report, read_decisions
+from optimizer.solve.status import PLANNED, Status
 
 CHANGE_COLUMNS = ["site", "option", "change", "old_start_quarter", "new_start_quarter", "halls",
                   "shift_quarters"]
@@ -167,8 +168,8 @@ class Bridge:
 
     def precision_note(self) -> str:
         """"" when every re-solve is optimal; else how far the bars may be off, in words."""
-        solved = self.steps[self.steps["status"].isin(["optimal", "feasible"])]
-        stopped = solved[solved["status"] == "feasible"]
+        solved = self.steps[self.steps["status"].isin(PLANNED)]
+        stopped = solved[solved["status"] == Status.FEASIBLE]
         if not len(stopped):
             return ""
         gap = float(pd.to_numeric(stopped["gap"], errors="coerce").max())
@@ -248,7 +249,9 @@ def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
         "npv_after_musd": old_resolved, "status": plan.status, "gap": plan.gap,
         "solve_seconds": time.perf_counter() - clock,
         "note": "where the steps start; not a bar"}]
-    trial, pending, notes = solved, [], []
+    trial = solved
+    pending: list[str] = []
+    notes: list[str] = []
     for k, fam in enumerate(families):
         last = k == len(families) - 1
         trial = apply_family(trial, new_tables, fam)
@@ -301,7 +304,8 @@ class ReportInputs:
 
     @property
     def npv(self) -> float:
-        return float(self.metrics["npv_musd"])  # type: ignore[arg-type]
+        # report_metrics refuses a report whose npv_musd is not a finite number.
+        return float(self.metrics["npv_musd"])  # type: ignore[arg-type]  # checked on read
 
 
 def read_report(path: Path | str) -> ReportInputs:

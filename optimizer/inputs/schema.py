@@ -156,6 +156,10 @@ SETTINGS = Table(
                "What counts against budget_musd: owner capex, or equity (owner capex less "
                "debt draws).", required=False, default="capex", choices=("capex", "equity"),
                example="capex"),
+        Column("commit_quarters", "integer", "quarters",
+               "Robust plans: starts in the first K quarters are committed now, the same in "
+               "every scenario; later starts adapt to each scenario.",
+               required=False, default=4, ge=1, le=400, example=4),
     ),
 )
 
@@ -344,6 +348,11 @@ SCENARIOS = Table(
                default=None, example=None),
         Column("option", "text", "", "Limit the change to one option.", required=False,
                default=None, example=None),
+        Column("weight", "number", "",
+               "Robust plans: the scenario's relative probability (weights are normalised to "
+               "sum to 1; give it on one row of the scenario or the same on each; blank on "
+               "every scenario = equal weights).", required=False, default=None, ge=0.0,
+               example=None),
     ),
 )
 

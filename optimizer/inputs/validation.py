@@ -49,7 +49,7 @@ from optimizer.inputs import schema
 from optimizer.inputs.schema import Column, Table
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
-_FLOAT = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
+_FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
 _INT = TypeAdapter(int)
 _BOOL = TypeAdapter(bool)
 

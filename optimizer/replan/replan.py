@@ -44,6 +44,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,7 @@ from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
+from optimizer.solve.status import Status
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
 WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)
@@ -85,7 +87,7 @@ def compare_with_baseline(plan: Plan, baseline_path: Path) -> None:
     begun = [isinstance(q, str) and quarter_ordinal(q) < quarter_ordinal(start)
              for q in changes["old_start_quarter"]]
     changes["note"] = [f"begun before {start}: locked" if b else "" for b in begun]
-    base_npv = float(metrics["npv_musd"])  # type: ignore[arg-type]
+    base_npv = float(metrics["npv_musd"])  # type: ignore[arg-type]  # report_metrics checked it
     counts = change_counts(changes)
     rows: list[tuple[str, object, str, str]] = [
         ("baseline_report", str(baseline_path), "", ""),
@@ -115,19 +117,19 @@ def _latest(starts_site: np.ndarray, starts_online: np.ndarray, starts_tau: np.n
 def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
     """Every in-horizon candidate start of site `s`, alone: does it fit (power, cooling, with
     upgrades), and its NPV net of displaced mining and of the upgrades it needs ($M)."""
-    pf = econ.portfolio
-    site = pf.sites.iloc[s]
-    h, grid, mining = float(site["hall_it_mw"]), float(site["grid_mw"]), float(site["mining_mw"])
-    up_mw = 0.0 if pd.isna(site["power_upgrade_mw"]) else float(site["power_upgrade_mw"])
-    module_mw = 0.0 if pd.isna(site["cooling_module_mw"]) else float(site["cooling_module_mw"])
-    max_modules = 0 if pd.isna(site["max_cooling_modules"]) else int(site["max_cooling_modules"])
+    pf, rules = econ.portfolio, econ.rules
+    lim = rules.limits
+    grid, mining = float(lim.grid_mw[s]), float(lim.mining_mw[s])
+    base_cooling = float(lim.cooling_mw[s])
+    up_mw = float(rules.upgrades.site_mw[s])
+    module_mw = float(rules.modules.site_mw[s])
+    max_modules = int(lim.max_modules[s])
     positive = np.maximum(econ.mining_value[s], 0.0)
     halls, rows = econ.halls, []
     for c in np.flatnonzero((halls.site == s) & (halls.tau >= 0)):
         o, tau, q0 = int(halls.option[c]), int(halls.tau[c]), int(halls.online[c])
-        option = pf.options.iloc[o]
-        need_power = float(option["pue"]) * h
-        need_cooling = float(option["cooling_mw_per_it_mw"]) * h
+        need_power = float(rules.halls.grid_mw[c])
+        need_cooling = float(rules.halls.cooling_mw[c])
         value, avail = float(halls.value[c]), grid
         power_ok = need_power <= grid + 1e-9
         if not power_ok and need_power <= grid + up_mw + 1e-9:
@@ -135,9 +137,9 @@ def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
             if k is not None:
                 power_ok, avail = True, grid + up_mw
                 value += float(econ.power.value[k])
-        cooling_ok = need_cooling <= float(site["cooling_mw"]) + 1e-9
+        cooling_ok = need_cooling <= base_cooling + 1e-9
         if not cooling_ok and module_mw > 0:
-            n = math.ceil((need_cooling - float(site["cooling_mw"])) / module_mw - 1e-9)
+            n = math.ceil((need_cooling - base_cooling) / module_mw - 1e-9)
             k = _latest(econ.cooling.site, econ.cooling.online, econ.cooling.tau, s, q0)
             if n <= max_modules and k is not None:
                 cooling_ok = True
@@ -256,7 +258,8 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
                        f"the plan uses the {', '.join(limits)} limit(s) better elsewhere"
                        if limits else "no portfolio limit binds: within the solver's gap"))
         to_force.append((s, row, int(chosen["candidate"])))
-    to_force.sort(key=lambda item: -float(item[1]["best_hall_npv_musd"]))  # type: ignore[arg-type]
+    # Every row queued was given its best_hall_npv_musd as a float just above.
+    to_force.sort(key=lambda item: -cast(float, item[1]["best_hall_npv_musd"]))
     limit = min(seconds, pf.settings.time_limit_s)
     for i, (_s, row, cand) in enumerate(to_force):
         if i >= max_solves:
@@ -302,7 +305,7 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=lost,
                npv_lost_at_least_musd=max(0.0, plan.npv_musd - result.bound_musd)
                if math.isfinite(result.bound_musd) else None)
-    state = "optimal" if result.status == "optimal" else f"stopped at {seconds:g} s, gap " \
+    state = "optimal" if result.status == Status.OPTIMAL else f"stopped at {seconds:g} s, gap " \
         f"{result.gap:.2%}"
     row["explanation"] = (f"{row['explanation']}; forcing it costs {lost:,.1f} $M of NPV "
                           f"(forced re-solve {state})")
@@ -329,8 +332,9 @@ def timing_value(plan: Plan) -> pd.DataFrame:
     econ = build_economics(plan.portfolio)
     (early, early_halls), (never, never_halls) = earliest_and_never(econ)
     committed = " (committed halls only)" if never_halls else ""
-    rows = [("this plan (timing optimised)", plan.npv_musd, plan.halls_converted,
-             "the optimiser chooses where, what and when")]
+    rows: list[tuple[str, float, int | None, str]] = [
+        ("this plan (timing optimised)", plan.npv_musd, plan.halls_converted,
+         "the optimiser chooses where, what and when")]
     if plan.greedy_npv_musd is not None:
         rows.append(("simple ranking", plan.greedy_npv_musd, None,
                      "halls ranked by NPV per dollar of capex, placed while limits hold"))
@@ -372,8 +376,8 @@ def explanation_text(plan: Plan) -> str:
                      strict=True))
         counts = change_counts(plan.baseline_changes)
         out += [f"Against the baseline ({m['baseline_report']}): NPV "
-                f"{money(m['baseline_npv_musd'])} -> {money(plan.npv_musd)} "  # type: ignore[arg-type]
-                f"({money(m['npv_change_musd'])}); halls "  # type: ignore[arg-type]
+                f"{money(m['baseline_npv_musd'])} -> {money(plan.npv_musd)} "
+                f"({money(m['npv_change_musd'])}); halls "
                 + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
     if plan.timing_value is not None:
         out.append("Value of timing:")

@@ -8,10 +8,12 @@ table as used, defaults applied), Log. Money in $M, power in MW, quarters as tex
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference, Series
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -507,11 +509,11 @@ def axis_scales(ranges: list[tuple[float, float]], intervals: int = 8
     return best[1] if best else [(0.0, 1.0, 0.125) for _ in ranges]
 
 
-def _align_zero(bars: BarChart, line: LineChart, cell: object, rows: tuple[int, int],
-                bar_col: int, line_col: int) -> None:
+def _align_zero(bars: BarChart, line: LineChart, cell: Callable[[int, int], Cell],
+                rows: tuple[int, int], bar_col: int, line_col: int) -> None:
     """Put the zero of the secondary (line) axis level with the zero of the bars' axis."""
     def span(col: int) -> tuple[float, float]:
-        values = [cell(r, col).value for r in range(rows[0], rows[1] + 1)]  # type: ignore[operator]
+        values = [cell(r, col).value for r in range(rows[0], rows[1] + 1)]
         numbers = [v for v in values if isinstance(v, int | float)]
         return (min(numbers, default=0.0), max(numbers, default=0.0))
 

@@ -14,10 +14,12 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import TypeGuard
 
 import pandas as pd
 
 from optimizer.plan import Plan
+from optimizer.solve.status import Status
 
 
 @dataclass(frozen=True)
@@ -46,23 +48,24 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return value is not None and isinstance(value, int | float) and math.isfinite(value)
 
 
-def money(value: float | None, decimals: int = 1) -> str:
-    """`$1,234.5M`, with the sign in front (`-$12.0M`); `n/a` when missing or not finite."""
+def money(value: object, decimals: int = 1) -> str:
+    """`$1,234.5M`, with the sign in front (`-$12.0M`); `n/a` unless a finite number."""
     if not _finite(value):
         return "n/a"
-    sign = "-" if value < 0 else ""  # type: ignore[operator]
-    return f"{sign}${abs(value):,.{decimals}f}M"  # type: ignore[arg-type]
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{decimals}f}M"
 
 
-def percent(fraction: float | None) -> str:
-    """A fraction as a short percentage: 0.001 -> `0.1%`, 0.0063 -> `0.63%`."""
+def percent(fraction: object) -> str:
+    """A fraction as a short percentage: 0.001 -> `0.1%`, 0.0063 -> `0.63%`; `n/a` unless a
+    finite number."""
     if not _finite(fraction):
         return "n/a"
-    return f"{fraction * 100:.2f}".rstrip("0").rstrip(".") + "%"  # type: ignore[operator]
+    return f"{fraction * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 def end_quarter(plan: Plan) -> str:
@@ -98,13 +101,13 @@ def solve_outcome(plan: Plan) -> str:
     The tolerance named is the gap the solve was asked for (`Plan.mip_gap_requested`).
     """
     gap = plan.gap
-    if plan.status == "optimal":
+    if plan.status == Status.OPTIMAL:
         tol = plan.mip_gap_requested
         text = f"optimal within {percent(tol)}" if tol > 0 else "optimal"
         if _finite(gap) and gap > 0:
             text += f" (gap {percent(gap)})"
         return text
-    if plan.status == "feasible":
+    if plan.status == Status.FEASIBLE:
         why = plan.termination.replace("_", " ")
         head = f"{why} reached" if why.endswith("limit") else f"solver stopped ({why})"
         if _finite(gap):
@@ -181,7 +184,7 @@ def returns_line(plan: Plan) -> str:
 
     def rate(name: str) -> str:
         value = _metric(plan, name)
-        return percent(value) if _finite(value) else "none"  # type: ignore[arg-type]
+        return percent(value) if isinstance(value, float) and _finite(value) else "none"
 
     text = f"Project IRR {rate('project_irr')}, equity IRR {rate('equity_irr')} (a year)"
     blank = [notes[n] for n in ("project_irr", "equity_irr") if not _finite(_metric(plan, n))]
@@ -200,12 +203,12 @@ def beyond_horizon_line(plan: Plan) -> str:
     """The terminal value's share of NPV in words, flagged above one half with the sites that
     earn most of their value beyond the horizon."""
     share = _metric(plan, "npv_beyond_horizon_share")
-    if not _finite(share) or plan.terminal_value_musd == 0:
+    if not isinstance(share, float) or not _finite(share) or plan.terminal_value_musd == 0:
         return ""
     kind = plan.portfolio.settings.terminal_value
-    text = (f"{percent(share)} of the NPV is value beyond the horizon ({kind} terminal value, "  # type: ignore[arg-type]
+    text = (f"{percent(share)} of the NPV is value beyond the horizon ({kind} terminal value, "
             f"{money(plan.terminal_value_musd)})")
-    if share > 0.5:  # type: ignore[operator]
+    if share > 0.5:
         text = "Flag: " + text + ", more than half"
         if plan.beyond_horizon_sites:
             text += ("; the halls at " + ", ".join(plan.beyond_horizon_sites)
@@ -318,8 +321,8 @@ def plan_narrative(plan: Plan) -> list[str]:
         npv += f", of which {money(plan.terminal_value_musd)} is terminal value"
     uplift = plan.uplift_vs_greedy_musd
     if _finite(uplift):
-        more = "more" if uplift >= 0 else "less"  # type: ignore[operator]
-        npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"  # type: ignore[arg-type]
+        more = "more" if uplift >= 0 else "less"
+        npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"
     lines.append(npv + ".")
     for extra in (returns_line(plan), beyond_horizon_line(plan)):
         if extra:
@@ -338,9 +341,9 @@ def _format_value(m: Metric) -> str:
     if m.value is None or (isinstance(m.value, float) and not math.isfinite(m.value)):
         return "n/a"
     if m.unit == "$M":
-        return money(m.value)  # type: ignore[arg-type]
+        return money(m.value)
     if m.unit in ("fraction", "per year"):
-        return percent(m.value)  # type: ignore[arg-type]
+        return percent(m.value)
     if m.unit in ("MW", "MW IT"):
         return f"{m.value:,.0f} {m.unit}"
     if m.unit == "s":

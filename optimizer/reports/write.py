@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -27,6 +28,9 @@ from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.reports.sheets import build_workbook
 
 DECISIONS_SHEET = "Decisions"
+# A robust report (`sitepivot robust`) has no Decisions sheet; its FirstStage sheet has the same
+# columns and is what --commitments-from reads there.
+FIRST_STAGE_SHEET = "FirstStage"
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -110,25 +114,34 @@ def sheet_table(wb: Workbook, sheet: str, source: str) -> tuple[pd.DataFrame, di
     return frame, letters
 
 
-def _read_table(report_path: Path, sheet: str) -> tuple[pd.DataFrame, dict[str, str]]:
+def _read_table(report_path: Path, sheet: str, fallback: str | None = None
+                ) -> tuple[pd.DataFrame, dict[str, str]]:
     """A report sheet's Excel table as a frame indexed by Excel row number, with the column
-    letter of each column. InputError (naming the file and sheet) when it cannot be read."""
+    letter of each column (the sheet read is in ``frame.attrs["sheet"]``: `fallback` when the
+    report has no `sheet` but has that one). InputError (naming the file and sheet) when it
+    cannot be read."""
     source = str(report_path)
     try:
         wb = load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
         raise InputError([Problem(sheet, "", "", None, f"a sitepivot report (.xlsx) that can "
                                   f"be opened ({type(err).__name__}: {err})")], source) from err
-    return sheet_table(wb, sheet, source)
+    if fallback is not None and sheet not in wb.sheetnames and fallback in wb.sheetnames:
+        sheet = fallback
+    frame, letters = sheet_table(wb, sheet, source)
+    frame.attrs["sheet"] = sheet
+    return frame, letters
 
 
 def read_decisions(report_path: Path) -> pd.DataFrame:
-    """The Decisions sheet of a report: columns as written, index = Excel row number."""
-    frame, letters = _read_table(Path(report_path), DECISIONS_SHEET)
+    """The Decisions sheet of a report (the FirstStage sheet of a robust report): columns as
+    written, index = Excel row number."""
+    frame, letters = _read_table(Path(report_path), DECISIONS_SHEET, FIRST_STAGE_SHEET)
     missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
     if missing:
-        raise InputError([Problem(DECISIONS_SHEET, "row 1", c, None, "this column, as written by "
-                                  "sitepivot plan") for c in missing], str(report_path))
+        raise InputError([Problem(frame.attrs["sheet"], "row 1", c, None, "this column, as "
+                                  "written by sitepivot plan") for c in missing],
+                         str(report_path))
     frame.attrs["letters"] = letters
     return frame
 
@@ -171,6 +184,7 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
     report_path = Path(report_path)
     frame = read_decisions(report_path)
     letters: dict[str, str] = frame.attrs["letters"]
+    sheet: str = frame.attrs["sheet"]
     start = quarter_ordinal(portfolio.settings.start_quarter)
     problems: list[Problem] = []
     locked: list[dict[str, object]] = []
@@ -178,7 +192,7 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
     last_row: dict[str, int] = {}  # per site, the report row of its last locked start
 
     def problem(row: int, col: str, value: object, expected: str) -> None:
-        problems.append(Problem(DECISIONS_SHEET, f"{letters[col]}{row}", col, value, expected))
+        problems.append(Problem(sheet, f"{letters[col]}{row}", col, value, expected))
 
     for row, rec in frame.iterrows():
         quarter = parse_quarter(rec["start_quarter"])
@@ -214,14 +228,14 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
                 continue  # the workbook already holds this start: lock it once
             locked.append(record)
             last_row[site] = row
-            warnings.append(f"locked start from {report_path.name} ({DECISIONS_SHEET}!"
+            warnings.append(f"locked start from {report_path.name} ({sheet}!"
                             f"{letters['site']}{row}): {int(n)} hall(s) of {option} at {site} "
                             f"in {quarter}, before the start quarter "
                             f"{portfolio.settings.start_quarter}")
     for site, row in last_row.items():
         c = portfolio.commitments
         committed = c[(c["site"] == site) & (c["action"] == "start")]["halls"].sum()
-        total = committed + sum(r["halls"] for r in locked if r["site"] == site)
+        total = committed + sum(cast(float, r["halls"]) for r in locked if r["site"] == site)
         if total > portfolio.sites.loc[site, "halls"]:
             problem(row, "halls", int(total), f"committed starts at {site} (the workbook's and "
                     f"this report's) total {int(total)} halls, more than its "

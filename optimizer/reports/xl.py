@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -135,7 +135,7 @@ def add_table(ws: Worksheet, name: str, top: int, left: int, bottom: int, width:
 
 
 def write_frame(ws: Worksheet, frame: pd.DataFrame, name: str, top: int = 1, left: int = 1,
-                formats: dict[str, str | None] | None = None, stripes: bool = True) -> int:
+                formats: Mapping[str, str | None] | None = None, stripes: bool = True) -> int:
     """Write `frame` (its columns, no index) as an Excel table named `name`; return last row.
 
     Formats come from the column names (`format_for`) unless given in `formats`.

@@ -35,8 +35,10 @@ each site's own rules stay in a *pricing* MILP built once per site in HiGHS.
   target fast; with a handful of sites the lumpy halls leave the master LP several percent
   above the optimum, and only the monolithic branch-and-bound can prove a tight gap.
 
-Units: $M, MW, quarters. The plan comes back in the arrays `optimizer.solve.optimize` uses (units
-per candidate of `econ.halls`, `econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
+Units: $M, MW, quarters. Every coefficient of the pricers and the coupling rows is read from the
+rules' data layer (`econ.rules`, `models.rules`), the one the monolithic model is built from.
+The plan comes back as `models.decisions.Decisions` (units per candidate of `econ.halls`,
+`econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
 `models.economics.evaluate` and audited like the monolithic one.
 """
 
@@ -47,10 +49,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from models.conversion import build_model
+from models.decisions import Decisions
 from models.economics import Economics, objective_npv
+from models.rules import Commitment
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import (
     INF,
@@ -61,6 +64,8 @@ from optimizer.solve.highs import (
     reset_thread_scheduler,
 )
 from optimizer.solve.neighbourhood import search_sites
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import Status, Termination
 
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
 RC_TOLERANCE = 1e-7  # a column enters the master if its reduced cost exceeds this ($M)
@@ -80,12 +85,9 @@ class DecomposedResult:
     NPV ($M); gap = (bound - objective) / |objective|.
     """
 
-    status: str
-    termination: str
-    halls: np.ndarray
-    modules: np.ndarray
-    upgrades: np.ndarray
-    mining: np.ndarray
+    status: Status
+    termination: Termination
+    decisions: Decisions  # all zero when there is no plan
     objective: float
     bound: float
     gap: float
@@ -113,28 +115,28 @@ class Coupling:
     """
 
     def __init__(self, econ: Economics) -> None:
-        q = econ.portfolio.quarters
+        lim, halls = econ.rules.limits, econ.rules.halls
         horizon = econ.horizon
-        budget = q["budget_musd"].to_numpy(float)
-        budgeted = np.flatnonzero(np.isfinite(budget))
-        # capex_map @ capex_t = budget-row activity.
-        capex_map = np.zeros((len(budgeted), horizon))
-        if econ.portfolio.settings.budget_carryover:
+        budget = lim.budget
+        budgeted = lim.budgeted
+        # budget_map @ (budget use by quarter) = budget-row activity.
+        budget_map = np.zeros((len(budgeted), horizon))
+        if lim.budget_carryover:
             for r in range(len(budgeted)):
-                capex_map[r, budgeted[: r + 1]] = 1.0
+                budget_map[r, budgeted[: r + 1]] = 1.0
             budget_rhs = np.cumsum(budget[budgeted])
         else:
-            capex_map[np.arange(len(budgeted)), budgeted] = 1.0
+            budget_map[np.arange(len(budgeted)), budgeted] = 1.0
             budget_rhs = budget[budgeted]
-        starts_cap = q["max_hall_starts"].to_numpy(float)
-        taus = set(econ.halls.tau[econ.halls.tau >= 0].tolist())
+        starts_cap = lim.max_hall_starts
+        taus = set(halls.tau[halls.tau >= 0].tolist())
         self.start_quarters = np.array([t for t in range(horizon)
                                         if np.isfinite(starts_cap[t]) and t in taus], dtype=int)
-        demand = q["ai_demand_mw"].to_numpy(float)
+        demand = lim.ai_demand_mw
         self.demand_quarters = np.flatnonzero(np.isfinite(demand))
-        floor = q["min_mining_mw"].to_numpy(float)
+        floor = lim.min_mining_mw
         self.floor_quarters = np.flatnonzero(np.isfinite(floor) & (floor > 0))
-        self.capex_map = capex_map
+        self.budget_map = budget_map
         self.budget_quarters = budgeted
         self.n_budget = len(budgeted)
         self.rhs = np.concatenate([
@@ -150,78 +152,77 @@ class Coupling:
         return len(self.rhs)
 
     def split(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Prices per quarter: $ capex, hall start, MW IT online, MW mined (added to value)."""
+        """Prices per quarter: $ of budget use, hall start, MW IT online, MW mined (added to
+        value)."""
         horizon = self.horizon
         b, s, d = self.n_budget, len(self.start_quarters), len(self.demand_quarters)
-        capex_price = self.capex_map.T @ pi[:b]
+        budget_price = self.budget_map.T @ pi[:b]
         start_price = np.zeros(horizon)
         start_price[self.start_quarters] = pi[b:b + s]
         it_price = np.zeros(horizon)
         it_price[self.demand_quarters] = pi[b + s:b + s + d]
         mining_price = np.zeros(horizon)
         mining_price[self.floor_quarters] = pi[b + s + d:]
-        return capex_price, start_price, it_price, mining_price
+        return budget_price, start_price, it_price, mining_price
 
-    def activity(self, capex: np.ndarray, starts: np.ndarray, it_online: np.ndarray,
+    def activity(self, budget_use: np.ndarray, starts: np.ndarray, it_online: np.ndarray,
                  mining: np.ndarray) -> np.ndarray:
-        """Use of every row by one schedule given per-quarter capex, starts, IT MW, mining."""
-        return np.concatenate([self.capex_map @ capex, starts[self.start_quarters],
+        """Use of every row by one schedule given per-quarter budget use, starts, IT MW online
+        and mining."""
+        return np.concatenate([self.budget_map @ budget_use, starts[self.start_quarters],
                                it_online[self.demand_quarters], -mining[self.floor_quarters]])
 
 
 # --------------------------------------------------------------------------- pricing
 class SitePricer:
-    """One site's MILP (its rows of models/conversion.py), built once; only costs change.
+    """One site's MILP (its rows of models/conversion.py, from the rules' data layer), built
+    once; only costs change.
 
     Variables in order: halls per candidate (integer; fixed past starts fixed), cooling modules
     per candidate (integer), power upgrade per candidate (binary), mining MW per quarter.
     """
 
-    def __init__(self, econ: Economics, s: int, commitments: list[tuple[np.ndarray, int]]
-                 ) -> None:
-        sites, options = econ.portfolio.sites, econ.portfolio.options
+    def __init__(self, econ: Economics, s: int, commitments: list[Commitment]) -> None:
+        rules = econ.rules
+        lim, halls = rules.limits, rules.halls
         horizon = econ.horizon
         self.site = s
         self.horizon = horizon
-        self.hall_idx = np.flatnonzero(econ.halls.site == s)
-        self.module_idx = np.flatnonzero(econ.cooling.site == s)
-        self.upgrade_idx = np.flatnonzero(econ.power.site == s)
+        self.hall_idx = np.flatnonzero(halls.site == s)
+        self.module_idx = np.flatnonzero(rules.modules.site == s)
+        self.upgrade_idx = np.flatnonzero(rules.upgrades.site == s)
         nh, nk, nu = len(self.hall_idx), len(self.module_idx), len(self.upgrade_idx)
         self.n_build = nh + nk + nu
         n = self.n_build + horizon
         self.n = n
-        row = sites.iloc[s]
-        h_mw = float(row["hall_it_mw"])
-        max_halls = int(row["halls"])
-        max_modules = int(0 if pd.isna(row["max_cooling_modules"]) else row["max_cooling_modules"])
-        module_mw = float(0 if pd.isna(row["cooling_module_mw"]) else row["cooling_module_mw"])
-        upgrade_mw = float(0 if pd.isna(row["power_upgrade_mw"]) else row["power_upgrade_mw"])
-        self.mining_cap = float(row["mining_mw"])
-        self.grid = float(row["grid_mw"])
+        max_halls = int(lim.halls[s])
+        max_modules = int(lim.max_modules[s])
+        self.mining_cap = float(lim.mining_mw[s])
+        self.grid = float(lim.grid_mw[s])
         t = np.arange(horizon)[:, None]
-        hall_tau = econ.halls.tau[self.hall_idx]
-        hall_on = econ.halls.online[self.hall_idx]
-        hall_opt = econ.halls.option[self.hall_idx]
-        pue = options["pue"].to_numpy(float)[hall_opt]
-        cool = options["cooling_mw_per_it_mw"].to_numpy(float)[hall_opt]
-        mod_on = econ.cooling.online[self.module_idx]
-        upg_on = econ.power.online[self.upgrade_idx]
+        hall_from = halls.grid_from[self.hall_idx]
+        hall_on = halls.online[self.hall_idx]
+        hall_opt = halls.option[self.hall_idx]
+        mod_on = rules.modules.online[self.module_idx]
+        upg_on = rules.upgrades.online[self.upgrade_idx]
 
         # Power rows (every quarter): mining + reserved - upgrade MW online <= grid.
         power = np.zeros((horizon, n))
-        power[:, :nh] = (hall_tau[None, :] <= t) * (pue * h_mw)[None, :]
-        power[:, nh + nk:nh + nk + nu] = -upgrade_mw * (upg_on[None, :] <= t)
+        power[:, :nh] = (hall_from[None, :] <= t) * halls.grid_mw[self.hall_idx][None, :]
+        power[:, nh + nk:nh + nk + nu] = (-rules.upgrades.mw[self.upgrade_idx][None, :]
+                                           * (upg_on[None, :] <= t))
         self.power_build = power[:, :self.n_build].copy()  # reserved - upgrades, for mining cap
         power[:, self.n_build:] = np.eye(horizon)
         # Cooling rows (quarters in which a hall needing cooling can be online).
         cooling = np.zeros((horizon, n))
-        cooling[:, :nh] = (hall_on[None, :] <= t) * (cool * h_mw)[None, :]
-        cooling[:, nh:nh + nk] = -module_mw * (mod_on[None, :] <= t)
+        cooling[:, :nh] = (hall_on[None, :] <= t) * halls.cooling_mw[self.hall_idx][None, :]
+        cooling[:, nh:nh + nk] = (-rules.modules.mw[self.module_idx][None, :]
+                                  * (mod_on[None, :] <= t))
         cooling_rows = np.flatnonzero((cooling[:, :nh] > 0).any(axis=1))
         rows = [power, cooling[cooling_rows]]
         lower = [np.full(horizon, -INF), np.full(len(cooling_rows), -INF)]
         upper = [np.full(horizon, self.grid),
-                 np.full(len(cooling_rows), float(row["cooling_mw"]))]
+                 np.full(len(cooling_rows), float(lim.cooling_mw[s]))]
 
         def single(cols: slice, lo: float, hi: float) -> None:
             r = np.zeros((1, n))
@@ -237,14 +238,15 @@ class SitePricer:
         if nu:
             single(slice(nh + nk, nh + nk + nu), -INF, 1.0)
         self.feasible = True
-        for match, halls in commitments:  # match: positions in hall_idx
-            if not len(match):
+        position = {int(c): i for i, c in enumerate(self.hall_idx)}
+        for commitment in commitments:
+            if not len(commitment.candidates):
                 self.feasible = False
                 continue
             r = np.zeros((1, n))
-            r[0, match] = 1.0
+            r[0, [position[int(c)] for c in commitment.candidates]] = 1.0
             rows.append(r)
-            lower.append(np.array([float(halls)]))
+            lower.append(np.array([float(commitment.halls)]))
             upper.append(np.array([INF]))
         x_matrix = np.vstack(rows)
         x_lower = np.zeros(self.n_build)
@@ -331,7 +333,7 @@ class SitePricer:
         h.set_costs(solver_costs)
         limit = max(0.05, float(time_limit))
         started = self.last is not None
-        if started:
+        if self.last is not None:
             h.set_start(self.last)
         run = h.run(limit)
         if started and not self._consistent(run, solver_costs):
@@ -342,7 +344,7 @@ class SitePricer:
             run = h.run(limit)
         if run.failed:
             return INF, None  # no proof from a failed run: the bound stays unknown
-        if run.termination == "infeasible":
+        if run.termination == Termination.INFEASIBLE:
             self.feasible = False
             return -INF, None
         x = None
@@ -379,13 +381,12 @@ class Problem:
     def __init__(self, econ: Economics) -> None:
         self.econ = econ
         self.coupling = Coupling(econ)
-        sites = econ.portfolio.sites
-        self.n_sites = len(sites)
+        self.rules = rules = econ.rules
+        self.n_sites = rules.n_sites
         self.horizon = econ.horizon
-        commitments = _site_commitments(econ)
-        self.pricers = [SitePricer(econ, s, commitments.get(s, [])) for s in range(self.n_sites)]
-        hall_mw = sites["hall_it_mw"].to_numpy(float)
-        self.hall_it = hall_mw[econ.halls.site]
+        self.pricers = [SitePricer(econ, s, [c for c in rules.commitments if c.site == s])
+                        for s in range(self.n_sites)]
+        self.hall_it = rules.halls.it_mw
         self.mining_value = econ.mining_value
         self.floor_mask = np.zeros(self.horizon, dtype=bool)
         self.floor_mask[self.coupling.floor_quarters] = True
@@ -393,14 +394,14 @@ class Problem:
     def costs(self, pi: np.ndarray) -> list[np.ndarray]:
         """Reduced objective of every pricer under duals pi (vectorised over all candidates)."""
         econ = self.econ
-        capex_price, start_price, it_price, mining_price = self.coupling.split(pi)
+        budget_price, start_price, it_price, mining_price = self.coupling.split(pi)
         it_after = np.cumsum(it_price[::-1])[::-1]  # price of being online from t to the end
-        halls = econ.halls
-        hall_cost = (halls.value - halls.budget_use @ capex_price
+        halls, rules = econ.halls, self.rules
+        hall_cost = (halls.value - rules.halls.budget @ budget_price
                      - np.where(halls.tau >= 0, start_price[np.clip(halls.tau, 0, None)], 0.0)
                      - self.hall_it * it_after[np.clip(halls.online, 0, self.horizon - 1)])
-        module_cost = econ.cooling.value - econ.cooling.budget_use @ capex_price
-        upgrade_cost = econ.power.value - econ.power.budget_use @ capex_price
+        module_cost = econ.cooling.value - rules.modules.budget @ budget_price
+        upgrade_cost = econ.power.value - rules.upgrades.budget @ budget_price
         mining_cost = self.mining_value + mining_price[None, :]
         return [np.concatenate([hall_cost[p.hall_idx], module_cost[p.module_idx],
                                 upgrade_cost[p.upgrade_idx], mining_cost[p.site]])
@@ -411,9 +412,9 @@ class Problem:
         nh, nk = len(p.hall_idx), len(p.module_idx)
         hx, kx, ux = x[:nh], x[nh:nh + nk], x[nh + nk:p.n_build]
         mining = x[p.n_build:]
-        capex = (hx @ econ.halls.budget_use[p.hall_idx]
-                 + kx @ econ.cooling.budget_use[p.module_idx]
-                 + ux @ econ.power.budget_use[p.upgrade_idx])
+        rules = self.rules
+        budget_use = (hx @ rules.halls.budget[p.hall_idx] + kx @ rules.modules.budget[p.module_idx]
+                      + ux @ rules.upgrades.budget[p.upgrade_idx])
         taus = econ.halls.tau[p.hall_idx]
         starts = np.zeros(self.horizon)
         ok = taus >= 0
@@ -428,16 +429,16 @@ class Problem:
         power_left = p.grid - p.power_build @ x[:p.n_build]
         mine_cap = np.clip(np.minimum(p.mining_cap, power_left), 0.0, None)
         return Column(site=s, x=x, value=value, build_value=build_value,
-                      activity=self.coupling.activity(capex, starts, it_online, mining),
+                      activity=self.coupling.activity(budget_use, starts, it_online, mining),
                       mine_cap=mine_cap)
 
     def coupling_matrix(self, s: int) -> np.ndarray:
         """(R, n) use of the coupling rows per unit of each of the site's pricer variables."""
         econ, p, horizon = self.econ, self.pricers[s], self.horizon
         t = np.arange(horizon)[None, :]
-        capex = np.vstack([econ.halls.budget_use[p.hall_idx],
-                           econ.cooling.budget_use[p.module_idx],
-                           econ.power.budget_use[p.upgrade_idx], np.zeros((horizon, horizon))])
+        rules = self.rules
+        budget_use = np.vstack([rules.halls.budget[p.hall_idx], rules.modules.budget[p.module_idx],
+                                rules.upgrades.budget[p.upgrade_idx], np.zeros((horizon, horizon))])
         taus = np.concatenate([econ.halls.tau[p.hall_idx],
                                np.full(p.n - len(p.hall_idx), -1)])
         starts = (taus[:, None] == t).astype(float)
@@ -448,7 +449,7 @@ class Problem:
         mining = np.zeros((p.n, horizon))
         mining[p.n_build:] = np.eye(horizon)
         c = self.coupling
-        return np.vstack([c.capex_map @ capex.T, starts.T[c.start_quarters],
+        return np.vstack([c.budget_map @ budget_use.T, starts.T[c.start_quarters],
                           it_online.T[c.demand_quarters], -mining.T[c.floor_quarters]])
 
     def idle(self, s: int, full: bool) -> np.ndarray | None:
@@ -461,28 +462,6 @@ class Problem:
         cap = min(p.mining_cap, p.grid)
         x[p.n_build:] = cap if full else np.where(self.mining_value[s] > 0, cap, 0.0)
         return x
-
-
-def _site_commitments(econ: Economics) -> dict[int, list[tuple[np.ndarray, int]]]:
-    """Start commitments in the plan (quarter >= 0) as (positions in the site's hall
-    candidates, halls) per site; the same matching as models/conversion.py."""
-    portfolio = econ.portfolio
-    site_pos = {n: i for i, n in enumerate(portfolio.sites.index)}
-    option_pos = {n: j for j, n in enumerate(portfolio.options.index)}
-    out: dict[int, list[tuple[np.ndarray, int]]] = {}
-    for row in portfolio.commitments.itertuples(index=False):
-        if row.action != "start":
-            continue
-        t = portfolio.t_of(row.quarter)
-        if t < 0:
-            continue
-        s = site_pos[row.site]
-        idx = np.flatnonzero(econ.halls.site == s)
-        ok = econ.halls.tau[idx] == t
-        if not (row.option is None or pd.isna(row.option)):
-            ok &= econ.halls.option[idx] == option_pos[row.option]
-        out.setdefault(s, []).append((np.flatnonzero(ok), int(row.halls)))
-    return out
 
 
 # --------------------------------------------------------------------------- master
@@ -565,10 +544,10 @@ class Repair:
             if lam[j] > weight.get(s, (0.0, -1))[0]:
                 weight[s] = (float(lam[j]), int(j))
         builds: list[np.ndarray | None] = [None] * prob.n_sites
-        for s, (w, j) in weight.items():
+        for s, (w, whole) in weight.items():
             if w >= 1.0 - 1e-6:
-                builds[s] = pool[j].x[:prob.pricers[s].n_build]
-                left -= pool[j].activity[self.keep]
+                builds[s] = pool[whole].x[:prob.pricers[s].n_build]
+                left -= pool[whole].activity[self.keep]
         rest = sorted((s for s in range(prob.n_sites) if builds[s] is None),
                       key=lambda s: -weight.get(s, (0.0, -1))[0])
         costs = prob.costs(pi)
@@ -648,11 +627,8 @@ def _column_mip(prob: Problem, pool: list[Column], incumbent: list[int] | None,
 # --------------------------------------------------------------------------- the plan
 @dataclass
 class PlanArrays:
-    halls: np.ndarray
-    modules: np.ndarray
-    upgrades: np.ndarray
-    mining: np.ndarray
-    npv: float
+    decisions: Decisions
+    npv: float  # $M, sum(value * units) + sum(mining_value * mining)
 
 
 def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
@@ -679,7 +655,7 @@ def _assemble(prob: Problem, builds: list[np.ndarray]) -> PlanArrays | None:
         return None
     npv = float(halls @ econ.halls.value + modules @ econ.cooling.value
                 + upgrades @ econ.power.value + (mining * econ.mining_value).sum())
-    return PlanArrays(halls, modules, upgrades, mining, npv)
+    return PlanArrays(Decisions(halls, modules, upgrades, mining), npv)
 
 
 class Monolithic:
@@ -692,10 +668,10 @@ class Monolithic:
     proven bound is also kept.
     """
 
-    def __init__(self, prob: Problem, threads: int, seed: int) -> None:
+    def __init__(self, prob: Problem, options: SolverOptions) -> None:
         econ = prob.econ
         self.prob = prob
-        self.threads, self.seed = threads, seed
+        self.threads, self.seed = options.threads, options.seed
         self.model = m = build_model(econ)
         self.runner = runner = HighsRunner(self.model)
         self.cols = [runner.columns(m.halls_started[i] for i in range(len(econ.halls))),
@@ -707,12 +683,13 @@ class Monolithic:
         self.mining_cols = runner.columns(m.mining_mw[s, t] for s in m.S for t in m.T)
 
     def solve(self, plan: PlanArrays, free: np.ndarray | None, time_limit: float, gap: float
-              ) -> tuple[PlanArrays | None, float, str, np.ndarray | None]:
+              ) -> tuple[PlanArrays | None, float, Termination, np.ndarray | None]:
         """Re-optimise the builds of sites `free` (None: all) from `plan`: (plan, bound,
         termination, HiGHS column values of the plan found). The model's bounds are restored
         afterwards."""
         runner = self.runner
-        values = [plan.halls, plan.modules, plan.upgrades]
+        d = plan.decisions
+        values = [d.halls, d.modules, d.upgrades]
         try:
             for c, site, (lo, hi), v in zip(self.cols, self.sites, self.bounds, values,
                                             strict=True):
@@ -724,7 +701,7 @@ class Monolithic:
             start_cols = np.concatenate([c[c >= 0] for c in self.cols] + [self.mining_cols])
             start_vals = np.concatenate([v[c >= 0] for c, v in zip(self.cols, values,
                                                                    strict=True)]
-                                        + [plan.mining.ravel()])
+                                        + [d.mining.ravel()])
             runner.set_start_columns(start_vals, start_cols)
             run = runner.run_columns(time_limit=time_limit, mip_gap=gap,
                                      threads=max(1, int(self.threads)) if self.threads else 0,
@@ -741,10 +718,10 @@ class Monolithic:
     def plan_of(self, x: np.ndarray, plan: PlanArrays) -> PlanArrays | None:
         """The plan in HiGHS column values `x` (builds without a column as in `plan`), mining
         dispatched (`_assemble`; None if it breaks a coupling row)."""
+        d = plan.decisions
         units = [np.where(c >= 0, np.round(x[np.maximum(c, 0)]), v)
-                 for c, v in zip(self.cols, (plan.halls, plan.modules, plan.upgrades),
-                                 strict=True)]
-        found = PlanArrays(units[0], units[1], units[2], np.zeros(0), 0.0)
+                 for c, v in zip(self.cols, (d.halls, d.modules, d.upgrades), strict=True)]
+        found = Decisions(units[0], units[1], units[2], np.zeros(0))
         builds = [_site_vector(self.prob, p, found, with_mining=False) for p in self.prob.pricers]
         return _assemble(self.prob, builds)
 
@@ -761,7 +738,8 @@ class Monolithic:
                              threads=self.threads, first=first, done=done)
         return self.plan_of(found.values, plan), found.log
 
-def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bool = True
+
+def _site_vector(prob: Problem, p: SitePricer, plan: Decisions, with_mining: bool = True
                  ) -> np.ndarray:
     """Site p's schedule in a plan: its pricer variables (or only the builds)."""
     nh, nk = len(p.hall_idx), len(p.module_idx)
@@ -775,8 +753,10 @@ def _site_vector(prob: Problem, p: SitePricer, plan: PlanArrays, with_mining: bo
 
 
 # --------------------------------------------------------------------------- driver
-def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: float = 1e-3,
-                     threads: int = 0, seed: int = 0, max_iterations: int = 10_000,
+def solve_decomposed(econ: Economics, options: SolverOptions | None = None, *,
+                     time_limit: float | None = None, mip_gap: float | None = None,
+                     threads: int | None = None, seed: int | None = None,
+                     max_iterations: int = 10_000,
                      smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True,
                      greedy: GreedyPlan | None = None) -> DecomposedResult:
     """Decompose by site, generate columns, then polish; see the module docstring.
@@ -789,6 +769,8 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     2. (`polish`) neighbourhood search with the monolithic model: a few sites freed at a time
        (those fractional in the master LP first), for 60% of the time left;
     3. (`polish`) the monolithic model from the best plan for the rest; its bound counts too.
+    `options` (default: 60 s, gap 1e-3, threads 0, seed 0), each of `time_limit`, `mip_gap`,
+    `threads`, `seed` given (not None) replacing its value.
     `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
     default); pricing and the master LP run single-threaded. `greedy`: the greedy plan if the
     caller has it already (else it is computed here when `use_greedy`).
@@ -796,18 +778,21 @@ def solve_decomposed(econ: Economics, *, time_limit: float = 60.0, mip_gap: floa
     # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
     # if an earlier solve in this process started it with more threads.
     reset_thread_scheduler()
-    return _Run(econ, time_limit, mip_gap, threads, seed, smoothing).solve(
+    options = (options or SolverOptions(time_limit=60.0, mip_gap=1e-3)).with_overrides(
+        time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
+    return _Run(econ, options, smoothing).solve(
         max_iterations, polish, use_greedy, greedy)
 
 
 class _Run:
     """State of one decomposition run: columns, master, incumbent, bound, log."""
 
-    def __init__(self, econ: Economics, time_limit: float, mip_gap: float, threads: int,
-                 seed: int, smoothing: float) -> None:
+    def __init__(self, econ: Economics, options: SolverOptions, smoothing: float) -> None:
         self.clock = time.perf_counter()
-        self.deadline = self.clock + float(time_limit)
-        self.mip_gap, self.threads, self.seed, self.smoothing = mip_gap, threads, seed, smoothing
+        self.deadline = self.clock + options.time_limit
+        self.options = options
+        self.mip_gap, self.threads, self.seed = options.mip_gap, options.threads, options.seed
+        self.smoothing = smoothing
         self.log: list[str] = []
         self.timings: dict[str, float] = {}
         self.econ = econ
@@ -853,7 +838,7 @@ class _Run:
             self.best = plan
             self.best_columns = None
             for p in self.prob.pricers:  # the plan's own schedules enter the pool
-                self.add(self.prob.column(p.site, _site_vector(self.prob, p, plan)))
+                self.add(self.prob.column(p.site, _site_vector(self.prob, p, plan.decisions)))
             self.say(f"incumbent {plan.npv:,.4f} from {source}")
 
     def lower_bound_to(self, value: float, source: str) -> None:
@@ -873,8 +858,8 @@ class _Run:
         if use_greedy:
             g = greedy if greedy is not None else greedy_plan(self.econ)
             if g is not None:
-                self.offer(PlanArrays(g.halls, g.modules, g.upgrades, g.mining,
-                                      objective_npv(self.econ, g.valuation)), "greedy")
+                self.offer(PlanArrays(g.decisions, objective_npv(self.econ, g.valuation)),
+                           "greedy")
 
     def lagrangian(self, pi: np.ndarray) -> tuple[float, int, bool]:
         """Price every site at pi: (L(pi), columns added, a site has no schedule at all)."""
@@ -1021,14 +1006,14 @@ class _Run:
         prob = self.prob
         if any(not p.feasible for p in prob.pricers):
             self.say("a start commitment has no candidate start; no plan exists")
-            return self.result("infeasible")
+            return self.result(Termination.INFEASIBLE)
         self.seeds(use_greedy, greedy)
         self.timings["seeds"] = time.perf_counter() - self.clock
         budget_end = self.clock + 0.5 * (self.deadline - self.clock)
         why = self.generate(max_iterations, budget_end if polish else self.deadline)
         if why == "infeasible":
             self.say("a site's own rules and commitments admit no schedule; no plan exists")
-            return self.result("infeasible")
+            return self.result(Termination.INFEASIBLE)
         # The MIP over the columns (good when many sites are whole in the LP), a dive that
         # adds the columns a rounding needs, then the MIP over all columns again.
         if not self.proven() and self.left() > 0:
@@ -1041,7 +1026,7 @@ class _Run:
         # The Pyomo build takes ~0.05 s a site: not worth starting without time to use it.
         if polish and not self.proven() and why != "iteration_limit" and \
                 self.left() > max(2.0, 0.1 * prob.n_sites):
-            mono = Monolithic(prob, self.threads, self.seed)
+            mono = Monolithic(prob, self.options)
             self.timings["monolithic_build"] = time.perf_counter() - self.clock
             if self.best is not None:
                 self.neighbourhoods(mono, time.perf_counter() + 0.6 * self.left())
@@ -1050,30 +1035,31 @@ class _Run:
                 plan, bound, status, _ = mono.solve(self.best, None, self.left(), self.mip_gap)
                 self.offer(plan, f"monolithic model ({status})")
                 self.lower_bound_to(bound, f"monolithic model ({status})")
-        termination = "optimal" if self.proven() else (
-            "iteration_limit" if why == "iteration_limit" else "time_limit")
+        termination = Termination.OPTIMAL if self.proven() else (
+            Termination.ITERATION_LIMIT if why == "iteration_limit" else Termination.TIME_LIMIT)
         return self.result(termination)
 
-    def result(self, termination: str) -> DecomposedResult:
+    def result(self, termination: Termination) -> DecomposedResult:
         econ = self.econ
         self.timings["total"] = seconds = time.perf_counter() - self.clock
         best = self.best
-        if best is None or termination == "infeasible":
-            status = "infeasible" if termination == "infeasible" else "no_solution"
+        if best is None or termination == Termination.INFEASIBLE:
+            status = (Status.INFEASIBLE if termination == Termination.INFEASIBLE
+                      else Status.NO_SOLUTION)
             return DecomposedResult(
-                status=status, termination=termination, halls=np.zeros(len(econ.halls)),
-                modules=np.zeros(len(econ.cooling)), upgrades=np.zeros(len(econ.power)),
-                mining=np.zeros_like(econ.mining_value), objective=float("nan"),
-                bound=float("nan") if termination == "infeasible" else self.bound,
+                status=status, termination=termination,
+                decisions=Decisions(np.zeros(len(econ.halls)), np.zeros(len(econ.cooling)),
+                                    np.zeros(len(econ.power)), np.zeros_like(econ.mining_value)),
+                objective=float("nan"),
+                bound=float("nan") if termination == Termination.INFEASIBLE else self.bound,
                 gap=float("nan"), log=self.log, iterations=self.iterations, seconds=seconds,
                 columns=len(self.pool), timings=self.timings)
         gap = self.gap()
         self.say(f"done: NPV {best.npv:,.4f}, bound {self.bound:,.4f}, gap {gap:.4%} "
                  f"({termination})")
         return DecomposedResult(
-            status="optimal" if termination == "optimal" else "feasible",
-            termination=termination, halls=best.halls, modules=best.modules,
-            upgrades=best.upgrades, mining=best.mining, objective=best.npv,
+            status=Status.OPTIMAL if termination == Termination.OPTIMAL else Status.FEASIBLE,
+            termination=termination, decisions=best.decisions, objective=best.npv,
             bound=max(self.bound, best.npv) if gap <= GAP_TOLERANCE else self.bound, gap=gap,
             log=self.log, iterations=self.iterations, seconds=seconds, columns=len(self.pool),
             timings=self.timings)

@@ -8,11 +8,19 @@ cumulative variables stay hard: they are bookkeeping, not business limits.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyomo.environ as pyo
 
 from models.conversion import FAMILIES, FAMILY, build_model
-from models.economics import Economics
+from models.economics import Economics, Starts
 from optimizer.solve.highs import HighsRunner
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import has_plan
+
+# A Pyomo constraint index as the relaxed rows give it: a quarter or a site (int), a commitment's
+# position, or (site, quarter) for the site rows. Pyomo ships no types; the component decides.
+Key = Any
 
 # Business limits (the registry's `relax_first` families) are relaxed first; commitments stay
 # hard so the answer says which resource the commitments lack. Only if that cannot help are the
@@ -57,8 +65,8 @@ def _elastic(econ: Economics, families: tuple[str, ...], time_limit: float
             data.deactivate()
             relaxed.append((component, key, slack))
     model.total_slack = pyo.Objective(expr=sum(s for _c, _k, s in relaxed), sense=pyo.minimize)
-    outcome = HighsRunner(model).solve(time_limit=time_limit, mip_gap=1e-6)
-    if outcome.status not in ("optimal", "feasible"):
+    outcome = HighsRunner(model).solve(SolverOptions(time_limit=time_limit, mip_gap=1e-6))
+    if not has_plan(outcome.status):
         return None
     needed = [(component, key, float(pyo.value(slack))) for component, key, slack in relaxed
               if pyo.value(slack) is not None and pyo.value(slack) > 1e-6]
@@ -66,20 +74,20 @@ def _elastic(econ: Economics, families: tuple[str, ...], time_limit: float
             for component, key, amount, last in _runs(needed)]
 
 
-def _runs(needed: list[tuple[str, object, float]]) -> list[tuple[str, object, float, int]]:
+def _runs(needed: list[tuple[str, Key, float]]) -> list[tuple[str, Key, float, int]]:
     """Merge a site's power or cooling shortfall of the same size in consecutive quarters into
     one line (first key, amount, last quarter), so a missing 27.5 MW reads once, not per quarter.
     """
-    out: list[tuple[str, object, float, int]] = []
+    out: list[tuple[str, Key, float, int]] = []
     for component, key, amount in needed:
         if component in ("site_power", "site_cooling") and out:
             prev_component, prev_key, prev_amount, prev_last = out[-1]
-            s, t = key  # type: ignore[misc]
-            if (prev_component == component and prev_key[0] == s  # type: ignore[index]
+            s, t = key
+            if (prev_component == component and prev_key[0] == s
                     and prev_last == t - 1 and abs(prev_amount - amount) <= 1e-6):
                 out[-1] = (component, prev_key, prev_amount, t)
                 continue
-        last = key[1] if component in ("site_power", "site_cooling") else -1  # type: ignore[index]
+        last = key[1] if component in ("site_power", "site_cooling") else -1
         out.append((component, key, amount, last))
     return out
 
@@ -94,16 +102,16 @@ def _commitments_at(econ: Economics, site: str) -> str:
     return ("Commitment(s) at " + site + " (" + "; ".join(parts) + "): ") if parts else ""
 
 
-def _earliest_online(econ: Economics, starts: object, s: int) -> str:
+def _earliest_online(econ: Economics, starts: Starts, s: int) -> str:
     """When the first unit of an upgrade could count at site s, in words."""
-    online = [int(o) for site, o in zip(starts.site, starts.online, strict=True)  # type: ignore[attr-defined]
+    online = [int(o) for site, o in zip(starts.site, starts.online, strict=True)
               if site == s]
     if not online:
         return "the site has no such upgrade"
     return f"the earliest upgrade could count from {econ.portfolio.quarter_labels[min(online)]}"
 
 
-def _describe(econ: Economics, component: str, key: object, amount: float, last: int = -1
+def _describe(econ: Economics, component: str, key: Key, amount: float, last: int = -1
               ) -> str:
     """One business sentence for a constraint that must move by `amount` (site rows: in each
     quarter from the key's to `last`)."""
@@ -112,8 +120,8 @@ def _describe(econ: Economics, component: str, key: object, amount: float, last:
     sites = portfolio.site_names
     unit = FAMILY[component].unit if component in FAMILY else ""
 
-    def site_q(k: object) -> tuple[str, str]:
-        s, t = k  # type: ignore[misc]
+    def site_q(k: Key) -> tuple[str, str]:
+        s, t = k
         span = labels[t] if last <= t else f"{labels[t]} to {labels[last]}"
         return sites[s], span
 
@@ -130,23 +138,23 @@ def _describe(econ: Economics, component: str, key: object, amount: float, last:
                 f"{portfolio.sites[column].iloc[s]:,.0f} MW; "
                 f"{_earliest_online(econ, upgrades, s)}).")
     if component == "capital_budget":
-        return (f"Budget in {labels[key]}: committed spending exceeds the budget by "  # type: ignore[index]
+        return (f"Budget in {labels[key]}: committed spending exceeds the budget by "
                 f"{amount:,.1f} {unit} (raise budget_musd, or set budget_carryover).")
     if component == "ai_demand_cap":
-        return (f"AI demand in {labels[key]}: {amount:,.1f} {unit} more than tenants will "  # type: ignore[index]
+        return (f"AI demand in {labels[key]}: {amount:,.1f} {unit} more than tenants will "
                 "lease (ai_demand_mw) would be online.")
     if component == "mining_floor":
-        return (f"Mining floor in {labels[key]}: the portfolio can mine {amount:,.1f} {unit} "  # type: ignore[index]
+        return (f"Mining floor in {labels[key]}: the portfolio can mine {amount:,.1f} {unit} "
                 "less than min_mining_mw.")
     if component == "start_commitments":
         rows = portfolio.commitments[portfolio.commitments["action"] == "start"]
-        row = rows[rows["quarter"].map(portfolio.t_of) >= 0].iloc[int(key)]  # type: ignore[call-overload]
+        row = rows[rows["quarter"].map(portfolio.t_of) >= 0].iloc[int(key)]
         what = row["option"] if isinstance(row["option"], str) else "any option"
         return (f"Commitment: start {int(row['halls'])} hall(s) of {what} at {row['site']} in "
                 f"{row['quarter']} cannot be honoured; {amount:,.0f} fewer hall(s) would fit.")
     if component == "halls_per_site":
-        return f"Halls at {sites[key]}: {amount:,.0f} more halls than the site has are committed."  # type: ignore[index]
+        return f"Halls at {sites[key]}: {amount:,.0f} more halls than the site has are committed."
     if component == "hall_starts_cap":
-        return (f"Hall starts in {labels[key]}: {amount:,.0f} more starts than max_hall_starts "  # type: ignore[index]
+        return (f"Hall starts in {labels[key]}: {amount:,.0f} more starts than max_hall_starts "
                 "are committed.")
     return f"{component}[{key}] must move by {amount:,.2f} {unit}."

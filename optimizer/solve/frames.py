@@ -71,7 +71,7 @@ def _decisions(econ: Economics, halls: np.ndarray) -> pd.DataFrame:
             "online_quarter": add_quarters(start, int(econ.halls.online[c])),
             "capex_musd": n * float(econ.halls.capex[c].sum()),
             "npv_musd": n * float(econ.halls.project_value[c]),
-            **_start_metrics(econ, c, start)})
+            **_start_metrics(econ, int(c), start)})
     frame = pd.DataFrame(rows, columns=DECISION_COLUMNS)
     return frame.sort_values(["start_quarter", "site", "option"], ignore_index=True)
 

@@ -23,12 +23,6 @@ class GreedyPlan:
     decisions: Decisions
     valuation: Valuation
 
-    # TEMPORARY (until decompose.py reads Decisions): the arrays by their old names.
-    halls = property(lambda self: self.decisions.halls)
-    modules = property(lambda self: self.decisions.modules)
-    upgrades = property(lambda self: self.decisions.upgrades)
-    mining = property(lambda self: self.decisions.mining)
-
     def start_values(self, model: pyo.ConcreteModel) -> list[tuple[pyo.Var, float]]:
         """Every integer decision of the model set to this plan (a complete MIP start)."""
         d = self.decisions
@@ -76,9 +70,10 @@ def commitments_placed(econ: Economics) -> GreedyState:
     best-valued option that fits (forced, and the state marked infeasible, if none fits)."""
     state, halls = GreedyState(econ), econ.halls
     for c in np.flatnonzero(econ.fixed_halls):
-        state.place(c, int(econ.fixed_halls[c]), force=True)
-    for match, n in econ.rules.commitments:
-        choices = sorted(match.tolist(), key=lambda c: -halls.value[c])
+        state.place(int(c), int(econ.fixed_halls[c]), force=True)
+    for row in econ.rules.commitments:
+        n = row.halls
+        choices = sorted(row.candidates.tolist(), key=lambda c: -halls.value[c])
         placed = any(state.place(c, n) for c in choices)
         if not placed and choices:
             state.place(choices[0], n, force=True)
@@ -110,9 +105,10 @@ def start_scores(econ: Economics) -> np.ndarray:
                          np.maximum(econ.mining_value[halls.site], 0.0), 0.0).sum(axis=1)
     net = halls.value - rules.grid_mw * displaced
     capex = econ.hall_capex[halls.site, halls.option]
-    if halls.budget_use is not halls.capex or halls.tenant_capex.any() or (
-            halls.equipment_capex.any()):  # deal terms: what the budget pays
-        capex = halls.budget_use.sum(axis=1)
+    budget = econ.rules.halls.budget
+    if budget is not halls.capex or halls.tenant_capex.any() or (
+            halls.equipment_capex.any()):  # deal terms: per $ of what the budget pays
+        capex = budget.sum(axis=1)
     capex = np.maximum(capex, 1e-9)
     return np.where(net > 0, net / capex, -1.0)
 

@@ -25,48 +25,44 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from highspy.highs import HighsCallbackEvent
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.common.results import SolutionStatus
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.base.var import VarData
 
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import Status, Termination, has_plan, status_of
+
 INF = highspy.kHighsInf  # HiGHS's infinity, for bounds and "no bound known"
 
-# HiGHS/Pyomo termination -> sitepivot's termination word (why the solver stopped).
-TERMINATION = {
-    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
-    TerminationCondition.maxTimeLimit: "time_limit",
-    TerminationCondition.iterationLimit: "iteration_limit",
-    TerminationCondition.objectiveLimit: "objective_limit",
-    TerminationCondition.provenInfeasible: "infeasible",
-    TerminationCondition.locallyInfeasible: "infeasible",
-    TerminationCondition.infeasibleOrUnbounded: "infeasible_or_unbounded",
-    TerminationCondition.unbounded: "unbounded",
-    TerminationCondition.interrupted: "interrupted",
-    TerminationCondition.error: "error",
-    TerminationCondition.unknown: "unknown",
+# HiGHS's model status -> why the solver stopped, in sitepivot's words: the one map, read by
+# every run (`HighsRunner.solve`, `HighsRunner.run_columns`, `HighsModel.run`). It gives the
+# conditions Pyomo's interface derives from the same status, and adds HiGHS's interrupt (a
+# `should_stop` stop or Ctrl-C), which Pyomo has no name for. Not listed (kNotset, kModelEmpty,
+# kUnknown): unknown.
+_S = highspy.HighsModelStatus
+TERMINATION: dict[highspy.HighsModelStatus, Termination] = {
+    _S.kOptimal: Termination.OPTIMAL,
+    _S.kTimeLimit: Termination.TIME_LIMIT,
+    _S.kIterationLimit: Termination.ITERATION_LIMIT,
+    _S.kSolutionLimit: Termination.ITERATION_LIMIT,
+    _S.kObjectiveBound: Termination.OBJECTIVE_LIMIT,
+    _S.kObjectiveTarget: Termination.OBJECTIVE_LIMIT,
+    _S.kInfeasible: Termination.INFEASIBLE,
+    _S.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
+    _S.kUnbounded: Termination.UNBOUNDED,
+    _S.kInterrupt: Termination.INTERRUPTED,
+    _S.kLoadError: Termination.ERROR,
+    _S.kModelError: Termination.ERROR,
+    _S.kPresolveError: Termination.ERROR,
+    _S.kSolveError: Termination.ERROR,
+    _S.kPostsolveError: Termination.ERROR,
+    _S.kMemoryLimit: Termination.ERROR,
 }
 
 
-# HiGHS's own model status -> sitepivot's termination word, for the runs that bypass Pyomo
-# (`HighsModel.run`, `HighsRunner.run_columns`); the same words Pyomo's conditions map to.
-MODEL_STATUS = {
-    highspy.HighsModelStatus.kOptimal: "optimal",
-    highspy.HighsModelStatus.kTimeLimit: "time_limit",
-    highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
-    highspy.HighsModelStatus.kSolutionLimit: "iteration_limit",
-    highspy.HighsModelStatus.kObjectiveBound: "objective_limit",
-    highspy.HighsModelStatus.kObjectiveTarget: "objective_limit",
-    highspy.HighsModelStatus.kInfeasible: "infeasible",
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
-    highspy.HighsModelStatus.kUnbounded: "unbounded",
-    highspy.HighsModelStatus.kInterrupt: "interrupted",
-    highspy.HighsModelStatus.kLoadError: "error",
-    highspy.HighsModelStatus.kModelError: "error",
-    highspy.HighsModelStatus.kPresolveError: "error",
-    highspy.HighsModelStatus.kSolveError: "error",
-    highspy.HighsModelStatus.kPostsolveError: "error",
-    highspy.HighsModelStatus.kMemoryLimit: "error",
-}
+def termination_of(highs: highspy.Highs) -> Termination:
+    """Why HiGHS's last run stopped (`TERMINATION`)."""
+    return TERMINATION.get(highs.getModelStatus(), Termination.UNKNOWN)
 
 
 def reset_thread_scheduler() -> None:
@@ -87,7 +83,7 @@ class RunResult:
     """
 
     failed: bool
-    termination: str
+    termination: Termination
     values: np.ndarray | None
     objective: float
     bound: float
@@ -95,13 +91,13 @@ class RunResult:
 
     @property
     def optimal(self) -> bool:
-        return self.termination == "optimal"
+        return self.termination == Termination.OPTIMAL
 
 
 def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bool = False
                 ) -> RunResult:
     info = highs.getInfo()
-    termination = MODEL_STATUS.get(highs.getModelStatus(), "unknown")
+    termination = termination_of(highs)
     failed = run_status == highspy.HighsStatus.kError or not info.valid
     has_solution = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
     values = row_duals = None
@@ -179,8 +175,8 @@ class HighsModel:
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.int32)
-        self._highs.changeRowsBounds(len(rows), rows, np.asarray(lower, float),
-                                     np.asarray(upper, float))
+        change = self._highs.changeRowsBounds  # type: ignore[attr-defined]  # not in the stubs
+        change(len(rows), rows, np.asarray(lower, float), np.asarray(upper, float))
 
     def set_start(self, values: np.ndarray, cols: np.ndarray | None = None) -> None:
         """A MIP start for the next run: `values` of columns `cols` (None: all, in order)."""
@@ -201,11 +197,11 @@ class HighsModel:
 
 @dataclass
 class SolveOutcome:
-    """What one solver run produced. `status`: optimal | feasible | infeasible | no_solution |
-    error. Objective and bound are in the model's units ($M); NaN when absent."""
+    """What one solver run produced: what plan exists (`status`) and why it stopped
+    (`termination`). Objective and bound are in the model's units ($M); NaN when absent."""
 
-    status: str
-    termination: str
+    status: Status
+    termination: Termination
     objective: float
     bound: float
     gap: float
@@ -277,9 +273,15 @@ class HighsRunner:
         if known.any():
             self.set_start_columns(vals[known], cols[known])
 
-    def solve(self, *, time_limit: float, mip_gap: float, threads: int = 0, seed: int = 0,
+    def solve(self, options: SolverOptions | None = None, *, time_limit: float | None = None,
+              mip_gap: float | None = None, threads: int | None = None, seed: int | None = None,
               should_stop: StopRule | None = None) -> SolveOutcome:
-        """Solve; check that the objective HiGHS reports is that of the plan it returns.
+        """Solve with `options`; check that the objective HiGHS reports is that of the plan it
+        returns.
+
+        `time_limit`, `mip_gap`, `threads`, `seed`: given (not None), each replaces that value
+        of `options`; without `options`, time_limit and mip_gap are needed (threads and seed
+        default to 0).
 
         `should_stop(seconds, bound, objective)` is asked as the MIP search runs (seconds since
         it began, the proven bound and the best plan's objective, $M); when it answers True the
@@ -290,8 +292,14 @@ class HighsRunner:
         stop at that start, calling it optimal. When the reported and the recomputed objective
         disagree after a MIP start, the solve is repeated without the start.
         """
+        if options is None:
+            if time_limit is None or mip_gap is None:
+                raise TypeError("solve needs SolverOptions or a time_limit and a mip_gap")
+            options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
+        options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
+                                         threads=threads, seed=seed)
         if should_stop is None:
-            return self._solve_checked(time_limit, mip_gap, threads, seed)
+            return self._solve_checked(options)
         highs = self._highs
         rule: StopRule = should_stop
 
@@ -302,29 +310,27 @@ class HighsRunner:
 
         highs.cbMipInterrupt.subscribe(ask)
         try:
-            return self._solve_checked(time_limit, mip_gap, threads, seed)
+            return self._solve_checked(options)
         finally:
             highs.cbMipInterrupt.unsubscribe(ask)
             highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
 
-    def _solve_checked(self, time_limit: float, mip_gap: float, threads: int, seed: int
-                       ) -> SolveOutcome:
-        outcome = self._run(time_limit, mip_gap, threads, seed)
-        if self._start_given and outcome.status in ("optimal", "feasible") \
+    def _solve_checked(self, options: SolverOptions) -> SolveOutcome:
+        outcome = self._run(options)
+        if self._start_given and has_plan(outcome.status) \
                 and not self._objective_consistent(outcome.objective):
             self.clear()  # drops the start and the bad incumbent
             note = ("sitepivot: HiGHS misreported the objective of the MIP start "
                     f"({outcome.objective:.9g} reported, {self.model_objective():.9g} "
                     "actual); solved again without the start.\n")
-            retry = self._run(time_limit, mip_gap, threads, seed)
+            retry = self._run(options)
             retry.log = outcome.log + note + retry.log
             retry.seconds += outcome.seconds
             outcome = retry
         self._start_given = False
-        if outcome.status in ("optimal", "feasible") \
-                and not self._objective_consistent(outcome.objective):
-            outcome.status = "error"
-            outcome.termination = "inconsistent_objective"
+        if has_plan(outcome.status) and not self._objective_consistent(outcome.objective):
+            outcome.status = Status.ERROR
+            outcome.termination = Termination.INCONSISTENT_OBJECTIVE
         return outcome
 
     # ----------------------------------------------------------------- HiGHS's columns
@@ -413,38 +419,30 @@ class HighsRunner:
     def _objective_consistent(self, reported: float) -> bool:
         return bool(np.isclose(self.model_objective(), reported, rtol=1e-7, atol=1e-7))
 
-    def _run(self, time_limit: float, mip_gap: float, threads: int, seed: int
-             ) -> SolveOutcome:
-        options = {"random_seed": int(seed), "output_flag": True, "log_to_console": True}
-        if threads:
+    def _run(self, options: SolverOptions) -> SolveOutcome:
+        highs_options = {"random_seed": options.seed, "output_flag": True,
+                         "log_to_console": True}
+        if options.threads:
             # HiGHS keeps one thread scheduler per process; a different thread count needs a
             # fresh one, or the run stops with an error.
             reset_thread_scheduler()
         started = time.perf_counter()
         results = self.solver.solve(
-            self.model, time_limit=float(time_limit), rel_gap=float(mip_gap),
-            threads=int(threads) if threads else None, load_solutions=False,
-            raise_exception_on_nonoptimal_result=False, solver_options=options,
+            self.model, time_limit=options.time_limit, rel_gap=options.mip_gap,
+            threads=options.threads or None, load_solutions=False,
+            raise_exception_on_nonoptimal_result=False, solver_options=highs_options,
             auto_updates=NO_AUTO_UPDATES)
         seconds = time.perf_counter() - started
-        termination = TERMINATION.get(results.termination_condition, "unknown")
-        if self._highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
-            termination = "interrupted"  # Pyomo has no name for it (a stop rule or Ctrl-C)
-        has_plan = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+        termination = termination_of(self._highs)
+        solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         objective = (float(results.incumbent_objective)
-                     if has_plan and results.incumbent_objective is not None else float("nan"))
+                     if solution and results.incumbent_objective is not None else float("nan"))
         bound = (float(results.objective_bound) if results.objective_bound is not None
                  else float("nan"))
-        if has_plan:
+        if solution:
             results.solution_loader.load_vars()
-            status = "optimal" if termination == "optimal" else "feasible"
-        elif termination in ("infeasible", "infeasible_or_unbounded"):
-            status = "infeasible"
-        elif termination in ("error", "unknown"):
-            status = "error"
-        else:
-            status = "no_solution"
-        if status == "optimal" and bound != bound:
+        status = status_of(termination, solution)
+        if status == Status.OPTIMAL and bound != bound:
             bound = objective
         return SolveOutcome(status=status, termination=termination, objective=objective,
                             bound=bound, gap=relative_gap(objective, bound), seconds=seconds,

@@ -18,6 +18,8 @@ from optimizer.plan import Plan
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, SolveOutcome, relative_gap
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import Status, Termination, has_plan
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
 
@@ -39,8 +41,8 @@ METHODS = ("auto", "monolithic", "neighbourhood", "decomposition")
 class Solved:
     """What either method returns, before valuation: decisions, objective, proof, log."""
 
-    status: str
-    termination: str
+    status: Status
+    termination: Termination
     objective: float
     bound: float
     gap: float
@@ -67,11 +69,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    settings = portfolio.settings
-    limit = settings.time_limit_s if time_limit is None else time_limit
-    gap = settings.mip_gap if mip_gap is None else mip_gap
-    n_threads = settings.threads if threads is None else threads
-    rng_seed = settings.random_seed if seed is None else seed
+    options = SolverOptions.from_settings(portfolio.settings, time_limit=time_limit,
+                                          mip_gap=mip_gap, threads=threads, seed=seed)
     timings: dict[str, float] = {"read": portfolio.read_seconds}
     clock = time.perf_counter()
     econ = build_economics(portfolio)
@@ -88,21 +87,21 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     if method == "auto":
         method = auto_method(len(portfolio.sites), mip_start is not None)
     if method == "decomposition":
-        solved = _decomposed(econ, limit, gap, n_threads, rng_seed, greedy, timings)
+        solved = _decomposed(econ, options, greedy, timings)
     else:
-        solved = _monolithic(econ, limit, gap, n_threads, rng_seed, greedy, mip_start, timings,
+        solved = _monolithic(econ, options, greedy, mip_start, timings,
                              search=method == "neighbourhood")
 
-    if solved.status == "infeasible":
+    if solved.status == Status.INFEASIBLE:
         from optimizer.solve.explain import explain_infeasibility
 
         raise InfeasibleError("No plan satisfies every constraint. The smallest changes that "
                               "would make one possible:", explain_infeasibility(econ))
-    if solved.status == "no_solution" or solved.decisions is None:
+    if solved.status == Status.NO_SOLUTION or solved.decisions is None:
         raise NoSolutionError(
             f"No feasible plan was found within the time limit ({solved.termination}); "
             "raise --time-limit or relax the constraints.")
-    if solved.status == "error":
+    if solved.status == Status.ERROR:
         raise SolverError(f"The solver stopped with '{solved.termination}':\n"
                           f"{solved.log[-2000:]}")
 
@@ -110,10 +109,10 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     audit(objective_npv(econ, valuation), solved.objective, solved.rounding)
     frames = plan_frames(econ, solved.decisions, valuation)
     return Plan(
-        portfolio=portfolio, status=solved.status,  # type: ignore[arg-type]
+        portfolio=portfolio, status=solved.status,
         termination=solved.termination, npv_musd=valuation.npv,
         objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
-        mip_gap_requested=gap, method=solved.method,
+        mip_gap_requested=options.mip_gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
         timings=timings, solver_log=solved.log,
         warnings=list(portfolio.warnings) + warnings, **frames)
@@ -126,9 +125,9 @@ def auto_method(n_sites: int, has_start: bool) -> str:
     return "neighbourhood"
 
 
-def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
-                greedy: GreedyPlan | None, mip_start: Plan | None,
-                timings: dict[str, float], search: bool = False) -> Solved:
+def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,
+                mip_start: Plan | None, timings: dict[str, float], search: bool = False
+                ) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
     `search`, HiGHS stops once its bound stalls (`Stall`) and `_search_from` takes over."""
     clock = time.perf_counter()
@@ -140,19 +139,18 @@ def _monolithic(econ: Economics, time_limit: float, mip_gap: float, threads: int
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
     started = time.perf_counter()
-    outcome = runner.solve(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                           should_stop=Stall(time_limit) if search else None)
-    searched = search and outcome.termination == "interrupted"
+    outcome = runner.solve(options, should_stop=Stall(options.time_limit) if search else None)
+    searched = search and outcome.termination == Termination.INTERRUPTED
     if searched:
-        outcome = _search_from(runner, econ, outcome, until=started + time_limit,
-                               mip_gap=mip_gap, threads=threads, seed=seed)
+        outcome = _search_from(runner, econ, outcome, until=started + options.time_limit,
+                               options=options)
     timings["solve"] = time.perf_counter() - started
-    has_plan = outcome.status in ("optimal", "feasible")
+    planned = has_plan(outcome.status)
     return Solved(status=outcome.status, termination=outcome.termination,
                   objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
                   log=outcome.log,
-                  decisions=solution_decisions(model, econ) if has_plan else None,
-                  rounding=integrality_slack(model) if has_plan else 0.0,
+                  decisions=solution_decisions(model, econ) if planned else None,
+                  rounding=integrality_slack(model) if planned else 0.0,
                   method="neighbourhood" if searched else "monolithic")
 
 
@@ -179,54 +177,54 @@ class Stall:
 
 
 def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
-                 mip_gap: float, threads: int, seed: int) -> SolveOutcome:
+                 options: SolverOptions) -> SolveOutcome:
     """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
-    with the time left. Both HiGHS runs prove bounds on the same model: the smaller is kept.
+    with the time left (`until`, not `options.time_limit`). Both HiGHS runs prove bounds on the
+    same model: the smaller is kept.
     """
-    from optimizer.solve.neighbourhood import current_values, load_values, search_sites
+    from optimizer.solve.neighbourhood import search_sites
 
     started = time.perf_counter()
-    found = search_sites(runner, econ, current_values(runner), until=until, seed=seed,
-                         threads=threads)
+    found = search_sites(runner, econ, runner.column_values(), until=until, seed=options.seed,
+                         threads=options.threads)
     log = first.log + "\n".join(found.log) + "\n"
-    bound, termination = first.bound, "time_limit"
+    bound, termination = first.bound, Termination.TIME_LIMIT
     left = until - time.perf_counter()
     final = None
     if left >= 1.0:
         runner.set_start_columns(found.values)
-        final = runner.solve(time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed)
+        final = runner.solve(options.with_overrides(time_limit=left))
         log += final.log
-        if final.status in ("optimal", "feasible") and final.bound == final.bound:  # not NaN
+        if has_plan(final.status) and final.bound == final.bound:  # not NaN
             bound = min(bound, final.bound)
-    if final is None or final.status not in ("optimal", "feasible") \
-            or final.objective < found.objective:
-        load_values(runner, found.values)
+    if final is None or not has_plan(final.status) or final.objective < found.objective:
+        runner.load_column_values(found.values)
     objective = runner.model_objective()
     gap = relative_gap(objective, bound)
-    proven = gap <= mip_gap + 1e-9  # rounding of the NPV sums is no gap
-    if final is not None and final.termination not in ("optimal", "time_limit") and not proven:
+    proven = gap <= options.mip_gap + 1e-9  # rounding of the NPV sums is no gap
+    if final is not None and final.termination not in (Termination.OPTIMAL,
+                                                       Termination.TIME_LIMIT) and not proven:
         termination = final.termination
-    return SolveOutcome(status="optimal" if proven else "feasible",
-                        termination="optimal" if proven else termination, objective=objective,
+    return SolveOutcome(status=Status.OPTIMAL if proven else Status.FEASIBLE,
+                        termination=Termination.OPTIMAL if proven else termination,
+                        objective=objective,
                         bound=bound, gap=gap, log=log,
                         seconds=first.seconds + time.perf_counter() - started)
 
 
-def _decomposed(econ: Economics, time_limit: float, mip_gap: float, threads: int, seed: int,
-                greedy: GreedyPlan | None, timings: dict[str, float]) -> Solved:
+def _decomposed(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,
+                timings: dict[str, float]) -> Solved:
     """Dantzig-Wolfe by site (`optimizer.solve.decompose`), from the greedy plan if any."""
     from optimizer.solve.decompose import solve_decomposed
 
-    result = solve_decomposed(econ, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                              seed=seed, greedy=greedy)
+    result = solve_decomposed(econ, options, greedy=greedy)
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
-    has_plan = result.status in ("optimal", "feasible")
+    planned = has_plan(result.status)
     return Solved(status=result.status, termination=result.termination,
                   objective=result.objective, bound=result.bound, gap=result.gap,
                   log="\n".join(result.log),
-                  decisions=Decisions(result.halls, result.modules, result.upgrades,
-                                      result.mining) if has_plan else None,
+                  decisions=result.decisions if planned else None,
                   method="decomposition")
 
 

@@ -37,8 +37,8 @@ from optimizer.reports.xl import (
     put,
     write_frame,
 )
+from optimizer.solve.status import PLANNED
 
-PLANNED = ("optimal", "feasible")  # statuses that carry a plan
 HISTOGRAM_BINS = 20
 RESULT_SHEET_COLUMNS = [
     "scenario", "kind", "changes", "npv_reoptimized_musd", "npv_base_plan_musd", "regret_musd",

@@ -101,6 +101,13 @@ class Change:
             what = f"= {self.amount:,.4g}"
         return f"{self.parameter} {what}" + (f" ({scope})" if scope else "")
 
+    @property
+    def number(self) -> float:
+        """`amount` as one number; only a hashprice multiplier may be a path."""
+        if isinstance(self.amount, tuple):
+            raise ValueError(f"{self.parameter}: one number expected, not a path")
+        return float(self.amount)
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -126,7 +133,7 @@ class Scenario:
 
 # ---- applying changes ----------------------------------------------------------------------
 def _scaled(base: pd.Series, change: Change) -> pd.Series:
-    amount = float(change.amount)  # type: ignore[arg-type]
+    amount = change.number
     if change.mode == "multiplier":
         return base * amount
     if change.mode == "add":
@@ -146,10 +153,8 @@ def _apply_option_figure(p: Portfolio, change: Change) -> Portfolio:
     pairs = [(change.site, o) for o in ([change.option] if change.option else p.option_names)]
     base = p.options.loc[[o for _, o in pairs], column].to_numpy(float)
     current = site_options.loc[pairs, mult_column].to_numpy(float)
-    if change.mode == "multiplier":
-        new = current * float(change.amount)  # type: ignore[arg-type]
-    else:  # value: the multiplier that makes the site's figure equal to it
-        new = float(change.amount) / base  # type: ignore[arg-type]
+    # value: the multiplier that makes the site's figure equal to it
+    new = current * change.number if change.mode == "multiplier" else change.number / base
     site_options.loc[pairs, mult_column] = new
     return p.replace(site_options=site_options)
 
@@ -204,8 +209,8 @@ def apply_change(p: Portfolio, change: Change) -> Portfolio:
         options = p.options.copy()
         rows = [change.option] if change.option else list(options.index)
         lead = options.loc[rows, "lead_quarters"].astype(float)
-        new = (lead * float(change.amount) if change.mode == "multiplier"  # type: ignore[arg-type]
-               else lead + float(change.amount))  # type: ignore[arg-type]
+        new = (lead * change.number if change.mode == "multiplier"
+               else lead + change.number)
         options.loc[rows, "lead_quarters"] = new.round().astype("int64")
         return p.replace(options=options)
     raise ValueError(f"unknown sweep parameter {name!r}")

@@ -38,6 +38,8 @@ import pandas as pd
 
 from models.errors import UsageError
 from models.portfolio import Portfolio
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import PLANNED, Status
 from optimizer.sweeps.report import write_sweep_report
 from optimizer.sweeps.scenarios import (
     MonteCarloSpec,
@@ -130,13 +132,15 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     scenarios = list(scenarios)
     if not scenarios or scenarios[0].changes:
         raise UsageError("a sweep starts with the unchanged base scenario")
+    processes = 1  # with a Dask scheduler its workers run the solves
     if dask_address is None:
-        workers = workers or os.cpu_count() or 1
-        if workers < 1:
+        processes = workers or os.cpu_count() or 1
+        if processes < 1:
             raise UsageError("--workers must be at least 1")
-    gap = settings.mip_gap if mip_gap is None else float(mip_gap)
-    limit = settings.time_limit_s if time_limit is None else float(time_limit)
-    setup = SweepSetup(portfolio=portfolio, base=None, mip_gap=gap, time_limit=limit, seed=seed,
+    # One thread per solve: results must not depend on the executor (see the docstring).
+    solver = SolverOptions.from_settings(settings, time_limit=time_limit, mip_gap=mip_gap,
+                                         threads=1, seed=seed)
+    setup = SweepSetup(portfolio=portfolio, base=None, solver=solver,
                        token=portfolio_token(portfolio), reuse_models=reuse_models)
 
     bar = _progress_bar(len(scenarios), progress)
@@ -157,11 +161,11 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     try:
         if dask_address is not None:
             _run_dask(dask_address, setup, rest, record)
-        elif workers == 1 or len(rest) <= 1:
+        elif processes == 1 or len(rest) <= 1:
             for i, scenario in enumerate(rest):
                 record(i, solve_scenario(setup, scenario))
         else:
-            _run_pool(min(workers, len(rest)), setup, rest, record)
+            _run_pool(min(processes, len(rest)), setup, rest, record)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -276,14 +280,14 @@ def parse_ranges(items: Sequence[str]) -> dict[str, tuple[float, float]]:
 def sweep_text(results: pd.DataFrame) -> str:
     """A few lines for the terminal: counts, the base, and the kind's headline."""
     a = results.attrs
-    planned = results["status"].isin(("optimal", "feasible"))
+    planned = results["status"].isin(PLANNED)
     lines = [f"{a.get('kind', 'sweep')} sweep: {len(results)} scenarios, {int(planned.sum())} "
              f"with a plan; base NPV {a.get('base_npv_musd', float('nan')):,.1f} $M"]
     bad = results[~planned]
     if len(bad):
         lines.append(f"{len(bad)} without a plan: " + ", ".join(
             f"{r.scenario} ({r.status})" for r in bad.head(5).itertuples()))
-    stopped = int((results["status"] == "feasible").sum())
+    stopped = int((results["status"] == Status.FEASIBLE).sum())
     if stopped:
         lines.append(f"warning: {stopped} solve(s) stopped on the time limit before the gap; "
                      "their rows depend on this machine's speed (raise --time-limit or "
@@ -330,8 +334,9 @@ def _results(portfolio: Portfolio, kind: str, scenarios: list[Scenario],
     frame["npv_change_musd"] = frame["npv_reoptimized_musd"] - base_npv
     frame["value_per_unit_musd"] = frame["npv_change_musd"] / frame["units"]
     frame.attrs.update({
-        "kind": kind, "base_npv_musd": base_npv, "seed": setup.seed, "mip_gap": setup.mip_gap,
-        "time_limit_s": setup.time_limit, "interrupted": interrupted,
+        "kind": kind, "base_npv_musd": base_npv, "seed": setup.solver.seed,
+        "mip_gap": setup.solver.mip_gap, "time_limit_s": setup.solver.time_limit,
+        "interrupted": interrupted,
         "sites": portfolio.site_names, "quarters": portfolio.quarter_labels,
         "source": portfolio.source, "decisions": decisions})
     return frame

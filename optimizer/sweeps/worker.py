@@ -41,6 +41,8 @@ from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
+from optimizer.solve.options import SolverOptions
+from optimizer.solve.status import Status, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
@@ -108,9 +110,7 @@ class SweepSetup:
 
     portfolio: Portfolio
     base: BasePlan | None  # None while the base itself is being solved
-    mip_gap: float
-    time_limit: float
-    seed: int
+    solver: SolverOptions  # time limit, gap and seed of every solve; one thread
     token: str  # content hash of the base portfolio: the worker's model cache key
     reuse_models: bool = True  # False: build a fresh model per scenario (benchmarks only)
 
@@ -303,11 +303,10 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     start = best_start(econ, fixed)
     if start is not None:
         runner.set_start(start.start_values(model))
-    outcome = runner.solve(time_limit=setup.time_limit, mip_gap=setup.mip_gap, threads=1,
-                           seed=setup.seed)
+    outcome = runner.solve(setup.solver)
     row.update(status=outcome.status, gap=outcome.gap, solve_seconds=outcome.seconds)
     messages: list[str] = []
-    if outcome.status in ("optimal", "feasible"):
+    if has_plan(outcome.status):
         decisions = solution_decisions(model, econ)
         valuation = evaluate(econ, decisions)
         audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
@@ -322,7 +321,7 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
         if setup.base is None:  # the base solve: its own plan, valued the numpy way
             row["base_plan"] = BasePlan.from_decisions(econ, decisions)
             fixed = value_base_plan(econ, row["base_plan"])
-    elif outcome.status == "infeasible":
+    elif outcome.status == Status.INFEASIBLE:
         messages.append("no plan satisfies every constraint in this future")
     else:
         messages.append(f"HiGHS stopped with {outcome.termination} and no plan")

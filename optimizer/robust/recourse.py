@@ -1,0 +1,117 @@
+"""One scenario sub-problem, solved where it runs (in-process, a pool process or a Dask worker).
+
+`solve_recourse(task)` builds the scenario's conversion model (`models.conversion.build_model`),
+optionally fixes its first stage (`models.robust.fix_first_stage`), gives a MIP start if any,
+solves with HiGHS (`optimizer.solve.highs.HighsRunner`, one thread, fixed seed) and audits the
+answer: the NPV recomputed from the decisions with `models.economics.evaluate` must equal the
+solver's objective. It never raises: a failure is a result with status ``error`` and the
+message, so no scenario is ever dropped.
+
+- wait-and-see (perfect foresight): ``first_stage=None``, every start free;
+- a first stage fixed (the deterministic plan's: EEV; the robust one; a candidate): the
+  recourse, i.e. the later starts and the mining, re-optimised for that scenario.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.conversion import build_model
+from models.economics import build_economics, evaluate
+from models.portfolio import Portfolio
+from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
+from optimizer.solve.highs import HighsRunner
+from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
+from optimizer.solve.status import Status, has_plan
+
+Starts = tuple[tuple[FirstKey, float], ...]  # every positive start, by business key
+
+
+@dataclass(frozen=True)
+class RecourseTask:
+    """One solve: a scenario's portfolio, the first stage to fix (None: free) and a start."""
+
+    label: str  # what the result is for, e.g. "eev 3" (kept in the result)
+    scenario: int
+    portfolio: Portfolio
+    commit_quarters: int
+    first_stage: tuple[tuple[FirstKey, float], ...] | None
+    time_limit: float
+    mip_gap: float
+    seed: int = 0
+    start: Starts = ()  # a MIP start: starts by key (all quarters); others start at 0
+
+
+@dataclass
+class RecourseResult:
+    """What one solve produced. Money in $M; NaN when absent."""
+
+    label: str
+    scenario: int
+    status: str  # optimal | feasible | infeasible | no_solution | error
+    termination: str  # a Termination, or robust's own: missing_start, extensive_form
+    npv: float  # recomputed from the decisions (audited against the solver)
+    bound: float  # proven upper bound on this sub-problem's NPV
+    gap: float
+    seconds: float
+    starts: Starts = ()  # every positive start of the answer
+    first_stage: Starts = ()  # its starts in quarters < K
+    message: str = ""
+    missing: tuple[FirstKey, ...] = field(default=())  # fixed starts absent in this scenario
+
+    @property
+    def has_plan(self) -> bool:
+        return has_plan(self.status)
+
+
+def solve_recourse(task: RecourseTask) -> RecourseResult:
+    """Solve one scenario sub-problem (see the module docstring); never raises."""
+    started = time.perf_counter()
+    try:
+        return _solve(task, started)
+    except Exception as err:  # a failure is a row, not a crash of the whole robust run
+        return RecourseResult(task.label, task.scenario, "error", "error", np.nan, np.nan,
+                              np.nan, time.perf_counter() - started,
+                              message=f"{type(err).__name__}: {err}\n"
+                              f"{traceback.format_exc(limit=3)}"[:2000])
+
+
+def _solve(task: RecourseTask, started: float) -> RecourseResult:
+    econ = build_economics(task.portfolio)
+    model = build_model(econ)
+    missing: list[FirstKey] = []
+    if task.first_stage is not None:
+        missing = fix_first_stage(model, task.commit_quarters, dict(task.first_stage))
+        if missing:
+            return RecourseResult(task.label, task.scenario, "infeasible", "missing_start",
+                                  -np.inf, -np.inf, np.nan, time.perf_counter() - started,
+                                  message="the first stage holds starts this scenario has no "
+                                  "candidate for (they would not be online by the last "
+                                  "quarter): " + ", ".join(map(str, missing)),
+                                  missing=tuple(missing))
+    runner = HighsRunner(model)
+    if task.start:
+        wanted = dict(task.start)
+        runner.set_start([(var, float(wanted.get(key, 0.0)))
+                          for key, var in start_variables(model).items() if not var.fixed])
+    outcome = runner.solve(time_limit=task.time_limit, mip_gap=task.mip_gap, threads=1,
+                           seed=task.seed)
+    seconds = time.perf_counter() - started
+    if not has_plan(outcome.status):
+        npv = -np.inf if outcome.status == Status.INFEASIBLE else np.nan
+        return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
+                              npv, npv, np.nan, seconds, message=outcome.log[-1500:]
+                              if outcome.status == "error" else "")
+    valuation = evaluate(econ, solution_decisions(model, econ))
+    audit(valuation.npv, outcome.objective, integrality_slack(model))
+    values = {key: round(var.value or 0.0) for key, var in start_variables(model).items()}
+    starts = tuple((k, float(v)) for k, v in sorted(values.items()) if v > 0)
+    firsts = set(first_stage_variables(model, task.commit_quarters))
+    return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
+                          valuation.npv, float(np.fmax(outcome.bound, valuation.npv)), outcome.gap,
+                          seconds,
+                          starts=starts, first_stage=tuple(s for s in starts if s[0] in firsts))
