@@ -235,7 +235,9 @@ def test_the_plan_reports_the_hand_numbers() -> None:
             ("tax_musd", TAX), ("net_musd", NET), ("debt_draw_musd", DRAW),
             ("interest_musd", INTEREST), ("principal_musd", PRINCIPAL),
             ("debt_outstanding_musd", BALANCE), ("equity_cash_flow_musd", EQUITY),
-            ("equity_discounted_musd", [EQUITY[t] * DFE[t] for t in range(T)])):
+            ("equity_discounted_musd", [EQUITY[t] * DFE[t] for t in range(T)]),
+            ("discount_factor", DF[:T]), ("discounted_musd", [NET[t] * DF[t] for t in range(T)]),
+            ("cumulative_discounted_musd", list(np.cumsum([NET[t] * DF[t] for t in range(T)])))):
         assert list(cf[column]) == pytest.approx(want, rel=REL, abs=1e-12), column
     assert plan.npv_musd == pytest.approx(NPV, rel=REL)
     assert plan.equity_npv_musd == pytest.approx(EQUITY_NPV, rel=REL)
@@ -265,3 +267,28 @@ def test_the_plan_reports_the_hand_numbers() -> None:
     (rate,) = plan.decisions["irr"]
     assert np.isnan(rate)
     assert plan.decisions["payback_quarter"].isna().all()  # and never pays back
+
+
+def test_blank_deal_columns_change_nothing_to_the_last_digit() -> None:
+    """With every deal column blank, each unit's value is exactly the pre-deal formula
+    sum_t DF_t (NOI - capex - tax) + DF_{T-1} * TV factor * NOI_{T-1} (compared with ==, not
+    approx), every deal line is exactly zero, the equity view equals the project view, and the
+    budget use is the capex itself."""
+    from support import tiny_tables
+
+    from optimizer.inputs.validation import portfolio_from_tables
+
+    econ = build_economics(portfolio_from_tables(tiny_tables()))
+    for st in (econ.halls, econ.cooling, econ.power):
+        noi = st.revenue - st.opex - st.ai_power
+        tax = econ.tax_rate * (noi - st.depreciation)
+        old = ((noi - st.capex - tax) @ econ.discount
+               + econ.discount[-1] * econ.terminal_factor * noi[:, -1])
+        assert np.array_equal(st.value, old)
+        assert np.array_equal(st.project_value, st.equity_value)
+        for line in (st.tenant_capex, st.prepayment, st.equipment_capex, st.debt_draw,
+                     st.interest, st.principal, st.debt_balance):
+            assert not line.any()
+    assert econ.rules.halls.budget is econ.halls.capex
+    assert not econ.flex_credit.any()
+    assert np.array_equal(econ.mining_value, econ.mining_project_value)
