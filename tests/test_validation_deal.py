@@ -132,3 +132,17 @@ def test_contracted_terminal_value_needs_every_lease_term() -> None:
     assert option_cell(t, "lease_term_years", 2) not in message
     t["Options"].loc[1, "lease_term_years"] = 15
     assert portfolio_from_tables(t).settings.terminal_value == "contracted"
+
+
+def test_validate_summary_states_the_deal_terms() -> None:
+    from optimizer.inputs.validation import describe_portfolio
+
+    assert "deal:" not in describe_portfolio(portfolio_from_tables(tiny_tables()))
+    t = tiny_tables()
+    for key, value in (("debt_ltc", 0.8), ("debt_rate", 0.07), ("debt_tenor_years", 3),
+                       ("budget_basis", "equity")):
+        add_setting(t, key, value)
+    t["Options"]["lease_term_years"] = [12, None]
+    text = describe_portfolio(portfolio_from_tables(t))
+    assert ("deal: lease terms on 1 of 2 options (12-12 years); debt 80% of capex at 7.00% "
+            "over 3 years; objective project_npv, budget on equity") in text

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
+from models.economics import column as numeric_column
 from models.errors import InputError, Problem
 from models.portfolio import Portfolio, Settings
 from models.quarters import add_quarters, parse_quarter, quarter_ordinal, quarter_range
@@ -858,10 +859,45 @@ def describe_portfolio(portfolio: Portfolio) -> str:
         lines.append(f"budget: ${budget.sum():,.0f}M in total"
                      + (f" ({_quarters_text(unlimited)} without limit)" if unlimited else "")
                      + f"; per year ($M) {per_year}")
+    deal = _deal_text(portfolio)
+    if deal:
+        lines.append(f"deal: {deal}")
     lines.append(f"commitments: {len(portfolio.commitments)}; scenarios: "
                  f"{portfolio.scenarios['scenario'].nunique()}")
     lines.append(f"warnings: {len(portfolio.warnings)}")
     return "\n".join(lines)
+
+
+def _deal_text(portfolio: Portfolio) -> str:
+    """The deal terms in a phrase ('' when every deal column is blank)."""
+    s, o = portfolio.settings, portfolio.options
+    parts = []
+    terms = pd.Series(numeric_column(o, "lease_term_years", np.nan)).dropna()
+    if len(terms):
+        parts.append(f"lease terms on {len(terms)} of {len(o)} options "
+                     f"({terms.min():g}-{terms.max():g} years)")
+    shared = o.index[numeric_column(o, "tenant_capex_share", 0.0) > 0]
+    if len(shared):
+        parts.append("tenant-funded capex on " + ", ".join(map(str, shared)))
+    prepaid = o.index[numeric_column(o, "prepaid_quarters", 0.0) > 0]
+    if len(prepaid):
+        parts.append("prepayments on " + ", ".join(map(str, prepaid)))
+    equipment = o.index[numeric_column(o, "equipment_capex_musd_per_it_mw", 0.0) > 0]
+    if len(equipment):
+        parts.append("owner equipment on " + ", ".join(map(str, equipment)))
+    credited = int((numeric_column(portfolio.sites, "flex_credit_usd_per_kw_year", 0.0) > 0).sum())
+    if credited:
+        parts.append(f"flex credits at {credited} site{'s' if credited != 1 else ''}")
+    if s.debt_ltc > 0:
+        parts.append(f"debt {s.debt_ltc:.0%} of capex at {s.debt_rate or 0:.2%} over "
+                     f"{s.debt_tenor_years or 0:g} years")
+    if s.equity_discount_rate is not None:
+        parts.append(f"equity discounted at {s.equity_discount_rate:.1%}")
+    if s.objective != "project_npv" or s.budget_basis != "capex":
+        parts.append(f"objective {s.objective}, budget on {s.budget_basis}")
+    if s.terminal_value == "contracted":
+        parts.append("contracted terminal value")
+    return "; ".join(parts)
 
 
 def _quarters_text(n: int) -> str:
