@@ -128,7 +128,9 @@ def headline_metrics(plan: Plan) -> list[Metric]:
         Metric("status", plan.status, "", solve_outcome(plan)),
         Metric("termination", plan.termination, "", "why the solver stopped"),
         Metric("mip_gap", plan.gap, "fraction", "relative gap between the plan and the best bound"),
-        Metric("best_bound_musd", plan.bound_musd, "$M", "no plan can exceed this NPV"),
+        Metric("best_bound_musd", plan.bound_musd, "$M",
+               "no plan can exceed this NPV" if s.objective == "project_npv" else
+               "no plan can exceed this equity NPV (the objective is equity_npv)"),
         Metric("greedy_npv_musd", plan.greedy_npv_musd, "$M",
                "NPV of converting sites by a simple ranking"),
         Metric("uplift_vs_greedy_musd", plan.uplift_vs_greedy_musd, "$M",
