@@ -11,6 +11,14 @@ computed here, up front; the MILP (models/) only adds those numbers up. `evaluat
 cash flows of any given plan from the same rows, which is how the report's NPV is recomputed
 and checked against the solver's objective.
 
+The deal structure (DESIGN.md, "Deal structure"; docs/economics.md) stays in the same rows:
+lease expiries and vacancy in occupancy, the tenant's share of capex, the prepayment's receipt,
+settlement and refund, equipment purchases and their depreciation, flexibility credits in the
+mining margin, each draw's debt annuity (`debt_schedule`) and the contracted terminal value.
+Each row therefore has a project value and an equity value; `value` is the one the objective
+names. With every deal column blank the rows and values are exactly those of the base
+economics (multiplications by 1 and additions of 0, the old expressions kept).
+
 Units: money in $M, power in MW, time in quarters t = 0..T-1.
 """
 
