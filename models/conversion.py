@@ -4,7 +4,8 @@ Built from `models.economics.Economics` (numpy coefficients). Every start's NPV 
 computed there, so the objective is a plain sum. Constraints that depend on "halls started by t"
 use cumulative variables (`started_by`, `modules_by`, `upgrade_by`) defined by a one-step
 recursion, so no constraint sums O(T^2) terms. The budget rows instead sum the start variables
-of the last `lead` quarters (see `budget_expression`): short too, and knapsacks HiGHS can cut.
+of the quarters in which a started unit uses budget (the last `lead` quarters today; see
+`budget_expression`): short too, and knapsacks HiGHS can cut.
 
 Decisions
 - ``halls_started[c]`` integer >= 0: halls started as candidate c = (site, option, quarter).
@@ -353,16 +354,17 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     m.budget = pyo.Param(budgeted, mutable=True, initialize={t: budget[t] for t in budgeted})
     if m.budget_over_starts:
         m.budget_terms = _budget_terms(m, budgeted)
-    m.capex = pyo.Expression(budgeted, rule=lambda _m, t: budget_expression(m, t))
+    m.budget_use = pyo.Expression(budgeted, rule=lambda _m, t: budget_expression(m, t))
     if not rules.limits.budget_carryover:
-        m.capital_budget = pyo.Constraint(budgeted, rule=lambda _m, t: m.capex[t] <= m.budget[t])
+        m.capital_budget = pyo.Constraint(budgeted,
+                                          rule=lambda _m, t: m.budget_use[t] <= m.budget[t])
         return
     m.spend_to_date = pyo.Var(budgeted, domain=pyo.NonNegativeReals)
 
     def to_date(_m: pyo.ConcreteModel, t: int) -> object:
         k = budgeted.index(t)
         prev = m.spend_to_date[budgeted[k - 1]] if k > 0 else 0
-        return m.spend_to_date[t] == prev + m.capex[t]
+        return m.spend_to_date[t] == prev + m.budget_use[t]
 
     m.spend_to_date_definition = pyo.Constraint(budgeted, rule=to_date)
     m.capital_budget = pyo.Constraint(
