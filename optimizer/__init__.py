@@ -5,6 +5,7 @@ Public API::
     import optimizer
     portfolio = optimizer.load_portfolio("inputs/sample_portfolio.xlsx")
     plan = optimizer.optimize(portfolio, time_limit=60, mip_gap=1e-3)
+    plan.status  # optimizer.Status.OPTIMAL, or FEASIBLE with plan.gap stated (a time limit)
     optimizer.write_report(plan, "reports/plan.xlsx")
     robust = optimizer.robust(portfolio, draws=20, commit_quarters=4)  # a RobustPlan
 """
@@ -27,6 +28,7 @@ from optimizer.plan import Plan
 from optimizer.reports.write import write_report
 from optimizer.robust.robust import RobustPlan, robust  # `optimizer.robust` is this function
 from optimizer.solve.optimize import optimize
+from optimizer.solve.status import Status, Termination, has_plan
 
 try:
     __version__ = version("sitepivot")
@@ -43,8 +45,11 @@ __all__ = [
     "Settings",
     "SitepivotError",
     "SolverError",
+    "Status",
+    "Termination",
     "UsageError",
     "__version__",
+    "has_plan",
     "load_portfolio",
     "optimize",
     "robust",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from highspy.highs import HighsCallbackEvent
+from highspy.highs import HighsCallback, HighsCallbackEvent
 from pyomo.contrib.solver.common.results import SolutionStatus
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.base.var import VarData
@@ -218,6 +218,8 @@ def relative_gap(objective: float, bound: float) -> float:
 
 # (seconds since the MIP search began, proven bound, best objective) -> stop now?
 StopRule = Callable[[float, float, float], bool]
+# (seconds since the MIP search began, proven bound, best objective) -> None: progress to show
+ProgressHook = Callable[[float, float, float], None]
 
 
 def _not_kinterrupt(record: logging.LogRecord) -> bool:
@@ -275,7 +277,8 @@ class HighsRunner:
 
     def solve(self, options: SolverOptions | None = None, *, time_limit: float | None = None,
               mip_gap: float | None = None, threads: int | None = None, seed: int | None = None,
-              should_stop: StopRule | None = None) -> SolveOutcome:
+              should_stop: StopRule | None = None,
+              on_progress: ProgressHook | None = None) -> SolveOutcome:
         """Solve with `options`; check that the objective HiGHS reports is that of the plan it
         returns.
 
@@ -286,6 +289,9 @@ class HighsRunner:
         `should_stop(seconds, bound, objective)` is asked as the MIP search runs (seconds since
         it began, the proven bound and the best plan's objective, $M); when it answers True the
         search stops and the outcome's termination is "interrupted".
+
+        `on_progress(seconds, bound, objective)` (same figures) is told of each improving plan
+        and each line of HiGHS's MIP log (every few seconds); it must return quickly.
 
         HiGHS 1.16 can misreport the objective of a user-supplied start after presolve (seen:
         "MIP start solution is feasible in the reduced space" with a different value), and then
@@ -298,22 +304,34 @@ class HighsRunner:
             options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
         options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
                                          threads=threads, seed=seed)
-        if should_stop is None:
-            return self._solve_checked(options)
         highs = self._highs
-        rule: StopRule = should_stop
+        subscribed: list[tuple[HighsCallback, Callable[[HighsCallbackEvent], None]]] = []
+        if should_stop is not None:
+            rule: StopRule = should_stop
 
-        def ask(event: HighsCallbackEvent) -> None:
-            out = event.data_out
-            if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
-                event.interrupt()
+            def ask(event: HighsCallbackEvent) -> None:
+                out = event.data_out
+                if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
+                    event.interrupt()
 
-        highs.cbMipInterrupt.subscribe(ask)
+            subscribed.append((highs.cbMipInterrupt, ask))
+        if on_progress is not None:
+            hook: ProgressHook = on_progress
+
+            def tell(event: HighsCallbackEvent) -> None:
+                out = event.data_out
+                hook(out.running_time, out.mip_dual_bound, out.mip_primal_bound)
+
+            subscribed += [(highs.cbMipImprovingSolution, tell), (highs.cbMipLogging, tell)]
+        for callback, function in subscribed:
+            callback.subscribe(function)
         try:
             return self._solve_checked(options)
         finally:
-            highs.cbMipInterrupt.unsubscribe(ask)
-            highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
+            for callback, function in subscribed:
+                callback.unsubscribe(function)
+            if should_stop is not None:
+                highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
 
     def _solve_checked(self, options: SolverOptions) -> SolveOutcome:
         outcome = self._run(options)
