@@ -44,6 +44,8 @@ SOURCES = {
             "Q3 2025",
     "core": "Core Scientific: sec.gov CoreWeave contract option (22 Oct 2024); theminermag.com "
             "Denton conversion (21 Nov 2024)",
+    "galaxy": "Galaxy: commercialsearch.com 'Galaxy lands $1.4B for Texas data center "
+              "campus' (Aug 2025); introl.com Helios 1.6 GW (Jan 2026)",
     "terawulf": "TeraWulf press release 'TeraWulf signs 200 MW 10-year AI hosting agreements "
                 "with Fluidstack' (14 Aug 2025)",
     "cipher": "Cipher: coincodex.com Fluidstack $3B (25 Sep 2025); beyondspx.com Fluidstack "
@@ -175,17 +177,42 @@ SITES: list[dict[str, Any]] = [
               "power_cost_usd_per_mwh": ("ranges", "estimate: PJM, top of the 34-42 range")}},
 ]
 
+# Flexibility credits ($/kW-year of miners run) at the ERCOT sites: 4CP avoidance is worth
+# $50-150/kW-year; Riot's Rockdale reports the largest credits (mid of the range), the other
+# ERCOT sites take the low end. A converted hall's load must be firm: it gives them up.
+FLEX_CREDITS = {"Childress": 60, "Rockdale": 100, "Corsicana": 60, "Denton": 60, "Pecos": 60,
+                "Odessa": 60}
+for _site in SITES:
+    if _site["site"] in FLEX_CREDITS:
+        _site["flex_credit_usd_per_kw_year"] = FLEX_CREDITS[_site["site"]]
+        _site["_src"]["flex_credit_usd_per_kw_year"] = (
+            "riot" if _site["site"] == "Rockdale" else "ranges",
+            "estimate: ERCOT 4CP avoidance $50-150/kW-year; Riot $24.2M curtailment + $7.4M "
+            "demand response in Aug 2023" if _site["site"] == "Rockdale" else
+            "estimate: low end of ERCOT 4CP avoidance ($50-150/kW-year)")
+
 # --- Options ------------------------------------------------------------------------------------
 OPTIONS: list[dict[str, Any]] = [
     {"option": "air_hpc", "capex_musd_per_it_mw": 8.0, "lead_quarters": 4, "pue": 1.45,
      "cooling_mw_per_it_mw": 1.2, "lease_usd_per_kw_month": 121, "lease_escalator": 0.03,
-     "ramp_quarters": 3, "opex_usd_per_kw_month": 18, "power_passthrough": True},
+     "ramp_quarters": 3, "opex_usd_per_kw_month": 18, "power_passthrough": True,
+     "lease_term_years": 10, "renewal_probability": 0.8, "vacancy_quarters": 4},
     {"option": "dlc_ai", "capex_musd_per_it_mw": 10.5, "lead_quarters": 5, "pue": 1.30,
      "cooling_mw_per_it_mw": 1.1, "lease_usd_per_kw_month": 158, "lease_escalator": 0.03,
-     "ramp_quarters": 3, "opex_usd_per_kw_month": 24, "power_passthrough": True},
+     "ramp_quarters": 3, "opex_usd_per_kw_month": 24, "power_passthrough": True,
+     "lease_term_years": 12, "renewal_probability": 0.8, "vacancy_quarters": 4,
+     "tenant_capex_share": 0.5},
     {"option": "immersion", "capex_musd_per_it_mw": 9.5, "lead_quarters": 4, "pue": 1.25,
      "cooling_mw_per_it_mw": 1.05, "lease_usd_per_kw_month": 140, "lease_escalator": 0.03,
-     "ramp_quarters": 4, "opex_usd_per_kw_month": 21, "power_passthrough": True},
+     "ramp_quarters": 4, "opex_usd_per_kw_month": 21, "power_passthrough": True,
+     "lease_term_years": 15, "renewal_probability": 0.8, "vacancy_quarters": 4},
+    # A GPU cloud instead of a lease: the owner buys the GPUs, sells compute and pays power.
+    {"option": "gpu_cloud", "capex_musd_per_it_mw": 10.5, "lead_quarters": 5, "pue": 1.30,
+     "cooling_mw_per_it_mw": 1.1, "lease_usd_per_kw_month": 808, "lease_escalator": 0.0,
+     "ramp_quarters": 2, "opex_usd_per_kw_month": 80, "power_passthrough": False,
+     "lease_term_years": 5, "renewal_probability": 0.6, "vacancy_quarters": 2,
+     "prepaid_quarters": 4, "equipment_capex_musd_per_it_mw": 29.0,
+     "equipment_life_years": 5},
 ]
 
 # (site, option, allowed, capex_multiplier, lease_multiplier, source key, note)
@@ -206,6 +233,10 @@ SITE_OPTIONS: list[tuple[str, str, bool, float, float, str, str]] = [
     ("Lake Mariner", "air_hpc", True, 1.0, 1.05, "terawulf", "as for dlc_ai"),
     ("Muskogee", "dlc_ai", True, 1.0, 0.92, "assumption",
      "estimate: smaller SPP market, lower rates"),
+    # The GPU cloud only where its operator runs one (IREN at Childress).
+    *[(site["site"], "gpu_cloud", site["site"] == "Childress", 1.0, 1.0, "iren",
+       "IREN runs its GPU cloud at Childress (Horizon DLC halls)" if site["site"] == "Childress"
+       else "no GPU cloud business at this site") for site in SITES],
 ]
 
 # --- Quarters -----------------------------------------------------------------------------------
@@ -264,14 +295,22 @@ SETTINGS: list[tuple[str, Any, str]] = [
     ("tax_rate", 0.0, "pre-tax NPV: group tax positions (loss carry-forwards) vary; set 0.21 "
                       "for the US federal rate"),
     ("depreciation_years", 10, "used only when tax_rate > 0"),
-    ("terminal_value", "multiple", "halls keep earning after 2036 (leases 10-15 years plus "
-                                   "extensions)"),
-    ("terminal_multiple", 9.0, "9x annual AI NOI = an 11% capitalisation rate; see Sources"),
+    ("terminal_value", "contracted", "only what is signed counts after 2036: each hall's "
+                                     "lease term running at the end"),
+    ("terminal_multiple", 9.0, "used with terminal_value = multiple: 9x annual AI NOI = an 11% "
+                               "capitalisation rate; see Sources"),
     ("budget_carryover", False, "each quarter's capital is a hard cap"),
     ("mip_gap", 0.001, ""),
     ("time_limit_s", 60, ""),
     ("threads", 0, ""),
     ("random_seed", 0, ""),
+    ("debt_ltc", 0.8, "Galaxy Helios 80% loan-to-cost (Hut 8 up to 85%); see Sources"),
+    ("debt_rate", 0.07, "SOFR + 225 bp (Hut 8) or 7.125% notes (Cipher): ~7%"),
+    ("debt_tenor_years", 10, "estimate: construction debt (Galaxy 36 months) termed out over a "
+                             "lease-length amortisation"),
+    ("equity_discount_rate", 0.15, "estimate: levered equity's required return"),
+    ("objective", "project_npv", ""),
+    ("budget_basis", "equity", "the budget is the company's own money: debt funds the rest"),
 ]
 
 # (site, option, quarter, halls, action, source key, note)
@@ -335,9 +374,29 @@ GENERAL_SOURCES: list[tuple[str, Any, str, str, str]] = [
      "credit and lease rollover"),
     ("discount rate", 0.11, "per year", "ranges",
      "estimate; debt at 60-85% loan-to-cost is available for contracted halls"),
-    ("curtailment credits", "not modelled", "", "ranges",
-     "mining income understated by $1.4-30.6M a quarter at the largest sites; converted "
-     "sites give them up because AI load must be firm"),
+    ("curtailment credits", "60-100", "$/kW-year", "riot",
+     "flex_credit_usd_per_kw_year at the ERCOT sites (Sites); $1.4M (Cipher) to $30.6M "
+     "(Riot) a quarter reported; converted sites give them up because AI load must be firm"),
+    ("lease terms", "10 / 12 / 15", "years", "core",
+     "air 10 (TeraWulf / Fluidstack 10 + 2 x 5; Cipher 10 + 2 x 5), DLC 12 (Core Scientific "
+     "/ CoreWeave), immersion 15 (Hut 8 River Bend 15 + 3 x 5; Galaxy 15)"),
+    ("renewal probability", 0.8, "fraction", "assumption",
+     "estimate: extension options exist on every lease; 20% of a hall re-let after a year "
+     "vacant at each expiry"),
+    ("tenant capex share", 0.5, "fraction of DLC capex", "core",
+     "CoreWeave funded $196.4M of $244.5M (~80%) of one quarter's conversion capex; half "
+     "assumed over a whole DLC build"),
+    ("GPU cloud revenue", 808, "$/kW-month", "iren",
+     "~$1.94B a year for 200 MW IT = $9.7M per MW IT a year = $808/kW-month; no escalator"),
+    ("GPU equipment", 29.0, "$M per MW IT", "iren",
+     "~$5.8B of GPUs for 200 MW IT; 5-year life (Nebius 4, CoreWeave 6), bought again at 5 "
+     "years; the owner pays power and ~$80/kW-month of opex (estimate)"),
+    ("GPU cloud prepayment", 4, "quarters of revenue", "iren",
+     "Microsoft: $9.7B over 5 years with a 20% prepayment = 4 of 20 quarters; 5-year "
+     "contract, 60% renewed (estimate)"),
+    ("project debt", 0.8, "loan-to-cost", "galaxy",
+     "Galaxy Helios $1.4B at 80% LTC, 36-month term; Hut 8 up to 85% at SOFR + 225 bp; "
+     "Cipher 7.125% notes: 7% over 10 years assumed"),
 ]
 
 

@@ -11,6 +11,14 @@ computed here, up front; the MILP (models/) only adds those numbers up. `evaluat
 cash flows of any given plan from the same rows, which is how the report's NPV is recomputed
 and checked against the solver's objective.
 
+The deal structure (docs/economics.md, "Deal structure") stays in the same rows:
+lease expiries and vacancy in occupancy, the tenant's share of capex, the prepayment's receipt,
+settlement and refund, equipment purchases and their depreciation, flexibility credits in the
+mining margin, each draw's debt annuity (`debt_schedule`) and the contracted terminal value.
+Each row therefore has a project value and an equity value; `value` is the one the objective
+names. With every deal column blank the rows and values are exactly those of the base
+economics (multiplications by 1 and additions of 0, the old expressions kept).
+
 Units: money in $M, power in MW, time in quarters t = 0..T-1.
 """
 
@@ -47,12 +55,28 @@ class Starts:
     revenue: np.ndarray  # (C, T)
     opex: np.ndarray  # (C, T)
     ai_power: np.ndarray  # (C, T)
-    capex: np.ndarray  # (C, T) capex in quarters >= 0 only (earlier spend is sunk)
+    capex: np.ndarray  # (C, T) owner capex in quarters >= 0 only (earlier spend is sunk)
     depreciation: np.ndarray  # (C, T)
-    value: np.ndarray  # (C,) NPV contribution of one unit, $M (tax and terminal value included)
+    value: np.ndarray  # (C,) the objective's value of one unit, $M (project or equity NPV)
+    # Deal structure (docs/economics.md, "Deal structure"); all zero when its columns are blank.
+    tenant_capex: np.ndarray  # (C, T) capex the tenant funds (not the owner's cash)
+    prepayment: np.ndarray  # (C, T) +P received, - rent settled from it, - refund at T-1
+    equipment_capex: np.ndarray  # (C, T) IT equipment bought (also inside capex)
+    debt_draw: np.ndarray  # (C, T) debt_ltc * capex
+    interest: np.ndarray  # (C, T)
+    principal: np.ndarray  # (C, T) the balloon at T-1 included
+    debt_balance: np.ndarray  # (C, T) debt outstanding at the end of each quarter
+    terminal: np.ndarray  # (C,) terminal value at T-1 of one unit, undiscounted
+    project_value: np.ndarray  # (C,) project NPV of one unit
+    equity_value: np.ndarray  # (C,) equity NPV of one unit
 
     def __len__(self) -> int:
         return len(self.site)
+
+    @property
+    def net(self) -> np.ndarray:
+        """(C, T) project net cash flow of one unit, before tax."""
+        return self.revenue - self.opex - self.ai_power + self.prepayment - self.capex
 
 
 @dataclass(frozen=True)
@@ -61,20 +85,102 @@ class Economics:
 
     portfolio: Portfolio
     discount: np.ndarray  # (T,) discount factor DF_t
-    terminal_factor: float  # TV = terminal_factor * AI NOI of the last quarter
+    terminal_factor: float  # TV = terminal_factor * AI NOI of the last quarter (not contracted)
     tax_rate: float
-    mining_margin: np.ndarray  # (S, T) pre-tax $M per MW-quarter of mining
-    mining_value: np.ndarray  # (S, T) NPV of one MW mined in quarter t (after tax, discounted)
+    mining_margin: np.ndarray  # (S, T) pre-tax $M per MW-quarter of mining, flex credit included
+    mining_value: np.ndarray  # (S, T) the objective's value of one MW mined in quarter t
     halls: Starts
     cooling: Starts
     power: Starts
     hall_capex: np.ndarray  # (S, O) capex of one hall, $M (K)
     fixed_halls: np.ndarray  # (C_halls,) halls fixed by commitments begun before the plan (0 else)
     rules: Rules  # what each candidate uses and adds, and every limit (models.rules)
+    equity_discount: np.ndarray  # (T,) DF^e_t at equity_discount_rate
+    flex_credit: np.ndarray  # (S,) $M per MW-quarter of mining run (inside mining_margin)
+    mining_project_value: np.ndarray  # (S, T) after tax, discounted at discount_rate
+    mining_equity_value: np.ndarray  # (S, T) after tax, discounted at equity_discount_rate
+    contracted: bool = False  # terminal_value = contracted (per-unit terminal values)
 
     @property
     def horizon(self) -> int:
         return len(self.discount)
+
+    @property
+    def objective(self) -> str:
+        return self.portfolio.settings.objective
+
+
+def column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    """A numeric column as floats, blanks (and an absent column) taking `default`.
+
+    Frames built by hand (tests, benchmarks) may lack the optional deal columns."""
+    if name not in frame.columns:
+        return np.full(len(frame), float(default))
+    return frame[name].astype(float).fillna(default).to_numpy(float)
+
+
+@dataclass(frozen=True)
+class Deal:
+    """The run-wide deal terms (Settings), and the debt schedule of a unit draw.
+
+    A draw of 1 in quarter s is its own loan: a level quarterly annuity over n = 4N quarters
+    at r = i/4 from s+1; after the payments of T-1, what is left is repaid in T-1 (the balloon).
+    `interest[s, t]`, `principal[s, t]` and `balance[s, t]` (outstanding at the end of t) hold
+    that schedule, so a (C, T) draw matrix D has interest D @ interest, and so on.
+    """
+
+    ltc: float
+    tax_rate: float
+    discount: np.ndarray  # (T,)
+    equity_discount: np.ndarray  # (T,)
+    interest: np.ndarray  # (T, T)
+    principal: np.ndarray  # (T, T)
+    balance: np.ndarray  # (T, T)
+
+    @classmethod
+    def of(cls, portfolio: Portfolio, discount: np.ndarray, equity_discount: np.ndarray
+           ) -> Deal:
+        st = portfolio.settings
+        horizon = portfolio.horizon
+        ltc = float(st.debt_ltc or 0.0)
+        interest = np.zeros((horizon, horizon))
+        principal = np.zeros((horizon, horizon))
+        balance = np.zeros((horizon, horizon))
+        if ltc > 0:
+            interest, principal, balance = debt_schedule(
+                float(st.debt_rate or 0.0) / 4.0, round(4 * float(st.debt_tenor_years or 0.0)),
+                horizon)
+        return cls(ltc=ltc, tax_rate=st.tax_rate, discount=discount,
+                   equity_discount=equity_discount, interest=interest, principal=principal,
+                   balance=balance)
+
+
+def debt_schedule(rate: float, payments: int, horizon: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(T, T) interest, principal and end-of-quarter balance in quarter t of 1 drawn in s.
+
+    Level annuity A = r / (1 - (1+r)^-n) (1/n at r = 0), paid in s+1 .. s+n; interest r times
+    the balance, the rest principal; the balance left after the payment of T-1 is repaid then.
+    """
+    k = np.arange(horizon + 1, dtype=float)  # payments made
+    if rate > 0:
+        growth = (1.0 + rate) ** k
+        annuity = rate / (1.0 - (1.0 + rate) ** (-payments))
+        left = growth - annuity * (growth - 1.0) / rate  # balance after k payments
+    else:
+        left = 1.0 - k / payments
+    left = np.where(k >= payments, 0.0, np.maximum(left, 0.0))
+    lag = np.arange(horizon)[None, :] - np.arange(horizon)[:, None]  # t - s
+    paid = (lag >= 1) & (lag <= payments)
+    before = left[np.clip(lag - 1, 0, horizon)]
+    after = left[np.clip(lag, 0, horizon)]
+    interest = np.where(paid, rate * before, 0.0)
+    principal = np.where(paid, before - after, 0.0)
+    balance = np.where(lag >= 0, after, 0.0)
+    # The balloon: what is still owed after the payments of T-1 is repaid in T-1.
+    principal[:, -1] += balance[:, -1]
+    balance[:, -1] = 0.0
+    return interest, principal, balance
 
 
 def discount_factors(rate: float, horizon: int, timing: str) -> np.ndarray:
@@ -111,16 +217,6 @@ def spread_evenly(amount: np.ndarray, tau: np.ndarray, lead: np.ndarray, horizon
     return np.where(building, (amount / lead)[:, None], 0.0)
 
 
-def _unit_value(econ_discount: np.ndarray, tv_factor: float, tax_rate: float,
-                revenue: np.ndarray, opex: np.ndarray, ai_power: np.ndarray,
-                capex: np.ndarray, depreciation: np.ndarray) -> np.ndarray:
-    """NPV of one unit: sum_t DF_t (NOI - capex - tax) + DF_{T-1} * TV factor * NOI_{T-1}."""
-    noi = revenue - opex - ai_power
-    tax = tax_rate * (noi - depreciation)
-    value = (noi - capex - tax) @ econ_discount
-    return value + econ_discount[-1] * tv_factor * noi[:, -1]
-
-
 def build_economics(portfolio: Portfolio) -> Economics:
     """Compute every coefficient of the model from a validated Portfolio."""
     st = portfolio.settings
@@ -146,7 +242,14 @@ def build_economics(portfolio: Portfolio) -> Economics:
     per_mw_day = (hashprice[None, :] * 1000.0 / efficiency[:, None]
                   - 24.0 * power_cost[:, None] * power_index[None, :])
     mining_margin = DAYS_PER_QUARTER * uptime[:, None] * per_mw_day / 1e6
+    # Flexibility credits: c $/kW-year per MW of miners run, c * 1000 / 4 / 1e6 $M a quarter.
+    flex = column(sites, "flex_credit_usd_per_kw_year", 0.0) * KW_PER_MW / 4.0 / 1e6
+    if (flex != 0).any():
+        mining_margin = mining_margin + flex[:, None]
     mining_value = mining_margin * (1.0 - st.tax_rate) * discount[None, :]
+    equity_discount = discount_factors(st.equity_rate, horizon, st.discounting)
+    mining_equity = mining_margin * (1.0 - st.tax_rate) * equity_discount[None, :]
+    deal = Deal.of(portfolio, discount, equity_discount)
 
     pairs = pd.MultiIndex.from_product([sites.index, options.index])
     grid = portfolio.site_options.reindex(pairs)
@@ -161,13 +264,18 @@ def build_economics(portfolio: Portfolio) -> Economics:
         portfolio, allowed, lead, site_pos, option_pos)
     halls = _hall_cash_flows(portfolio, site_idx, option_idx, tau_idx, hall_capex, lease_mult,
                              lease_index, power_index, power_cost, hall_mw, discount, tv_factor,
-                             dep_quarters)
-    cooling = _upgrade_starts(portfolio, "cooling", discount, tv_factor, dep_quarters)
-    power = _upgrade_starts(portfolio, "power", discount, tv_factor, dep_quarters)
+                             dep_quarters, deal)
+    cooling = _upgrade_starts(portfolio, "cooling", discount, tv_factor, dep_quarters, deal)
+    power = _upgrade_starts(portfolio, "power", discount, tv_factor, dep_quarters, deal)
+    equity = st.objective == "equity_npv"
     return Economics(portfolio=portfolio, discount=discount, terminal_factor=tv_factor,
-                     tax_rate=st.tax_rate, mining_margin=mining_margin, mining_value=mining_value,
+                     tax_rate=st.tax_rate, mining_margin=mining_margin,
+                     mining_value=mining_equity if equity else mining_value,
                      halls=halls, cooling=cooling, power=power, hall_capex=hall_capex,
-                     fixed_halls=fixed, rules=build_rules(portfolio, halls, cooling, power))
+                     fixed_halls=fixed, rules=build_rules(portfolio, halls, cooling, power),
+                     equity_discount=equity_discount, flex_credit=flex,
+                     mining_project_value=mining_value, mining_equity_value=mining_equity,
+                     contracted=st.terminal_value == "contracted")
 
 
 def _hall_candidates(portfolio: Portfolio, allowed: np.ndarray, lead: np.ndarray,
@@ -233,9 +341,21 @@ def _hall_candidates(portfolio: Portfolio, allowed: np.ndarray, lead: np.ndarray
 def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np.ndarray,
                      hall_capex: np.ndarray, lease_mult: np.ndarray, lease_index: np.ndarray,
                      power_index: np.ndarray, power_cost: np.ndarray, hall_mw: np.ndarray,
-                     discount: np.ndarray, tv_factor: float, dep_quarters: float) -> Starts:
-    """Per-hall quarterly cash flows of each candidate start (see docs/economics.md)."""
+                     discount: np.ndarray, tv_factor: float, dep_quarters: float, deal: Deal
+                     ) -> Starts:
+    """Per-hall quarterly cash flows of each candidate start (see docs/economics.md, "A hall"
+    and "Deal structure").
+
+    Lease expiries at q0 + 4kY (k >= 1) leave a share 1 - p vacant for d quarters; rent due and
+    owner-paid power follow occupancy, opex does not. The tenant funds f of K. A prepayment of
+    n quarters of full rent at the delivery rate arrives in tau and settles rent due from q0;
+    what is unused after T-1 is refunded in T-1. Equipment (E h $M) is bought in q0 and every
+    4 Le quarters within the horizon and depreciates over 4 Le quarters from each purchase.
+    With terminal_value = contracted the rows run past T-1 to the end of the longest lease
+    term, and each hall's terminal value is the NOI of its term running at T-1.
+    """
     horizon = portfolio.horizon
+    st = portfolio.settings
     opt = portfolio.options
     lead = opt["lead_quarters"].to_numpy(int)[o]
     ramp = opt["ramp_quarters"].to_numpy(float)[o]
@@ -244,28 +364,123 @@ def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np
     lease = opt["lease_usd_per_kw_month"].to_numpy(float)[o]
     opex_rate = opt["opex_usd_per_kw_month"].to_numpy(float)[o]
     owner_pays_power = ~opt["power_passthrough"].to_numpy(bool)[o]
+    term_years = column(opt, "lease_term_years", np.nan)[o]
+    renewal = column(opt, "renewal_probability", 1.0)[o]
+    vacancy = column(opt, "vacancy_quarters", 4.0)[o]
+    share = column(opt, "tenant_capex_share", 0.0)[o]
+    prepaid = column(opt, "prepaid_quarters", 0.0)[o]
+    equipment = column(opt, "equipment_capex_musd_per_it_mw", 0.0)[o]
+    life_years = column(opt, "equipment_life_years", np.nan)[o]
     h = hall_mw[s]
     q0 = tau + lead
+    contracted = st.terminal_value == "contracted"
+    has_term = np.isfinite(term_years)
+    term = np.where(has_term, np.round(4.0 * np.nan_to_num(term_years, nan=1.0)), 0).astype(int)
+    extra = int(term.max()) if contracted and len(term) else 0
+    width = horizon + extra  # quarters computed: the horizon, then the contracted tail
 
-    t = np.arange(horizon)[None, :]
+    t = np.arange(width)[None, :]
     since = t - q0[:, None]  # quarters since the hall came online
     live = since >= 0
     occupancy = np.where(live, np.minimum(1.0, (since + 1) / ramp[:, None]), 0.0)
-    rate = (lease * lease_mult[s, o] * lease_index[np.clip(q0, 0, horizon - 1)])[:, None] \
-        * (1.0 + esc[:, None]) ** (np.maximum(since, 0) / 4.0)
+    if has_term.any():
+        period = np.maximum(term, 1)[:, None]
+        vacant = (has_term[:, None] & (since >= period)
+                  & (np.mod(np.maximum(since, 0), period) < vacancy[:, None]))
+        occupancy = occupancy * (1.0 - (1.0 - renewal[:, None]) * vacant)
+    delivery = lease * lease_mult[s, o] * lease_index[np.clip(q0, 0, horizon - 1)]
+    rate = delivery[:, None] * (1.0 + esc[:, None]) ** (np.maximum(since, 0) / 4.0)
     mw_months = (h * KW_PER_MW * MONTHS_PER_QUARTER / 1e6)[:, None]  # $M per ($/kW-month)
     revenue = rate * mw_months * occupancy
     opex = np.where(live, opex_rate[:, None] * mw_months, 0.0)
+    index = power_index if width == horizon else np.concatenate(
+        [power_index, np.full(extra, power_index[-1])])  # past T-1: the last quarter's cost
     ai_power = np.where(owner_pays_power[:, None],
-                        power_cost[s][:, None] * power_index[None, :] * (pue * h)[:, None]
+                        power_cost[s][:, None] * index[None, :] * (pue * h)[:, None]
                         * occupancy * HOURS_PER_QUARTER / 1e6, 0.0)
+    terminal = None
+    if contracted:
+        noi_ext = revenue - opex - ai_power
+        u = np.arange(width)
+        ends = q0 + term * ((horizon - 1 - q0) // np.maximum(term, 1) + 1)  # exclusive
+        after = (u[None, :] >= horizon) & (u[None, :] < ends[:, None])
+        ext_discount = discount_factors(st.discount_rate, width, st.discounting)
+        terminal = (np.where(after, noi_ext, 0.0) @ ext_discount) / discount[-1]
+        revenue, opex, ai_power = revenue[:, :horizon], opex[:, :horizon], ai_power[:, :horizon]
+        since, live = since[:, :horizon], live[:, :horizon]
+
     capex_total = hall_capex[s, o]
+    if (share != 0).any():
+        tenant_total = capex_total * share
+        capex_total = capex_total * (1.0 - share)
+        tenant = spread_evenly(tenant_total, tau, lead, horizon)
+    else:
+        tenant = np.zeros((len(s), horizon))
     capex = spread_evenly(capex_total, tau, lead, horizon)
     depreciation = straight_line(capex_total, q0, dep_quarters, horizon)
-    value = _unit_value(discount, tv_factor, portfolio.settings.tax_rate, revenue, opex,
-                        ai_power, capex, depreciation)
-    return Starts(site=s, option=o, tau=tau, online=q0, revenue=revenue, opex=opex,
-                  ai_power=ai_power, capex=capex, depreciation=depreciation, value=value)
+
+    equipment_capex = np.zeros((len(s), horizon))
+    if (equipment > 0).any():
+        life = np.round(4.0 * np.nan_to_num(life_years, nan=1.0)).astype(int)[:, None]
+        amount = (equipment * h)[:, None]
+        bought = live & (np.mod(np.maximum(since, 0), np.maximum(life, 1)) == 0)
+        equipment_capex = np.where(bought, amount, 0.0)
+        # Back-to-back purchases each written off over `life` quarters: amount / life a
+        # quarter from q0 on.
+        capex = capex + equipment_capex
+        depreciation = depreciation + np.where(live, amount / np.maximum(life, 1), 0.0)
+
+    prepayment = np.zeros((len(s), horizon))
+    if (prepaid > 0).any():
+        total = prepaid * delivery * mw_months[:, 0]  # n quarters of full rent at delivery
+        settled = np.minimum(np.cumsum(revenue, axis=1), total[:, None])
+        settle = np.diff(settled, axis=1, prepend=0.0)
+        prepayment = -settle
+        received = (tau >= 0)  # a prepayment received before the plan is sunk, like capex
+        rows = np.flatnonzero(received)
+        prepayment[rows, tau[rows]] += total[rows]
+        prepayment[:, -1] -= total - settled[:, -1]  # refunded after T-1
+    return _finish(portfolio, s, o, tau, q0, revenue, opex, ai_power, capex, depreciation,
+                   tenant, prepayment, equipment_capex, terminal, tv_factor, deal)
+
+
+def _finish(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np.ndarray,
+            online: np.ndarray, revenue: np.ndarray, opex: np.ndarray, ai_power: np.ndarray,
+            capex: np.ndarray, depreciation: np.ndarray, tenant: np.ndarray,
+            prepayment: np.ndarray, equipment_capex: np.ndarray, terminal: np.ndarray | None,
+            tv_factor: float, deal: Deal) -> Starts:
+    """Debt, budget use, terminal value and both values (project, equity) of each unit.
+
+    Project value = sum_t DF_t (NOI + prepayment - capex - tax) + DF_{T-1} TV; equity value =
+    sum_t DF^e_t (that net + draw - interest - principal + tax_rate * interest)
+    + DF^e_{T-1} TV, with draws = debt_ltc * capex and the schedule of `Deal`.
+    """
+    discount = deal.discount
+    noi = revenue - opex - ai_power
+    tax = deal.tax_rate * (noi - depreciation)
+    if terminal is None:
+        terminal = tv_factor * noi[:, -1]
+        tv_now = discount[-1] * tv_factor * noi[:, -1]  # as before the deal columns, exactly
+    else:
+        tv_now = discount[-1] * terminal
+    value = (noi + prepayment - capex - tax) @ discount + tv_now
+    zeros = np.zeros_like(capex)
+    if deal.ltc > 0:
+        draw = deal.ltc * capex
+        interest, principal, balance = (draw @ deal.interest, draw @ deal.principal,
+                                        draw @ deal.balance)
+    else:
+        draw = interest = principal = balance = zeros
+    equity_cf = (noi + prepayment - capex - tax + draw - interest - principal
+                 + deal.tax_rate * interest)
+    equity_value = equity_cf @ deal.equity_discount + deal.equity_discount[-1] * terminal
+    objective = equity_value if portfolio.settings.objective == "equity_npv" else value
+    return Starts(site=s, option=o, tau=tau, online=online, revenue=revenue, opex=opex,
+                  ai_power=ai_power, capex=capex, depreciation=depreciation, value=objective,
+                  tenant_capex=tenant, prepayment=prepayment, equipment_capex=equipment_capex,
+                  debt_draw=draw, interest=interest, principal=principal, debt_balance=balance,
+                  terminal=terminal, project_value=value,
+                  equity_value=equity_value)
 
 
 UPGRADE_COLUMNS = {
@@ -275,7 +490,7 @@ UPGRADE_COLUMNS = {
 
 
 def _upgrade_starts(portfolio: Portfolio, kind: str, discount: np.ndarray, tv_factor: float,
-                    dep_quarters: float) -> Starts:
+                    dep_quarters: float, deal: Deal) -> Starts:
     """One candidate per (site, start quarter) for sites that have this upgrade.
 
     A start is allowed from quarter 0 if the upgrade is online by the last quarter.
@@ -293,32 +508,50 @@ def _upgrade_starts(portfolio: Portfolio, kind: str, discount: np.ndarray, tv_fa
     zeros = np.zeros((len(s), horizon))
     capex = spread_evenly(amount, tau, lead, horizon)
     depreciation = straight_line(amount, tau + lead, dep_quarters, horizon)
-    value = _unit_value(discount, tv_factor, portfolio.settings.tax_rate, zeros, zeros, zeros,
-                        capex, depreciation)
-    return Starts(site=s, option=np.full(len(s), -1), tau=tau, online=tau + lead,
-                  revenue=zeros, opex=zeros, ai_power=zeros, capex=capex,
-                  depreciation=depreciation, value=value)
+    terminal = np.zeros(len(s)) if portfolio.settings.terminal_value == "contracted" else None
+    return _finish(portfolio, s, np.full(len(s), -1), tau, tau + lead, zeros, zeros, zeros,
+                   capex, depreciation, zeros, zeros, zeros, terminal, tv_factor, deal)
 
 
 @dataclass(frozen=True)
 class Valuation:
-    """Cash flows of one plan, per site and quarter ($M), and its NPV."""
+    """Cash flows of one plan, per site and quarter ($M), and its NPV.
 
-    mining_margin: np.ndarray  # (S, T)
-    ai_revenue: np.ndarray  # (S, T)
+    The deal lines (tenant capex, prepayment, equipment, flex credit, debt) are zero when their
+    columns are blank; `tenant_capex` is not the owner's cash and is not in `net`."""
+
+    mining_margin: np.ndarray  # (S, T) flex credit included
+    ai_revenue: np.ndarray  # (S, T) rent due
     ai_opex: np.ndarray  # (S, T)
     ai_power: np.ndarray  # (S, T)
-    capex: np.ndarray  # (S, T) halls and upgrades
+    capex: np.ndarray  # (S, T) owner capex of halls, equipment and upgrades
     depreciation: np.ndarray  # (S, T)
     tax: np.ndarray  # (S, T)
     terminal_value: np.ndarray  # (S,) undiscounted terminal value by site
     discount: np.ndarray  # (T,)
+    equity_discount: np.ndarray  # (T,)
+    tax_rate: float
+    tenant_capex: np.ndarray  # (S, T)
+    prepayment: np.ndarray  # (S, T)
+    equipment_capex: np.ndarray  # (S, T) (inside capex)
+    flex_credit: np.ndarray  # (S, T) (inside mining_margin)
+    debt_draw: np.ndarray  # (S, T)
+    interest: np.ndarray  # (S, T)
+    principal: np.ndarray  # (S, T) balloon included
+    debt_balance: np.ndarray  # (S, T) outstanding at the end of the quarter
 
     @property
     def net(self) -> np.ndarray:
-        """(S, T) net cash flow: margin + revenue - opex - power - capex - tax."""
-        return (self.mining_margin + self.ai_revenue - self.ai_opex - self.ai_power
-                - self.capex - self.tax)
+        """(S, T) project net cash flow: margin + revenue + prepayment - opex - power - capex
+        - tax."""
+        return (self.mining_margin + self.ai_revenue + self.prepayment - self.ai_opex
+                - self.ai_power - self.capex - self.tax)
+
+    @property
+    def equity_cash_flow(self) -> np.ndarray:
+        """(S, T) net + draws - interest - principal + tax_rate * interest."""
+        return (self.net + self.debt_draw - self.interest - self.principal
+                + self.tax_rate * self.interest)
 
     @property
     def site_npv(self) -> np.ndarray:
@@ -328,6 +561,16 @@ class Valuation:
     @property
     def npv(self) -> float:
         return float(self.site_npv.sum())
+
+    @property
+    def site_equity_npv(self) -> np.ndarray:
+        """(S,) equity NPV of each site: equity cash flows at DF^e, TV at DF^e_{T-1}."""
+        return (self.equity_cash_flow @ self.equity_discount
+                + self.equity_discount[-1] * self.terminal_value)
+
+    @property
+    def equity_npv(self) -> float:
+        return float(self.site_equity_npv.sum())
 
 
 def _by_site(n_sites: int, starts: Starts, units: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -341,7 +584,8 @@ def evaluate(econ: Economics, decisions: Decisions) -> Valuation:
     """Cash flows of a plan given as units per candidate start and mining MW (S, T).
 
     The model's objective is sum(value * units) + sum(mining_value * mining_mw); this function
-    recomputes the same NPV line by line, which `optimizer.solve.optimize` uses as a self-audit.
+    recomputes the same NPV (or equity NPV) line by line, which `optimizer.solve.optimize` uses
+    as a self-audit.
     """
     n_sites = econ.mining_margin.shape[0]
     parts = [(econ.halls, decisions.halls), (econ.cooling, decisions.modules),
@@ -355,7 +599,23 @@ def evaluate(econ: Economics, decisions: Decisions) -> Valuation:
     revenue, opex, power = total("revenue"), total("opex"), total("ai_power")
     capex, depreciation = total("capex"), total("depreciation")
     tax = econ.tax_rate * (margin + revenue - opex - power - depreciation)
-    noi_last = (revenue - opex - power)[:, -1]
+    if econ.contracted:
+        terminal = sum((np.bincount(st.site, weights=u * st.terminal, minlength=n_sites)
+                        for st, u in parts), start=np.zeros(n_sites))
+    else:
+        terminal = econ.terminal_factor * (revenue - opex - power)[:, -1]
     return Valuation(mining_margin=margin, ai_revenue=revenue, ai_opex=opex, ai_power=power,
                      capex=capex, depreciation=depreciation, tax=tax,
-                     terminal_value=econ.terminal_factor * noi_last, discount=econ.discount)
+                     terminal_value=terminal, discount=econ.discount,
+                     equity_discount=econ.equity_discount, tax_rate=econ.tax_rate,
+                     tenant_capex=total("tenant_capex"), prepayment=total("prepayment"),
+                     equipment_capex=total("equipment_capex"),
+                     flex_credit=econ.flex_credit[:, None] * decisions.mining,
+                     debt_draw=total("debt_draw"), interest=total("interest"),
+                     principal=total("principal"), debt_balance=total("debt_balance"))
+
+
+def objective_npv(econ: Economics, valuation: Valuation) -> float:
+    """The NPV the model maximises: the project NPV, or the equity NPV with objective =
+    equity_npv."""
+    return valuation.equity_npv if econ.objective == "equity_npv" else valuation.npv

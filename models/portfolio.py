@@ -40,7 +40,7 @@ class Settings:
     discounting: Literal["end", "mid"] = "end"
     tax_rate: float = 0.0
     depreciation_years: float = 10.0
-    terminal_value: Literal["none", "multiple", "gordon"] = "none"
+    terminal_value: Literal["none", "multiple", "gordon", "contracted"] = "none"
     terminal_multiple: float | None = None
     terminal_growth: float | None = None
     budget_carryover: bool = False
@@ -49,6 +49,18 @@ class Settings:
     threads: int = 0
     random_seed: int = 0
     commit_quarters: int = 4  # robust plans: starts in quarters < K are decided now
+    debt_ltc: float = 0.0
+    debt_rate: float | None = None
+    debt_tenor_years: float | None = None
+    equity_discount_rate: float | None = None  # None: discount_rate
+    objective: Literal["project_npv", "equity_npv"] = "project_npv"
+    budget_basis: Literal["capex", "equity"] = "capex"
+
+    @property
+    def equity_rate(self) -> float:
+        """The rate discounting equity cash flows (equity_discount_rate, else discount_rate)."""
+        return (self.discount_rate if self.equity_discount_rate is None
+                else self.equity_discount_rate)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ Per hall candidate c (one row of ``econ.halls``: site s, option o, start quarter
 - needs ``cooling_mw[c]`` = cooling_mw_per_it_mw_o * h_s MW of cooling from ``online[c]`` =
   q0 = tau + L_o, when it is also ``it_mw[c]`` = h_s MW IT online;
 - spends ``capex[c, t]`` $M of owner capex in quarter t (K / L in tau .. q0 - 1, quarters >= 0
-  only) and uses ``budget[c, t]`` $M of the capital budget (today equal to the capex).
+  only) and uses ``budget[c, t]`` $M of the capital budget (the owner capex, tenant-funded
+  share excluded and equipment purchases included, less the debt draws when budget_basis =
+  equity: `Starts.budget_use`).
 Per cooling-module or power-upgrade candidate k (site s, start quarter tau), one unit adds
 ``mw[k]`` MW from ``online[k]`` = tau + lead_s and spends ``capex[k, t]`` / uses ``budget[k, t]``.
 Per site: halls, grid, cooling, mining and module limits; per quarter: budget, hall-start cap,
@@ -304,13 +306,18 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
 
 
 def budget_use(portfolio: Portfolio, capex: np.ndarray) -> np.ndarray:
-    """(C, T) $M each candidate's unit counts against `budget_musd`: its owner capex.
+    """(C, T) $M each candidate's unit counts against `budget_musd`.
 
-    The one place the budget basis is decided. It must stay >= 0 (the budget rows are knapsacks
-    over the start variables) and a shifted row per group (see the module docstring); both are
-    asserted when the rules are built.
+    The one place the budget basis is decided: the owner capex (`models.economics` has already
+    left the tenant-funded share out and put equipment purchases in), or with budget_basis =
+    equity the owner's equity in it, capex less the debt draws, (1 - debt_ltc) x capex
+    (docs/economics.md, "Deal structure"). It must stay >= 0 (the budget rows are knapsacks over the
+    start variables) and a shifted row per group (see the module docstring); both are asserted
+    when the rules are built.
     """
-    del portfolio  # every setting today counts owner capex as it is spent
+    st = portfolio.settings
+    if st.budget_basis == "equity" and st.debt_ltc > 0:
+        return capex * (1.0 - st.debt_ltc)
     return capex
 
 

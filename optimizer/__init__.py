@@ -8,6 +8,7 @@ Public API (the README's "Python API" section shows it in full)::
     plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3)
     optimizer.explain_plan(plan, budget=why_not_s)      # the WhyNot and Timing sheets
     optimizer.write_report(plan, "reports/plan.xlsx", force=True)
+    plan.status  # optimizer.Status.OPTIMAL, or FEASIBLE with plan.gap stated (a time limit)
     robust = optimizer.robust(portfolio, draws=20, commit_quarters=4)  # a RobustPlan
 
 Errors raised are the domain exceptions of `models.errors`, all `SitepivotError`:
@@ -36,6 +37,7 @@ from optimizer.replan.replan import explain_plan, time_budgets
 from optimizer.reports.write import write_report
 from optimizer.robust.robust import RobustPlan, robust  # `optimizer.robust` is this function
 from optimizer.solve.optimize import optimize
+from optimizer.solve.status import Status, Termination, has_plan
 
 try:
     __version__ = version("sitepivot")
@@ -52,9 +54,12 @@ __all__ = [
     "Settings",
     "SitepivotError",
     "SolverError",
+    "Status",
+    "Termination",
     "UsageError",
     "__version__",
     "explain_plan",
+    "has_plan",
     "load_portfolio",
     "optimize",
     "robust",

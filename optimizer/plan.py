@@ -18,13 +18,25 @@ from optimizer.solve.status import Status, Termination
 __all__ = ["Plan", "Status", "Termination"]  # Status: what solution exists (optimize.py)
 
 DECISION_COLUMNS = ["site", "option", "start_quarter", "halls", "it_mw", "online_quarter",
-                    "capex_musd", "npv_musd"]
+                    "capex_musd", "npv_musd", "irr", "payback_quarter"]
 UPGRADE_COLUMNS = ["site", "kind", "start_quarter", "units", "mw", "online_quarter",
                    "capex_musd"]
 # Portfolio cash flows, one row per quarter ($M); terminal value is kept apart.
 CASH_FLOW_COLUMNS = ["quarter", "mining_margin_musd", "ai_revenue_musd", "ai_opex_musd",
                      "ai_power_musd", "capex_musd", "depreciation_musd", "tax_musd", "net_musd",
-                     "discount_factor", "discounted_musd", "cumulative_discounted_musd"]
+                     "discount_factor", "discounted_musd", "cumulative_discounted_musd",
+                     # Deal structure (zero when its columns are blank): tenant capex is not
+                     # the owner's cash; prepayment is inside net (+P received, - rent settled,
+                     # - refund at T-1); equipment inside capex; flex credit inside the margin.
+                     "tenant_funded_capex_musd", "prepayment_musd", "equipment_capex_musd",
+                     "flex_credit_musd", "debt_draw_musd", "interest_musd", "principal_musd",
+                     "debt_outstanding_musd", "equity_cash_flow_musd", "equity_discounted_musd"]
+# One row per year of the plan ($M); debt outstanding at the end of the year's last quarter.
+ANNUAL_COLUMNS = ["year", "revenue_musd", "ebitda_musd", "capex_musd",
+                  "project_cash_flow_musd", "equity_cash_flow_musd", "debt_outstanding_musd"]
+# The Summary's deal metrics (docs/economics.md, "Deal structure"): metric, value, unit, note.
+METRIC_NAMES = ["project_irr", "equity_irr", "equity_npv_musd", "moic", "payback_quarter",
+                "discounted_payback_quarter", "npv_beyond_horizon_share"]
 # Per site and quarter: MW and capacity use (long format).
 CAPACITY_COLUMNS = ["site", "quarter", "mining_mw", "ai_it_mw_online", "halls_building",
                     "halls_hosting", "power_used_mw", "power_available_mw", "cooling_used_mw",
@@ -70,6 +82,13 @@ class Plan:
     timing_value: pd.DataFrame | None = None  # replan.TIMING_COLUMNS, this plan vs simple timings
     baseline_changes: pd.DataFrame | None = None  # compare.CHANGE_COLUMNS + note, vs a baseline
     baseline_metrics: pd.DataFrame | None = None  # metric, value, unit, note: NPV vs the baseline
+    # Deal structure (docs/economics.md): equity NPV, the metrics (METRIC_NAMES rows: metric, value,
+    # unit, note) and the Annual table (ANNUAL_COLUMNS).
+    equity_npv_musd: float = float("nan")
+    deal_metrics: pd.DataFrame | None = None
+    annual: pd.DataFrame | None = None
+    # Sites whose terminal value is more than half their NPV (named in the Summary's account).
+    beyond_horizon_sites: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # A word from elsewhere (a test fixture, a pickled sweep row) becomes its member; an

@@ -126,7 +126,9 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
         s["cool_used"] += np.where(t >= q0, o["cooling_mw_per_it_mw"] * it_mw, 0.0)
         rows.append({"site": site, "option": opt, "start_quarter": labels[tau], "halls": halls,
                      "it_mw": it_mw, "online_quarter": labels[q0], "capex_musd": capex,
-                     "npv_musd": 0.0})  # filled in below
+                     "npv_musd": 0.0,  # filled in below
+                     # Illustrative per-start metrics (the report copies them as given).
+                     "irr": 0.15 + 0.01 * len(rows), "payback_quarter": labels[-1]})
     per_site[first]["capex"] += np.where(t < 2, 80.0 / 2, 0.0)  # two cooling modules
     cooling_extra = np.where(t >= 2, 100.0, 0.0)
 
@@ -163,6 +165,13 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
                          "depreciation_musd": 0.0, "tax_musd": 0.0, "net_musd": net,
                          "discount_factor": df, "discounted_musd": net * df})
     cash["cumulative_discounted_musd"] = cash["discounted_musd"].cumsum()
+    # No deal terms: the deal lines are zero and equity cash flow is the project's.
+    for column in ("tenant_funded_capex_musd", "prepayment_musd", "equipment_capex_musd",
+                   "flex_credit_musd", "debt_draw_musd", "interest_musd", "principal_musd",
+                   "debt_outstanding_musd"):
+        cash[column] = 0.0
+    cash["equity_cash_flow_musd"] = net
+    cash["equity_discounted_musd"] = net * df
     noi_last = total("rev")[-1] - total("opex")[-1]
     tv = float(8.0 * 4 * noi_last * df[-1])
     # As `models.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.

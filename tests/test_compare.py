@@ -192,7 +192,7 @@ def test_hashprice_bridge_adds_up_to_the_cent(reports, tmp_path):
                              "InputChanges"]
     ws = wb["Bridge"]
     assert set(ws.tables) == {"tBridge", "tBridgeChartSeries", "tBridgeSteps"}
-    rows = list(ws.iter_rows(min_row=2, max_row=12, max_col=3, values_only=True))
+    rows = list(ws.iter_rows(min_row=2, max_row=14, max_col=3, values_only=True))
     assert rows[0][0] == "old plan NPV" and rows[-1][0] == "new plan NPV"
     assert abs(sum(r[2] for r in rows[1:-1]) - (rows[-1][2] - rows[0][2])) < CENT
     chart = ws._charts[0]
@@ -282,3 +282,30 @@ def test_precision_note_states_the_gap_of_time_limited_re_solves():
                            "may be off by up to about $165M")
     steps.loc[0, "status"] = "optimal"
     assert Bridge(6741.4, 6857.0, 6743.5, 6978.6, steps).precision_note() == ""
+
+
+def test_bridge_has_a_lease_terms_and_a_financing_bar():
+    """New inputs with 10-year leases let to 50% renewal, a tenant share, and 60% debt with the
+    budget on equity: the lease-terms and financing families each get their own bar, and the
+    bars still add up to the NPV change."""
+    old_t = tiny_tables()
+    new_t = {k: v.copy() for k, v in old_t.items()}
+    new_t["Options"]["lease_term_years"] = [1.0, 1.0]
+    new_t["Options"]["renewal_probability"] = [0.5, 0.5]
+    new_t["Options"]["tenant_capex_share"] = [0.3, 0.3]
+    settings = new_t["Settings"]
+    for key, value in (("debt_ltc", 0.6), ("debt_rate", 0.08), ("debt_tenor_years", 5),
+                       ("budget_basis", "equity")):
+        settings.loc[len(settings)] = [key, value]
+    new_t["Quarters"]["budget_musd"] = [150.0] * 7 + [None]
+    old_p, new_p = portfolio_from_tables(old_t), portfolio_from_tables(new_t)
+    old_plan, new_plan = optimize(old_p, time_limit=30), optimize(new_p, time_limit=30)
+    b = npv_bridge(old_p, new_p, old_plan.npv_musd, new_plan.npv_musd, old_plan.decisions,
+                   new_plan.decisions, time_limit=30)
+    assert abs(_bar_sum(b) - (new_plan.npv_musd - old_plan.npv_musd)) < CENT
+    steps = b.steps.set_index("step")
+    assert steps.loc["lease terms", "bar_musd"] != 0.0
+    assert steps.loc["financing", "bar_musd"] != 0.0
+    changes = input_changes(input_tables(old_p), input_tables(new_p))
+    assert set(changes[changes["column"] == "debt_ltc"]["family"]) == {"financing"}
+    assert set(changes[changes["column"] == "tenant_capex_share"]["family"]) == {"lease terms"}

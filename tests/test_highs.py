@@ -241,3 +241,40 @@ def test_only_the_boundary_touches_highspy_or_pyomo_solver_internals() -> None:
                     for path in (root / folder).rglob("*.py")
                     if any(name in path.read_text(encoding="utf-8") for name in names)})
     assert found == ["optimizer/solve/highs.py"]
+
+
+def test_progress_hook_is_told_and_changes_nothing() -> None:
+    """`on_progress` hears of the MIP search (improving plans, log lines) with the figures
+    the solve ends with, beside a `should_stop` that never stops; the answer is the same as
+    without either, and a later solve of the instance hears nothing."""
+    from test_neighbourhood import case
+
+    from models.conversion import build_model
+    from optimizer.solve.options import SolverOptions
+
+    econ, best = case("10x12")
+    options = SolverOptions(30, 0.0, threads=1, seed=0)
+    plain = HighsRunner(build_model(econ)).solve(options)
+    runner = HighsRunner(build_model(econ))
+    heard: list[tuple[float, float, float]] = []
+    asked: list[float] = []
+
+    def never(seconds: float, bound: float, objective: float) -> bool:
+        asked.append(seconds)
+        return False
+
+    outcome = runner.solve(options, on_progress=lambda *figures: heard.append(figures),
+                           should_stop=never)
+    assert outcome.status == "optimal" and outcome.objective == pytest.approx(best, rel=1e-9)
+    assert outcome.objective == pytest.approx(plain.objective, rel=1e-9)
+    assert heard and asked
+    seconds = [s for s, _, _ in heard]
+    assert seconds == sorted(seconds) and seconds[-1] <= outcome.seconds + 1e-6
+    plans = [objective for _, _, objective in heard if np.isfinite(objective)]
+    assert plans and max(plans) == pytest.approx(best, rel=1e-6)
+    assert all(bound >= objective - 1e-6 * abs(objective)
+               for _, bound, objective in heard if np.isfinite(bound) and np.isfinite(objective))
+    count = len(heard)
+    runner.clear()
+    runner.solve(options)
+    assert len(heard) == count  # unsubscribed

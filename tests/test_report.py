@@ -94,7 +94,7 @@ def test_decisions_and_upgrades_rows_as_in_the_plan(report):
                 assert got[col] == pytest.approx(want[col])
     assert ws["C2"].value == "2027Q2" and ws["C2"].number_format == "@"
     assert ws["G2"].number_format == "#,##0.0"
-    assert "tDecisions" in ws.tables and ws.tables["tDecisions"].ref == "A1:H3"
+    assert "tDecisions" in ws.tables and ws.tables["tDecisions"].ref == "A1:J3"
     assert ws.freeze_panes == "A2"
     up = wb["Upgrades"]
     assert [c.value for c in up[1]] == UPGRADE_COLUMNS
@@ -218,10 +218,12 @@ def _chart_refs(path: Path) -> list[list[str]]:
 def test_charts_exist_and_plot_the_right_ranges(report):
     path, _ = report
     ws = load_workbook(path)["Summary"]
-    assert len(ws._charts) == 3
+    assert len(ws._charts) == 4
     refs = _chart_refs(path)
-    assert len(refs) == 3
-    cash, area, capex = refs
+    assert len(refs) == 4
+    cash, area, capex, equity = refs
+    # equity cash flow (column U) and debt outstanding (column T) by quarter
+    assert "CashFlows!$U$2:$U$9" in equity and "CashFlows!$T$2:$T$9" in equity
     # net cash flow (column I) and cumulative discounted (column L), quarter rows 2..9 only
     assert "CashFlows!$I$2:$I$9" in cash and "CashFlows!$L$2:$L$9" in cash
     assert "CashFlows!$A$2:$A$9" in cash
@@ -349,7 +351,7 @@ def test_empty_plan_writes_and_reads_back(tmp_path):
     plan.upgrades = plan.upgrades.iloc[0:0]
     path = tmp_path / "empty.xlsx"
     write_report(plan, path)
-    assert load_workbook(path)["Decisions"].tables["tDecisions"].ref == "A1:H2"
+    assert load_workbook(path)["Decisions"].tables["tDecisions"].ref == "A1:J2"
     back = read_decisions(path)
     assert list(back.columns) == DECISION_COLUMNS and len(back) == 0
     assert commitments_from_report(make_portfolio(), path).commitments.empty

@@ -44,11 +44,13 @@ def test_sample_validates_without_warnings(sample: Portfolio) -> None:
     assert len(sample.sites) == 10
     assert sample.horizon == 40
     assert sample.quarter_labels[0] == "2027Q1" and sample.quarter_labels[-1] == "2036Q4"
-    assert sample.option_names == ["air_hpc", "dlc_ai", "immersion"]
+    assert sample.option_names == ["air_hpc", "dlc_ai", "immersion", "gpu_cloud"]
     assert {"Childress", "Corsicana", "Lake Mariner", "Odessa", "Mackenzie"} <= set(
         sample.site_names)
     s = sample.settings
-    assert (s.discount_rate, s.terminal_value, s.terminal_multiple) == (0.11, "multiple", 9.0)
+    assert (s.discount_rate, s.terminal_value, s.terminal_multiple) == (0.11, "contracted", 9.0)
+    assert (s.debt_ltc, s.debt_rate, s.debt_tenor_years) == (0.8, 0.07, 10.0)
+    assert (s.equity_rate, s.objective, s.budget_basis) == (0.15, "project_npv", "equity")
     assert (s.tax_rate, s.time_limit_s, s.mip_gap) == (0.0, 60.0, 0.001)
 
 
@@ -87,8 +89,32 @@ def test_sources_sheet_cites_every_figure() -> None:
         assert owner in cited
 
 
-def test_economics_sit_inside_the_public_ranges(sample: Portfolio) -> None:
+def test_deal_terms_mirror_the_facts(sample: Portfolio) -> None:
+    """Lease terms 10 / 12 / 15 years (TeraWulf and Cipher, Core Scientific, Hut 8 and Galaxy),
+    CoreWeave-style tenant funding on DLC, a GPU cloud at Childress only (IREN: $29M of GPUs
+    and $9.7M of revenue per MW IT a year, a 20% prepayment of a 5-year contract, GPUs lasting
+    4-6 years), 80% loan-to-cost debt, ERCOT flexibility credits within $50-150/kW-year."""
     o, so, sites = sample.options, sample.site_options, sample.sites
+    assert list(o["lease_term_years"]) == [10.0, 12.0, 15.0, 5.0]
+    assert o.loc["dlc_ai", "tenant_capex_share"] <= 0.8
+    gpu = o.loc["gpu_cloud"]
+    assert gpu["equipment_capex_musd_per_it_mw"] == 29.0
+    assert 4 <= gpu["equipment_life_years"] <= 6
+    assert gpu["lease_usd_per_kw_month"] * 12 * 1000 / 1e6 == pytest.approx(9.7, abs=0.01)
+    assert gpu["prepaid_quarters"] == pytest.approx(0.2 * 5 * 4)
+    assert not gpu["power_passthrough"]  # a cloud pays its own power
+    assert list(so.xs("gpu_cloud", level="option").query("allowed").index) == ["Childress"]
+    credits = sites["flex_credit_usd_per_kw_year"]
+    ercot = sites["region"].str.startswith("ERCOT")
+    assert credits[ercot].between(50, 150).all() and (credits[~ercot] == 0).all()
+    assert 0.6 <= sample.settings.debt_ltc <= 0.85
+
+
+def test_economics_sit_inside_the_public_ranges(sample: Portfolio) -> None:
+    # The leased options; the GPU cloud sells compute, not space (see test_deal_terms...).
+    so, sites = sample.site_options, sample.sites
+    o = sample.options.drop(index="gpu_cloud")
+    so = so[so.index.get_level_values("option") != "gpu_cloud"]
     assert o["pue"].between(1.25, 1.52).all()
     assert (o["opex_usd_per_kw_month"] / o["lease_usd_per_kw_month"]).between(0.14, 0.16).all()
     assert (o["lease_escalator"] == 0.03).all()

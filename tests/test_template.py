@@ -106,7 +106,7 @@ def test_dropdowns_on_choice_and_bool_columns_only(template: Path) -> None:
     assert _dropdowns(book["Commitments"]) == {"E2": '"start,exclude,not_before"'}
     assert _dropdowns(book["Scenarios"]) == {
         "B2": '"hashprice,lease,capex,budget,power_cost,discount_rate,lead_quarters,'
-              'ai_demand"'}
+              'ai_demand,debt_rate,renewal_probability,tenant_share"'}
     assert _dropdowns(book["Sites"]) == {}
     # Rows a user adds get the dropdown too.
     (dv,) = book["Commitments"].data_validations.dataValidation
@@ -115,8 +115,10 @@ def test_dropdowns_on_choice_and_bool_columns_only(template: Path) -> None:
     rows = {r[0].value: r[0].row for r in book["Settings"].iter_rows(min_row=2, max_col=1)}
     assert _dropdowns(book["Settings"]) == {
         f"B{rows['discounting']}": '"end,mid"',
-        f"B{rows['terminal_value']}": '"none,multiple,gordon"',
+        f"B{rows['terminal_value']}": '"none,multiple,gordon,contracted"',
         f"B{rows['budget_carryover']}": '"TRUE,FALSE"',
+        f"B{rows['objective']}": '"project_npv,equity_npv"',
+        f"B{rows['budget_basis']}": '"capex,equity"',
     }
 
 
@@ -127,7 +129,8 @@ def test_header_row_frozen_and_columns_fitted(template: Path) -> None:
     sites = book["Sites"]
     # power_upgrade_lead_quarters (27 characters) is the longest entry of column R.
     assert sites.column_dimensions["R"].width == 29
-    assert book["Settings"].column_dimensions["B"].width == 8  # the minimum width
+    # The objective's example, project_npv (11 characters), is the longest value of column B.
+    assert book["Settings"].column_dimensions["B"].width == 13
 
 
 def test_refuses_to_overwrite_without_force(template: Path) -> None:

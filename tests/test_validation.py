@@ -184,7 +184,7 @@ def test_choice_is_case_insensitive_and_a_typo_gets_a_suggestion() -> None:
     set_setting(tables, "terminal_value", "multple")
     message = errors_of(tables)
     assert ("Settings!B6 [terminal_value]: value 'multple': expected one of none, multiple, "
-            "gordon (did you mean multiple?)") in message
+            "gordon, contracted (did you mean multiple?)") in message
 
 
 @pytest.mark.parametrize(("value", "kind", "ok"), [

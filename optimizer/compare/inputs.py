@@ -24,10 +24,15 @@ family, in the fixed order of `FAMILIES`:
    cooling_module_mw, max_cooling_modules, power_upgrade_mw; Quarters power_index; Options pue,
    cooling_mw_per_it_mw, power_passthrough.
 6. ``budget``: Quarters budget_musd; Settings budget_carryover.
-7. ``commitments``: the Commitments table, whole.
-8. ``other``: everything else (discount rate, tax, terminal value, lead times, opex, halls,
-   mining fleet, earliest starts, AI demand and start caps, mining floor, sites or options
-   added or removed, solver settings): the step ends exactly at the new inputs.
+7. ``lease terms``: Options lease_term_years, renewal_probability, vacancy_quarters,
+   tenant_capex_share, prepaid_quarters.
+8. ``financing``: Settings debt_ltc, debt_rate, debt_tenor_years, equity_discount_rate,
+   budget_basis.
+9. ``commitments``: the Commitments table, whole.
+10. ``other``: everything else (discount rate, tax, terminal value, lead times, opex, halls,
+   mining fleet, earliest starts, AI demand and start caps, mining floor, equipment, flex
+   credits, the objective, sites or options added or removed, solver settings): the step ends
+   exactly at the new inputs.
 
 Families 2-6 change only rows both input sets have (same site, option, pair or quarter); rows
 only one side has arrive with ``horizon`` (quarters) or ``other`` (sites, options). An upgrade's
@@ -95,6 +100,12 @@ FAMILIES: tuple[Family, ...] = (
             "Options": ("pue", "cooling_mw_per_it_mw", "power_passthrough")}),
     Family("budget", "capital budget", {"Quarters": ("budget_musd",)},
            settings=("budget_carryover",)),
+    Family("lease terms", "lease terms, renewals, tenant capex share and prepayments",
+           {"Options": ("lease_term_years", "renewal_probability", "vacancy_quarters",
+                        "tenant_capex_share", "prepaid_quarters")}),
+    Family("financing", "project debt, the equity discount rate and the budget basis",
+           settings=("debt_ltc", "debt_rate", "debt_tenor_years", "equity_discount_rate",
+                     "budget_basis")),
     Family("commitments", "commitments (starts locked, exclusions, not-before dates)",
            commitments=True),
     Family("other", "everything else (discount rate, tax, terminal value, lead times, opex, "

@@ -16,9 +16,13 @@ Rules, in the order they are checked:
   checked against the column's bounds; blank required cells are errors, blank optional cells
   take the schema default.
 - Settings: known keys only (nearest key suggested), each at most once; terminal_value
-  ``multiple`` needs terminal_multiple, ``gordon`` needs terminal_growth < discount_rate.
+  ``multiple`` needs terminal_multiple, ``gordon`` needs terminal_growth < discount_rate;
+  debt_ltc > 0 needs debt_rate and debt_tenor_years (a whole number of quarters).
 - Sites / Options: unique names; an upgrade's columns (`Table.groups`) all or none; mining_mw
-  above grid_mw and earliest_start after the horizon are warnings.
+  above grid_mw and earliest_start after the horizon are warnings. Options: lease_term_years
+  and equipment_life_years whole quarters; equipment_life_years required with
+  equipment_capex_musd_per_it_mw > 0; terminal_value ``contracted`` needs lease_term_years on
+  every option.
 - SiteOptions: known site and option, one row per pair; missing pairs are allowed at x1.
 - Quarters: every quarter of the horizon exactly once, any row order; none outside it.
 - Commitments: see `_Validator._commitments`.
@@ -38,6 +42,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
+from models.economics import column as numeric_column
 from models.errors import InputError, Problem
 from models.portfolio import Portfolio, Settings
 from models.quarters import add_quarters, parse_quarter, quarter_ordinal, quarter_range
@@ -445,6 +450,39 @@ class _Validator:
                 self._settings_problem(data, "terminal_growth", growth,
                                        f"must be below discount_rate ({rate:g}) for the "
                                        "Gordon growth terminal value")
+        ltc = values["debt_ltc"]
+        if ltc is not _BAD and ltc is not None and ltc > 0:
+            for key in ("debt_rate", "debt_tenor_years"):
+                if values[key] is None:
+                    self._settings_problem(data, key, None,
+                                           f"required when debt_ltc is above 0 (it is {ltc:g})")
+        tenor = values["debt_tenor_years"]
+        if tenor not in (_BAD, None) and not _whole_quarters(tenor):
+            self._settings_problem(data, "debt_tenor_years", tenor,
+                                   "a whole number of quarters (a multiple of 0.25 years)")
+
+    def _options(self, rows: _Rows, settings: dict[str, Any] | None) -> None:
+        """Deal columns of Options: whole-quarter terms and lives, equipment life with
+        equipment capex, and lease terms on every option for a contracted terminal value."""
+        contracted = settings is not None and settings["terminal_value"] == "contracted"
+        for i, rec in enumerate(rows.records):
+            for column in ("lease_term_years", "equipment_life_years"):
+                if rows.ok(i, column) and not _whole_quarters(rec[column]):
+                    self.problems.append(rows.problem(
+                        i, column, rec[column],
+                        "a whole number of quarters (a multiple of 0.25 years)"))
+            equipment = rec["equipment_capex_musd_per_it_mw"]
+            if (rows.ok(i, "equipment_capex_musd_per_it_mw") and equipment > 0
+                    and rec["equipment_life_years"] is None):
+                self.problems.append(rows.problem(
+                    i, "equipment_life_years", None,
+                    f"blank, but equipment_capex_musd_per_it_mw is {equipment:g}: required "
+                    "with equipment capex (its depreciation life and replacement interval)"))
+            if contracted and rec["lease_term_years"] is None:
+                self.problems.append(rows.problem(
+                    i, "lease_term_years", None,
+                    "blank, but terminal_value is contracted: every option needs a lease term "
+                    "(only what is signed counts beyond the horizon)"))
 
     # ---- the whole portfolio ------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -470,6 +508,8 @@ class _Validator:
                 self._unique(rows, rows.table.key)
         if sites is not None:
             self._sites(sites)
+        if options is not None:
+            self._options(options, settings)
         site_names = self._names(sites, "site")
         option_names = self._names(options, "option")
         if site_options is not None:
@@ -699,6 +739,11 @@ class _Validator:
                     f"{site_row['halls']} halls (Sites)"))
 
 
+def _whole_quarters(years: float) -> bool:
+    """True if `years` is a whole number of quarters (4 * years an integer, to 1e-9)."""
+    return abs(4.0 * years - round(4.0 * years)) <= 1e-9
+
+
 # ---- building the frames --------------------------------------------------------------------
 def _series(values: list[Any], col: Column, index: pd.Index | None = None) -> pd.Series:
     """One typed column: numbers float; integers int (float if some may be NaN); bools bool;
@@ -822,10 +867,45 @@ def describe_portfolio(portfolio: Portfolio) -> str:
         lines.append(f"budget: ${budget.sum():,.0f}M in total"
                      + (f" ({_quarters_text(unlimited)} without limit)" if unlimited else "")
                      + f"; per year ($M) {per_year}")
+    deal = _deal_text(portfolio)
+    if deal:
+        lines.append(f"deal: {deal}")
     lines.append(f"commitments: {len(portfolio.commitments)}; scenarios: "
                  f"{portfolio.scenarios['scenario'].nunique()}")
     lines.append(f"warnings: {len(portfolio.warnings)}")
     return "\n".join(lines)
+
+
+def _deal_text(portfolio: Portfolio) -> str:
+    """The deal terms in a phrase ('' when every deal column is blank)."""
+    s, o = portfolio.settings, portfolio.options
+    parts = []
+    terms = pd.Series(numeric_column(o, "lease_term_years", np.nan)).dropna()
+    if len(terms):
+        parts.append(f"lease terms on {len(terms)} of {len(o)} options "
+                     f"({terms.min():g}-{terms.max():g} years)")
+    shared = o.index[numeric_column(o, "tenant_capex_share", 0.0) > 0]
+    if len(shared):
+        parts.append("tenant-funded capex on " + ", ".join(map(str, shared)))
+    prepaid = o.index[numeric_column(o, "prepaid_quarters", 0.0) > 0]
+    if len(prepaid):
+        parts.append("prepayments on " + ", ".join(map(str, prepaid)))
+    equipment = o.index[numeric_column(o, "equipment_capex_musd_per_it_mw", 0.0) > 0]
+    if len(equipment):
+        parts.append("owner equipment on " + ", ".join(map(str, equipment)))
+    credited = int((numeric_column(portfolio.sites, "flex_credit_usd_per_kw_year", 0.0) > 0).sum())
+    if credited:
+        parts.append(f"flex credits at {credited} site{'s' if credited != 1 else ''}")
+    if s.debt_ltc > 0:
+        parts.append(f"debt {s.debt_ltc:.0%} of capex at {s.debt_rate or 0:.2%} over "
+                     f"{s.debt_tenor_years or 0:g} years")
+    if s.equity_discount_rate is not None:
+        parts.append(f"equity discounted at {s.equity_discount_rate:.1%}")
+    if s.objective != "project_npv" or s.budget_basis != "capex":
+        parts.append(f"objective {s.objective}, budget on {s.budget_basis}")
+    if s.terminal_value == "contracted":
+        parts.append("contracted terminal value")
+    return "; ".join(parts)
 
 
 def _quarters_text(n: int) -> str:

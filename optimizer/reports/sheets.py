@@ -18,6 +18,7 @@ from openpyxl.chart import AreaChart, BarChart, LineChart, Reference, Series
 from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.plan import (
+    ANNUAL_COLUMNS,
     CAPACITY_COLUMNS,
     CASH_FLOW_COLUMNS,
     CONSTRAINT_COLUMNS,
@@ -25,6 +26,7 @@ from optimizer.plan import (
     UPGRADE_COLUMNS,
     Plan,
 )
+from models.economics import discount_factors
 from models.portfolio import Portfolio
 from optimizer.reports.xl import (
     BOLD,
@@ -61,13 +63,14 @@ def build_workbook(plan: Plan) -> Workbook:
     summary = wb.active
     summary.title = "Summary"
     sheets: dict[str, Worksheet] = {"Summary": summary}
-    for name in ("Decisions", "Upgrades", "Schedule", "CashFlows", "Sites", "Capacity",
-                 "Constraints", "ChartData"):
+    for name in ("Decisions", "Upgrades", "Schedule", "CashFlows", "Annual", "Sites",
+                 "Capacity", "Constraints", "ChartData"):
         sheets[name] = wb.create_sheet(name)
     decisions_sheet(sheets["Decisions"], plan)
     upgrades_sheet(sheets["Upgrades"], plan)
     schedule_sheet(sheets["Schedule"], plan)
     cash_rows = cash_flows_sheet(sheets["CashFlows"], plan)
+    annual_sheet(sheets["Annual"], plan)
     sites_sheet(sheets["Sites"], plan)
     capacity_sheet(sheets["Capacity"], plan)
     constraints_sheet(sheets["Constraints"], plan)
@@ -85,6 +88,7 @@ def build_workbook(plan: Plan) -> Workbook:
 def summary_sheet(ws: Worksheet, plan: Plan) -> None:
     """Headline metrics as a table (`metric`, `value`, `unit`, `note`), the narrative below."""
     unit_formats = {"$M": MONEY, "fraction": PERCENT, "MW": MW, "MW IT": MW, "halls": COUNT,
+                    "per year": PERCENT, "x": '0.00"x"',
                     "s": "0.00", "quarters": COUNT}
     metrics = headline_metrics(plan)
     rows = [(m.metric, m.value, m.unit, m.note) for m in metrics]
@@ -202,6 +206,12 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     tv_row.update(quarter=f"terminal value ({plan.portfolio.settings.terminal_value})",
                   net_musd=tv / df_last if df_last else None, discount_factor=df_last,
                   discounted_musd=tv, cumulative_discounted_musd=cum_last + tv)
+    if len(cf) and df_last:
+        # The equity holders get the same terminal value, discounted at the equity rate.
+        st = plan.portfolio.settings
+        dfe_last = float(discount_factors(st.equity_rate, len(cf), st.discounting)[-1])
+        tv_row.update(equity_cash_flow_musd=tv / df_last,
+                      equity_discounted_musd=tv / df_last * dfe_last)
     rows.append([tv_row[c] for c in CASH_FLOW_COLUMNS])
     header = list(CASH_FLOW_COLUMNS)
     fmts = [TEXT if c == "quarter" else MONEY if c in money_cols else "0.0000" for c in header]
@@ -210,15 +220,34 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     total_row = last + 1
     put(ws.cell(total_row, 1), "total").font = BOLD
     for j, col in enumerate(header, start=1):
-        if col in money_cols and col != "cumulative_discounted_musd":
+        if col in money_cols and col not in ("cumulative_discounted_musd",
+                                             "debt_outstanding_musd"):
             values = [r[j - 1] for r in rows]
             amount = float(np.nansum([v for v in values if v is not None]))
             put(ws.cell(total_row, j), amount, MONEY).font = BOLD
     put(ws.cell(total_row + 2, 1), "Costs (opex, power, capex, tax) are positive amounts "
-        "subtracted in net_musd. The discounted total is the plan's NPV.")
+        "subtracted in net_musd. The discounted total is the plan's NPV; the equity discounted "
+        "total is its equity NPV.")
+    put(ws.cell(total_row + 3, 1), "Deal lines: tenant_funded_capex is the tenant's money "
+        "(not in net); prepayment is in net (+ received, - rent it settles, - refund at the "
+        "end; it sums to zero); equipment_capex is inside capex, flex_credit inside the mining "
+        "margin; equity cash flow = net + debt draw - interest - principal + tax x interest.")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, total_row + 1))
     return 2, 1 + len(cf)
+
+
+def annual_sheet(ws: Worksheet, plan: Plan) -> None:
+    """One row per calendar year (`ANNUAL_COLUMNS`): revenue (mining margin + rent due),
+    EBITDA, capex, project and equity cash flow, debt outstanding at the year's end."""
+    frame = plan.annual if plan.annual is not None else pd.DataFrame(columns=ANNUAL_COLUMNS)
+    last = write_frame(ws, frame.reindex(columns=ANNUAL_COLUMNS), "tAnnual")
+    for row in range(2, last + 1):
+        ws.cell(row, 1).number_format = "0"
+    put(ws.cell(last + 2, 1), "Sums of the CashFlows quarters of each year (the terminal value "
+        "is not in them); debt outstanding is at the end of the year's last quarter.")
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, last + 1))
 
 
 def sites_sheet(ws: Worksheet, plan: Plan) -> None:
@@ -427,6 +456,23 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     style_chart(budget, "$M")
     capex += budget
     _place(ws, capex, "F38")
+
+    equity = BarChart()
+    equity.title = "Equity cash flow and debt outstanding by quarter ($M)"
+    chart_series(equity, cash, col["equity_cash_flow_musd"], cash_rows, "equity cash flow",
+                 "5B9BD5")
+    equity.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0],
+                                    max_row=cash_rows[1]))
+    style_chart(equity, "equity cash flow, $M")
+    equity.x_axis.tickLblPos = "low"
+    debt = LineChart()
+    chart_series(debt, cash, col["debt_outstanding_musd"], cash_rows,
+                 "debt outstanding (right axis)", "7030A0")
+    style_chart(debt, "debt outstanding, $M")
+    debt.y_axis.axId = 300
+    debt.y_axis.crosses = "max"
+    equity += debt
+    _place(ws, equity, "F56")
 
 
 def nice_step(raw: float) -> float:

@@ -181,10 +181,13 @@ def headline_metrics(plan: Plan) -> list[Metric]:
     return [
         Metric("npv_musd", plan.npv_musd, "$M", "net present value of the plan, terminal value "
                "included"),
+        *deal_metrics(plan),
         Metric("status", plan.status, "", solve_outcome(plan)),
         Metric("termination", plan.termination, "", "why the solver stopped"),
         Metric("mip_gap", plan.gap, "fraction", "relative gap between the plan and the best bound"),
-        Metric("best_bound_musd", plan.bound_musd, "$M", "no plan can exceed this NPV"),
+        Metric("best_bound_musd", plan.bound_musd, "$M",
+               "no plan can exceed this NPV" if s.objective == "project_npv" else
+               "no plan can exceed this equity NPV (the objective is equity_npv)"),
         Metric("greedy_npv_musd", plan.greedy_npv_musd, "$M",
                "NPV of converting sites by a simple ranking"),
         Metric("uplift_vs_greedy_musd", plan.uplift_vs_greedy_musd, "$M",
@@ -213,6 +216,63 @@ def headline_metrics(plan: Plan) -> list[Metric]:
         Metric("highspy_version", _version("highspy"), "", ""),
         Metric("created_utc", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), "", ""),
     ]
+
+
+def deal_metrics(plan: Plan) -> list[Metric]:
+    """The deal metrics (`optimizer.plan.METRIC_NAMES`), a blank value's reason in its note."""
+    if plan.deal_metrics is None:
+        return []
+    return [Metric(r.metric, None if isinstance(r.value, float) and math.isnan(r.value)
+                   else r.value, r.unit, r.note)
+            for r in plan.deal_metrics.itertuples(index=False)]
+
+
+def _metric(plan: Plan, name: str) -> object:
+    for m in deal_metrics(plan):
+        if m.metric == name:
+            return m.value
+    return None
+
+
+def returns_line(plan: Plan) -> str:
+    """`Project IRR 18.2%, equity IRR 24.0% (a year); equity NPV $1,234.5M; pays back in
+    2029Q3 (2030Q2 discounted).`, a blank IRR or payback with its reason."""
+    if plan.deal_metrics is None:
+        return ""
+    notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
+
+    def rate(name: str) -> str:
+        value = _metric(plan, name)
+        return percent(value) if isinstance(value, float) and _finite(value) else "none"
+
+    text = f"Project IRR {rate('project_irr')}, equity IRR {rate('equity_irr')} (a year)"
+    blank = [notes[n] for n in ("project_irr", "equity_irr") if not _finite(_metric(plan, n))]
+    if blank:
+        text += f" ({'; '.join(dict.fromkeys(blank))})"
+    text += f"; equity NPV {money(plan.equity_npv_musd)}"
+    back, disc = _metric(plan, "payback_quarter"), _metric(plan, "discounted_payback_quarter")
+    if back:
+        text += f"; pays back in {back}" + (f" ({disc} discounted)" if disc else "")
+    else:
+        text += f"; no payback ({notes['payback_quarter']})"
+    return text + "."
+
+
+def beyond_horizon_line(plan: Plan) -> str:
+    """The terminal value's share of NPV in words, flagged above one half with the sites that
+    earn most of their value beyond the horizon."""
+    share = _metric(plan, "npv_beyond_horizon_share")
+    if not isinstance(share, float) or not _finite(share) or plan.terminal_value_musd == 0:
+        return ""
+    kind = plan.portfolio.settings.terminal_value
+    text = (f"{percent(share)} of the NPV is value beyond the horizon ({kind} terminal value, "
+            f"{money(plan.terminal_value_musd)})")
+    if share > 0.5:
+        text = "Flag: " + text + ", more than half"
+        if plan.beyond_horizon_sites:
+            text += ("; the halls at " + ", ".join(plan.beyond_horizon_sites)
+                     + " earn most of their value there")
+    return text + "."
 
 
 def _halls(n: int) -> str:
@@ -323,6 +383,9 @@ def plan_narrative(plan: Plan) -> list[str]:
         more = "more" if uplift >= 0 else "less"
         npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"
     lines.append(npv + ".")
+    for extra in (returns_line(plan), beyond_horizon_line(plan)):
+        if extra:
+            lines.append(extra)
     limits = binding_limits(plan)
     if limits:
         lines.append(f"Binding limits: {limits}.")
@@ -338,7 +401,7 @@ def _format_value(m: Metric) -> str:
         return "n/a"
     if m.unit == "$M":
         return money(m.value)
-    if m.unit == "fraction":
+    if m.unit in ("fraction", "per year"):
         return percent(m.value)
     if m.unit in ("MW", "MW IT"):
         return f"{m.value:,.0f} {m.unit}"
@@ -349,19 +412,30 @@ def _format_value(m: Metric) -> str:
 
 _TEXT_METRICS = ("npv_musd", "status", "best_bound_musd", "uplift_vs_greedy_musd",
                  "halls_converted", "ai_it_mw_online_end", "capex_total_musd", "solve_seconds")
+# The deal metrics, printed after those when the plan has them (blank ones with their reason).
+_TEXT_DEAL_METRICS = ("equity_npv_musd", "project_irr", "equity_irr", "payback_quarter",
+                      "npv_beyond_horizon_share")
 
 
 def _table(frame: pd.DataFrame) -> str:
+    if "irr" in frame.columns:  # a rate: as a percentage, blank when the start has none
+        frame = frame.assign(irr=[percent(x) if _finite(x) else "" for x in frame["irr"]])
+    if "payback_quarter" in frame.columns:
+        frame = frame.assign(payback_quarter=frame["payback_quarter"].fillna(""))
     return frame.to_string(index=False, float_format=lambda x: f"{x:,.1f}")
 
 
 def plan_text(plan: Plan) -> str:
     """The plan for the terminal: headline metrics, the decisions table and the upgrades."""
     by_name = {m.metric: m for m in headline_metrics(plan)}
-    width = max(len(n) for n in _TEXT_METRICS)
+    names = _TEXT_METRICS + tuple(n for n in _TEXT_DEAL_METRICS if n in by_name)
+    width = max(len(n) for n in names)
     out = []
-    for name in _TEXT_METRICS:
+    for name in names:
         m = by_name[name]
+        if name in _TEXT_DEAL_METRICS and m.value is None:
+            out.append(f"{name:<{width}}  n/a  ({m.note})")
+            continue
         value = _format_value(m)
         note = m.note if name in ("status", "halls_converted", "ai_it_mw_online_end") else ""
         if name == "status":

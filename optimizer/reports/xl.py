@@ -93,7 +93,7 @@ def format_for(column: str) -> str | None:
         return MONEY
     if name.endswith("_mw") or "_mw_" in name:
         return MW
-    if name.endswith(("_share", "gap", "_rate")) or name == "uptime":
+    if name.endswith(("_share", "gap", "_rate", "irr")) or name == "uptime":
         return PERCENT
     if name == "discount_factor":
         return FACTOR

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.conversion import build_model
-from models.economics import build_economics, evaluate
+from models.economics import build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
 from optimizer.solve.highs import HighsRunner
@@ -107,11 +107,12 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
                               npv, npv, np.nan, seconds, message=outcome.log[-1500:]
                               if outcome.status == "error" else "")
     valuation = evaluate(econ, solution_decisions(model, econ))
-    audit(valuation.npv, outcome.objective, integrality_slack(model))
+    npv = objective_npv(econ, valuation)  # the equity NPV under objective = equity_npv
+    audit(npv, outcome.objective, integrality_slack(model))
     values = {key: round(var.value or 0.0) for key, var in start_variables(model).items()}
     starts = tuple((k, float(v)) for k, v in sorted(values.items()) if v > 0)
     firsts = set(first_stage_variables(model, task.commit_quarters))
     return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
-                          valuation.npv, float(np.fmax(outcome.bound, valuation.npv)), outcome.gap,
+                          npv, float(np.fmax(outcome.bound, npv)), outcome.gap,
                           seconds,
                           starts=starts, first_stage=tuple(s for s in starts if s[0] in firsts))

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.economics import Economics, build_economics, evaluate
+from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.errors import InputError, NoSolutionError, Problem, SolverError, UsageError
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
@@ -434,7 +434,8 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
                               "--method decomposition.")
     npvs, starts = [], []
     for block, econ in zip(model.scenario_models, econs, strict=True):
-        npv = evaluate(econ, solution_decisions(block, econ)).npv
+        # The objective's NPV: the equity NPV under objective = equity_npv.
+        npv = objective_npv(econ, evaluate(econ, solution_decisions(block, econ)))
         solver_npv = float(pyo.value(block.npv.expr))
         allowed = AUDIT_TOLERANCE * max(1.0, abs(solver_npv)) + integrality_slack(block)
         if not abs(npv - solver_npv) <= allowed:

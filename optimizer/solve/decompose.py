@@ -52,7 +52,7 @@ import numpy as np
 
 from models.conversion import build_model
 from models.decisions import Decisions
-from models.economics import Economics
+from models.economics import Economics, objective_npv
 from models.rules import Commitment
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import (
@@ -727,17 +727,20 @@ class Monolithic:
         return _assemble(self.prob, builds)
 
     def search(self, plan: PlanArrays, until: float, first: list[int],
-               done: Callable[[float], bool]) -> tuple[PlanArrays | None, list[str]]:
+               done: Callable[[float], bool], say: Callable[[str], None]
+               ) -> PlanArrays | None:
         """The site-neighbourhood search from `plan`, the sites `first` freed first, until the
-        clock reaches `until` or `done(NPV)`: (best plan found or None, log)."""
+        clock reaches `until` or `done(NPV)`, its log told to `say`: the best plan found or
+        None."""
         nothing_free = np.zeros(0, dtype=np.int64)
         fixed, _bound, why, values = self.solve(plan, nothing_free, until - time.perf_counter(),
                                                 0.0)  # the plan in every HiGHS column
         if values is None or fixed is None:
-            return None, [f"neighbourhood search: the plan has no columns ({why})"]
+            say(f"neighbourhood search: the plan has no columns ({why})")
+            return None
         found = search_sites(self.runner, self.prob.econ, values, until=until, seed=self.seed,
-                             threads=self.threads, first=first, done=done)
-        return self.plan_of(found.values, plan), found.log
+                             threads=self.threads, first=first, done=done, say=say)
+        return self.plan_of(found.values, plan)
 
 
 def _site_vector(prob: Problem, p: SitePricer, plan: Decisions, with_mining: bool = True
@@ -870,7 +873,8 @@ class _Run:
         if use_greedy:
             g = greedy if greedy is not None else greedy_plan(self.econ)
             if g is not None:
-                self.offer(PlanArrays(g.decisions, g.valuation.npv), "greedy")
+                self.offer(PlanArrays(g.decisions, objective_npv(self.econ, g.valuation)),
+                           "greedy")
 
     def lagrangian(self, pi: np.ndarray) -> tuple[float, int, bool]:
         """Price every site at pi: (L(pi), columns added, a site has no schedule at all)."""
@@ -1006,9 +1010,8 @@ class _Run:
         def done(npv: float) -> bool:
             return relative_gap(npv, self.bound) <= self.mip_gap + GAP_TOLERANCE
 
-        plan, log = mono.search(self.best, until, fractional, done)
-        for line in log:
-            self.say(line.removeprefix("sitepivot: "))
+        plan = mono.search(self.best, until, fractional, done,
+                           lambda line: self.say(line.removeprefix("sitepivot: ")))
         self.offer(plan, "the neighbourhood search")
 
     # ----------------------------------------------------------------- driver

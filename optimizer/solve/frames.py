@@ -15,9 +15,11 @@ import pandas as pd
 from models.conversion import FAMILY
 from models.decisions import Decisions
 from models.economics import Economics, Valuation
+from models.metrics import irr, payback, plan_metrics
 from models.quarters import add_quarters
 from models.rules import Usage
 from optimizer.plan import (
+    ANNUAL_COLUMNS,
     CAPACITY_COLUMNS,
     CASH_FLOW_COLUMNS,
     CONSTRAINT_COLUMNS,
@@ -34,10 +36,18 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
     labels = portfolio.quarter_labels
     site_names = portfolio.site_names
     usage = econ.rules.usage(decisions)
+    cash_flows = _cash_flows(valuation, labels)
     return {
         "decisions": _decisions(econ, decisions.halls),
         "upgrades": _upgrades(econ, decisions.modules, decisions.upgrades),
-        "cash_flows": _cash_flows(valuation, labels),
+        "cash_flows": cash_flows,
+        "equity_npv_musd": valuation.equity_npv,
+        "deal_metrics": deal_metrics(valuation, labels),
+        "annual": annual_frame(cash_flows),
+        "beyond_horizon_sites": [
+            name for name, npv, tv in zip(site_names, valuation.site_npv,
+                                          valuation.discount[-1] * valuation.terminal_value,
+                                          strict=True) if tv > 0.5 * npv and tv > 0],
         "terminal_value_musd": float(valuation.discount[-1] * valuation.terminal_value.sum()),
         "site_npv_musd": pd.Series(valuation.site_npv, index=pd.Index(site_names, name="site"),
                                    name="npv_musd"),
@@ -60,9 +70,75 @@ def _decisions(econ: Economics, halls: np.ndarray) -> pd.DataFrame:
             "it_mw": n * float(econ.rules.halls.it_mw[c]),
             "online_quarter": add_quarters(start, int(econ.halls.online[c])),
             "capex_musd": n * float(econ.halls.capex[c].sum()),
-            "npv_musd": n * float(econ.halls.value[c])})
+            "npv_musd": n * float(econ.halls.project_value[c]),
+            **_start_metrics(econ, int(c), start)})
     frame = pd.DataFrame(rows, columns=DECISION_COLUMNS)
     return frame.sort_values(["start_quarter", "site", "option"], ignore_index=True)
+
+
+def _start_metrics(econ: Economics, c: int, start: str) -> dict[str, Any]:
+    """IRR (annual) and payback quarter of one start's own cash flows: its rent due and
+    prepayment less opex, AI power, owner capex and the tax on its NOI less depreciation, with
+    its terminal value in T-1 for the IRR (the mining it displaces is not charged to it)."""
+    h = econ.halls
+    noi = h.revenue[c] - h.opex[c] - h.ai_power[c]
+    net = noi + h.prepayment[c] - h.capex[c] - econ.tax_rate * (noi - h.depreciation[c])
+    with_tv = net.copy()
+    with_tv[-1] += h.terminal[c]
+    rate = irr(with_tv).annual
+    back = payback(net)
+    return {"irr": np.nan if rate is None else rate,
+            "payback_quarter": None if back is None else add_quarters(start, back)}
+
+
+def deal_metrics(v: Valuation, labels: list[str]) -> pd.DataFrame:
+    """The Summary's deal metrics (`METRIC_NAMES`), one row each: metric, value, unit, note.
+    A blank value (NaN, or None for a quarter) has its reason in the note."""
+    npv = v.npv
+    m = plan_metrics(v.net.sum(axis=0), v.equity_cash_flow.sum(axis=0),
+                     float(v.terminal_value.sum()), v.discount, v.equity_npv, npv)
+
+    def quarter(t: int | None) -> str | None:
+        return None if t is None else labels[t]
+
+    rows = [
+        ("project_irr", m.project_irr.annual, "per year",
+         m.project_irr.note or "project net cash flows, terminal value in the last quarter"),
+        ("equity_irr", m.equity_irr.annual, "per year",
+         m.equity_irr.note or "equity cash flows, terminal value in the last quarter"),
+        ("equity_npv_musd", m.equity_npv_musd, "$M",
+         "equity cash flows at equity_discount_rate, terminal value included"),
+        ("moic", m.moic, "x", "" if m.moic is not None else "no negative equity cash flow"),
+        ("payback_quarter", quarter(m.payback_quarter), "quarter",
+         m.payback_note or "cumulative project net cash flow back to >= 0 (TV excluded)"),
+        ("discounted_payback_quarter", quarter(m.discounted_payback_quarter), "quarter",
+         m.discounted_payback_note or "the same on discounted cash flows"),
+        ("npv_beyond_horizon_share", m.npv_beyond_horizon_share, "fraction",
+         "discounted terminal value / NPV"),
+    ]
+    frame = pd.DataFrame(rows, columns=["metric", "value", "unit", "note"])
+    frame["value"] = [np.nan if x is None and u != "quarter" else
+                      (float(x) if isinstance(x, (int, float, np.floating)) else x)
+                      for x, u in zip(frame["value"], frame["unit"], strict=True)]
+    return frame
+
+
+def annual_frame(cash_flows: pd.DataFrame) -> pd.DataFrame:
+    """One row per calendar year of the plan: revenue (mining margin + rent due), EBITDA
+    (that less AI opex and power), capex, project and equity cash flow, and debt outstanding
+    at the end of the year's last quarter in the plan."""
+    cf = cash_flows
+    year = cf["quarter"].str[:4].astype(int)
+    revenue = cf["mining_margin_musd"] + cf["ai_revenue_musd"]
+    frame = pd.DataFrame({
+        "year": year, "revenue_musd": revenue,
+        "ebitda_musd": revenue - cf["ai_opex_musd"] - cf["ai_power_musd"],
+        "capex_musd": cf["capex_musd"], "project_cash_flow_musd": cf["net_musd"],
+        "equity_cash_flow_musd": cf["equity_cash_flow_musd"],
+        "debt_outstanding_musd": cf["debt_outstanding_musd"]})
+    sums = frame.groupby("year", sort=True).agg(
+        {c: ("last" if c == "debt_outstanding_musd" else "sum") for c in ANNUAL_COLUMNS[1:]})
+    return sums.reset_index()[ANNUAL_COLUMNS]
 
 
 def _upgrades(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> pd.DataFrame:
@@ -86,6 +162,7 @@ def _upgrades(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> pd.
 def _cash_flows(v: Valuation, labels: list[str]) -> pd.DataFrame:
     net = v.net.sum(axis=0)
     discounted = net * v.discount
+    equity = v.equity_cash_flow.sum(axis=0)
     frame = pd.DataFrame({
         "quarter": labels,
         "mining_margin_musd": v.mining_margin.sum(axis=0),
@@ -99,6 +176,16 @@ def _cash_flows(v: Valuation, labels: list[str]) -> pd.DataFrame:
         "discount_factor": v.discount,
         "discounted_musd": discounted,
         "cumulative_discounted_musd": np.cumsum(discounted),
+        "tenant_funded_capex_musd": v.tenant_capex.sum(axis=0),
+        "prepayment_musd": v.prepayment.sum(axis=0),
+        "equipment_capex_musd": v.equipment_capex.sum(axis=0),
+        "flex_credit_musd": v.flex_credit.sum(axis=0),
+        "debt_draw_musd": v.debt_draw.sum(axis=0),
+        "interest_musd": v.interest.sum(axis=0),
+        "principal_musd": v.principal.sum(axis=0),
+        "debt_outstanding_musd": v.debt_balance.sum(axis=0),
+        "equity_cash_flow_musd": equity,
+        "equity_discounted_musd": equity * v.equity_discount,
     })
     return frame[CASH_FLOW_COLUMNS]
 

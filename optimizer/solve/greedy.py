@@ -104,7 +104,12 @@ def start_scores(econ: Economics) -> np.ndarray:
     displaced = np.where(t >= rules.grid_from[:, None],
                          np.maximum(econ.mining_value[halls.site], 0.0), 0.0).sum(axis=1)
     net = halls.value - rules.grid_mw * displaced
-    capex = np.maximum(econ.hall_capex[halls.site, halls.option], 1e-9)
+    capex = econ.hall_capex[halls.site, halls.option]
+    budget = econ.rules.halls.budget
+    if budget is not halls.capex or halls.tenant_capex.any() or (
+            halls.equipment_capex.any()):  # deal terms: per $ of what the budget pays
+        capex = budget.sum(axis=1)
+    capex = np.maximum(capex, 1e-9)
     return np.where(net > 0, net / capex, -1.0)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from highspy.highs import HighsCallbackEvent
+from highspy.highs import HighsCallback, HighsCallbackEvent
 from pyomo.contrib.solver.common.results import SolutionStatus
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.base.var import VarData
@@ -308,22 +308,34 @@ class HighsRunner:
             options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
         options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
                                          threads=threads, seed=seed)
-        if should_stop is None:
-            return self._solve_checked(options)
         highs = self._highs
-        rule: StopRule = should_stop
+        subscribed: list[tuple[HighsCallback, Callable[[HighsCallbackEvent], None]]] = []
+        if should_stop is not None:
+            rule: StopRule = should_stop
 
-        def ask(event: HighsCallbackEvent) -> None:
-            out = event.data_out
-            if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
-                event.interrupt()
+            def ask(event: HighsCallbackEvent) -> None:
+                out = event.data_out
+                if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
+                    event.interrupt()
 
-        highs.cbMipInterrupt.subscribe(ask)
+            subscribed.append((highs.cbMipInterrupt, ask))
+        if on_progress is not None:
+            hook: ProgressHook = on_progress
+
+            def tell(event: HighsCallbackEvent) -> None:
+                out = event.data_out
+                hook(out.running_time, out.mip_dual_bound, out.mip_primal_bound)
+
+            subscribed += [(highs.cbMipImprovingSolution, tell), (highs.cbMipLogging, tell)]
+        for callback, function in subscribed:
+            callback.subscribe(function)
         try:
             return self._solve_checked(options)
         finally:
-            highs.cbMipInterrupt.unsubscribe(ask)
-            highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
+            for callback, function in subscribed:
+                callback.unsubscribe(function)
+            if should_stop is not None:
+                highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
 
     def _with_progress(self, hook: ProgressHook, run: Callable[[], SolveOutcome]
                        ) -> SolveOutcome:

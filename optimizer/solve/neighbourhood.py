@@ -71,14 +71,21 @@ def build_columns(runner: HighsRunner, econ: Economics) -> list[tuple[np.ndarray
 def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, until: float,
                  seed: int = 0, threads: int = 1, first: Sequence[int] = (),
                  done: Callable[[float], bool] | None = None,
+                 say: Callable[[str], None] | None = None,
                  on_better: Callable[[float], None] | None = None) -> SearchResult:
     """Improve the plan given as HiGHS column `values` until the clock reaches `until`
     (`time.perf_counter()` seconds), QUIET_PASSES passes over the sites find nothing better, or
     `done(objective)` says the best plan is good enough (a caller holding a proven bound).
 
     `first`: sites to free before the others in the first pass (in a seeded random order, as
-    the rest). `on_better(objective)` is told of each better plan ($M), for progress.
+    the rest). `say`: told each line of the log as it happens (the result's `log` has them all).
+    `on_better(objective)` is told of each better plan ($M), for progress.
     """
+    def note(line: str) -> None:
+        best.log.append(line)
+        if say is not None:
+            say(line)
+
     cost, offset = runner.objective_coefficients()
     lower, upper = runner.column_bounds()
     groups = build_columns(runner, econ)
@@ -113,8 +120,8 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
             if run.values is not None:
                 objective = float(cost @ run.values) + offset
                 if objective > best.objective + IMPROVEMENT * max(1.0, abs(best.objective)):
-                    best.log.append(f"sitepivot: neighbourhood of {len(free)} sites: "
-                                    f"{best.objective:.6f} -> {objective:.6f}")
+                    note(f"sitepivot: neighbourhood of {len(free)} sites: "
+                         f"{best.objective:.6f} -> {objective:.6f}")
                     best.values, best.objective = run.values, objective
                     best.improvements += 1
                     if on_better is not None:
@@ -127,8 +134,8 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
             size = min(largest, size + 2) if run.optimal else max(2, size - 2)
     finally:
         runner.set_column_bounds(cols, lower[cols], upper[cols])
-    best.log.append(f"sitepivot: neighbourhood search: {best.neighbourhoods} neighbourhoods, "
-                    f"{best.improvements} better plans, best {best.objective:.6f}")
+    note(f"sitepivot: neighbourhood search: {best.neighbourhoods} neighbourhoods, "
+         f"{best.improvements} better plans, best {best.objective:.6f}")
     return best
 
 

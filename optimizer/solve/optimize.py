@@ -13,7 +13,7 @@ import pyomo.environ as pyo
 
 from models.conversion import build_model
 from models.decisions import Decisions
-from models.economics import Economics, build_economics, evaluate
+from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
 from optimizer.plan import Plan
@@ -135,7 +135,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
 
     warnings += solver_warnings(solved.log)
     valuation = evaluate(econ, solved.decisions)
-    audit(valuation.npv, solved.objective, solved.rounding)
+    audit(objective_npv(econ, valuation), solved.objective, solved.rounding)
     frames = plan_frames(econ, solved.decisions, valuation)
     return Plan(
         portfolio=portfolio, status=solved.status,

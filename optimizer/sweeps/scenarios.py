@@ -15,6 +15,11 @@ new Portfolio (`Portfolio.replace`, new frames; the base is never edited). Param
 - ``discount_rate``: value (per year) or multiplier.
 - ``lead_quarters``: value = quarters added (+) or removed (-) to the build time of every
   option or of one; a multiplier scales it (rounded). Changes the model's structure.
+- ``debt_rate``: value (per year) or multiplier of Settings debt_rate (needs debt_ltc > 0).
+- ``renewal_probability`` / ``tenant_share``: the Options column renewal_probability /
+  tenant_capex_share of every option or of one, multiplier or value; the result is kept in its
+  range (renewal at most 1, tenant share at most `MAX_TENANT_SHARE`), as a tornado's +20% of a
+  0.9 renewal probability is "certain renewal", not an input error.
 - internal to marginal values: ``budget`` with mode ``add`` in given quarters, ``grid_mw`` and
   ``halls`` with mode ``add`` at a site.
 
@@ -46,6 +51,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "hashprice": (), "lease": ("site", "option"), "capex": ("site", "option"), "budget": (),
     "power_cost": ("site",), "discount_rate": (), "lead_quarters": ("option",),
     "ai_demand": (), "grid_mw": ("site",), "halls": ("site",),
+    "debt_rate": (), "renewal_probability": ("option",), "tenant_share": ("option",),
 }
 # Drivers a tornado or grid varies, with the default tornado levels (multipliers, or quarters
 # added for lead_quarters).
@@ -53,7 +59,12 @@ DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "hashprice": (0.8, 1.2), "lease": (0.8, 1.2), "capex": (0.8, 1.2),
     "power_cost": (0.8, 1.2), "budget": (0.8, 1.2), "discount_rate": (0.8, 1.2),
     "lead_quarters": (-1, 1), "ai_demand": (0.8, 1.2),
+    "debt_rate": (0.8, 1.2), "renewal_probability": (0.8, 1.2), "tenant_share": (0.8, 1.2),
 }
+MAX_TENANT_SHARE = 0.99  # tenant_capex_share must stay below 1 (the owner funds something)
+# Deal drivers -> (Options column, upper bound) for the option-level ones.
+_DEAL_OPTION_COLUMN = {"renewal_probability": ("renewal_probability", 1.0),
+                       "tenant_share": ("tenant_capex_share", MAX_TENANT_SHARE)}
 MAX_LEAD = int(schema.OPTIONS.column("lead_quarters").le or 40)
 _OPTION_COLUMN = {"lease": ("lease_usd_per_kw_month", "lease_multiplier"),
                   "capex": ("capex_musd_per_it_mw", "capex_multiplier")}
@@ -183,6 +194,17 @@ def apply_change(p: Portfolio, change: Change) -> Portfolio:
         rate = p.settings.discount_rate
         new_rate = float(_scaled(pd.Series([rate]), change).iloc[0])
         return p.replace(settings=dataclasses.replace(p.settings, discount_rate=new_rate))
+    if name == "debt_rate":
+        rate = float(p.settings.debt_rate or 0.0)
+        new_rate = float(_scaled(pd.Series([rate]), change).iloc[0])
+        return p.replace(settings=dataclasses.replace(p.settings, debt_rate=new_rate))
+    if name in _DEAL_OPTION_COLUMN:
+        column, top = _DEAL_OPTION_COLUMN[name]
+        options = p.options.copy()
+        rows = [change.option] if change.option else list(options.index)
+        base = options.loc[rows, column].astype(float)
+        options.loc[rows, column] = _scaled(base, change).clip(0.0, top)
+        return p.replace(options=options)
     if name == "lead_quarters":
         options = p.options.copy()
         rows = [change.option] if change.option else list(options.index)
@@ -248,6 +270,15 @@ def change_problems(p: Portfolio, change: Change) -> list[tuple[str, object, str
             if new.min() < 1 or new.max() > MAX_LEAD:
                 out.append((column, change.amount, f"a change keeping every lead time in "
                             f"1..{MAX_LEAD} quarters (gives {new.min():g}..{new.max():g})"))
+    elif name == "debt_rate" and not p.settings.debt_ltc > 0:
+        out.append(("parameter", name, "a driver of this workbook: it has no debt (debt_ltc 0)"))
+    elif name == "debt_rate" and not (0.0 <= (amount if change.mode == "value" else
+                                              float(p.settings.debt_rate or 0) * amount) < 1.0):
+        out.append((column, change.amount, "a debt rate (per year) >= 0 and < 1"))
+    elif name in _DEAL_OPTION_COLUMN and change.mode == "value" and not (
+            0.0 <= amount <= _DEAL_OPTION_COLUMN[name][1]):
+        out.append((column, change.amount,
+                    f"a value in 0..{_DEAL_OPTION_COLUMN[name][1]:g}"))
     elif change.mode == "value" and amount < 0:
         out.append((column, change.amount, "a value >= 0"))
     elif (name in _OPTION_COLUMN and change.mode == "value" and change.site is not None):
@@ -344,11 +375,27 @@ def _level_text(driver: str, level: float) -> str:
     return f"{level:+g} q" if driver == "lead_quarters" else f"x{level:g}"
 
 
+def _deal_driver_moves(p: Portfolio, driver: str) -> bool:
+    """A deal driver moves something: debt to price, leases that expire, tenant funding."""
+    if driver == "debt_rate":
+        return p.settings.debt_ltc > 0
+    if driver == "renewal_probability":
+        return ("lease_term_years" in p.options.columns
+                and p.options["lease_term_years"].notna().any())
+    if driver == "tenant_share":
+        return ("tenant_capex_share" in p.options.columns
+                and (p.options["tenant_capex_share"].fillna(0) > 0).any())
+    return True
+
+
 def active_drivers(p: Portfolio) -> list[str]:
-    """Drivers that move something in this portfolio (no budget driver without a budget)."""
+    """Drivers that move something in this portfolio (no budget driver without a budget, no
+    debt rate without debt, no renewal driver without lease terms, no tenant share without
+    tenant funding)."""
     q = p.quarters
     return [d for d in DEFAULT_RANGES
-            if not (d in _QUARTER_COLUMN and not q[_QUARTER_COLUMN[d]].notna().any())]
+            if not (d in _QUARTER_COLUMN and not q[_QUARTER_COLUMN[d]].notna().any())
+            and _deal_driver_moves(p, d)]
 
 
 def tornado_scenarios(p: Portfolio, ranges: dict[str, tuple[float, float]] | None = None
@@ -420,6 +467,10 @@ class MonteCarloSpec:
     hashprice_sigma: float = 0.10  # per quarter, of the random walk multiplying the path
     lease_sigma: float = 0.10  # of the lease multiplier (whole draw)
     capex_sigma: float = 0.10  # of the capex multiplier (whole draw)
+    # Deal drivers, drawn only where the portfolio has the term (see `_deal_driver_moves`):
+    debt_rate_sigma: float = 0.15  # of the debt-rate multiplier
+    renewal_sigma: float = 0.15  # of the renewal-probability multiplier (capped at 1)
+    tenant_share_sigma: float = 0.15  # of the tenant-share multiplier
 
 
 def monte_carlo_scenarios(p: Portfolio, n: int, seed: int, spec: MonteCarloSpec | None = None
@@ -438,9 +489,17 @@ def monte_carlo_scenarios(p: Portfolio, n: int, seed: int, spec: MonteCarloSpec 
         walk = np.cumsum(rng.normal(-0.5 * sig**2, sig, p.horizon))
         lease = float(np.exp(rng.normal(-0.5 * spec.lease_sigma**2, spec.lease_sigma)))
         capex = float(np.exp(rng.normal(-0.5 * spec.capex_sigma**2, spec.capex_sigma)))
-        out.append(Scenario(f"draw {i + 1:04d}", "monte_carlo", (
-            Change("hashprice", "multiplier", tuple(np.exp(walk).tolist())),
-            Change("lease", "multiplier", lease), Change("capex", "multiplier", capex))))
+        changes = [Change("hashprice", "multiplier", tuple(np.exp(walk).tolist())),
+                   Change("lease", "multiplier", lease), Change("capex", "multiplier", capex)]
+        # Drawn after the three above from the same generator, so a portfolio without deal
+        # terms gets exactly the draws it got before they existed.
+        for driver, sigma in (("debt_rate", spec.debt_rate_sigma),
+                              ("renewal_probability", spec.renewal_sigma),
+                              ("tenant_share", spec.tenant_share_sigma)):
+            if _deal_driver_moves(p, driver):
+                level = float(np.exp(rng.normal(-0.5 * sigma**2, sigma)))
+                changes.append(Change(driver, "multiplier", level))
+        out.append(Scenario(f"draw {i + 1:04d}", "monte_carlo", tuple(changes)))
     return out
 
 

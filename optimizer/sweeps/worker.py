@@ -34,7 +34,7 @@ import pyomo.environ as pyo
 
 from models.conversion import budget_rate_values, build_model
 from models.decisions import Decisions
-from models.economics import Economics, build_economics, evaluate
+from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.solve.frames import constraint_rows
@@ -162,7 +162,8 @@ def value_decisions(econ: Economics, builds: Decisions, notes: list[str]) -> Fix
         notes.append(f"{family}: {first['constraint']} uses {first['used']:,.1f} of "
                      f"{first['limit']:,.1f}{more}")
     note = ("the base plan breaks this future: " + "; ".join(notes)) if notes else ""
-    return FixedPlan(npv=valuation.npv, feasible=not notes, note=note,
+    # The objective's NPV (the equity NPV under objective = equity_npv), like the re-solves.
+    return FixedPlan(npv=objective_npv(econ, valuation), feasible=not notes, note=note,
                      plan=GreedyPlan(decisions, valuation),
                      breaches=rows[breach])
 
@@ -202,7 +203,7 @@ def structure_key(econ: Economics) -> str:
             digest.update(str(column).encode())
             digest.update(pd.util.hash_pandas_object(frame[column], index=True)
                           .to_numpy().tobytes())
-    digest.update(repr((p.settings.budget_carryover, p.horizon)).encode())
+    digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.objective)).encode())
     return digest.hexdigest()
 
 
@@ -308,8 +309,8 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     if has_plan(outcome.status):
         decisions = solution_decisions(model, econ)
         valuation = evaluate(econ, decisions)
-        audit(valuation.npv, outcome.objective, integrality_slack(model))
-        npv, halls = valuation.npv, decisions.halls
+        audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
+        npv, halls = objective_npv(econ, valuation), decisions.halls
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
             # the best plan found for this future.

@@ -1,0 +1,147 @@
+"""Investment metrics of a plan's cash flows (docs/economics.md, "Deal structure", Metrics): IRR,
+MOIC, payback and the share of NPV earned beyond the horizon. Math only, no I/O.
+
+IRR. The quarterly IRR q solves sum_t CF_t (1+q)^-t = 0, a polynomial in x = 1/(1+q). Its
+positive real roots are found with `numpy.roots` (the method numpy-financial's `irr` uses), each
+polished by Newton steps and kept only if the NPV there is zero to working precision; Descartes'
+rule of signs (the number of positive roots is at most the number of sign changes of the cash
+flows) says when none or one can exist. Unlike numpy-financial and pyxirr, which return one
+root (or nan) without saying whether it was the only one, this tells the three cases apart:
+no IRR (cash flows of one sign, or no real root), one IRR, or several (then none is reported,
+with the rates in the note). The annual IRR is (1+q)^4 - 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Irr:
+    """An annual IRR, or None with the reason in `note`."""
+
+    annual: float | None
+    note: str = ""
+
+
+def sign_changes(cash_flows: np.ndarray) -> int:
+    """Number of sign changes of the sequence, zeros skipped (Descartes' bound)."""
+    signs = np.sign(cash_flows[np.abs(cash_flows) > 0])
+    return int((signs[1:] != signs[:-1]).sum())
+
+
+def _npv_poly(coeffs: np.ndarray, x: float) -> tuple[float, float, float]:
+    """Value, derivative and magnitude scale of sum_t c_t x^t at x (Horner)."""
+    value = slope = scale = 0.0
+    for c in coeffs[::-1]:
+        slope = slope * x + value
+        value = value * x + c
+        scale = scale * abs(x) + abs(c)
+    return value, slope, scale
+
+
+def irr(cash_flows: np.ndarray) -> Irr:
+    """Annual IRR of quarterly cash flows CF_0..CF_{T-1} (see the module docstring)."""
+    cf = np.asarray(cash_flows, dtype=float)
+    nonzero = np.flatnonzero(np.abs(cf) > 0)
+    if len(nonzero) == 0:
+        return Irr(None, "no IRR: every cash flow is zero")
+    changes = sign_changes(cf)
+    if changes == 0:
+        if cf[nonzero[0]] > 0:
+            return Irr(None, "no IRR: every cash flow is positive (nothing is invested)")
+        return Irr(None, "no IRR: every cash flow is negative (nothing is returned)")
+    coeffs = cf[nonzero[0]: nonzero[-1] + 1]  # leading zeros only shift t; trailing cut degree
+    candidates = np.roots(coeffs[::-1])
+    roots: list[float] = []
+    for z in candidates:
+        if abs(z.imag) > 1e-6 * max(1.0, abs(z)) or z.real <= 0:
+            continue
+        x = float(z.real)
+        for _ in range(50):  # Newton polishing
+            value, slope, _scale = _npv_poly(coeffs, x)
+            if slope == 0:
+                break
+            step = value / slope
+            x_new = x - step
+            if x_new <= 0:
+                break
+            x = x_new
+            if abs(step) <= 1e-15 * max(1.0, x):
+                break
+        value, _slope, scale = _npv_poly(coeffs, x)
+        if x > 0 and abs(value) <= 1e-9 * scale and not any(
+                abs(x - r) <= 1e-7 * max(1.0, x) for r in roots):
+            roots.append(x)
+    rates = sorted((1.0 / x) ** 4 - 1.0 for x in roots)  # annual, from q = 1/x - 1
+    if not rates:
+        return Irr(None, "no IRR: no discount rate makes the NPV zero")
+    if len(rates) > 1:
+        shown = ", ".join(f"{r:.1%}" for r in rates)
+        return Irr(None, f"several IRRs ({shown}): the cash flows change sign {changes} times, "
+                   "so no single IRR describes them")
+    return Irr(rates[0])
+
+
+def payback(cash_flows: np.ndarray) -> int | None:
+    """First quarter whose cumulative cash flow is >= 0 after having been negative; None if
+    the cumulative never turns negative or never recovers."""
+    cumulative = np.cumsum(np.asarray(cash_flows, dtype=float))
+    negative = np.flatnonzero(cumulative < 0)
+    if len(negative) == 0:
+        return None
+    later = np.flatnonzero(cumulative[negative[0]:] >= 0)
+    return int(negative[0] + later[0]) if len(later) else None
+
+
+def payback_note(cash_flows: np.ndarray) -> str:
+    """Why `payback` is blank ('' if it is not)."""
+    cumulative = np.cumsum(np.asarray(cash_flows, dtype=float))
+    if not (cumulative < 0).any():
+        return "never negative: nothing to pay back"
+    if payback(cash_flows) is None:
+        return "not paid back within the horizon"
+    return ""
+
+
+def moic(cash_flows: np.ndarray) -> float | None:
+    """Sum of the positive cash flows over minus the sum of the negative ones (None if no
+    cash flow is negative)."""
+    cf = np.asarray(cash_flows, dtype=float)
+    invested = -cf[cf < 0].sum()
+    return float(cf[cf > 0].sum() / invested) if invested > 0 else None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The Summary's deal metrics of one plan. Quarters are indices 0..T-1 (None = blank)."""
+
+    project_irr: Irr
+    equity_irr: Irr
+    equity_npv_musd: float
+    moic: float | None
+    payback_quarter: int | None
+    payback_note: str
+    discounted_payback_quarter: int | None
+    discounted_payback_note: str
+    npv_beyond_horizon_share: float | None
+
+
+def plan_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
+                 discount: np.ndarray, equity_npv: float, npv: float) -> Metrics:
+    """Metrics from a plan's quarterly project net and equity cash flows (T,) and its
+    undiscounted terminal value at T-1 (docs/economics.md, Metrics): the IRRs and MOIC include
+    the TV in T-1, the paybacks exclude it."""
+    with_tv = np.array(net, dtype=float)
+    with_tv[-1] += terminal
+    equity_tv = np.array(equity_cf, dtype=float)
+    equity_tv[-1] += terminal
+    discounted = np.asarray(net) * discount
+    return Metrics(
+        project_irr=irr(with_tv), equity_irr=irr(equity_tv), equity_npv_musd=float(equity_npv),
+        moic=moic(equity_tv), payback_quarter=payback(net), payback_note=payback_note(net),
+        discounted_payback_quarter=payback(discounted),
+        discounted_payback_note=payback_note(discounted),
+        npv_beyond_horizon_share=(float(discount[-1] * terminal / npv) if npv != 0 else None))
