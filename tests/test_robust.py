@@ -457,10 +457,19 @@ def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
                   progress=False)
     first = plan.first_stage_decisions
     assert len(first) == 1
-    irrs = []
-    for future in futures:
-        single = robust(future.portfolio, futures=[future], commit_quarters=1, time_limit=30,
-                        mip_gap=0.0, progress=False)
-        irrs += list(single.first_stage_decisions["irr"].dropna())
-    if np.isfinite(first["irr"].iloc[0]):
-        assert min(irrs) - 1e-9 <= first["irr"].iloc[0] <= max(irrs) + 1e-9
+    from models.economics import build_economics
+    from optimizer.robust.robust import first_stage_keys_index
+    from optimizer.solve.frames import _decisions
+
+    irrs, weights = [], []
+    for future in futures:  # the same start's own IRR in each future
+        econ = build_economics(future.portfolio)
+        halls = np.zeros(len(econ.halls))
+        for key, n in plan.first_stage.items():
+            halls[first_stage_keys_index(econ)[key][1]] = n
+        irrs.append(float(_decisions(econ, halls)["irr"].iloc[0]))
+        weights.append(future.weight)
+    irrs_ = np.array(irrs)
+    ok = np.isfinite(irrs_)
+    expected = float(np.array(weights)[ok] @ irrs_[ok] / np.array(weights)[ok].sum())
+    assert first["irr"].iloc[0] == pytest.approx(expected)
