@@ -215,8 +215,10 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
     try:
         result = compare_reports(old_report, new_report, time_limit=time_limit,
                                  mip_gap=mip_gap, threads=threads, progress=console)
-    finally:
-        console.end()
+    except BaseException:
+        console.end("stopped after")
+        raise
+    console.end()
     click.echo(comparison_text(result))
     write_compare_report(result, target, force=force)
     click.echo(f"compare workbook written to {target}")
