@@ -21,16 +21,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inputs" / "sample_portfolio.xlsx"
 GENERATOR_SEED = 1
 TOLERANCE = 1e-6  # $M; NPVs equal to this are the same plan's rounding
+
+
+def machine() -> str:
+    """`vm: 2 cores, AMD EPYC` (host, cores, CPU model from /proc/cpuinfo when there is one)."""
+    model = platform.processor() or "?"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{platform.node()}: {os.cpu_count()} cores, {model}"
 
 
 def instance_path(name: str, folder: Path) -> Path:
@@ -114,9 +128,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         rows = measure(args.instances.split(","), limits, args.method, args.threads,
                        Path(folder))
-    text = (f"Measured on {platform.node()} ({platform.machine()}, {platform.processor() or '?'}"
-            f"), Python {platform.python_version()}; method {args.method}, {args.threads} "
-            f"thread(s), solver seed 0, generator seed {GENERATOR_SEED}.\n\n" + table(rows))
+    text = (f"Measured on {machine()}, Python {platform.python_version()}, HiGHS "
+            f"{version('highspy')}; method {args.method}, {args.threads} thread(s), solver seed "
+            f"0, generator seed {GENERATOR_SEED}; command: python -m benchmarks.monotonic "
+            f"{' '.join(sys.argv[1:])}\n\n" + table(rows))
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     worse = [r for r in rows if r["vs_shorter"] is not None and r["vs_shorter"] < -TOLERANCE]
