@@ -158,3 +158,15 @@ def test_a_phase_ended_by_an_error_says_it_stopped() -> None:
     with pytest.raises(KeyboardInterrupt), console.phase("solve", 3):
         raise KeyboardInterrupt
     assert stream.getvalue().splitlines()[-1].startswith("solve: stopped after 0.")
+
+
+def test_cli_sweep_shows_plain_lines_and_quiet_none(tmp_path: Path) -> None:
+    book = write_xlsx(tiny_tables(), tmp_path / "tiny.xlsx")
+    args = ["sweep", str(book), "--grid", "hashprice=0.9,1.1", "--workers", "1", "--mip-gap",
+            "0", "--force"]
+    run = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "a.xlsx")])
+    assert run.exit_code == 0, run.output
+    assert "sweep" in run.stderr and "3/3" in run.stderr and "\r" not in run.stderr
+    run = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "b.xlsx"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    assert run.stderr == "" and "grid sweep: 3 scenarios" in run.stdout
