@@ -201,6 +201,32 @@ def returns_line(plan: Plan) -> str:
     return text + "."
 
 
+def conversion_line(plan: Plan) -> str:
+    """The conversion's own return in one sentence: `The conversion itself (this plan less the
+    portfolio kept mining) earns 18.2% a year (equity 24.0%), adds $1,234.5M of NPV and pays
+    back in 2030Q2.`, a blank IRR or payback with its reason; "" without deal metrics."""
+    if plan.deal_metrics is None or "conversion_irr" not in set(plan.deal_metrics["metric"]):
+        return ""
+    notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
+    rate, equity = _metric(plan, "conversion_irr"), _metric(plan, "conversion_equity_irr")
+    back, npv = _metric(plan, "conversion_payback_quarter"), _metric(plan, "conversion_npv_musd")
+    if not _finite(rate) and not _finite(equity) and not back and not _finite(npv):
+        return f"Conversion metrics: none ({notes['conversion_irr']})."
+    if notes["conversion_irr"].startswith("nothing converted"):
+        return f"Conversion metrics: none ({notes['conversion_irr']})."
+    text = "The conversion itself (this plan less the portfolio kept mining) earns "
+    text += (f"{percent(rate)} a year" if _finite(rate)
+             else f"no single IRR ({notes['conversion_irr']})")
+    if _finite(equity):
+        text += f" (equity {percent(equity)})"
+    elif _finite(rate):
+        text += f" (no equity IRR: {notes['conversion_equity_irr']})"
+    text += f", adds {money(npv)} of NPV and "
+    text += (f"pays back in {back}" if back
+             else f"does not pay back ({notes['conversion_payback_quarter']})")
+    return text + "."
+
+
 def beyond_horizon_line(plan: Plan) -> str:
     """The terminal value's share of NPV in words, flagged above one half with the sites that
     earn most of their value beyond the horizon."""
@@ -326,7 +352,7 @@ def plan_narrative(plan: Plan) -> list[str]:
         more = "more" if uplift >= 0 else "less"
         npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"
     lines.append(npv + ".")
-    for extra in (returns_line(plan), beyond_horizon_line(plan)):
+    for extra in (returns_line(plan), conversion_line(plan), beyond_horizon_line(plan)):
         if extra:
             lines.append(extra)
     limits = binding_limits(plan)
@@ -357,7 +383,8 @@ _TEXT_METRICS = ("npv_musd", "status", "best_bound_musd", "uplift_vs_greedy_musd
                  "halls_converted", "ai_it_mw_online_end", "capex_total_musd", "solve_seconds")
 # The deal metrics, printed after those when the plan has them (blank ones with their reason).
 _TEXT_DEAL_METRICS = ("equity_npv_musd", "project_irr", "equity_irr", "payback_quarter",
-                      "npv_beyond_horizon_share")
+                      "conversion_irr", "conversion_equity_irr", "conversion_payback_quarter",
+                      "conversion_npv_musd", "npv_beyond_horizon_share")
 
 
 def _table(frame: pd.DataFrame) -> str:
