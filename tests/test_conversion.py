@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from reference import make_portfolio, option, site
@@ -265,3 +266,20 @@ def test_nothing_converted_leaves_the_conversion_metrics_blank() -> None:
     for name in ("conversion_irr", "conversion_equity_irr"):
         assert math.isnan(metrics.loc[name, "value"])
         assert metrics.loc[name, "note"].startswith("nothing converted")
+
+
+def test_a_plan_converting_nothing_says_so() -> None:
+    """At $1/kW-month no hall beats mining: the plan is the mining-only plan, its conversion
+    NPV 0 and the account says there is nothing to measure."""
+    pf = make_portfolio(
+        sites=[site("A", grid_mw=30.0, mining_mw=30.0, halls=1, hall_it_mw=10.0,
+                    cooling_mw=10.0)],
+        options=[option("dlc", lease_usd_per_kw_month=1.0)], horizon=T, hashprice=50.0)
+    plan = optimize(pf, time_limit=30, mip_gap=0.0, method="monolithic")
+    assert plan.halls_converted == 0
+    metrics = plan.deal_metrics.set_index("metric")
+    assert metrics.loc["conversion_npv_musd", "value"] == pytest.approx(0.0, abs=1e-9)
+    assert pd.isna(metrics.loc["conversion_payback_quarter", "value"])
+    assert conversion_line(plan) == ("No conversion metrics: nothing converted: the plan is "
+                                     "the portfolio kept mining.")
+    assert list(plan.cash_flows["incremental_net_musd"]) == pytest.approx([0.0] * T, abs=1e-9)

@@ -210,10 +210,8 @@ def conversion_line(plan: Plan) -> str:
     notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
     rate, equity = _metric(plan, "conversion_irr"), _metric(plan, "conversion_equity_irr")
     back, npv = _metric(plan, "conversion_payback_quarter"), _metric(plan, "conversion_npv_musd")
-    if not _finite(rate) and not _finite(equity) and not back and not _finite(npv):
-        return f"Conversion metrics: none ({notes['conversion_irr']})."
-    if notes["conversion_irr"].startswith("nothing converted"):
-        return f"Conversion metrics: none ({notes['conversion_irr']})."
+    if not _finite(npv) or notes["conversion_irr"].startswith("nothing converted"):
+        return f"No conversion metrics: {notes['conversion_irr']}."
     text = "The conversion itself (this plan less the portfolio kept mining) earns "
     text += (f"{percent(rate)} a year" if _finite(rate)
              else f"no single IRR ({notes['conversion_irr']})")
