@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from click.testing import CliRunner
@@ -431,3 +432,44 @@ def test_common_core_is_what_every_future_starts() -> None:
     assert common_core([result(a), result(b), result(c)]) == {
         ("hall", "A", "dlc", 0): 1.0, ("power", "B", "", 0): 1.0}
     assert common_core([result(a), result({})]) == {}
+
+
+def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
+    """A start's capex and NPV are weighted means over the futures, its IRR the weighted mean
+    of the futures where it has one, its payback the weighted median quarter."""
+    from optimizer.robust.robust import _over_futures
+
+    rows = pd.DataFrame({"weight": [0.5, 0.3, 0.2], "capex_musd": [100.0, 110.0, 90.0],
+                         "npv_musd": [10.0, -5.0, 20.0], "irr": [0.10, np.nan, 0.30],
+                         "payback_quarter": ["2030Q1", None, "2029Q4"]})
+    out = _over_futures(rows)
+    assert out["capex_musd"] == pytest.approx(0.5 * 100 + 0.3 * 110 + 0.2 * 90)
+    assert out["npv_musd"] == pytest.approx(0.5 * 10 - 0.3 * 5 + 0.2 * 20)
+    assert out["irr"] == pytest.approx((0.5 * 0.10 + 0.2 * 0.30) / 0.7)
+    # Sorted: 2029Q4 (0.2), 2030Q1 (0.5, cumulative 0.7 >= 0.5), never (0.3).
+    assert out["payback_quarter"] == "2030Q1"
+    rows["payback_quarter"] = [None, None, "2029Q1"]
+    rows["weight"] = [0.3, 0.3, 0.4]
+    assert pd.isna(_over_futures(rows)["payback_quarter"])  # never pays back in 60%
+
+    portfolio, futures = gamble()
+    plan = robust(portfolio, futures=futures, commit_quarters=1, time_limit=30, mip_gap=0.0,
+                  progress=False)
+    first = plan.first_stage_decisions
+    assert len(first) == 1
+    from models.economics import build_economics
+    from optimizer.robust.robust import first_stage_keys_index
+    from optimizer.solve.frames import _decisions
+
+    irrs, weights = [], []
+    for future in futures:  # the same start's own IRR in each future
+        econ = build_economics(future.portfolio)
+        halls = np.zeros(len(econ.halls))
+        for key, n in plan.first_stage.items():
+            halls[first_stage_keys_index(econ)[key][1]] = n
+        irrs.append(float(_decisions(econ, halls)["irr"].iloc[0]))
+        weights.append(future.weight)
+    irrs_ = np.array(irrs)
+    ok = np.isfinite(irrs_)
+    expected = float(np.array(weights)[ok] @ irrs_[ok] / np.array(weights)[ok].sum())
+    assert first["irr"].iloc[0] == pytest.approx(expected)

@@ -670,12 +670,15 @@ def _distribution(weights: np.ndarray, level: float, rp: np.ndarray, rp_bound: n
 
 def _first_stage_frames(cases: Sequence[Future], weights: np.ndarray,
                         first: dict[FirstKey, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The first stage as Decisions and Upgrades rows. capex and NPV of each start are the
-    weighted means over the futures (a capex or lease draw changes them)."""
-    halls: list[pd.DataFrame] = []
-    upgrades: list[pd.DataFrame] = []
+    """The first stage as Decisions and Upgrades rows, valued over the futures (a capex, lease
+    or financing draw changes each start's figures): capex and NPV are the weighted means,
+    `irr` the weighted mean of the futures in which the start has one, `payback_quarter` the
+    weighted median quarter (the lower one at a tie; blank when it never pays back in half of
+    the futures or more)."""
     from optimizer.solve.frames import _decisions, _upgrades
 
+    halls: list[pd.DataFrame] = []
+    upgrades: list[pd.DataFrame] = []
     for case, w in zip(cases, weights, strict=True):
         econ = build_economics(case.portfolio)
         keys = first_stage_keys_index(econ)
@@ -685,19 +688,40 @@ def _first_stage_frames(cases: Sequence[Future], weights: np.ndarray,
             kind, index = keys[key]
             {"hall": h, "cooling": c, "power": p}[kind][index] = v
         d, u = _decisions(econ, h), _upgrades(econ, c, p)
-        d["capex_musd"] *= w
-        d["npv_musd"] *= w
+        d["weight"] = w
         u["capex_musd"] *= w
         halls.append(d)
         upgrades.append(u)
-    dec = pd.concat(halls).groupby(["site", "option", "start_quarter", "halls", "it_mw",
-                                    "online_quarter"], as_index=False, sort=False).sum()
+    hall_keys = ["site", "option", "start_quarter", "halls", "it_mw", "online_quarter"]
+    dec = pd.concat(halls).groupby(hall_keys, sort=False).apply(
+        _over_futures, include_groups=False).reset_index()
     upg = pd.concat(upgrades).groupby(["site", "kind", "start_quarter", "units", "mw",
                                        "online_quarter"], as_index=False, sort=False).sum()
     dec = dec[DECISION_COLUMNS].sort_values(["start_quarter", "site", "option"],
                                             ignore_index=True)
     upg = upg[UPGRADE_COLUMNS].sort_values(["start_quarter", "site", "kind"], ignore_index=True)
     return dec, upg
+
+
+def _over_futures(rows: pd.DataFrame) -> pd.Series:
+    """One start's Decisions figures over the futures (rows: one per future, with `weight`)."""
+    w = rows["weight"].to_numpy(float)
+    irr = rows["irr"].to_numpy(float) if "irr" in rows else np.array([np.nan])
+    has_irr = np.isfinite(irr)
+    out = {"capex_musd": float(w @ rows["capex_musd"].to_numpy(float)) / w.sum(),
+           "npv_musd": float(w @ rows["npv_musd"].to_numpy(float)) / w.sum(),
+           "irr": (float(w[has_irr] @ irr[has_irr]) / w[has_irr].sum()
+                   if has_irr.any() else np.nan),
+           "payback_quarter": None}
+    if "payback_quarter" in rows:
+        quarters = rows["payback_quarter"].tolist()
+        order = sorted(range(len(quarters)),
+                       key=lambda i: (quarters[i] is None or pd.isna(quarters[i]),
+                                      str(quarters[i])))
+        cumulative = np.cumsum(w[order]) / w.sum()
+        median = quarters[order[int(np.searchsorted(cumulative, 0.5 - 1e-12))]]
+        out["payback_quarter"] = None if median is None or pd.isna(median) else median
+    return pd.Series(out)
 
 
 def first_stage_keys_index(econ: Economics) -> dict[FirstKey, tuple[str, int]]:
@@ -828,6 +852,11 @@ def _finite_mean(values: pd.Series) -> float:
     return float(v.mean()) if np.isfinite(v).all() else math.nan
 
 
+def _halls_started(starts: Starts) -> int:
+    """Halls started in all by one future's answer (its positive starts by business key)."""
+    return round(sum(v for key, v in starts if key[0] == "hall"))
+
+
 def account_lines(plan: RobustPlan) -> list[str]:
     """The plain-language account: commit these now; these wait; in bad futures..."""
     k, start = plan.commit_quarters, plan.portfolio.settings.start_quarter
@@ -852,9 +881,18 @@ def account_lines(plan: RobustPlan) -> list[str]:
                           "(the timing of later starts still adapts; see Stability)"]
     scen = plan.scenarios.sort_values("npv_robust_musd")
     worst = scen.head(max(1, math.ceil(len(scen) * plan.cvar_level)))
-    lines.append(f"In the worst {len(worst)} future(s) the plan ends at "
-                 + ", ".join(f"{r.npv_robust_musd:,.0f} $M ({r.scenario}: {r.changes})"[:120]
-                             for r in worst.itertuples()) + ".")
+    halls = {r.scenario: _halls_started(r.starts) for r in plan.robust_results}
+    weights = plan.scenarios.set_index("scenario")["weight"]
+    names = list(plan.scenarios["scenario"])
+    mean_halls = (sum(weights[names[i]] * n for i, n in halls.items()) / weights.sum()
+                  if halls else math.nan)
+    lines.append(f"In the worst {len(worst)} of {len(scen)} futures (the CVaR tail), after "
+                 f"the same commitments (on average {mean_halls:.1f} halls started in all):")
+    for r in worst.itertuples():
+        n = halls.get(names.index(r.scenario))
+        does = "" if n is None else f"; the plan starts {n} hall(s) in all there"
+        lines.append(f"  - {r.scenario}: NPV {r.npv_robust_musd:,.0f} $M{does} "
+                     f"({r.changes})")
     lines.append(f"Value of the stochastic solution (VSS) {_money(plan.vss_musd)}"
                  + ("" if plan.vss_significant or not math.isfinite(plan.vss_musd)
                     else " (not significant: within the solver gaps)")
