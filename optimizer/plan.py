@@ -43,6 +43,8 @@ ANNUAL_COLUMNS = ["year", "revenue_musd", "ebitda_musd", "capex_musd",
 # The conversion metrics: the plan's cash flows less those of the portfolio never converted.
 CONVERSION_METRIC_NAMES = ["conversion_irr", "conversion_equity_irr",
                            "conversion_payback_quarter", "conversion_npv_musd"]
+# Appended (with a pointer) to the note of a contract metric the mining income leaves blank.
+MINING_INCOME = "; these flows include the whole portfolio's mining income"
 # The Summary's deal metrics (DESIGN.md, "Deal structure"): metric, value, unit, note.
 METRIC_NAMES = ["project_irr", "equity_irr", "equity_npv_musd", "moic", "payback_quarter",
                 "discounted_payback_quarter", "npv_beyond_horizon_share",

@@ -18,7 +18,7 @@ from typing import TypeGuard
 
 import pandas as pd
 
-from optimizer.plan import Plan
+from optimizer.plan import MINING_INCOME, Plan
 from optimizer.solve.status import Status
 
 
@@ -190,8 +190,11 @@ def returns_line(plan: Plan) -> str:
 
     text = f"Project IRR {rate('project_irr')}, equity IRR {rate('equity_irr')} (a year)"
     blank = [notes[n] for n in ("project_irr", "equity_irr") if not _finite(_metric(plan, n))]
-    if blank:
-        text += f" ({'; '.join(dict.fromkeys(blank))})"
+    if blank:  # the pointer to the conversion metrics once: the next sentence gives them
+        pointed = any(MINING_INCOME in note for note in blank)
+        blank = [note.split(MINING_INCOME)[0] for note in blank]
+        text += f" ({'; '.join(dict.fromkeys(blank))}"
+        text += f"{MINING_INCOME}, hence the conversion's own return below)" if pointed else ")"
     text += f"; equity NPV {money(plan.equity_npv_musd)}"
     back, disc = _metric(plan, "payback_quarter"), _metric(plan, "discounted_payback_quarter")
     if back:

@@ -25,6 +25,7 @@ from optimizer.plan import (
     CASH_FLOW_COLUMNS,
     CONSTRAINT_COLUMNS,
     DECISION_COLUMNS,
+    MINING_INCOME,
     UPGRADE_COLUMNS,
 )
 
@@ -112,8 +113,7 @@ def conversion_of(econ: Economics, valuation: Valuation) -> Conversion | None:
 
 
 # Appended to a contract metric left blank by the mining income in the plan's flows.
-_SEE_CONVERSION = ("; these flows include the whole portfolio's mining income: the "
-                   "conversion's own {what} is {name}")
+_SEE_CONVERSION = MINING_INCOME + ": the conversion's own {what} is {name}"
 
 
 def deal_metrics(v: Valuation, labels: list[str], conversion: Conversion | None = None,
