@@ -287,3 +287,25 @@ def test_a_plan_converting_nothing_says_so() -> None:
     assert conversion_line(plan) == ("No conversion metrics: nothing converted: the plan is "
                                      "the portfolio kept mining.")
     assert list(plan.cash_flows["incremental_net_musd"]) == pytest.approx([0.0] * T, abs=1e-9)
+
+
+def test_halls_begun_before_the_plan_stay_in_the_mining_only_plan() -> None:
+    """A hall started in t = -1 is a sunk fact in every plan: the counterfactual keeps it (and
+    the 12.5 MW it reserves), so only what the plan starts counts as conversion."""
+    pf = make_portfolio(
+        sites=[site("A", grid_mw=30.0, mining_mw=30.0, halls=2, hall_it_mw=10.0,
+                    cooling_mw=20.0)],
+        options=[option("dlc", capex_musd_per_it_mw=2.0, lead_quarters=2, pue=1.25,
+                        cooling_mw_per_it_mw=1.0, lease_usd_per_kw_month=300.0)],
+        horizon=T, hashprice=50.0,
+        commitments=[{"site": "A", "option": "dlc", "quarter": -1, "halls": 1,
+                      "action": "start"}])
+    econ = build_economics(pf)
+    base = mining_only(econ)
+    assert base is not None
+    assert base.halls.sum() == 1 and np.array_equal(base.halls, econ.fixed_halls)
+    assert np.array_equal(base.mining, np.full((1, T), 30.0 - 12.5))
+    v = evaluate(econ, base)
+    metrics = plan_frames(econ, base, v)["deal_metrics"].set_index("metric")
+    assert metrics.loc["conversion_npv_musd", "value"] == 0.0
+    assert metrics.loc["conversion_irr", "note"].startswith("nothing converted")
