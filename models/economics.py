@@ -619,3 +619,46 @@ def objective_npv(econ: Economics, valuation: Valuation) -> float:
     """The NPV the model maximises: the project NPV, or the equity NPV with objective =
     equity_npv."""
     return valuation.equity_npv if econ.objective == "equity_npv" else valuation.npv
+
+
+def dispatch_mining(econ: Economics, power_left: np.ndarray) -> np.ndarray | None:
+    """Best mining MW (S, T) given the power each site has left for miners.
+
+    Each site mines its full capacity when its margin is positive; a portfolio mining floor is
+    met with the highest-margin remaining capacity first (the LP optimum, since the after-tax
+    value is linear). None if the floor cannot be met.
+    """
+    cap = np.minimum(econ.rules.limits.mining_mw[:, None], np.maximum(power_left, 0.0))
+    mining = np.where(econ.mining_value > 0, cap, 0.0)
+    floor = econ.rules.limits.min_mining_mw
+    for t in np.flatnonzero(np.isfinite(floor)):
+        short = floor[t] - mining[:, t].sum()
+        for s in np.argsort(-econ.mining_value[:, t]):
+            if short <= 1e-9:
+                break
+            extra = min(cap[s, t] - mining[s, t], short)
+            mining[s, t] += extra
+            short -= extra
+        if short > 1e-6:
+            return None
+    return mining
+
+
+def mining_only(econ: Economics) -> Decisions | None:
+    """The portfolio never converted, the counterfactual of the conversion metrics
+    (docs/economics.md, "Conversion metrics"): no hall, cooling module or power upgrade started
+    in the plan; halls begun before the plan (`fixed_halls`, their capex sunk) stay, as in every
+    plan; miners dispatched by `dispatch_mining` on the power left, i.e. a site mines
+    min(mining_mw, grid_mw - MW its earlier halls reserve) when its margin is positive, the
+    portfolio mining floor honoured. None if even that cannot meet the floor.
+
+    Start commitments inside the plan are part of the conversion programme and are not kept
+    (the "never convert" strategy of the Value of timing keeps them: it must be feasible).
+    """
+    n_sites, horizon = econ.mining_margin.shape
+    halls = np.asarray(econ.fixed_halls, dtype=float).copy()
+    nothing = Decisions(halls, np.zeros(len(econ.cooling)), np.zeros(len(econ.power)),
+                        np.zeros((n_sites, horizon)))
+    usage = econ.rules.usage(nothing)
+    mining = dispatch_mining(econ, usage.power_available - usage.reserved_mw)
+    return None if mining is None else nothing.with_mining(mining)

@@ -145,3 +145,43 @@ def plan_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
         discounted_payback_quarter=payback(discounted),
         discounted_payback_note=payback_note(discounted),
         npv_beyond_horizon_share=(float(discount[-1] * terminal / npv) if npv != 0 else None))
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The conversion ("incremental") metrics of one plan: its cash flows less those of the
+    same portfolio never converted (`models.economics.mining_only`). Quarters are indices."""
+
+    mining_only_net: np.ndarray  # (T,) project net of the mining-only plan, TV excluded
+    incremental_net: np.ndarray  # (T,) plan net - mining_only_net, TV excluded
+    incremental_equity: np.ndarray  # (T,) plan equity CF - mining-only equity CF, TV excluded
+    incremental_terminal: float  # plan TV - mining-only TV, undiscounted at T-1
+    irr: Irr  # of incremental_net with incremental_terminal added at T-1
+    equity_irr: Irr  # of incremental_equity with incremental_terminal added at T-1
+    payback_quarter: int | None  # of incremental_net (TV excluded)
+    payback_note: str
+    npv_musd: float  # plan NPV - mining-only NPV
+
+
+def conversion_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
+                       base_net: np.ndarray, base_equity_cf: np.ndarray, base_terminal: float,
+                       npv: float, base_npv: float) -> Conversion:
+    """What the conversion programme earns over keeping the portfolio mining.
+
+    Each line is the plan's minus the mining-only plan's, quarter by quarter ($M): incremental
+    project net dCF_t = net_t - base_net_t, incremental equity dE_t = equity_t - base_equity_t
+    (the mining-only plan carries no debt, so base_equity = base_net), incremental terminal
+    value dTV = TV - base TV. conversion IRR = irr(dCF with dTV added at T-1), conversion
+    equity IRR = irr(dE with dTV added at T-1), conversion payback = payback(dCF) (TV
+    excluded), conversion NPV = NPV - base NPV (= sum_t DF_t dCF_t + DF_{T-1} dTV)."""
+    d_net = np.asarray(net, dtype=float) - np.asarray(base_net, dtype=float)
+    d_equity = np.asarray(equity_cf, dtype=float) - np.asarray(base_equity_cf, dtype=float)
+    d_tv = float(terminal) - float(base_terminal)
+    with_tv, equity_tv = d_net.copy(), d_equity.copy()
+    with_tv[-1] += d_tv
+    equity_tv[-1] += d_tv
+    return Conversion(
+        mining_only_net=np.asarray(base_net, dtype=float), incremental_net=d_net,
+        incremental_equity=d_equity, incremental_terminal=d_tv, irr=irr(with_tv),
+        equity_irr=irr(equity_tv), payback_quarter=payback(d_net),
+        payback_note=payback_note(d_net), npv_musd=float(npv) - float(base_npv))

@@ -30,13 +30,26 @@ CASH_FLOW_COLUMNS = ["quarter", "mining_margin_musd", "ai_revenue_musd", "ai_ope
                      # - refund at T-1); equipment inside capex; flex credit inside the margin.
                      "tenant_funded_capex_musd", "prepayment_musd", "equipment_capex_musd",
                      "flex_credit_musd", "debt_draw_musd", "interest_musd", "principal_musd",
-                     "debt_outstanding_musd", "equity_cash_flow_musd", "equity_discounted_musd"]
+                     "debt_outstanding_musd", "equity_cash_flow_musd", "equity_discounted_musd",
+                     # The conversion metrics' lines: the portfolio never converted
+                     # (models.economics.mining_only), the plan's net less it, and that with
+                     # the incremental terminal value added in T-1 (=IRR() of it is the
+                     # quarterly conversion IRR).
+                     "mining_only_net_musd", "incremental_net_musd",
+                     "incremental_irr_flow_musd"]
 # One row per year of the plan ($M); debt outstanding at the end of the year's last quarter.
 ANNUAL_COLUMNS = ["year", "revenue_musd", "ebitda_musd", "capex_musd",
                   "project_cash_flow_musd", "equity_cash_flow_musd", "debt_outstanding_musd"]
+# The conversion metrics: the plan's cash flows less those of the portfolio never converted.
+CONVERSION_METRIC_NAMES = ["conversion_irr", "conversion_equity_irr",
+                           "conversion_payback_quarter", "conversion_npv_musd"]
+# Appended (with a pointer) to the note of a contract metric the mining income leaves blank.
+MINING_INCOME = "; these flows include the whole portfolio's mining income"
 # The Summary's deal metrics (docs/economics.md, "Deal structure"): metric, value, unit, note.
 METRIC_NAMES = ["project_irr", "equity_irr", "equity_npv_musd", "moic", "payback_quarter",
-                "discounted_payback_quarter", "npv_beyond_horizon_share"]
+                "discounted_payback_quarter", "npv_beyond_horizon_share",
+                # What the conversion earns over the portfolio kept mining (docs/economics.md).
+                *CONVERSION_METRIC_NAMES]
 # Per site and quarter: MW and capacity use (long format).
 CAPACITY_COLUMNS = ["site", "quarter", "mining_mw", "ai_it_mw_online", "halls_building",
                     "halls_hosting", "power_used_mw", "power_available_mw", "cooling_used_mw",

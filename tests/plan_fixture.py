@@ -172,6 +172,9 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
         cash[column] = 0.0
     cash["equity_cash_flow_musd"] = net
     cash["equity_discounted_musd"] = net * df
+    # Hand-built: no mining-only counterfactual is computed, so the conversion lines are blank.
+    for column in ("mining_only_net_musd", "incremental_net_musd", "incremental_irr_flow_musd"):
+        cash[column] = np.nan
     noi_last = total("rev")[-1] - total("opex")[-1]
     tv = float(8.0 * 4 * noi_last * df[-1])
     # As `models.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.

@@ -212,6 +212,10 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
         dfe_last = float(discount_factors(st.equity_rate, len(cf), st.discounting)[-1])
         tv_row.update(equity_cash_flow_musd=tv / df_last,
                       equity_discounted_musd=tv / df_last * dfe_last)
+        last_q = cf.iloc[-1]
+        if pd.notna(last_q["incremental_irr_flow_musd"]):  # the conversion's TV, for reading
+            d_tv = float(last_q["incremental_irr_flow_musd"] - last_q["incremental_net_musd"])
+            tv_row.update(incremental_net_musd=d_tv, mining_only_net_musd=tv / df_last - d_tv)
     rows.append([tv_row[c] for c in CASH_FLOW_COLUMNS])
     header = list(CASH_FLOW_COLUMNS)
     fmts = [TEXT if c == "quarter" else MONEY if c in money_cols else "0.0000" for c in header]
@@ -232,6 +236,11 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
         "(not in net); prepayment is in net (+ received, - rent it settles, - refund at the "
         "end; it sums to zero); equipment_capex is inside capex, flex_credit inside the mining "
         "margin; equity cash flow = net + debt draw - interest - principal + tax x interest.")
+    put(ws.cell(total_row + 4, 1), "Conversion lines: mining_only_net is the portfolio never "
+        "converted (no halls or upgrades, miners run where their margin is positive); "
+        "incremental_net = net - mining_only_net; incremental_irr_flow is that with the "
+        "incremental terminal value added in the last quarter: (1 + IRR() of its quarter rows)"
+        " ^ 4 - 1 is conversion_irr on Summary.")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, total_row + 1))
     return 2, 1 + len(cf)

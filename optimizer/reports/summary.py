@@ -18,7 +18,7 @@ from typing import TypeGuard
 
 import pandas as pd
 
-from optimizer.plan import Plan
+from optimizer.plan import MINING_INCOME, Plan
 from optimizer.solve.status import Status
 
 
@@ -247,14 +247,41 @@ def returns_line(plan: Plan) -> str:
 
     text = f"Project IRR {rate('project_irr')}, equity IRR {rate('equity_irr')} (a year)"
     blank = [notes[n] for n in ("project_irr", "equity_irr") if not _finite(_metric(plan, n))]
-    if blank:
-        text += f" ({'; '.join(dict.fromkeys(blank))})"
+    if blank:  # the pointer to the conversion metrics once: the next sentence gives them
+        pointed = any(MINING_INCOME in note for note in blank)
+        blank = [note.split(MINING_INCOME)[0] for note in blank]
+        text += f" ({'; '.join(dict.fromkeys(blank))}"
+        text += f"{MINING_INCOME}, hence the conversion's own return below)" if pointed else ")"
     text += f"; equity NPV {money(plan.equity_npv_musd)}"
     back, disc = _metric(plan, "payback_quarter"), _metric(plan, "discounted_payback_quarter")
     if back:
         text += f"; pays back in {back}" + (f" ({disc} discounted)" if disc else "")
     else:
         text += f"; no payback ({notes['payback_quarter']})"
+    return text + "."
+
+
+def conversion_line(plan: Plan) -> str:
+    """The conversion's own return in one sentence: `The conversion itself (this plan less the
+    portfolio kept mining) earns 18.2% a year (equity 24.0%), adds $1,234.5M of NPV and pays
+    back in 2030Q2.`, a blank IRR or payback with its reason; "" without deal metrics."""
+    if plan.deal_metrics is None or "conversion_irr" not in set(plan.deal_metrics["metric"]):
+        return ""
+    notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
+    rate, equity = _metric(plan, "conversion_irr"), _metric(plan, "conversion_equity_irr")
+    back, npv = _metric(plan, "conversion_payback_quarter"), _metric(plan, "conversion_npv_musd")
+    if not _finite(npv) or notes["conversion_irr"].startswith("nothing converted"):
+        return f"No conversion metrics: {notes['conversion_irr']}."
+    text = "The conversion itself (this plan less the portfolio kept mining) earns "
+    text += (f"{percent(rate)} a year" if _finite(rate)
+             else f"no single IRR ({notes['conversion_irr']})")
+    if _finite(equity):
+        text += f" (equity {percent(equity)})"
+    elif _finite(rate):
+        text += f" (no equity IRR: {notes['conversion_equity_irr']})"
+    text += f", adds {money(npv)} of NPV and "
+    text += (f"pays back in {back}" if back
+             else f"does not pay back ({notes['conversion_payback_quarter']})")
     return text + "."
 
 
@@ -383,7 +410,7 @@ def plan_narrative(plan: Plan) -> list[str]:
         more = "more" if uplift >= 0 else "less"
         npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"
     lines.append(npv + ".")
-    for extra in (returns_line(plan), beyond_horizon_line(plan)):
+    for extra in (returns_line(plan), conversion_line(plan), beyond_horizon_line(plan)):
         if extra:
             lines.append(extra)
     limits = binding_limits(plan)
@@ -414,7 +441,8 @@ _TEXT_METRICS = ("npv_musd", "status", "best_bound_musd", "uplift_vs_greedy_musd
                  "halls_converted", "ai_it_mw_online_end", "capex_total_musd", "solve_seconds")
 # The deal metrics, printed after those when the plan has them (blank ones with their reason).
 _TEXT_DEAL_METRICS = ("equity_npv_musd", "project_irr", "equity_irr", "payback_quarter",
-                      "npv_beyond_horizon_share")
+                      "conversion_irr", "conversion_equity_irr", "conversion_payback_quarter",
+                      "conversion_npv_musd", "npv_beyond_horizon_share")
 
 
 def _table(frame: pd.DataFrame) -> str:

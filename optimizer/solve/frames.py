@@ -7,6 +7,7 @@ back from a report; the constraint families' labels come from the model's regist
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,8 @@ import pandas as pd
 
 from models.conversion import FAMILY
 from models.decisions import Decisions
-from models.economics import Economics, Valuation
-from models.metrics import irr, payback, plan_metrics
+from models.economics import Economics, Valuation, evaluate, mining_only
+from models.metrics import Conversion, conversion_metrics, irr, payback, plan_metrics
 from models.quarters import add_quarters
 from models.rules import Usage
 from optimizer.plan import (
@@ -24,10 +25,13 @@ from optimizer.plan import (
     CASH_FLOW_COLUMNS,
     CONSTRAINT_COLUMNS,
     DECISION_COLUMNS,
+    MINING_INCOME,
     UPGRADE_COLUMNS,
 )
 
 BINDING_TOLERANCE = 1e-6
+CONVERSION_CASH_COLUMNS = ["mining_only_net_musd", "incremental_net_musd",
+                           "incremental_irr_flow_musd"]
 
 
 def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> dict[str, Any]:
@@ -36,13 +40,17 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
     labels = portfolio.quarter_labels
     site_names = portfolio.site_names
     usage = econ.rules.usage(decisions)
-    cash_flows = _cash_flows(valuation, labels)
+    conversion = conversion_of(econ, valuation)
+    cash_flows = _cash_flows(valuation, labels, conversion)
     return {
         "decisions": _decisions(econ, decisions.halls),
         "upgrades": _upgrades(econ, decisions.modules, decisions.upgrades),
         "cash_flows": cash_flows,
         "equity_npv_musd": valuation.equity_npv,
-        "deal_metrics": deal_metrics(valuation, labels),
+        "deal_metrics": deal_metrics(valuation, labels, conversion,
+                                     converted=bool(decisions.halls.sum() > econ.fixed_halls.sum()
+                                                    or decisions.modules.any()
+                                                    or decisions.upgrades.any())),
         "annual": annual_frame(cash_flows),
         "beyond_horizon_sites": [
             name for name, npv, tv in zip(site_names, valuation.site_npv,
@@ -91,9 +99,29 @@ def _start_metrics(econ: Economics, c: int, start: str) -> dict[str, Any]:
             "payback_quarter": None if back is None else add_quarters(start, back)}
 
 
-def deal_metrics(v: Valuation, labels: list[str]) -> pd.DataFrame:
+def conversion_of(econ: Economics, valuation: Valuation) -> Conversion | None:
+    """The plan's conversion metrics against the portfolio never converted
+    (`models.economics.mining_only`); None if that plan cannot meet the mining floor."""
+    base = mining_only(econ)
+    if base is None:
+        return None
+    b = evaluate(econ, base)
+    return conversion_metrics(valuation.net.sum(axis=0), valuation.equity_cash_flow.sum(axis=0),
+                              float(valuation.terminal_value.sum()), b.net.sum(axis=0),
+                              b.equity_cash_flow.sum(axis=0), float(b.terminal_value.sum()),
+                              valuation.npv, b.npv)
+
+
+# Appended to a contract metric left blank by the mining income in the plan's flows.
+_SEE_CONVERSION = MINING_INCOME + ": the conversion's own {what} is {name}"
+
+
+def deal_metrics(v: Valuation, labels: list[str], conversion: Conversion | None = None,
+                 converted: bool = True) -> pd.DataFrame:
     """The Summary's deal metrics (`METRIC_NAMES`), one row each: metric, value, unit, note.
-    A blank value (NaN, or None for a quarter) has its reason in the note."""
+    A blank value (NaN, or None for a quarter) has its reason in the note; a contract metric
+    blank while the plan's flows hold mining income points to its conversion metric.
+    `converted`: whether the plan starts anything (else the conversion metrics are blank)."""
     npv = v.npv
     m = plan_metrics(v.net.sum(axis=0), v.equity_cash_flow.sum(axis=0),
                      float(v.terminal_value.sum()), v.discount, v.equity_npv, npv)
@@ -101,26 +129,66 @@ def deal_metrics(v: Valuation, labels: list[str]) -> pd.DataFrame:
     def quarter(t: int | None) -> str | None:
         return None if t is None else labels[t]
 
+    c = conversion if converted and bool(np.abs(v.mining_margin).sum() > 0) else None
+
+    def see(note: str, blank: bool, what: str, name: str, has: object) -> str:
+        """A blank contract metric whose conversion metric has a value: the mining income is
+        what leaves it blank, so the note says where the conversion's own figure is."""
+        return note + (_SEE_CONVERSION.format(what=what, name=name)
+                       if blank and has is not None else "")
+
     rows = [
         ("project_irr", m.project_irr.annual, "per year",
-         m.project_irr.note or "project net cash flows, terminal value in the last quarter"),
+         see(m.project_irr.note, m.project_irr.annual is None, "return", "conversion_irr",
+             c and c.irr.annual)
+         or "project net cash flows, terminal value in the last quarter"),
         ("equity_irr", m.equity_irr.annual, "per year",
-         m.equity_irr.note or "equity cash flows, terminal value in the last quarter"),
+         see(m.equity_irr.note, m.equity_irr.annual is None, "equity return",
+             "conversion_equity_irr", c and c.equity_irr.annual)
+         or "equity cash flows, terminal value in the last quarter"),
         ("equity_npv_musd", m.equity_npv_musd, "$M",
          "equity cash flows at equity_discount_rate, terminal value included"),
         ("moic", m.moic, "x", "" if m.moic is not None else "no negative equity cash flow"),
         ("payback_quarter", quarter(m.payback_quarter), "quarter",
-         m.payback_note or "cumulative project net cash flow back to >= 0 (TV excluded)"),
+         see(m.payback_note, m.payback_quarter is None, "payback",
+             "conversion_payback_quarter", c and c.payback_quarter)
+         or "cumulative project net cash flow back to >= 0 (TV excluded)"),
         ("discounted_payback_quarter", quarter(m.discounted_payback_quarter), "quarter",
          m.discounted_payback_note or "the same on discounted cash flows"),
         ("npv_beyond_horizon_share", m.npv_beyond_horizon_share, "fraction",
          "discounted terminal value / NPV"),
+        *_conversion_rows(conversion, converted, quarter),
     ]
     frame = pd.DataFrame(rows, columns=["metric", "value", "unit", "note"])
     frame["value"] = [np.nan if x is None and u != "quarter" else
                       (float(x) if isinstance(x, (int, float, np.floating)) else x)
                       for x, u in zip(frame["value"], frame["unit"], strict=True)]
     return frame
+
+
+def _conversion_rows(c: Conversion | None, converted: bool,
+                     quarter: Callable[[int | None], str | None]
+                     ) -> list[tuple[str, object, str, str]]:
+    """The rows of `CONVERSION_METRIC_NAMES`: the plan less the portfolio never converted."""
+    if c is None or not converted:
+        why = ("nothing converted: the plan is the portfolio kept mining" if c is not None else
+               "no mining-only plan: the portfolio cannot meet the mining floor unconverted")
+        return [("conversion_irr", None, "per year", why),
+                ("conversion_equity_irr", None, "per year", why),
+                ("conversion_payback_quarter", None, "quarter", why),
+                ("conversion_npv_musd", None if c is None else c.npv_musd, "$M",
+                 why if c is None else "NPV less the NPV of the portfolio never converted")]
+    return [
+        ("conversion_irr", c.irr.annual, "per year", c.irr.note or
+         "project net less the portfolio never converted (mining only), incremental terminal "
+         "value in the last quarter"),
+        ("conversion_equity_irr", c.equity_irr.annual, "per year", c.equity_irr.note or
+         "equity cash flows less those of the portfolio never converted (no debt)"),
+        ("conversion_payback_quarter", quarter(c.payback_quarter), "quarter",
+         c.payback_note or "cumulative incremental project net back to >= 0 (TV excluded)"),
+        ("conversion_npv_musd", c.npv_musd, "$M",
+         "NPV less the NPV of the portfolio never converted (mining only)"),
+    ]
 
 
 def annual_frame(cash_flows: pd.DataFrame) -> pd.DataFrame:
@@ -159,7 +227,8 @@ def _upgrades(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> pd.
     return frame.sort_values(["start_quarter", "site", "kind"], ignore_index=True)
 
 
-def _cash_flows(v: Valuation, labels: list[str]) -> pd.DataFrame:
+def _cash_flows(v: Valuation, labels: list[str], conversion: Conversion | None = None
+                ) -> pd.DataFrame:
     net = v.net.sum(axis=0)
     discounted = net * v.discount
     equity = v.equity_cash_flow.sum(axis=0)
@@ -187,6 +256,14 @@ def _cash_flows(v: Valuation, labels: list[str]) -> pd.DataFrame:
         "equity_cash_flow_musd": equity,
         "equity_discounted_musd": equity * v.equity_discount,
     })
+    if conversion is None:
+        frame[CONVERSION_CASH_COLUMNS] = np.nan
+    else:
+        irr_flow = conversion.incremental_net.copy()
+        irr_flow[-1] += conversion.incremental_terminal
+        frame["mining_only_net_musd"] = conversion.mining_only_net
+        frame["incremental_net_musd"] = conversion.incremental_net
+        frame["incremental_irr_flow_musd"] = irr_flow
     return frame[CASH_FLOW_COLUMNS]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.decisions import Decisions
-from models.economics import Economics, Valuation, evaluate
+from models.economics import Economics, Valuation, dispatch_mining, evaluate
 
 
 @dataclass
@@ -33,29 +33,6 @@ class GreedyPlan:
             values += [(var[i], float(units[i])) for i in var]
         values += [(var, float(d.mining[s, t])) for (s, t), var in model.mining_mw.items()]
         return values
-
-
-def dispatch_mining(econ: Economics, power_left: np.ndarray) -> np.ndarray | None:
-    """Best mining MW (S, T) given the power each site has left for miners.
-
-    Each site mines its full capacity when its margin is positive; a portfolio mining floor is
-    met with the highest-margin remaining capacity first (the LP optimum, since the after-tax
-    value is linear). None if the floor cannot be met.
-    """
-    cap = np.minimum(econ.rules.limits.mining_mw[:, None], np.maximum(power_left, 0.0))
-    mining = np.where(econ.mining_value > 0, cap, 0.0)
-    floor = econ.rules.limits.min_mining_mw
-    for t in np.flatnonzero(np.isfinite(floor)):
-        short = floor[t] - mining[:, t].sum()
-        for s in np.argsort(-econ.mining_value[:, t]):
-            if short <= 1e-9:
-                break
-            extra = min(cap[s, t] - mining[s, t], short)
-            mining[s, t] += extra
-            short -= extra
-        if short > 1e-6:
-            return None
-    return mining
 
 
 def greedy_plan(econ: Economics) -> GreedyPlan | None:
