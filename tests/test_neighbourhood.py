@@ -135,6 +135,22 @@ def test_search_then_highs_ends_at_the_optimum_with_a_valid_bound(name: str) -> 
     check_plan(econ, plan.decisions, plan.objective)
 
 
+def test_progress_after_the_search_never_shows_a_looser_bound_than_proven() -> None:
+    """The second HiGHS run starts from its own (looser) bound; the user is shown the smaller
+    of the two runs' bounds, which is what is proven, never a bound that jumps up."""
+    econ, best = case(NAMES[0])
+    runner, start = runner_at_greedy(econ)
+    greedy_npv = plan_of(runner, econ, start).objective
+    tight = best + 1e-6 * max(1.0, abs(best))  # valid: the optimum is below it
+    first = SolveOutcome(status="feasible", termination="time_limit", objective=greedy_npv,
+                         bound=tight, gap=float("nan"), seconds=0.0, log="")
+    shown: list[float] = []
+    _search_from(runner, econ, first, until=time.perf_counter() + 30,
+                 options=SolverOptions(time_limit=30, mip_gap=0.0, threads=1, seed=0),
+                 on_progress=lambda _s, bound, _o: shown.append(bound))
+    assert all(bound <= tight for bound in shown)
+
+
 @pytest.mark.parametrize(("sites", "has_start", "method"), [
     (1, False, "neighbourhood"), (99, False, "neighbourhood"), (100, False, "decomposition"),
     (100, True, "neighbourhood")])
