@@ -295,13 +295,13 @@ def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, u
     if left >= 1.0:
         runner.set_start_columns(found.values)
 
-        def proven(seconds: float, final_bound: float, objective: float) -> None:
+        def show_proven(seconds: float, final_bound: float, objective: float) -> None:
             # Both runs bound the same model: what is proven is the smaller bound (the second
             # run starts from its own, looser one), and the user should see that, not a jump.
             if on_progress is not None:
                 on_progress(seconds, min(first.bound, final_bound), objective)
 
-        final = runner.solve(options.with_overrides(time_limit=left), on_progress=proven)
+        final = runner.solve(options.with_overrides(time_limit=left), on_progress=show_proven)
         log += final.log
         if has_plan(final.status) and final.bound == final.bound:  # not NaN
             bound = min(bound, final.bound)
