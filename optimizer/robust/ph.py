@@ -43,10 +43,12 @@ def ph_candidates(econs: Sequence[Economics], weights: Floats, commit_quarters: 
     short log. `bar` (tqdm) advances once per PH iteration."""
     try:
         import mpisppy.utils.sputils as sputils
+        import scipy.optimize  # noqa: F401  (mpi-sppy's proximal term needs it, undeclared)
         from mpisppy.extensions.extension import Extension
         from mpisppy.opt.ph import PH
     except ImportError as err:
-        raise UsageError("--method ph needs mpi-sppy: pip install 'sitepivot[robust]'") from err
+        raise UsageError("--method ph needs mpi-sppy and scipy: pip install 'sitepivot[robust]'") \
+            from err
 
     keys = sorted(set().union(*(first_stage_variables(build_model(e), commit_quarters)
                                 for e in econs)))
