@@ -473,3 +473,31 @@ def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
     ok = np.isfinite(irrs_)
     expected = float(np.array(weights)[ok] @ irrs_[ok] / np.array(weights)[ok].sum())
     assert first["irr"].iloc[0] == pytest.approx(expected)
+
+
+def test_every_known_plan_of_a_future_counts_so_vss_and_evpi_keep_their_sign() -> None:
+    """Sub-problems stop at a gap: a robust solve can find a better plan of a future than its
+    wait-and-see solve did. Any plan of a future is a wait-and-see plan (EVPI >= 0), and when
+    the two first stages are the same, RP and EEV are one problem (VSS exactly 0)."""
+    from optimizer.robust.robust import _pool_known_plans
+
+    key = ("hall", "A", "dlc", 0)
+    first = ((key, 1.0),)
+
+    def result(i: int, npv: float, bound: float, stage: tuple = first) -> RecourseResult:
+        return RecourseResult(f"r{i}", i, "feasible", "time_limit", npv, bound,
+                              (bound - npv) / npv, 1.0, starts=stage, first_stage=stage)
+
+    best = [result(0, 105.0, 110.0), result(1, 90.0, 99.0)]
+    eev = [result(0, 101.0, 108.0), result(1, 95.0, 100.0)]
+    ws = [result(0, 103.0, 111.0, ()), result(1, 93.0, 101.0, ())]
+    rp, det, wait = _pool_known_plans({key: 1.0}, {key: 1.0}, best, eev, ws)
+    assert [r.npv for r in rp] == [r.npv for r in det] == [105.0, 95.0]
+    assert [r.bound for r in rp] == [r.bound for r in det] == [108.0, 99.0]
+    assert [r.npv for r in wait] == [105.0, 95.0]  # at least every plan of the future
+    assert [r.bound for r in wait] == [111.0, 101.0]  # the wait-and-see bounds, unchanged
+    assert [r.label for r in det] == ["r0", "r1"]
+    # Different first stages: RP and EEV stay apart; WS still takes the best of all.
+    rp, det, wait = _pool_known_plans({}, {key: 1.0}, best, eev, ws)
+    assert [r.npv for r in rp] == [105.0, 90.0] and [r.npv for r in det] == [101.0, 95.0]
+    assert [r.npv for r in wait] == [105.0, 95.0]

@@ -28,6 +28,7 @@ deterministic one; EVPI = WS - RP >= 0 is what perfect foresight would add over 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -587,6 +588,7 @@ def _assemble(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray
             return math.inf
         return objective_value(values, weights, risk_weight, cvar_level)
 
+    best, eev, ws = _pool_known_plans(best_first, det_first, best, eev, ws)
     rp_values, rp_bounds = _values(best), _values(best, "bound")
     eev_values, eev_bounds = _values(eev), _values(eev, "bound")
     ws_values, ws_bounds = _values(ws), _values(ws, "bound")
@@ -626,6 +628,38 @@ def _assemble(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray
     plan.summary = summary_frame(plan)
     plan.account = account_lines(plan)
     return plan
+
+
+def _pool_known_plans(best_first: dict[FirstKey, float], det_first: dict[FirstKey, float],
+                      best: list[RecourseResult], eev: list[RecourseResult],
+                      ws: list[RecourseResult]
+                      ) -> tuple[list[RecourseResult], list[RecourseResult], list[RecourseResult]]:
+    """Each future's best known plan for each problem, from every solve of that future.
+
+    The sub-problems stop at a gap, so two solves of one problem can end at different plans:
+    - any plan of a future is a plan of its wait-and-see problem, so WS_i is at least the robust
+      and the deterministic first stage's NPV there (else EVPI could come out negative);
+    - when the robust first stage is the deterministic one, RP_i and EEV_i are one problem:
+      both take the better plan and the smaller bound (else VSS would not be exactly 0).
+    Bounds stay each problem's own: a restricted problem's bound does not bound WS_i."""
+    def better(a: RecourseResult, b: RecourseResult, bound: float) -> RecourseResult:
+        top = b if has_plan(b.status) and not (has_plan(a.status) and a.npv >= b.npv) else a
+        if top is a and bound == a.bound:
+            return a
+        return dataclasses.replace(top, scenario=a.scenario, label=a.label, bound=bound,
+                                   status=a.status if has_plan(a.status) else Status.FEASIBLE,
+                                   gap=relative_gap(top.npv, bound))
+
+    if _frozen(best_first) == _frozen(det_first):
+        pooled = []
+        for r, d in zip(best, eev, strict=True):
+            bound = float(np.fmin(r.bound, d.bound))
+            pooled.append(better(r, d, bound))
+        best, eev = pooled, [dataclasses.replace(p, label=d.label)
+                             for p, d in zip(pooled, eev, strict=True)]
+    ws = [better(better(w, r, w.bound), d, w.bound)
+          for w, r, d in zip(ws, best, eev, strict=True)]
+    return best, eev, ws
 
 
 def _scenarios_frame(cases: Sequence[Future], weights: np.ndarray, best: list[RecourseResult],
