@@ -105,12 +105,11 @@ def test_search_improves_the_greedy_plan_and_keeps_it_feasible(name: str) -> Non
 def test_search_leaves_the_model_as_it_found_it() -> None:
     econ = economics("commitments")
     runner, start = runner_at_greedy(econ)
-    highs = runner.solver._solver_model
-    before = highs.getLp()
+    lower, upper = runner.column_bounds()  # as HiGHS has them (the boundary's public view)
     search_sites(runner, econ, start, until=time.perf_counter() + 30, seed=0, threads=1)
-    after = highs.getLp()
-    assert np.array_equal(before.col_lower_, after.col_lower_)
-    assert np.array_equal(before.col_upper_, after.col_upper_)
+    lower_after, upper_after = runner.column_bounds()
+    assert np.array_equal(lower, lower_after)
+    assert np.array_equal(upper, upper_after)
     assert runner.solve(time_limit=30, mip_gap=0.0, threads=1).objective \
         == pytest.approx(optimum("commitments"), rel=1e-6)
 
