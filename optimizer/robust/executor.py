@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
-from models.errors import UsageError
 from optimizer.robust.recourse import RecourseResult, RecourseTask, solve_recourse
 
 
@@ -75,15 +74,9 @@ def _run_pool(workers: int, tasks: Sequence[RecourseTask], record: Any) -> None:
 
 
 def _run_dask(address: str, tasks: Sequence[RecourseTask], record: Any) -> None:
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as err:
-        raise UsageError("--dask needs Dask: pip install 'sitepivot[dask]'") from err
-    try:
-        client = Client(address, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+    from optimizer.sweeps.sweep import dask_client
+
+    client, dask_completed = dask_client(address)
     futures: list[Any] = []
     try:
         run = uuid.uuid4().hex[:12]

@@ -237,18 +237,24 @@ def _run_pool(workers: int, setup: SweepSetup, scenarios: list[Scenario],
     executor.shutdown(wait=True)
 
 
-def _run_dask(address: str, setup: SweepSetup, scenarios: list[Scenario],
-              record: Callable[[int, dict[str, Any]], None]) -> None:
-    """The same task on an existing Dask scheduler; the setup is sent to each worker once."""
+def dask_client(address: str) -> tuple[Any, Any]:
+    """A Dask client of the scheduler at `address` and `distributed.as_completed`; a missing
+    Dask or an unreachable scheduler is a UsageError (shared by sweeps and robust plans)."""
     try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
+        from distributed import Client, as_completed
     except ImportError as err:
         raise UsageError("--dask needs Dask: pip install 'sitepivot[dask]'") from err
     try:
         client = Client(address, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as err:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+    return client, as_completed
+
+
+def _run_dask(address: str, setup: SweepSetup, scenarios: list[Scenario],
+              record: Callable[[int, dict[str, Any]], None]) -> None:
+    """The same task on an existing Dask scheduler; the setup is sent to each worker once."""
+    client, dask_completed = dask_client(address)
     futures: list[Any] = []
     try:
         shared = client.scatter(setup, broadcast=True)
