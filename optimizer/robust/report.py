@@ -22,8 +22,6 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.formatting.rule import ColorScaleRule
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.inputs.template import save_workbook
@@ -31,6 +29,7 @@ from optimizer.reports.sheets import chart_series, style_chart
 from optimizer.reports.write import FIRST_STAGE_SHEET, check_target
 from optimizer.reports.xl import BOLD, PERCENT, TITLE_FONT, WRAP, fit_widths, put, write_frame
 from optimizer.robust.robust import RobustPlan
+from optimizer.sweeps.report import shade_shares
 
 HISTOGRAM_BINS = 12
 
@@ -130,13 +129,7 @@ def _stability(ws: Worksheet, plan: RobustPlan) -> None:
         "started converting the site (a first hall started) by the end of each year. 1 = in "
         "every future; 0 = in none; in between: the start waits for what the future "
         "brings.").alignment = WRAP
-    if len(table.columns) > 1 and len(table):
-        ref = f"B2:{get_column_letter(len(table.columns))}{last}"
-        ws.conditional_formatting.add(ref, ColorScaleRule(
-            start_type="num", start_value=0, start_color="FFFFFF",
-            end_type="num", end_value=1, end_color="63BE7B"))
-    ws.freeze_panes = "B2"
-    fit_widths(ws, rows=range(1, last + 1))
+    shade_shares(ws, table, last)
 
 
 def _distribution(ws: Worksheet, plan: RobustPlan) -> None:

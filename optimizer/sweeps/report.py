@@ -268,6 +268,12 @@ def _stability(ws: Worksheet, results: pd.DataFrame) -> None:
     put(ws.cell(last + 2, 1), f"Share of the {n_planned} scenarios with a plan in which the "
         "site has started converting (a first hall started) by the end of each year. "
         "1 = in every future; 0 = in none.")
+    shade_shares(ws, table, last)
+
+
+def shade_shares(ws: Worksheet, table: pd.DataFrame, last: int) -> None:
+    """A Stability sheet's finish: shares 0..1 shaded white to green (columns B on, rows 2 to
+    `last`), the site column frozen, widths fitted (the sweep's and the robust plan's)."""
     if len(table.columns) > 1 and len(table):
         ref = f"B2:{get_column_letter(len(table.columns))}{last}"
         ws.conditional_formatting.add(ref, ColorScaleRule(
