@@ -5,12 +5,17 @@
     python -m benchmarks.robust_bench --instance 3 --horizon 6 --draws 2 --time-limit 20  # tiny
     python -m benchmarks.robust_bench --draws 20 --methods extensive --out-of-sample 200 \\
         --workers 2 --side-by-side                                    # the closing-note figures
+    dask scheduler --host 127.0.0.1 --port 8786 &                     # a Dask cluster ...
+    dask worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 &
+    python -m benchmarks.robust_bench --draws 100 --methods decomposition \\
+        --dask tcp://127.0.0.1:8786                                    # ... 100 draws on it
 
 Each run is one `optimizer.robust` call in a fresh process (so its peak memory, read from the
 kernel's high-water mark of that process, includes HiGHS's), asked for a relative gap of
 `--gap` (default 1%) within `--time-limit` per solve. Printed per run: wall-clock seconds, the
 gap reached (the run reached the target gap if status is optimal), RP and its bound, EEV, WS,
-VSS, EVPI, peak RSS in MB. `--side-by-side` also prints both first stages.
+VSS, EVPI, peak RSS in MB (this process's or its pool's; Dask workers' memory is their own).
+`--side-by-side` also prints both first stages.
 """
 
 from __future__ import annotations
@@ -47,7 +52,8 @@ def one_run(args: dict[str, Any], queue: Any) -> None:
                   commit_quarters=args["commit_quarters"], risk_weight=args["risk_weight"],
                   cvar_level=args["cvar_level"], out_of_sample=args["out_of_sample"],
                   time_limit=args["time_limit"], mip_gap=args["gap"], workers=args["workers"],
-                  method=args["method"], progress=args["progress"])
+                  dask_address=args["dask"], method=args["method"],
+                  progress=args["progress"])
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -88,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cvar-level", type=float, default=0.1)
     parser.add_argument("--out-of-sample", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="run the scenario sub-problems on this Dask scheduler")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--side-by-side", action="store_true")
     parser.add_argument("--progress", action="store_true", help="show each run's tqdm bar")
@@ -100,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
                     "seed": ns.seed, "commit_quarters": ns.commit_quarters,
                     "risk_weight": ns.risk_weight, "cvar_level": ns.cvar_level,
                     "out_of_sample": ns.out_of_sample, "time_limit": ns.time_limit,
-                    "gap": ns.gap, "workers": ns.workers, "method": method,
+                    "gap": ns.gap, "workers": ns.workers, "dask": ns.dask,
+                    "method": method,
                     "progress": ns.progress}
             r = run(args)
             print(f"{draws:5d}  {r['method']:13s} {r['seconds']:8.1f}  {r['status']:8s} "

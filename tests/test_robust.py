@@ -459,7 +459,7 @@ def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
     assert len(first) == 1
     from models.economics import build_economics
     from optimizer.robust.robust import first_stage_keys_index
-    from optimizer.solve.frames import _decisions
+    from optimizer.solve.frames import decision_rows
 
     irrs, weights = [], []
     for future in futures:  # the same start's own IRR in each future
@@ -467,7 +467,7 @@ def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
         halls = np.zeros(len(econ.halls))
         for key, n in plan.first_stage.items():
             halls[first_stage_keys_index(econ)[key][1]] = n
-        irrs.append(float(_decisions(econ, halls)["irr"].iloc[0]))
+        irrs.append(float(decision_rows(econ, halls)["irr"].iloc[0]))
         weights.append(future.weight)
     irrs_ = np.array(irrs)
     ok = np.isfinite(irrs_)

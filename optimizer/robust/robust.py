@@ -55,6 +55,7 @@ from models.robust import (
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
 from optimizer.robust.executor import run_tasks
 from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts
+from optimizer.solve.frames import decision_rows, upgrade_rows
 from optimizer.solve.highs import HighsRunner, relative_gap
 from optimizer.solve.optimize import (
     AUDIT_TOLERANCE,
@@ -415,15 +416,14 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
         first = dict(eev[0].first_stage)
         values += [(model.first[j], first.get(key, 0.0)) for j, key in enumerate(model.first_keys)]
         runner.set_start(values)
-    def report(seconds: float, bound: float, objective: float) -> bool:
-        """Show the extensive form's progress on the bar (never stops the search)."""
+    def report(seconds: float, bound: float, objective: float) -> None:
+        """Show the extensive form's progress on the bar."""
         if math.isfinite(bound) and math.isfinite(objective):
             context.bar.set_postfix_str(f"{seconds:.0f}/{context.time_limit:.0f} s, gap "
                                         f"{relative_gap(objective, bound):.2%}")
-        return False
 
     outcome = runner.solve(time_limit=context.time_limit, mip_gap=context.mip_gap, threads=1,
-                           seed=context.seed, should_stop=report)
+                           seed=context.seed, on_progress=report)
     if outcome.status == Status.INFEASIBLE:
         raise NoSolutionError("No first stage is feasible in every future: each future has a "
                               "plan of its own, but none shares the starts of the first "
@@ -708,8 +708,6 @@ def _first_stage_frames(cases: Sequence[Future], weights: np.ndarray,
     `irr` the weighted mean of the futures in which the start has one, `payback_quarter` the
     weighted median quarter (the lower one at a tie; blank when it never pays back in half of
     the futures or more)."""
-    from optimizer.solve.frames import _decisions, _upgrades
-
     halls: list[pd.DataFrame] = []
     upgrades: list[pd.DataFrame] = []
     for case, w in zip(cases, weights, strict=True):
@@ -720,7 +718,7 @@ def _first_stage_frames(cases: Sequence[Future], weights: np.ndarray,
         for key, v in first.items():
             kind, index = keys[key]
             {"hall": h, "cooling": c, "power": p}[kind][index] = v
-        d, u = _decisions(econ, h), _upgrades(econ, c, p)
+        d, u = decision_rows(econ, h), upgrade_rows(econ, c, p)
         d["weight"] = w
         u["capex_musd"] *= w
         halls.append(d)

@@ -43,8 +43,8 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
     conversion = conversion_of(econ, valuation)
     cash_flows = _cash_flows(valuation, labels, conversion)
     return {
-        "decisions": _decisions(econ, decisions.halls),
-        "upgrades": _upgrades(econ, decisions.modules, decisions.upgrades),
+        "decisions": decision_rows(econ, decisions.halls),
+        "upgrades": upgrade_rows(econ, decisions.modules, decisions.upgrades),
         "cash_flows": cash_flows,
         "equity_npv_musd": valuation.equity_npv,
         "deal_metrics": deal_metrics(valuation, labels, conversion,
@@ -66,7 +66,9 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
     }
 
 
-def _decisions(econ: Economics, halls: np.ndarray) -> pd.DataFrame:
+def decision_rows(econ: Economics, halls: np.ndarray) -> pd.DataFrame:
+    """The Decisions sheet's rows of `halls` (halls started per candidate, by `econ.halls`
+    column): one row per start, with its capex, NPV, IRR and payback, in start order."""
     portfolio = econ.portfolio
     start = portfolio.settings.start_quarter
     rows = []
@@ -209,7 +211,9 @@ def annual_frame(cash_flows: pd.DataFrame) -> pd.DataFrame:
     return sums.reset_index()[ANNUAL_COLUMNS]
 
 
-def _upgrades(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> pd.DataFrame:
+def upgrade_rows(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> pd.DataFrame:
+    """The Upgrades sheet's rows: cooling modules and power upgrades started, per candidate
+    (`econ.cooling` and `econ.power` columns), with their capex."""
     portfolio = econ.portfolio
     start = portfolio.settings.start_quarter
     rows = []

@@ -319,14 +319,6 @@ class HighsRunner:
                     event.interrupt()
 
             subscribed.append((highs.cbMipInterrupt, ask))
-        if on_progress is not None:
-            hook: ProgressHook = on_progress
-
-            def tell(event: HighsCallbackEvent) -> None:
-                out = event.data_out
-                hook(out.running_time, out.mip_dual_bound, out.mip_primal_bound)
-
-            subscribed += [(highs.cbMipImprovingSolution, tell), (highs.cbMipLogging, tell)]
         for callback, function in subscribed:
             callback.subscribe(function)
         try:
