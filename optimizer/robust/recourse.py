@@ -5,7 +5,9 @@ optionally fixes its first stage (`models.robust.fix_first_stage`), gives a MIP 
 solves with HiGHS (`optimizer.solve.highs.HighsRunner`, one thread, fixed seed) and audits the
 answer: the NPV recomputed from the decisions with `models.economics.evaluate` must equal the
 solver's objective. It never raises: a failure is a result with status ``error`` and the
-message, so no scenario is ever dropped.
+message, so no scenario is ever dropped. `run_tasks` runs many, in this process, on a process
+pool or on Dask (`optimizer.parallel`), each with one HiGHS thread and a fixed seed, so the
+results do not depend on where they ran (unless a time limit binds).
 
 - wait-and-see (perfect foresight): ``first_stage=None``, every start free;
 - a first stage fixed (the deterministic plan's: EEV; the robust one; a candidate): the
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +28,7 @@ from models.conversion import build_model
 from models.economics import build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
+from optimizer.parallel import run_all
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.status import Status, has_plan
@@ -116,3 +121,31 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
                           npv, float(np.fmax(outcome.bound, npv)), outcome.gap,
                           seconds,
                           starts=starts, first_stage=tuple(s for s in starts if s[0] in firsts))
+
+
+def run_tasks(tasks: Sequence[RecourseTask], *, workers: int = 1,
+              dask_address: str | None = None, bar: Any = None) -> list[RecourseResult]:
+    """Solve every task (in this process, on `workers` processes or on the Dask scheduler at
+    `dask_address`); results in task order. `bar` (tqdm) is advanced per finished task."""
+    results: list[RecourseResult | None] = [None] * len(tasks)
+
+    def record(i: int, result: RecourseResult) -> None:
+        results[i] = result
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"{result.label}: {result.status}", refresh=False)
+
+    run_all(_solve_task, None, tasks, record=record, failed=_lost, workers=workers,
+            dask_address=dask_address)
+    return [r for r in results if r is not None]
+
+
+def _solve_task(_: None, task: RecourseTask) -> RecourseResult:
+    return solve_recourse(task)  # each task carries its portfolio: nothing is shared
+
+
+def _lost(task: RecourseTask, err: BaseException) -> RecourseResult:
+    """The result of a task that died outside `solve_recourse` (a lost worker...)."""
+    nan = float("nan")
+    return RecourseResult(task.label, task.scenario, "error", "error", nan, nan, nan, nan,
+                          message=f"{type(err).__name__}: {err}"[:2000])

@@ -53,8 +53,7 @@ from models.robust import (
     start_variables,
 )
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
-from optimizer.robust.executor import run_tasks
-from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts
+from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts, run_tasks
 from optimizer.solve.frames import decision_rows, upgrade_rows
 from optimizer.solve.highs import HighsRunner, relative_gap
 from optimizer.solve.optimize import (

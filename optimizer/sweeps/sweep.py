@@ -8,8 +8,8 @@ The story of `run_sweep`:
 2. the base is solved here, in this process: its plan is "today's plan";
 3. every other scenario goes to an executor, the same task (`sweep_worker.solve_scenario`)
    for all: in this process (``workers=1``), a process pool (``workers=N``, default: cores) or
-   an existing Dask scheduler (``dask_address``). Each worker builds the model once and
-   re-solves it in place (see `optimizer.sweeps.worker`);
+   an existing Dask scheduler (``dask_address``), all by `optimizer.parallel.run_all`. Each
+   worker builds the model once and re-solves it in place (see `optimizer.sweeps.worker`);
 4. rows come back as they finish (a tqdm bar with ETA), are put in scenario order, and
    compared with the base: one row per scenario, failures included (status ``error``).
 
@@ -24,12 +24,8 @@ Ctrl-C stops the sweep: finished rows are kept, the others are marked ``interrup
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +34,7 @@ import pandas as pd
 
 from models.errors import UsageError
 from models.portfolio import Portfolio
+from optimizer.parallel import run_all
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import PLANNED, Status
 from optimizer.sweeps.report import write_sweep_report
@@ -134,9 +131,9 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
         raise UsageError("a sweep starts with the unchanged base scenario")
     processes = 1  # with a Dask scheduler its workers run the solves
     if dask_address is None:
-        processes = workers or os.cpu_count() or 1
+        processes = (os.cpu_count() or 1) if workers is None else int(workers)
         if processes < 1:
-            raise UsageError("--workers must be at least 1")
+            raise UsageError(f"--workers must be at least 1, not {processes}")
     # One thread per solve: results must not depend on the executor (see the docstring).
     solver = SolverOptions.from_settings(settings, time_limit=time_limit, mip_gap=mip_gap,
                                          threads=1, seed=seed)
@@ -159,13 +156,9 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     rest = scenarios[1:]
     interrupted = False
     try:
-        if dask_address is not None:
-            _run_dask(dask_address, setup, rest, record)
-        elif processes == 1 or len(rest) <= 1:
-            for i, scenario in enumerate(rest):
-                record(i, solve_scenario(setup, scenario))
-        else:
-            _run_pool(min(processes, len(rest)), setup, rest, record)
+        # The setup goes to each process once; each builds its model once (`sweeps.worker`).
+        run_all(solve_scenario, setup, rest, record=record, failed=_failed,
+                workers=processes, dask_address=dask_address)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -182,94 +175,10 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 
 
 # ---- executors -----------------------------------------------------------------------------
-_POOL_SETUP: SweepSetup | None = None  # set in each pool process by `_init_pool_worker`
-
-
-def _init_pool_worker(setup: SweepSetup) -> None:
-    """Pool process start: keep the setup; leave Ctrl-C to the parent, which stops the pool."""
-    global _POOL_SETUP
-    _POOL_SETUP = setup
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _pool_task(scenario: Scenario) -> dict[str, Any]:
-    assert _POOL_SETUP is not None
-    return solve_scenario(_POOL_SETUP, scenario)
-
-
 def _failed(scenario: Scenario, err: BaseException) -> dict[str, Any]:
     """The row of a scenario whose task died outside `solve_scenario` (worker lost...)."""
     return {"scenario": scenario.name, "status": "error", "seconds": np.nan,
             "message": f"{type(err).__name__}: {err}"[:2000], "decisions": ()}
-
-
-def _collect(done: Iterable[Any], index_of: Callable[[Any], int], scenarios: list[Scenario],
-             record: Callable[[int, dict[str, Any]], None]) -> None:
-    """Record each finished future's row (a future that failed outside the task, e.g. a lost
-    worker, becomes an error row)."""
-    for future in done:
-        i = index_of(future)
-        try:
-            row = future.result()
-        except Exception as err:
-            row = _failed(scenarios[i], err)
-        record(i, row)
-
-
-def _run_pool(workers: int, setup: SweepSetup, scenarios: list[Scenario],
-              record: Callable[[int, dict[str, Any]], None]) -> None:
-    """A local process pool; fresh 'spawn' processes (no fork of a process that ran HiGHS)."""
-    context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                   initializer=_init_pool_worker, initargs=(setup,))
-    futures: dict[Future[dict[str, Any]], int] = {}
-    try:
-        futures = {executor.submit(_pool_task, s): i for i, s in enumerate(scenarios)}
-        _collect(as_completed(futures), futures.__getitem__, scenarios, record)
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        # Running solves would finish first; stop the workers now (private, but the only way).
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown(wait=True)
-
-
-def dask_client(address: str) -> tuple[Any, Any]:
-    """A Dask client of the scheduler at `address` and `distributed.as_completed`; a missing
-    Dask or an unreachable scheduler is a UsageError (shared by sweeps and robust plans)."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError as err:
-        raise UsageError("--dask needs Dask: pip install 'sitepivot[dask]'") from err
-    try:
-        client = Client(address, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {err}") from err
-    return client, as_completed
-
-
-def _run_dask(address: str, setup: SweepSetup, scenarios: list[Scenario],
-              record: Callable[[int, dict[str, Any]], None]) -> None:
-    """The same task on an existing Dask scheduler; the setup is sent to each worker once."""
-    client, dask_completed = dask_client(address)
-    futures: list[Any] = []
-    try:
-        shared = client.scatter(setup, broadcast=True)
-        run = uuid.uuid4().hex[:12]
-        futures = [client.submit(solve_scenario, shared, s, pure=False,
-                                 key=f"sitepivot-{run}-{i}") for i, s in enumerate(scenarios)]
-        index = {f.key: i for i, f in enumerate(futures)}
-        _collect(dask_completed(futures, loop=client.loop), lambda f: index[f.key], scenarios,
-                 record)
-    except BaseException:
-        if futures:
-            client.cancel(futures)
-        raise
-    finally:
-        client.close()
 
 
 def parse_ranges(items: Sequence[str]) -> dict[str, tuple[float, float]]:
