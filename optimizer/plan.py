@@ -36,7 +36,10 @@ CASH_FLOW_COLUMNS = ["quarter", "mining_margin_musd", "ai_revenue_musd", "ai_ope
                      # the incremental terminal value added in T-1 (=IRR() of it is the
                      # quarterly conversion IRR).
                      "mining_only_net_musd", "incremental_net_musd",
-                     "incremental_irr_flow_musd"]
+                     "incremental_irr_flow_musd",
+                     # What counts against budget_musd that quarter (not a cash flow): the
+                     # owner's capex, or its equity share under budget_basis = equity.
+                     "budget_use_musd"]
 # One row per year of the plan ($M); debt outstanding at the end of the year's last quarter.
 ANNUAL_COLUMNS = ["year", "revenue_musd", "ebitda_musd", "capex_musd",
                   "project_cash_flow_musd", "equity_cash_flow_musd", "debt_outstanding_musd"]

@@ -175,6 +175,7 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
     # Hand-built: no mining-only counterfactual is computed, so the conversion lines are blank.
     for column in ("mining_only_net_musd", "incremental_net_musd", "incremental_irr_flow_musd"):
         cash[column] = np.nan
+    cash["budget_use_musd"] = total("capex")  # budget_basis = capex, no deal terms
     noi_last = total("rev")[-1] - total("opex")[-1]
     tv = float(8.0 * 4 * noi_last * df[-1])
     # As `models.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.

@@ -237,7 +237,9 @@ def test_the_plan_reports_the_hand_numbers() -> None:
             ("debt_outstanding_musd", BALANCE), ("equity_cash_flow_musd", EQUITY),
             ("equity_discounted_musd", [EQUITY[t] * DFE[t] for t in range(T)]),
             ("discount_factor", DF[:T]), ("discounted_musd", [NET[t] * DF[t] for t in range(T)]),
-            ("cumulative_discounted_musd", list(np.cumsum([NET[t] * DF[t] for t in range(T)])))):
+            ("cumulative_discounted_musd", list(np.cumsum([NET[t] * DF[t] for t in range(T)]))),
+            # budget_basis = equity: the owner's capex less its 50% debt draw counts.
+            ("budget_use_musd", [0.5 * c for c in CAPEX])):
         assert list(cf[column]) == pytest.approx(want, rel=REL, abs=1e-12), column
     assert plan.npv_musd == pytest.approx(NPV, rel=REL)
     assert plan.equity_npv_musd == pytest.approx(EQUITY_NPV, rel=REL)
@@ -267,6 +269,14 @@ def test_the_plan_reports_the_hand_numbers() -> None:
     (rate,) = plan.decisions["irr"]
     assert np.isnan(rate)
     assert plan.decisions["payback_quarter"].isna().all()  # and never pays back
+
+
+def test_budget_use_is_the_owner_capex_under_the_capex_basis() -> None:
+    from optimizer.solve.optimize import optimize
+
+    plan = optimize(deal_portfolio(budget_basis="capex"), time_limit=60, mip_gap=0.0,
+                    method="monolithic")
+    assert list(plan.cash_flows["budget_use_musd"]) == pytest.approx(CAPEX, rel=REL, abs=1e-12)
 
 
 def test_blank_deal_columns_change_nothing_to_the_last_digit() -> None:

@@ -229,9 +229,10 @@ def test_charts_exist_and_plot_the_right_ranges(report):
     assert "CashFlows!$A$2:$A$9" in cash
     assert "ChartData!$B$2:$B$9" in area and "ChartData!$C$2:$C$9" in area
     assert "ChartData!$D$2:$D$9" in capex and "ChartData!$E$2:$E$9" in capex
+    assert "ChartData!$F$2:$F$9" in capex  # budget use: what the budget limits
     wb = load_workbook(path)
     assert wb["ChartData"]["A1"].value == "quarter" and wb["ChartData"]["E1"].value == \
-        "budget_musd"
+        "budget_musd" and wb["ChartData"]["F1"].value == "budget_use_musd"
     assert wb["ChartData"]["B2"].value == 650 and wb["ChartData"]["C9"].value == 200
 
 

@@ -388,12 +388,15 @@ def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     by_q = by_q.reindex(quarters).fillna(0.0)
     capex = plan.cash_flows.set_index("quarter")["capex_musd"].reindex(quarters).fillna(0.0)
     budget = plan.portfolio.quarters.set_index("quarter")["budget_musd"].reindex(quarters)
+    use = plan.cash_flows.set_index("quarter")["budget_use_musd"].reindex(quarters).fillna(0.0)
     frame = pd.DataFrame({"quarter": quarters, "mining_mw": by_q["mining_mw"].to_numpy(),
                           "ai_it_mw_online": by_q["ai_it_mw_online"].to_numpy(),
-                          "capex_musd": capex.to_numpy(), "budget_musd": budget.to_numpy()})
+                          "capex_musd": capex.to_numpy(), "budget_musd": budget.to_numpy(),
+                          "budget_use_musd": use.to_numpy()})
     last = write_frame(ws, frame, "tChartData")
     put(ws.cell(last + 2, 1), "Series of the Summary charts (portfolio totals; a blank budget "
-        "means no limit in that quarter).")
+        "means no limit in that quarter; budget use is what counts against the budget: "
+        f"budget_basis = {plan.portfolio.settings.budget_basis}).")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, last + 1))
     return 2, 1 + len(quarters)
@@ -424,8 +427,8 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     """Three native charts on the Summary sheet, right of the metrics.
 
     Net cash flow (columns) with cumulative discounted NPV (line, secondary axis, zero levels
-    aligned) from CashFlows; MW mining vs AI IT online (stacked area) and capex vs budget
-    (columns + line) from ChartData.
+    aligned) from CashFlows; MW mining vs AI IT online (stacked area) and capex and budget
+    use vs budget (columns + line) from ChartData.
     """
     col = {c: i for i, c in enumerate(CASH_FLOW_COLUMNS, start=1)}
     bars = BarChart()
@@ -456,8 +459,11 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     _place(ws, area, "F20")
 
     capex = BarChart()
-    capex.title = "Capex by quarter against budget ($M)"
+    # Budget use, not capex, is what the budget limits: under budget_basis = equity only the
+    # equity share counts, and capex alone may stand above a budget the plan keeps.
+    capex.title = "Capex and budget use by quarter against budget ($M)"
     chart_series(capex, data, 4, data_rows, "capex", "ED7D31")
+    chart_series(capex, data, 6, data_rows, "budget use", "A5A5A5")
     capex.set_categories(quarters)
     style_chart(capex, "$M")
     budget = LineChart()

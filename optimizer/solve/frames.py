@@ -41,7 +41,7 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
     site_names = portfolio.site_names
     usage = econ.rules.usage(decisions)
     conversion = conversion_of(econ, valuation)
-    cash_flows = _cash_flows(valuation, labels, conversion)
+    cash_flows = _cash_flows(valuation, labels, usage.budget_use, conversion)
     return {
         "decisions": decision_rows(econ, decisions.halls),
         "upgrades": upgrade_rows(econ, decisions.modules, decisions.upgrades),
@@ -231,8 +231,8 @@ def upgrade_rows(econ: Economics, modules: np.ndarray, upgrades: np.ndarray) -> 
     return frame.sort_values(["start_quarter", "site", "kind"], ignore_index=True)
 
 
-def _cash_flows(v: Valuation, labels: list[str], conversion: Conversion | None = None
-                ) -> pd.DataFrame:
+def _cash_flows(v: Valuation, labels: list[str], budget_use: np.ndarray,
+                conversion: Conversion | None = None) -> pd.DataFrame:
     net = v.net.sum(axis=0)
     discounted = net * v.discount
     equity = v.equity_cash_flow.sum(axis=0)
@@ -268,6 +268,7 @@ def _cash_flows(v: Valuation, labels: list[str], conversion: Conversion | None =
         frame["mining_only_net_musd"] = conversion.mining_only_net
         frame["incremental_net_musd"] = conversion.incremental_net
         frame["incremental_irr_flow_musd"] = irr_flow
+    frame["budget_use_musd"] = budget_use
     return frame[CASH_FLOW_COLUMNS]
 
 
