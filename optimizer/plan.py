@@ -130,6 +130,14 @@ class Plan:
         return int(self.decisions["halls"].sum()) if len(self.decisions) else 0
 
     @property
+    def objective_npv_musd(self) -> float:
+        """The NPV this plan maximises, recomputed from its decisions: the project NPV, or the
+        equity NPV under objective = equity_npv (what `bound_musd` bounds)."""
+        if self.portfolio.settings.objective == "equity_npv":
+            return self.equity_npv_musd
+        return self.npv_musd
+
+    @property
     def uplift_vs_greedy_musd(self) -> float | None:
         if self.greedy_npv_musd is None:
             return None

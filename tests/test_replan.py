@@ -162,6 +162,31 @@ def test_timing_value_against_earliest_and_never():
     assert never["halls_converted"] == 0
 
 
+def test_timing_is_in_the_objectives_npv_under_the_equity_objective():
+    """With objective = equity_npv and debt, project and equity NPV differ: every Timing row
+    is an equity NPV, and since the plan is the proven equity optimum no simple timing beats it
+    (in project NPV one may: the plan does not maximise that)."""
+    from models.economics import evaluate, mining_only, objective_npv
+
+    t = tiny_tables()
+    extra = pd.DataFrame({"key": ["objective", "debt_ltc", "debt_rate", "debt_tenor_years",
+                                  "equity_discount_rate"],
+                          "value": ["equity_npv", 0.6, 0.09, 5, 0.15]}, dtype=object)
+    t["Settings"] = pd.concat([t["Settings"], extra], ignore_index=True)
+    portfolio = portfolio_from_tables(t)
+    plan = optimize(portfolio, time_limit=30, mip_gap=0.0)
+    assert plan.status == "optimal"
+    assert abs(plan.equity_npv_musd - plan.npv_musd) > 10
+    frame = timing_value(plan).set_index("strategy")
+    assert frame.loc["this plan (timing optimised)", "npv_musd"] == pytest.approx(
+        plan.equity_npv_musd, rel=1e-12)
+    others = frame.drop(index="this plan (timing optimised)")["vs_this_plan_musd"].dropna()
+    assert len(others) >= 2 and (others <= 1e-6 * abs(plan.equity_npv_musd)).all()
+    econ = build_economics(portfolio)
+    never = objective_npv(econ, evaluate(econ, mining_only(econ)))
+    assert frame.loc["never convert (mining only)", "npv_musd"] == pytest.approx(never, rel=1e-9)
+
+
 # ---- roll-forward ----------------------------------------------------------------------------
 def _rolled(start: str) -> dict[str, pd.DataFrame]:
     """The tiny portfolio re-planned from `start`, eight quarters, same market shape."""

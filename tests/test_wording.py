@@ -40,13 +40,14 @@ def _row(**values: object) -> dict[str, object]:
 
 def _forced() -> SimpleNamespace:
     """What `optimize` returns for a forced re-solve stopped by its time limit."""
-    return SimpleNamespace(status="feasible", npv_musd=6_711.4, bound_musd=6_880.0, gap=0.0251,
+    return SimpleNamespace(status="feasible", objective_npv_musd=6_711.4, bound_musd=6_880.0,
+                           gap=0.0251,
                            timings={"economics": 0.1, "build": 0.4})
 
 
 def _plan() -> SimpleNamespace:
     return SimpleNamespace(
-        npv_musd=6_790.7, bound_musd=6_870.0, mip_gap_requested=0.001,
+        objective_npv_musd=6_790.7, bound_musd=6_870.0, mip_gap_requested=0.001,
         decisions=pd.DataFrame(columns=["site", "option", "start_quarter", "halls"]),
         why_not=None, timing_value=None, baseline_metrics=None, baseline_changes=None)
 

@@ -32,7 +32,8 @@ Why not? For each site that converts nothing, in this order:
   `budget`, all of them within it (`time_budgets` splits a `plan` run's time limit); the others
   say so. A forced plan that is infeasible gives `blocked by budget or portfolio limits`.
 
-Value of timing: this plan's NPV beside the NPV of
+Value of timing: this plan's NPV beside the NPV of (every NPV here, in WhyNot's costs too, is
+the one the plan maximises: the equity NPV under objective = equity_npv, as its bound is)
 - `every profitable hall as early as possible`: commitments first, then every candidate hall
   whose NPV net of the mining it displaces is positive, earliest start quarter first (ties: most
   NPV per dollar of capex), placed while every constraint holds (the greedy machinery of
@@ -54,7 +55,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from models.economics import Economics, build_economics
+from models.economics import Economics, build_economics, objective_npv
 from models.errors import InfeasibleError, NoSolutionError
 from models.portfolio import Portfolio
 from models.quarters import add_quarters, quarter_ordinal
@@ -63,7 +64,14 @@ from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
 from optimizer.reports.write import open_report, read_decisions
-from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
+from optimizer.solve.greedy import (
+    GreedyState,
+    commitments_placed,
+    fill,
+    finish,
+    greedy_plan,
+    start_scores,
+)
 from optimizer.solve.status import Status
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
@@ -365,11 +373,13 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
         row["explanation"] = (f"{row['explanation']}; the forced re-solve found no plan in "
                               f"{seconds:.3g} s")
         return max(0.0, time.perf_counter() - clock - seconds)
-    at_most = plan.npv_musd - result.npv_musd
+    # In the objective's NPV (the equity NPV under objective = equity_npv), which the bounds
+    # bound and the forced re-solve maximises.
+    at_most = plan.objective_npv_musd - result.objective_npv_musd
     bounds = [b for b in (result.bound_musd, plan.bound_musd) if math.isfinite(b)]
-    at_least = plan.npv_musd - min(bounds) if bounds else None
+    at_least = plan.objective_npv_musd - min(bounds) if bounds else None
     proven = result.status == Status.OPTIMAL
-    row.update(forced_npv_musd=result.npv_musd, npv_lost_musd=at_most if proven else None,
+    row.update(forced_npv_musd=result.objective_npv_musd, npv_lost_musd=at_most if proven else None,
                npv_lost_at_least_musd=at_least, npv_lost_at_most_musd=at_most)
     if proven:
         row["explanation"] = (f"{row['explanation']}; forcing it costs {at_most:,.1f} $M of NPV "
@@ -384,9 +394,11 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
 
 # ---- value of timing -------------------------------------------------------------------------
 def _value(econ: Economics, state: GreedyState) -> tuple[float, int]:
-    """NPV and halls of a greedy state, mining dispatched; NaN if it breaks a limit."""
+    """The objective's NPV and the halls of a greedy state, mining dispatched; NaN if it
+    breaks a limit."""
     plan = finish(econ, state)
-    return (float("nan") if plan is None else plan.valuation.npv), int(state.halls.sum())
+    value = float("nan") if plan is None else objective_npv(econ, plan.valuation)
+    return value, int(state.halls.sum())
 
 
 def earliest_and_never(econ: Economics) -> tuple[tuple[float, int], tuple[float, int]]:
@@ -398,16 +410,24 @@ def earliest_and_never(econ: Economics) -> tuple[tuple[float, int], tuple[float,
     return _value(econ, fill(commitments_placed(econ), order)), never
 
 
+def _greedy_value(econ: Economics, project_npv: float) -> float:
+    """The greedy plan's NPV in the objective's terms (the Plan keeps its project NPV)."""
+    if econ.objective != "equity_npv":
+        return project_npv
+    greedy = greedy_plan(econ)
+    return float("nan") if greedy is None else objective_npv(econ, greedy.valuation)
+
+
 def timing_value(plan: Plan) -> pd.DataFrame:
     """This plan beside simple timings (see the module docstring). Columns: `TIMING_COLUMNS`."""
     econ = build_economics(plan.portfolio)
     (early, early_halls), (never, never_halls) = earliest_and_never(econ)
     committed = " (committed halls only)" if never_halls else ""
     rows: list[tuple[str, float, int | None, str]] = [
-        ("this plan (timing optimised)", plan.npv_musd, plan.halls_converted,
+        ("this plan (timing optimised)", plan.objective_npv_musd, plan.halls_converted,
          "the optimiser chooses where, what and when")]
     if plan.greedy_npv_musd is not None:
-        rows.append(("simple ranking", plan.greedy_npv_musd, None,
+        rows.append(("simple ranking", _greedy_value(econ, plan.greedy_npv_musd), None,
                      "halls ranked by NPV per dollar of capex, placed while limits hold"))
     rows += [("every profitable hall as early as possible", early, early_halls,
               "each hall worth more than the mining it displaces, started at the first quarter "
@@ -419,7 +439,7 @@ def timing_value(plan: Plan) -> pd.DataFrame:
         rows.append(("best possible (the solver's proven bound)", plan.bound_musd, None,
                      timing_worth(plan, early)))
     frame = pd.DataFrame(rows, columns=["strategy", "npv_musd", "halls_converted", "note"])
-    frame["vs_this_plan_musd"] = frame["npv_musd"] - plan.npv_musd
+    frame["vs_this_plan_musd"] = frame["npv_musd"] - plan.objective_npv_musd
     return frame[TIMING_COLUMNS]
 
 
@@ -431,7 +451,7 @@ def timing_worth(plan: Plan, early: float) -> str:
 
     if not math.isfinite(early):
         return "no plan can be worth more than this"
-    low = plan.npv_musd - early
+    low = plan.objective_npv_musd - early
     if plan.status == Status.OPTIMAL or not math.isfinite(plan.bound_musd):
         return f"choosing the timing is worth {money(low)} over as early as possible"
     return (f"no plan can be worth more; this plan stopped at its time limit, so choosing the "

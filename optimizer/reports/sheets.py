@@ -349,10 +349,12 @@ EXPLANATION_SHEETS = (
      "net of the mining it displaces and the upgrades it needs. Forcing that hall in a re-solve "
      "costs between npv_lost_at_least_musd (this plan's NPV less the forced solve's proven "
      "bound) and npv_lost_at_most_musd (this plan's NPV less the forced plan's); npv_lost_musd, "
-     "the point, only when the forced re-solve is proven optimal."),
+     "the point, only when the forced re-solve is proven optimal. NPVs are the objective's "
+     "(the equity NPV under objective = equity_npv)."),
     ("Timing", "timing_value", "tTiming",
      "What choosing the timing is worth: this plan beside converting every profitable hall as "
-     "early as possible, and beside never converting."),
+     "early as possible, and beside never converting. NPVs are the objective's (the equity NPV "
+     "under objective = equity_npv)."),
 )
 
 
