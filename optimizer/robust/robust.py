@@ -291,6 +291,10 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
         _require_plans(ws, cases, "wait-and-see (each future on its own)")
         timings["wait_and_see_eev"] = time.perf_counter() - clock
 
+        # Wait-and-see's bound on the robust objective: each future's own proven bound, which
+        # no shared first stage can beat there. A method stops once its plan is within
+        # mip_gap of it (or of the extensive form's own bound), as HiGHS stops at its gap.
+        ws_bound = _objective(_values(ws, "bound"), weights, risk_weight, cvar_level)
         econs = [build_economics(c.portfolio) for c in cases]
         if method == "auto":
             columns = sum(len(e.halls) + len(e.cooling) + len(e.power) for e in econs)
@@ -310,16 +314,18 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
                     for i, c in enumerate(cases)])
             bar.set_description("extensive form")
             best_first, best, ef_bound, log = _extensive(
-                econs, weights, k, risk_weight, cvar_level, start_from, context, cases)
+                econs, weights, k, risk_weight, cvar_level, start_from, context, cases,
+                ws_bound)
         elif method == "ph":
             bar.set_description("progressive hedging")
             best_first, best, ef_bound, log = _progressive_hedging(
                 cases, econs, weights, k, risk_weight, cvar_level, det_first, det_start, eev,
-                context)
+                context, ws_bound)
         else:
             bar.set_description("decomposition")
-            best_first, best, ef_bound = _decomposition(
-                cases, weights, k, risk_weight, cvar_level, det_first, eev, ws, context)
+            best_first, best, ef_bound, log = _decomposition(
+                cases, weights, k, risk_weight, cvar_level, det_first, eev, ws, context,
+                ws_bound)
         bar.update(1)
         timings["robust"] = time.perf_counter() - clock
 
@@ -398,11 +404,13 @@ def common_core(ws: Sequence[RecourseResult]) -> dict[FirstKey, float]:
 
 def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight: float,
                cvar_level: float, eev: list[RecourseResult], context: _Run,
-               cases: Sequence[Future]
+               cases: Sequence[Future], ws_bound: float = math.inf
                ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
     """Solve the extensive form from `eev` (one solution per future sharing a first stage:
     the deterministic plan's, or the common core's) when each has a plan, then evaluate its
     first stage in every future (recourse re-optimised from the extensive form's own recourse).
+    HiGHS stops at mip_gap against the lower of its own bound and `ws_bound` (wait-and-see's):
+    the evaluation can only raise the plan's value, so the gap then holds for the answer.
     Returns the first stage, its per-future results, the extensive form's bound and its log."""
     model = build_extensive(econs, weights, k, risk_weight, cvar_level)
     runner = HighsRunner(model)
@@ -415,14 +423,18 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
         first = dict(eev[0].first_stage)
         values += [(model.first[j], first.get(key, 0.0)) for j, key in enumerate(model.first_keys)]
         runner.set_start(values)
-    def report(seconds: float, bound: float, objective: float) -> None:
-        """Show the extensive form's progress on the bar."""
-        if math.isfinite(bound) and math.isfinite(objective):
-            context.bar.set_postfix_str(f"{seconds:.0f}/{context.time_limit:.0f} s, gap "
-                                        f"{relative_gap(objective, bound):.2%}")
+    def proven(seconds: float, bound: float, objective: float) -> bool:
+        """Show the progress on the bar; stop once the plan is within mip_gap of the lower
+        of the two bounds."""
+        best = min(bound, ws_bound)
+        if not (math.isfinite(best) and math.isfinite(objective)):
+            return False
+        gap = relative_gap(objective, best)
+        context.bar.set_postfix_str(f"{seconds:.0f}/{context.time_limit:.0f} s, gap {gap:.2%}")
+        return gap <= context.mip_gap
 
     outcome = runner.solve(time_limit=context.time_limit, mip_gap=context.mip_gap, threads=1,
-                           seed=context.seed, on_progress=report)
+                           seed=context.seed, should_stop=proven)
     if outcome.status == Status.INFEASIBLE:
         raise NoSolutionError("No first stage is feasible in every future: each future has a "
                               "plan of its own, but none shares the starts of the first "
@@ -477,8 +489,9 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
 # ---- the decomposition -------------------------------------------------------------------
 def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_weight: float,
                    cvar_level: float, det_first: dict[FirstKey, float],
-                   eev: list[RecourseResult], ws: list[RecourseResult], context: _Run
-                   ) -> tuple[dict[FirstKey, float], list[RecourseResult], float]:
+                   eev: list[RecourseResult], ws: list[RecourseResult], context: _Run,
+                   ws_bound: float = math.inf
+                   ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
     """Scenario sub-problems only: the deterministic first stage (its EEV results), the
     MAX_CANDIDATES most frequent wait-and-see first stages and their common core (when it is
     none of those) are each evaluated in every future
@@ -495,45 +508,57 @@ def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_we
     if core not in counts and core != det_key:
         chosen.append((core, ws[0].starts))
     return _best_candidate(cases, weights, risk_weight, cvar_level, det_key, eev, chosen,
-                           context)
+                           context, ws_bound)
 
 
 def _best_candidate(cases: Sequence[Future], weights: np.ndarray, risk_weight: float,
                     cvar_level: float, det_key: tuple[tuple[FirstKey, float], ...],
                     eev: list[RecourseResult],
                     chosen: Sequence[tuple[tuple[tuple[FirstKey, float], ...], Starts]],
-                    context: _Run) -> tuple[dict[FirstKey, float], list[RecourseResult], float]:
+                    context: _Run, ws_bound: float = math.inf
+                    ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
     """Evaluate each candidate first stage (with a MIP start for its recourse) in every future
     and keep the best by the robust objective; the deterministic one is already evaluated
-    (EEV). Returns it, its results and NaN (no bound of its own)."""
-    candidates: list[tuple[tuple[tuple[FirstKey, float], ...], list[RecourseResult]]] = [
-        (det_key, eev)]
-    chosen = [(key, start) for key, start in chosen if key != det_key]
-    context.bar.total += len(chosen) * len(cases)
-    for key, start in chosen:
-        first = dict(key)
-        tasks = [context.task(f"candidate {len(candidates)} future {i + 1}", i, c.portfolio,
-                              first, start) for i, c in enumerate(cases)]
-        candidates.append((key, context.run(tasks)))
-
+    (EEV). The search stops, as a MIP stops at its gap, once the best is within mip_gap of
+    `ws_bound` (wait-and-see's bound). Returns it, its results, NaN (no bound of its own) and
+    a line saying how many candidates were evaluated."""
     def score(results: list[RecourseResult]) -> float:
         values = _values(results)
         if np.isnan(values).any() or np.isinf(values).any():
             return -math.inf
         return objective_value(values, weights, risk_weight, cvar_level)
 
+    candidates: list[tuple[tuple[tuple[FirstKey, float], ...], list[RecourseResult]]] = [
+        (det_key, eev)]
+    chosen = [(key, start) for key, start in chosen if key != det_key]
+    context.bar.total += len(chosen) * len(cases)
+    best = score(eev)
+    for j, (key, start) in enumerate(chosen):
+        if math.isfinite(best) and relative_gap(best, ws_bound) <= context.mip_gap:
+            context.bar.total -= (len(chosen) - j) * len(cases)
+            break
+        first = dict(key)
+        tasks = [context.task(f"candidate {len(candidates)} future {i + 1}", i, c.portfolio,
+                              first, start) for i, c in enumerate(cases)]
+        candidates.append((key, context.run(tasks)))
+        best = max(best, score(candidates[-1][1]))
+    log = (f"sitepivot: {len(candidates)} of {len(chosen) + 1} candidate first stage(s) "
+           "evaluated in every future (the deterministic one first); "
+           + ("the search stopped within mip_gap of the wait-and-see bound.\n"
+              if len(candidates) <= len(chosen) else "all of them.\n"))
+
     key, results = max(candidates, key=lambda item: score(item[1]))
     if score(results) == -math.inf:
         raise NoSolutionError("The decomposition found no first stage feasible in every future "
                               "among its candidates (the deterministic plan's and those of the "
                               "futures solved alone, or PH's); try --method extensive.")
-    return dict(key), results, math.nan
+    return dict(key), results, math.nan, log
 
 
 def _progressive_hedging(cases: Sequence[Future], econs: list[Economics], weights: np.ndarray,
                          k: int, risk_weight: float, cvar_level: float,
                          det_first: dict[FirstKey, float], det_start: Starts,
-                         eev: list[RecourseResult], context: _Run
+                         eev: list[RecourseResult], context: _Run, ws_bound: float = math.inf
                          ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
     """PH (mpi-sppy, `optimizer.robust.ph`) proposes first stages; each is evaluated in every
     future like the decomposition's candidates and the best is kept."""
@@ -543,9 +568,10 @@ def _progressive_hedging(cases: Sequence[Future], econs: list[Economics], weight
                                   time_limit=context.time_limit, mip_gap=context.mip_gap,
                                   bar=context.bar)
     chosen = [(key, det_start) for key in proposed[:MAX_CANDIDATES]]
-    first, results, bound = _best_candidate(cases, weights, risk_weight, cvar_level,
-                                            _frozen(det_first), eev, chosen, context)
-    return first, results, bound, log
+    first, results, bound, evaluated = _best_candidate(
+        cases, weights, risk_weight, cvar_level, _frozen(det_first), eev, chosen, context,
+        ws_bound)
+    return first, results, bound, log + evaluated
 
 
 # ---- out of sample -------------------------------------------------------------------------
@@ -573,6 +599,17 @@ def _out_of_sample(portfolio: Portfolio, m: int, seed: int, robust_first: dict[F
     return frame[OUT_OF_SAMPLE_COLUMNS]
 
 
+def _objective(values: np.ndarray, weights: np.ndarray, risk_weight: float, cvar_level: float
+               ) -> float:
+    """The robust objective of per-future values: -inf if infeasible in some future, +inf if
+    some future is unbounded (a bound without a proof), NaN if a value is missing."""
+    if (values == -math.inf).any():
+        return -math.inf
+    if (values == math.inf).any():
+        return math.inf
+    return objective_value(values, weights, risk_weight, cvar_level)
+
+
 # ---- assembling the answer -----------------------------------------------------------------
 def _assemble(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray, k: int,
               risk_weight: float, cvar_level: float, mip_gap: float, method: str,
@@ -581,11 +618,7 @@ def _assemble(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray
               eev: list[RecourseResult], ws: list[RecourseResult], ef_bound: float,
               oos: pd.DataFrame | None, timings: dict[str, float], log: str) -> RobustPlan:
     def objective(values: np.ndarray) -> float:
-        if (values == -math.inf).any():
-            return -math.inf  # infeasible in some future
-        if (values == math.inf).any():
-            return math.inf
-        return objective_value(values, weights, risk_weight, cvar_level)
+        return _objective(values, weights, risk_weight, cvar_level)
 
     best, eev, ws = _pool_known_plans(best_first, det_first, best, eev, ws)
     rp_values, rp_bounds = _values(best), _values(best, "bound")
