@@ -276,6 +276,8 @@ def test_a_search_stops_once_its_plan_is_within_the_gap_of_wait_and_see() -> Non
         if method == "decomposition":
             assert "1 of 2 candidate first stage(s)" in loose.log
             assert "stopped within mip_gap" in loose.log
+            method_note = loose.summary.set_index("metric").loc["method", "note"]
+            assert "1 of 2 candidate first stage(s)" in method_note
 
 
 # ---- the futures -------------------------------------------------------------------------

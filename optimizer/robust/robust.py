@@ -8,14 +8,17 @@ The story:
    proven bounds bounds every plan from above;
 4. EEV: the deterministic plan's first stage (its starts in quarters < K) fixed in every future,
    the rest re-optimised;
-5. the robust first stage, by one of two methods:
+5. the robust first stage, by one of three methods, each stopping once its plan is within
+   mip_gap of the proven bound (wait-and-see's, or the extensive form's own if lower), as a
+   MIP stops at its gap:
    - ``extensive``: the two-stage MILP of `models.robust.build_extensive` in HiGHS, started from
      the EEV solutions (the deterministic plan) when they are feasible in every future, else
      from the common core (`common_core`: the first-stage starts every wait-and-see plan makes)
      evaluated in every future, when that is;
    - ``decomposition``: scenario sub-problems only (pool or Dask): the deterministic first
-     stage, the most frequent wait-and-see first stages and the common core are each evaluated
-     in every future and the best is kept. No home-made bound: the bound is wait-and-see's;
+     stage, then the most frequent wait-and-see first stages and the common core are each
+     evaluated in every future and the best is kept. No home-made bound: the bound is
+     wait-and-see's;
    - ``ph``: progressive hedging (mpi-sppy, `optimizer.robust.ph`) proposes the candidates;
 6. the robust first stage is evaluated in every future (recourse re-optimised, started from the
    extensive form's answer), which gives each future's NPV with its own proven bound;
@@ -67,8 +70,11 @@ from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, she
 
 METHODS = ("auto", "extensive", "decomposition", "ph")
 # `auto` solves the extensive form up to this many scenario-copies of the model's integer
-# columns (the sample has ~1,200 per scenario: about 30 scenarios), and decomposes beyond.
-AUTO_EXTENSIVE_COLUMNS = 40_000
+# columns, and decomposes beyond. Memory decides, not time: both methods stop at the gap, and on
+# the sample (1,273 per future) the extensive form took 1.0, 1.7 and 3.7 GB at 20, 30 and 100
+# futures (about 29 KB per column) against 0.3-0.8 GB for the decomposition, whose sub-problems
+# also spread over Dask (benchmarks/README.md). 160,000 columns: about 125 sample futures, 5 GB.
+AUTO_EXTENSIVE_COLUMNS = 160_000
 MAX_CANDIDATES = 4  # wait-and-see first stages evaluated by the decomposition (besides det.)
 OUT_OF_SAMPLE_SEED_OFFSET = 1  # out-of-sample draws use seed + 1: other draws than in-sample
 
@@ -882,7 +888,10 @@ def summary_frame(plan: RobustPlan) -> pd.DataFrame:
          "starts in these first quarters are committed now, the same in every future"),
         ("risk_weight", plan.risk_weight, "", "W, the weight of CVaR in the objective"),
         ("cvar_level", plan.cvar_level, "share", "A, the tail share CVaR averages"),
-        ("method", plan.method, "", "extensive form in HiGHS, or scenario decomposition"),
+        ("method", plan.method, "", "; ".join(
+            ["extensive form in HiGHS, or scenario decomposition"]
+            + [line.removeprefix("sitepivot: ").strip() for line in plan.log.splitlines()
+               if line.startswith("sitepivot: ")])),
         ("deterministic_npv_musd", plan.deterministic.npv_musd, "$M",
          f"the deterministic plan's NPV on the base forecast ({plan.deterministic.status}, "
          f"gap {plan.deterministic.gap:.2%})"),
