@@ -71,9 +71,10 @@ from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, she
 METHODS = ("auto", "extensive", "decomposition", "ph")
 # `auto` solves the extensive form up to this many scenario-copies of the model's integer
 # columns, and decomposes beyond. Memory decides, not time: both methods stop at the gap, and on
-# the sample (1,273 per future) the extensive form took 1.0, 1.7 and 3.7 GB at 20, 30 and 100
-# futures (about 29 KB per column) against 0.3-0.8 GB for the decomposition, whose sub-problems
-# also spread over Dask (benchmarks/README.md). 160,000 columns: about 125 sample futures, 5 GB.
+# the sample (1,273 per future) the extensive form took 0.7, 1.7 and 3.7 GB at 10, 30 and 100
+# futures (about 34 MB per future, 27 KB per column) against 0.2-0.8 GB for the decomposition,
+# whose sub-problems also spread over Dask (benchmarks/README.md). 160,000 columns: about 125
+# sample futures, some 4.5 GB.
 AUTO_EXTENSIVE_COLUMNS = 160_000
 MAX_CANDIDATES = 4  # wait-and-see first stages evaluated by the decomposition (besides det.)
 OUT_OF_SAMPLE_SEED_OFFSET = 1  # out-of-sample draws use seed + 1: other draws than in-sample
