@@ -87,6 +87,7 @@ class Plan:
     mip_gap_requested: float = 0.001  # the relative gap the solve was asked to prove
     method: str = "monolithic"
     greedy_npv_musd: float | None = None
+    greedy_objective_musd: float | None = None  # its objective's NPV (equity NPV if that)
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
     solver_log: str = ""
     time_limit_s: float = float("nan")  # the solver's time limit

@@ -216,5 +216,6 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
                 decisions=decisions, upgrades=upgrades, cash_flows=cash[CASH_FLOW_COLUMNS],
                 terminal_value_musd=tv, site_npv_musd=site_npv, mining_mw=mining_mw,
                 capacity=capacity, constraints=constraints, greedy_npv_musd=npv - 42.5,
+                greedy_objective_musd=npv - 42.5,
                 timings={"read": 0.2, "build": 0.4, "solve": 1.25}, solver_log=log,
                 warnings=["Odessa: a start commitment before earliest_start (fixture)"])

@@ -64,14 +64,7 @@ from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
 from optimizer.reports.write import open_report, read_decisions
-from optimizer.solve.greedy import (
-    GreedyState,
-    commitments_placed,
-    fill,
-    finish,
-    greedy_plan,
-    start_scores,
-)
+from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
 from optimizer.solve.status import Status
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
@@ -410,14 +403,6 @@ def earliest_and_never(econ: Economics) -> tuple[tuple[float, int], tuple[float,
     return _value(econ, fill(commitments_placed(econ), order)), never
 
 
-def _greedy_value(econ: Economics, project_npv: float) -> float:
-    """The greedy plan's NPV in the objective's terms (the Plan keeps its project NPV)."""
-    if econ.objective != "equity_npv":
-        return project_npv
-    greedy = greedy_plan(econ)
-    return float("nan") if greedy is None else objective_npv(econ, greedy.valuation)
-
-
 def timing_value(plan: Plan) -> pd.DataFrame:
     """This plan beside simple timings (see the module docstring). Columns: `TIMING_COLUMNS`."""
     econ = build_economics(plan.portfolio)
@@ -426,8 +411,8 @@ def timing_value(plan: Plan) -> pd.DataFrame:
     rows: list[tuple[str, float, int | None, str]] = [
         ("this plan (timing optimised)", plan.objective_npv_musd, plan.halls_converted,
          "the optimiser chooses where, what and when")]
-    if plan.greedy_npv_musd is not None:
-        rows.append(("simple ranking", _greedy_value(econ, plan.greedy_npv_musd), None,
+    if plan.greedy_objective_musd is not None:
+        rows.append(("simple ranking", plan.greedy_objective_musd, None,
                      "halls ranked by NPV per dollar of capex, placed while limits hold"))
     rows += [("every profitable hall as early as possible", early, early_halls,
               "each hall worth more than the mining it displaces, started at the first quarter "

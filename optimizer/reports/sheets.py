@@ -426,11 +426,12 @@ def style_chart(chart: BarChart | LineChart | AreaChart, axis_title: str) -> Non
 
 def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data: Worksheet,
                data_rows: tuple[int, int]) -> None:
-    """Three native charts on the Summary sheet, right of the metrics.
+    """Four native charts on the Summary sheet, right of the metrics.
 
     Net cash flow (columns) with cumulative discounted NPV (line, secondary axis, zero levels
     aligned) from CashFlows; MW mining vs AI IT online (stacked area) and capex and budget
-    use vs budget (columns + line) from ChartData.
+    use vs budget (columns + line) from ChartData; equity cash flow with debt outstanding
+    from CashFlows.
     """
     col = {c: i for i, c in enumerate(CASH_FLOW_COLUMNS, start=1)}
     bars = BarChart()

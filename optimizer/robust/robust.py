@@ -70,12 +70,12 @@ from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, she
 
 METHODS = ("auto", "extensive", "decomposition", "ph")
 # `auto` solves the extensive form up to this many scenario-copies of the model's integer
-# columns, and decomposes beyond. Memory decides, not time: both methods stop at the gap, and on
-# the sample (1,273 per future) the extensive form took 0.7, 1.7 and 3.7 GB at 10, 30 and 100
-# futures (about 34 MB per future, 27 KB per column) against 0.2-0.8 GB for the decomposition,
-# whose sub-problems also spread over Dask (benchmarks/README.md). 160,000 columns: about 125
-# sample futures, some 4.5 GB.
-AUTO_EXTENSIVE_COLUMNS = 160_000
+# columns (the sample has 1,273 per future: about 30 futures), and decomposes beyond. Below it
+# the extensive form truly optimises the first stage (the decomposition only compares a few
+# candidates) in under 2 GB; beyond, with both methods stopping at the gap, the decomposition
+# was faster and lighter on the sample: 100 futures in 818 s and 0.8 GB against 1,267 s and
+# 2.5 GB, for a plan 0.05% lower (benchmarks/README.md, "Robust plans").
+AUTO_EXTENSIVE_COLUMNS = 40_000
 MAX_CANDIDATES = 4  # wait-and-see first stages evaluated by the decomposition (besides det.)
 OUT_OF_SAMPLE_SEED_OFFSET = 1  # out-of-sample draws use seed + 1: other draws than in-sample
 

@@ -143,6 +143,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
         mip_gap_requested=options.mip_gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
+        greedy_objective_musd=None if greedy is None else objective_npv(econ, greedy.valuation),
         timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
         solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
