@@ -149,7 +149,7 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     def record(i: int, row: dict[str, Any]) -> None:
         rows[i + 1] = row
         bar.update(1)
-        bar.set_postfix_str(f"{row['scenario'][:24]}: {row['status']}", refresh=False)
+        bar.set_postfix_str(f"{row['scenario']}: {row['status']}", refresh=False)  # whole
         if on_result is not None:
             on_result(i + 1, row)
 
