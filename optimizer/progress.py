@@ -29,9 +29,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO, cast
 
 Mode = Literal["auto", "bar", "lines", "quiet"]
 
@@ -347,7 +347,35 @@ def counter_bar(total: int, *, unit: str, desc: str, enabled: bool = True) -> Co
     return Counter(Console("auto" if enabled else "quiet"), total, unit, desc)
 
 
-def reporter(progress: bool | Mode | Reporter | None) -> Reporter | None:
+@contextmanager
+def reporting(shown: Reporter, name: str, budget: float | None = None) -> Iterator[Reporter]:
+    """Phase `name` of any Reporter around a block: begun, then ended however the block exits
+    ("stopped after" on an error or Ctrl-C), as `Console.phase`."""
+    shown.begin(name, budget)
+    try:
+        yield shown
+    except BaseException:
+        shown.end("stopped after")
+        raise
+    shown.end()
+
+
+def both(first: Callable[[float, float, float], None] | None,
+         second: Callable[[float, float, float], None]
+         ) -> Callable[[float, float, float], None]:
+    """One solver hook `(seconds, bound, objective)` that tells `first` (if any), then
+    `second`."""
+    if first is None:
+        return second
+
+    def hook(seconds: float, bound: float, objective: float) -> None:
+        first(seconds, bound, objective)
+        second(seconds, bound, objective)
+
+    return hook
+
+
+def reporter(progress: bool | str | Reporter | None) -> Reporter | None:
     """The Reporter for an API's `progress=` argument: True (or "auto"): the same progress as
     the command line on stderr; "bar" or "lines": that mode; a Reporter (a Console): itself;
     False or None: none."""
@@ -361,5 +389,5 @@ def reporter(progress: bool | Mode | Reporter | None) -> Reporter | None:
 
             raise UsageError(f"progress must be True, False, 'bar', 'lines' or a Console, "
                              f"not {progress!r}")
-        return Console(progress)  # type: ignore[arg-type]
+        return Console(cast(Mode, progress))
     return progress

@@ -284,3 +284,28 @@ def test_fit_line_drops_the_bar_then_the_long_figures_then_cuts_the_name_at_a_wo
     assert fit_line(WHY_NOT, "3/15 s", forms, 40) == ("why not Rockdale (its best...", "", False)
     # nothing fits: the line is whole, never cut inside a number
     assert fit_line("solve", "3/45 s", forms, 5) == ("solve", "", False)
+
+
+# ---- the Python API's progress (issue 22) --------------------------------------------------
+def test_the_api_shows_the_cli_progress_with_progress_true(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`optimize(..., progress=True)` and `explain_plan(..., progress=True)`: on stderr, without
+    a terminal, the plain lines `sitepivot plan` writes; nothing without it."""
+    import optimizer
+
+    portfolio = optimizer.load_portfolio(write_xlsx(tiny_tables(), tmp_path / "tiny.xlsx"))
+    plan = optimizer.optimize(portfolio, time_limit=30, mip_gap=0.0)
+    assert capsys.readouterr().err == ""
+    plan = optimizer.optimize(portfolio, time_limit=30, mip_gap=0.0, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "solve (budget 30 s)"
+    assert err[-1].startswith("solve: done in ") and "best NPV $" in err[-1]
+    optimizer.explain_plan(plan, budget=10, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "value of timing and why not (budget 10 s)"
+    assert err[-1].startswith(("value of timing and why not: done in ", "why not "))
+    stream = io.StringIO()
+    optimizer.optimize(portfolio, time_limit=30, progress=Console("lines", stream=stream))
+    assert stream.getvalue().splitlines()[0] == "solve (budget 30 s)"
+    with pytest.raises(optimizer.UsageError, match="progress must be True, False"):
+        optimizer.optimize(portfolio, progress="loud")

@@ -62,7 +62,7 @@ from models.quarters import add_quarters, quarter_ordinal
 from optimizer.compare.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
 from optimizer.compare.inputs import report_metrics
 from optimizer.plan import DECISION_COLUMNS, Plan
-from optimizer.progress import Reporter
+from optimizer.progress import Reporter, reporter, reporting
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
 from optimizer.solve.status import Status
@@ -448,10 +448,21 @@ def timing_worth(plan: Plan, early: float) -> str:
 def explain_plan(plan: Plan, *, baseline: Path | None = None,
                  why_not_solves: int = WHY_NOT_MAX_SOLVES,
                  why_not_seconds: float = WHY_NOT_SECONDS, budget: float | None = None,
-                 progress: Reporter | None = None) -> Plan:
+                 progress: bool | str | Reporter | None = None) -> Plan:
     """Add why-not, value of timing and (with a baseline report) the changes to `plan`; the
     time taken is `plan.timings["explain"]`. `budget`: the most the why-not re-solves take in
-    all (see `time_budgets`; None: each takes up to `why_not_seconds`)."""
+    all (see `time_budgets`; None: each takes up to `why_not_seconds`). `progress`: True (or
+    "bar"/"lines") shows what `sitepivot plan` shows on stderr, as one phase "value of timing
+    and why not" and one per re-solve; a Reporter (a `Console`) gets one phase per re-solve;
+    None/False nothing."""
+    if isinstance(progress, bool | str):
+        shown = reporter(progress)
+        if shown is not None:
+            with reporting(shown, "value of timing and why not", budget):
+                return explain_plan(plan, baseline=baseline, why_not_solves=why_not_solves,
+                                    why_not_seconds=why_not_seconds, budget=budget,
+                                    progress=shown)
+        progress = None
     clock = time.perf_counter()
     plan.timing_value = timing_value(plan)
     left = None if budget is None else budget - (time.perf_counter() - clock)
