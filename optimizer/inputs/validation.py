@@ -55,6 +55,7 @@ from models.quarters import (
 )
 from optimizer.inputs import schema
 from optimizer.inputs.schema import Column, Table
+from optimizer.money import money
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
 _FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
@@ -926,7 +927,7 @@ def describe_portfolio(portfolio: Portfolio) -> str:
         unlimited = int(budget.isna().sum())
         per_year = ", ".join(f"{year}: {_budget_text(b)}" for year, b in
                              budget.groupby(q["quarter"].str[:4]))
-        lines.append(f"budget: ${budget.sum():,.0f}M in total"
+        lines.append(f"budget: {money(budget.sum(), 0)} in total"
                      + (f" ({_quarters_text(unlimited)} without limit)" if unlimited else "")
                      + f"; per year ($M) {per_year}")
     deal = _deal_text(portfolio)

@@ -96,8 +96,14 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
 
 
 def open_report(report_path: Path) -> Workbook:
-    """A report opened for reading (cached values). InputError naming the file when it cannot
-    be opened as a workbook."""
+    """A report opened for reading (cached values). UsageError when there is no such file (a
+    mistyped path: a usage message, exit 2); InputError naming the file when it cannot be
+    opened as a workbook."""
+    path = Path(report_path)
+    if not path.is_file():
+        what = "is a folder, not a report" if path.is_dir() else "no such file"
+        raise UsageError(f"cannot read the report {path}: {what}; give the path of an .xlsx "
+                         "report written by sitepivot plan")
     try:
         return load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
@@ -135,11 +141,7 @@ def _read_table(report_path: Path, sheet: str, fallback: str | None = None
     report has no `sheet` but has that one). InputError (naming the file and sheet) when it
     cannot be read."""
     source = str(report_path)
-    try:
-        wb = load_workbook(report_path, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(sheet, "", "", None, f"a sitepivot report (.xlsx) that can "
-                                  f"be opened ({type(err).__name__}: {err})")], source) from err
+    wb = open_report(report_path)
     if fallback is not None and sheet not in wb.sheetnames and fallback in wb.sheetnames:
         sheet = fallback
     frame, letters = sheet_table(wb, sheet, source)

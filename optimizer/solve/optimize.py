@@ -16,6 +16,7 @@ from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
+from optimizer.money import money
 from optimizer.plan import Plan
 from optimizer.progress import Reporter, both, reporter, reporting
 from optimizer.solve.frames import plan_frames
@@ -157,6 +158,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         mip_gap_requested=options.mip_gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
         greedy_objective_musd=None if greedy is None else objective_npv(econ, greedy.valuation),
+        greedy_halls=None if greedy is None else round(float(greedy.decisions.halls.sum())),
         timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
         solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
@@ -359,7 +361,8 @@ def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:
     allowed = AUDIT_TOLERANCE * max(1.0, abs(objective)) + rounding
     if not abs(recomputed - objective) <= allowed:
         raise SolverError(f"Self-audit failed: NPV recomputed from the decisions is "
-                          f"{recomputed:.9f} $M but the solver's objective is {objective:.9f} $M.")
+                          f"{money(recomputed, 9)} but the solver's objective is "
+                          f"{money(objective, 9)}.")
 
 
 def integrality_slack(model: pyo.ConcreteModel) -> float:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from models.errors import UsageError
 from models.portfolio import Portfolio
+from optimizer.money import money
 from optimizer.parallel import run_all
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import PLANNED, Status
@@ -198,7 +199,7 @@ def sweep_text(results: pd.DataFrame) -> str:
     a = results.attrs
     planned = results["status"].isin(PLANNED)
     lines = [f"{a.get('kind', 'sweep')} sweep: {len(results)} scenarios, {int(planned.sum())} "
-             f"with a plan; base NPV {a.get('base_npv_musd', float('nan')):,.1f} $M"]
+             f"with a plan; base NPV {money(a.get('base_npv_musd'))}"]
     bad = results[~planned]
     if len(bad):
         lines.append(f"{len(bad)} without a plan: " + ", ".join(
@@ -211,19 +212,19 @@ def sweep_text(results: pd.DataFrame) -> str:
     regret = results["regret_musd"]
     if regret.notna().any():
         worst = results.loc[regret.idxmax()]
-        lines.append(f"largest regret of today's plan: {worst['regret_musd']:,.1f} $M "
+        lines.append(f"largest regret of today's plan: {money(worst['regret_musd'])} "
                      f"({worst['scenario']})")
     if (results["kind"] == "tornado").any():
         from optimizer.sweeps.report import tornado_table
 
         top = tornado_table(results).head(3)
         lines.append("largest swings: " + ", ".join(
-            f"{r.driver} {r.swing_musd:,.1f} $M" for r in top.itertuples()))
+            f"{r.driver} {money(r.swing_musd)}" for r in top.itertuples()))
     draws = results.loc[results["kind"] == "monte_carlo", "npv_reoptimized_musd"].dropna()
     if len(draws):
         p10, p50, p90 = np.percentile(draws, [10, 50, 90])
-        lines.append(f"NPV over {len(draws)} draws: P10 {p10:,.1f}, P50 {p50:,.1f}, "
-                     f"P90 {p90:,.1f} $M")
+        lines.append(f"NPV over {len(draws)} draws: P10 {money(p10)}, P50 {money(p50)}, "
+                     f"P90 {money(p90)}")
     return "\n".join(lines)
 
 
