@@ -196,14 +196,14 @@ class Console:
         self._thread = threading.Thread(target=self._tick, daemon=True)
         self._thread.start()
 
-    def rename(self, name: str) -> None:
+    def rename(self, name: str, announce: bool = True) -> None:
         """The running phase goes on under `name` (a new stage of the same count): on a
-        terminal the bar's name changes; without one a line says so."""
+        terminal the bar's name changes; without one a line says so (if `announce`)."""
         if self.quiet or self._thread is None:
             return
         with self._lock:
             self._name = name
-            if self._bar is None:
+            if self._bar is None and announce:
                 print(f"{name}: {self._middle(time.perf_counter() - self._began)}",
                       file=self.stream, flush=True)
                 self._last_line = time.perf_counter()
@@ -316,6 +316,7 @@ class Counter:
     def __init__(self, console: Console, total: int, unit: str, desc: str) -> None:
         self.console = console
         self.unit = unit
+        self.desc = desc
         self.n = 0
         self.total = int(total)
         console.begin(desc, count=self)
@@ -338,6 +339,9 @@ class Counter:
         self.console.rename(desc)
 
     def close(self) -> None:
+        """End the count: its last line is under the count's own name (`robust: done in
+        ...`), whatever stage ran last."""
+        self.console.rename(self.desc, announce=False)
         self.console.end()
 
 

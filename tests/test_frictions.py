@@ -80,8 +80,8 @@ def test_an_infinite_vss_says_why_and_is_not_called_significant_beside_a_blank()
     plan = robust(portfolio, futures=futures, commit_quarters=3, time_limit=60, mip_gap=0.0,
                   method="extensive", progress=False)
     assert plan.vss_musd == math.inf
-    reason = ("the deterministic first stage is infeasible in 1 future(s) (it breaks a limit "
-              "there), the robust one in none")
+    reason = ("the deterministic first stage breaks a limit in 1 of 3 futures, the robust one "
+              "in none")
     assert f"Value of the stochastic solution (VSS) infinite ({reason})" in robust_text(plan)
     rows = summary_frame(plan).set_index("metric")
     assert pd.isna(rows.loc["vss_musd", "value"]) and reason in rows.loc["vss_musd", "note"]

@@ -265,7 +265,7 @@ def test_a_count_without_a_terminal_is_plain_whole_lines() -> None:
     assert lines[0] == "robust (4 solves)"
     assert lines[1] == "wait-and-see and EEV: 0/4 solves, 0 s"
     assert any(line == f"wait-and-see and EEV: 2/4 solves, 0 s, {name}" for line in lines)
-    assert lines[-1].startswith("wait-and-see and EEV: done in 0.")
+    assert lines[-1].startswith("robust: done in 0.")
     assert lines[-1].endswith(f" s, 4/4 solves: {name}")
 
 

@@ -850,8 +850,8 @@ def infinite_vss_reason(plan: RobustPlan) -> str | None:
     if math.isfinite(plan.vss_musd):
         return None
     infeasible = int(sum(not r.has_plan for r in plan.deterministic_results))
-    return (f"the deterministic first stage is infeasible in {infeasible} future(s) (it breaks "
-            "a limit there), the robust one in none")
+    return (f"the deterministic first stage breaks a limit in {infeasible} of "
+            f"{len(plan.deterministic_results)} futures, the robust one in none")
 
 
 def summary_frame(plan: RobustPlan) -> pd.DataFrame:
