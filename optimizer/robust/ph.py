@@ -41,7 +41,7 @@ def ph_candidates(econs: Sequence[Economics], weights: Floats, commit_quarters: 
                   mip_gap: float, iterations: int = PH_ITERATIONS, bar: Any = None
                   ) -> tuple[list[Candidate], str]:
     """Run PH and return the distinct first stages it ends with (most weight first) and a
-    short log. `bar` (tqdm) advances once per PH iteration."""
+    short log. `bar` (`optimizer.progress.Counter`) advances once per PH iteration."""
     try:
         import mpisppy.utils.sputils as sputils
         import scipy.optimize  # noqa: F401  (mpi-sppy's proximal term needs it, undeclared)

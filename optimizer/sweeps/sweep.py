@@ -10,8 +10,9 @@ The story of `run_sweep`:
    for all: in this process (``workers=1``), a process pool (``workers=N``, default: cores) or
    an existing Dask scheduler (``dask_address``), all by `optimizer.parallel.run_all`. Each
    worker builds the model once and re-solves it in place (see `optimizer.sweeps.worker`);
-4. rows come back as they finish (a tqdm bar with ETA), are put in scenario order, and
-   compared with the base: one row per scenario, failures included (status ``error``).
+4. rows come back as they finish (counted on stderr, `optimizer.progress.counter_bar`), are
+   put in scenario order, and compared with the base: one row per scenario, failures
+   included (status ``error``).
 
 Results do not depend on the executor: every solve uses one HiGHS thread and a fixed seed,
 starts from a cleared HiGHS state and the same MIP start, and should stop on the gap. A time
