@@ -129,3 +129,19 @@ def test_a_missing_setting_names_the_unknown_key_like_it() -> None:
     err = errors_of(tables)
     assert "required setting missing: add a row with key start_quarter" in err
     assert "the unknown key 'start_qtr' (Settings!A2) may be it" in err
+
+
+def test_a_quarters_sheet_of_dates_is_read_with_one_warning(tmp_path: Path) -> None:
+    """Quarter-end dates (as a finance sheet has them) in Quarters: each read as its quarter,
+    one warning for the column, not one per row."""
+    tables = tiny_tables()
+    ends = [dt.datetime(2027, 3, 31), dt.datetime(2027, 6, 30), dt.datetime(2027, 9, 30),
+            dt.datetime(2027, 12, 31), dt.datetime(2028, 3, 31), dt.datetime(2028, 6, 30),
+            dt.datetime(2028, 9, 30), dt.datetime(2028, 12, 31)]
+    tables["Quarters"]["quarter"] = pd.Series(ends, dtype=object)
+    portfolio = load_portfolio(write_xlsx(tables, tmp_path / "ends.xlsx"))
+    assert portfolio.quarter_labels == portfolio_from_tables(tiny_tables()).quarter_labels
+    dates = [w for w in portfolio.warnings if "dates read" in w or "a date, read" in w]
+    assert dates == ["Quarters [quarter]: 8 dates read as the calendar quarters they fall in, "
+                     "Quarters!A2 2027-03-31 (a date) as 2027Q1 .. Quarters!A9 2028-12-31 "
+                     "(a date) as 2028Q4; write the quarter labels to say so"]

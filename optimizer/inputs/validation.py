@@ -43,7 +43,7 @@ import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
 from models.economics import column as numeric_column
-from models.errors import InputError, Problem
+from models.errors import InputError, Problem, shown_value
 from models.portfolio import Portfolio, Settings
 from models.quarters import (
     add_quarters,
@@ -265,6 +265,8 @@ class _Rows:
     records: list[dict[str, Any]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # spreadsheet row of each record
     positions: dict[str, int] = field(default_factory=dict)  # column -> frame position
+    # column -> (record, raw cell, quarter) of each date read as a quarter
+    dates: dict[str, list[tuple[int, object, str]]] = field(default_factory=dict)
 
     def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
         assert self.sheet is not None
@@ -351,10 +353,30 @@ class _Validator:
         if error is not None:
             self.problems.append(rows.problem(i, col.name, raw, error))
             return _BAD
+        if col.kind == "quarter" and date_of(raw) is not None:
+            rows.dates.setdefault(col.name, []).append((i, raw, str(value)))
+            return value  # one warning per column (`_date_warnings`), not one per cell
         unusual = reading_note(raw, value, col)
         if unusual:
             self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
+
+    def _date_warnings(self, rows: _Rows) -> None:
+        """One warning per column of dates read as quarters: the cell itself when it is one,
+        else how many, the first and the last (a Quarters sheet of dates is 40 cells)."""
+        for column, found in rows.dates.items():
+            i, raw, label = found[0]
+            if len(found) == 1:
+                note = reading_note(raw, label, rows.table.column(column))
+                self.warnings.append(str(rows.problem(i, column, raw, str(note))))
+                continue
+            j, last_raw, last = found[-1]
+            assert rows.sheet is not None
+            self.warnings.append(
+                f"{rows.sheet.label} [{column}]: {len(found)} dates read as the calendar "
+                f"quarters they fall in, {rows.cell_name(i, column)} {shown_value(raw)} as "
+                f"{label} .. {rows.cell_name(j, column)} {shown_value(last_raw)} as {last}; "
+                "write the quarter labels to say so")
 
     def _table(self, table: Table) -> _Rows | None:
         """Read and coerce one sheet; None if a required sheet is missing."""
@@ -401,6 +423,7 @@ class _Validator:
                 else:
                     raw = values[positions[col.name]]
                     rows.records[k][col.name] = self._cell(rows, k, raw, col)
+        self._date_warnings(rows)
         return rows
 
     def _unique(self, rows: _Rows, key: Sequence[str]) -> None:
