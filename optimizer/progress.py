@@ -235,14 +235,10 @@ class Console:
 
     @contextmanager
     def phase(self, name: str, budget: float | None = None) -> Iterator[Console]:
-        """`with console.phase("solve", 45): ...` = begin, then end however the block exits."""
-        self.begin(name, budget)
-        try:
+        """`with console.phase("solve", 45): ...` = begin, then end however the block exits
+        (`reporting`)."""
+        with reporting(self, name, budget):
             yield self
-        except BaseException:
-            self.end("stopped after")
-            raise
-        self.end()
 
     def solver(self, seconds: float, bound: float, objective: float) -> None:
         """HiGHS's figures so far (the `on_progress` hook of `HighsRunner.solve`); shown at the
@@ -354,7 +350,7 @@ def counter_bar(total: int, *, unit: str, desc: str, enabled: bool = True) -> Co
 @contextmanager
 def reporting(shown: Reporter, name: str, budget: float | None = None) -> Iterator[Reporter]:
     """Phase `name` of any Reporter around a block: begun, then ended however the block exits
-    ("stopped after" on an error or Ctrl-C), as `Console.phase`."""
+    ("stopped after" on an error or Ctrl-C)."""
     shown.begin(name, budget)
     try:
         yield shown
