@@ -95,10 +95,10 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
     save_atomically(build_workbook(plan), path)
 
 
-def open_report(report_path: Path) -> Workbook:
+def open_report(report_path: Path, sheet: str | None = None) -> Workbook:
     """A report opened for reading (cached values). UsageError when there is no such file (a
     mistyped path: a usage message, exit 2); InputError naming the file when it cannot be
-    opened as a workbook."""
+    opened as a workbook (located at `sheet` when the caller wants one sheet of it)."""
     path = Path(report_path)
     if not path.is_file():
         what = "is a folder, not a report" if path.is_dir() else "no such file"
@@ -107,7 +107,7 @@ def open_report(report_path: Path) -> Workbook:
     try:
         return load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(Path(report_path).name, "", "", None, "a sitepivot report "
+        raise InputError([Problem(sheet or path.name, "", "", None, "a sitepivot report "
                                   f"(.xlsx) that can be opened ({type(err).__name__}: {err})")],
                          str(report_path)) from err
 
@@ -141,7 +141,7 @@ def _read_table(report_path: Path, sheet: str, fallback: str | None = None
     report has no `sheet` but has that one). InputError (naming the file and sheet) when it
     cannot be read."""
     source = str(report_path)
-    wb = open_report(report_path)
+    wb = open_report(report_path, sheet)
     if fallback is not None and sheet not in wb.sheetnames and fallback in wb.sheetnames:
         sheet = fallback
     frame, letters = sheet_table(wb, sheet, source)
