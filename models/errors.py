@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,8 +20,19 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
         col = f" [{self.column}]" if self.column else ""
-        val = "" if self.value is None else f" value {self.value!r}:"
+        val = "" if self.value is None else f" value {shown_value(self.value)}:"
         return f"{where}{col}:{val} {self.expected}"
+
+
+def shown_value(value: object) -> str:
+    """A cell's value as a reader knows it: text quoted, numbers as they are, and a date (an
+    Excel date cell) as `2027-07-01 (a date)`, never Python's `datetime.datetime(...)`."""
+    if isinstance(value, dt.datetime):
+        text = value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        return f"{text} (a date)"
+    if isinstance(value, dt.date):
+        return f"{value.isoformat()} (a date)"
+    return repr(value)
 
 
 class SitepivotError(Exception):

@@ -5,11 +5,14 @@ Public API (the README's "Python API" section shows it in full)::
     import optimizer
     portfolio = optimizer.load_portfolio("inputs/sample_portfolio.xlsx")
     solver_s, why_not_s = optimizer.time_budgets(60)   # as `sitepivot plan --time-limit 60`
-    plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3)
+    plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3, progress=True)
     optimizer.explain_plan(plan, budget=why_not_s)      # the WhyNot and Timing sheets
     optimizer.write_report(plan, "reports/plan.xlsx", force=True)
     plan.status  # optimizer.Status.OPTIMAL, or FEASIBLE with plan.gap stated (a time limit)
     robust = optimizer.robust(portfolio, draws=20, commit_quarters=4)  # a RobustPlan
+
+`progress=True` (optimize, explain_plan; robust and run_sweep show it unless progress=False)
+writes what the CLI writes on stderr: a bar on a terminal, plain lines otherwise.
 
 Errors raised are the domain exceptions of `models.errors`, all `SitepivotError`:
 `InputError` (bad workbook: `.problems` lists every cell), `UsageError` (a refused argument or

@@ -149,13 +149,19 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
         time_budgets,
     )
     from optimizer.reports.summary import next_step, plan_text
-    from optimizer.reports.write import check_target, commitments_from_report, write_report
+    from optimizer.reports.write import (
+        check_target,
+        commitments_from_report,
+        make_folder,
+        write_report,
+    )
     from optimizer.solve.optimize import optimize
 
     target = output or Path("reports") / f"{workbook.stem}-plan.xlsx"
     reports = [p for p in dict.fromkeys((commitments_from, baseline)) if p is not None]
     if not no_report:
-        check_target(target, inputs=[workbook, *reports], force=force)
+        check_target(target, inputs=[workbook, *reports], force=force,
+                     create_folder=output is None)
     portfolio = load_portfolio(workbook)
     for report in reports:  # --baseline locks the starts already begun, as --commitments-from
         portfolio = commitments_from_report(portfolio, report)
@@ -182,6 +188,7 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
         click.echo("\n" + advice)
     if not no_report:
         with console.phase("writing the report"):
+            make_folder(target)
             write_report(result, target, force=force)
         click.echo(f"report written to {target}")
     console.say(f"done in {time.perf_counter() - began:.1f} s (time limit {limit:g} s: "
@@ -208,10 +215,11 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
     console.say(f"reading {old_report} and {new_report}")
     from optimizer.compare.compare import compare_reports, comparison_text
     from optimizer.compare.sheets import write_compare_report
-    from optimizer.reports.write import check_target
+    from optimizer.reports.write import check_target, make_folder
 
     target = output or Path("reports") / f"{new_report.stem}-compare.xlsx"
-    check_target(target, inputs=[old_report, new_report], force=force)
+    check_target(target, inputs=[old_report, new_report], force=force,
+                 create_folder=output is None)
     try:
         result = compare_reports(old_report, new_report, time_limit=time_limit,
                                  mip_gap=mip_gap, threads=threads, progress=console)
@@ -220,6 +228,7 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
         raise
     console.end()
     click.echo(comparison_text(result))
+    make_folder(target)
     write_compare_report(result, target, force=force)
     click.echo(f"compare workbook written to {target}")
 
@@ -260,7 +269,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     each scenario, written to an Excel workbook."""
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
-    from optimizer.reports.write import check_target
+    from optimizer.reports.write import check_target, make_folder
     from optimizer.sweeps.sweep import parse_ranges, run_sweep, sweep_text, write_sweep_report
 
     chosen = [k for k, on in (("tornado", tornado), ("scenarios", named),
@@ -272,7 +281,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     if workers is not None and dask_address is not None:
         raise UsageError("choose --workers N or --dask ADDRESS, not both")
     target = output or Path("reports") / f"{workbook.stem}-sweep.xlsx"
-    check_target(target, inputs=[workbook], force=force)
+    check_target(target, inputs=[workbook], force=force, create_folder=output is None)
     portfolio = load_portfolio(workbook)
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -281,6 +290,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
                         dask_address=dask_address, mip_gap=mip_gap, time_limit=time_limit,
                         seed=seed, progress=not quiet)
     click.echo(sweep_text(results))
+    make_folder(target)
     write_sweep_report(results, target, force=force)
     click.echo(f"sweep workbook written to {target}")
     if results.attrs.get("interrupted"):
@@ -333,7 +343,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
     starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook."""
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
-    from optimizer.reports.write import check_target, commitments_from_report
+    from optimizer.reports.write import check_target, commitments_from_report, make_folder
     from optimizer.robust.report import write_robust_report
     from optimizer.robust.robust import robust as robust_plan
     from optimizer.robust.robust import robust_text
@@ -344,7 +354,8 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
         raise UsageError("choose --workers N or --dask ADDRESS, not both")
     target = output or Path("reports") / f"{workbook.stem}-robust.xlsx"
     reports = [commitments_from] if commitments_from is not None else []
-    check_target(target, inputs=[workbook, *reports], force=force)
+    check_target(target, inputs=[workbook, *reports], force=force,
+                 create_folder=output is None)
     portfolio = load_portfolio(workbook)
     if commitments_from is not None:
         portfolio = commitments_from_report(portfolio, commitments_from)
@@ -356,5 +367,6 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
                          time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
                          dask_address=dask_address, method=method, progress=not quiet)
     click.echo(robust_text(result))
+    make_folder(target)
     write_robust_report(result, target, force=force)
     click.echo(f"robust workbook written to {target}")

@@ -88,6 +88,7 @@ class Plan:
     method: str = "monolithic"
     greedy_npv_musd: float | None = None
     greedy_objective_musd: float | None = None  # its objective's NPV (equity NPV if that)
+    greedy_halls: int | None = None  # halls the greedy plan starts, committed ones included
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
     solver_log: str = ""
     time_limit_s: float = float("nan")  # the solver's time limit

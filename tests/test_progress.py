@@ -167,6 +167,148 @@ def test_cli_sweep_shows_plain_lines_and_quiet_none(tmp_path: Path) -> None:
     run = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "a.xlsx")])
     assert run.exit_code == 0, run.output
     assert "sweep" in run.stderr and "3/3" in run.stderr and "\r" not in run.stderr
+    lines = run.stderr.splitlines()  # the README's plain lines: begin, (every 5 s), end
+    assert lines[0] == "sweep (3 scenarios)" and "|" not in run.stderr
+    assert lines[-1].startswith("sweep: done in ") and ", 3/3 scenarios: " in lines[-1]
     run = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "b.xlsx"), "--quiet"])
     assert run.exit_code == 0, run.output
     assert run.stderr == "" and "grid sweep: 3 scenarios" in run.stdout
+
+
+# ---- progress that fits (issue 22) ---------------------------------------------------------
+WHY_NOT = "why not Rockdale (its best hall forced, 1/3)"
+WHOLE = {"1/3", "$8,411.6M", "$8,500.0M", "1.05%"}
+
+
+def _screens(text: str) -> list[str]:
+    """Each state of a terminal line: the text between carriage returns and newlines, without
+    the spaces that clear a longer previous state."""
+    return [part.rstrip() for chunk in text.split("\n") for part in chunk.split("\r")
+            if part.strip()]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 160])
+def test_a_bar_fits_the_terminal_and_never_cuts_a_number(
+        monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    import re
+
+    import optimizer.progress as progress
+
+    monkeypatch.setattr(progress, "_columns", lambda stream: width)
+    monkeypatch.setattr(progress, "REFRESH_SECONDS", 0.05)
+    stream = Terminal()
+    console = Console("bar", stream=stream)
+    with console.phase(WHY_NOT, 15):
+        console.solver(0.1, 8500.0, 8411.6)
+        time.sleep(0.3)
+    screens = _screens(stream.getvalue())
+    assert screens
+    for screen in screens:
+        assert len(screen) <= width, screen
+        clock = re.sub(r"done in \d+\.\d s|\b\d+/15 s", "", screen)  # the phase's time
+        numbers = [n.rstrip(".,") for n in re.findall(r"[$\d][\d,.$%/M]*", clock)]
+        # every figure shown is one of the whole figures (a cut one, "gap 1." or "$8,4", is not)
+        assert set(numbers) <= WHOLE, (screen, numbers)
+    if width >= 100:
+        assert "best NPV $8,411.6M, bound $8,500.0M, gap 1.05%" in stream.getvalue()
+
+
+def test_a_finished_phase_closes_at_what_it_came_to_not_its_budget() -> None:
+    stream = Terminal()
+    console = Console("bar", stream=stream)
+    with console.phase("value of timing and why not", 15):
+        time.sleep(0.05)
+    last = _screens(stream.getvalue())[-1]
+    assert last.startswith("value of timing and why not: done in 0.") and "/15 s" not in last
+    assert stream.getvalue().endswith("\n")
+
+
+def test_an_unknown_terminal_size_falls_back_to_80_columns(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pseudo-terminal of size 0x0 (a container, `script`): the counter still shows, within
+    80 columns (tqdm alone printed nothing)."""
+    import os
+
+    import optimizer.progress as progress
+
+    class SizelessTerminal(Terminal):
+        def fileno(self) -> int:
+            return 2
+
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=0: os.terminal_size((0, 0)))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    stream = SizelessTerminal()
+    assert progress._columns(stream) == progress.FALLBACK_COLUMNS == 80
+    counter = progress.Counter(Console("auto", stream=stream), 3, "scenario", "sweep")
+    for _ in range(3):
+        counter.update(1)
+        counter.set_postfix_str("renewal_probability low: optimal")
+    counter.close()
+    screens = _screens(stream.getvalue())
+    assert all(len(s) <= 80 for s in screens)
+    assert screens[-1].startswith("sweep: done in 0.") and "3/3 scenarios" in screens[-1]
+
+
+def test_a_count_without_a_terminal_is_plain_whole_lines() -> None:
+    """What the README promises for every command: a line when a phase (or a stage) begins,
+    every `every` seconds and at the end; no bar characters, nothing cut."""
+    import optimizer.progress as progress
+
+    stream = io.StringIO()
+    name = "renewal_probability low and a long scenario name past eighty columns: optimal"
+    counter = progress.Counter(Console("auto", stream=stream, every=0.2), 4, "solve", "robust")
+    counter.set_description("wait-and-see and EEV")
+    counter.update(2)
+    counter.set_postfix_str(name)
+    time.sleep(0.45)
+    counter.update(2)
+    counter.close()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and "|" not in stream.getvalue()
+    assert lines[0] == "robust (4 solves)"
+    assert lines[1] == "wait-and-see and EEV: 0/4 solves, 0 s"
+    assert any(line == f"wait-and-see and EEV: 2/4 solves, 0 s, {name}" for line in lines)
+    assert lines[-1].startswith("robust: done in 0.")
+    assert lines[-1].endswith(f" s, 4/4 solves: {name}")
+
+
+def test_fit_line_drops_the_bar_then_the_long_figures_then_cuts_the_name_at_a_word() -> None:
+    from optimizer.progress import fit_line, solver_figure_forms
+
+    forms = solver_figure_forms(8411.6, 8500.0)
+    assert forms == ["best NPV $8,411.6M, bound $8,500.0M, gap 1.05%",
+                     "NPV $8,411.6M, gap 1.05%", "gap 1.05%"]
+    assert fit_line("solve", "3/45 s", forms, 200) == ("solve", forms[0], True)
+    assert fit_line("solve", "3/45 s", forms, 65) == ("solve", forms[0], False)
+    assert fit_line("solve", "3/45 s", forms, 51) == ("solve", forms[1], True)
+    assert fit_line("solve", "3/45 s", forms, 40) == ("solve", forms[1], False)
+    assert fit_line("solve", "3/45 s", forms, 36) == ("solve", forms[2], True)
+    assert fit_line("solve", "3/45 s", forms, 30) == ("solve", forms[2], False)
+    assert fit_line(WHY_NOT, "3/15 s", forms, 40) == ("why not Rockdale (its best...", "", False)
+    # nothing fits: the line is whole, never cut inside a number
+    assert fit_line("solve", "3/45 s", forms, 5) == ("solve", "", False)
+
+
+# ---- the Python API's progress (issue 22) --------------------------------------------------
+def test_the_api_shows_the_cli_progress_with_progress_true(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`optimize(..., progress=True)` and `explain_plan(..., progress=True)`: on stderr, without
+    a terminal, the plain lines `sitepivot plan` writes; nothing without it."""
+    import optimizer
+
+    portfolio = optimizer.load_portfolio(write_xlsx(tiny_tables(), tmp_path / "tiny.xlsx"))
+    plan = optimizer.optimize(portfolio, time_limit=30, mip_gap=0.0)
+    assert capsys.readouterr().err == ""
+    plan = optimizer.optimize(portfolio, time_limit=30, mip_gap=0.0, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "solve (budget 30 s)"
+    assert err[-1].startswith("solve: done in ") and "best NPV $" in err[-1]
+    optimizer.explain_plan(plan, budget=10, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "value of timing and why not (budget 10 s)"
+    assert err[-1].startswith(("value of timing and why not: done in ", "why not "))
+    stream = io.StringIO()
+    optimizer.optimize(portfolio, time_limit=30, progress=Console("lines", stream=stream))
+    assert stream.getvalue().splitlines()[0] == "solve (budget 30 s)"
+    with pytest.raises(optimizer.UsageError, match="progress must be True, False"):
+        optimizer.optimize(portfolio, progress="loud")

@@ -119,7 +119,7 @@ def test_outcompeted_site_is_priced_by_a_forced_re_solve():
     assert row["forced_npv_musd"] == pytest.approx(forced.npv_musd, abs=1e-6)
     assert row["npv_lost_musd"] == pytest.approx(plan.npv_musd - forced.npv_musd, abs=1e-6)
     assert row["npv_lost_musd"] == pytest.approx(19.522173, abs=1e-5)
-    assert "forcing it costs 19.5 $M of NPV (forced re-solve optimal)" in row["explanation"]
+    assert "forcing it costs $19.5M of NPV (forced re-solve optimal)" in row["explanation"]
     capped = why_not(plan, max_solves=0).set_index("site").loc["Bravo"]
     assert capped["forced_npv_musd"] is None
     assert "not re-solved (at most 0 forced re-solves per plan)" in capped["explanation"]

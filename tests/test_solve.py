@@ -123,7 +123,7 @@ def test_commitment_over_budget_names_each_quarter_short() -> None:
     # adds to the shortfall (a 15 MW cooling slack instead would not fix the budget).
     lines = info.value.explanation
     assert all(line.startswith("Budget in ") for line in lines)
-    short = [float(re.search(r"by ([0-9.,]+) \$M", line).group(1)) for line in lines]
+    short = [float(re.search(r"by \$([0-9.,]+)M", line).group(1)) for line in lines]
     assert sum(short) == pytest.approx(4 * 75.0 + 40.0)
     assert {line.split(":")[0] for line in lines} == {
         "Budget in 2027Q2", "Budget in 2027Q3", "Budget in 2027Q4", "Budget in 2028Q1"}

@@ -306,7 +306,7 @@ def test_sweep_workbook_has_its_sheets_and_charts(tmp_path: Path) -> None:
 def test_marginal_values_and_cli(tmp_path: Path) -> None:
     p = tiny()
     marginal = run_sweep(p, "marginal", workers=1, **QUIET).set_index("scenario")
-    assert list(marginal.index) == ["base", "budget +100 $M in 2027", "budget +100 $M in 2028",
+    assert list(marginal.index) == ["base", "budget +$100M in 2027", "budget +$100M in 2028",
                                     "Alpha: +1 hall", "Alpha: +50 MW grid", "Bravo: +1 hall",
                                     "Bravo: +50 MW grid"]
     # More of a resource never loses NPV (the base plan stays feasible and is the MIP start).

@@ -48,6 +48,7 @@ from optimizer.compare.inputs import (
     tables_equal,
 )
 from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.money import money
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
 from optimizer.reports.sheets import input_tables
@@ -176,7 +177,7 @@ class Bridge:
         worst = float((pd.to_numeric(solved["gap"], errors="coerce")
                        * solved["npv_after_musd"].astype(float).abs()).max())
         return (f"{len(stopped)} of {len(solved)} re-solves stopped at the time limit (gap up "
-                f"to {gap:.2%}): a bar may be off by up to about ${worst:,.0f}M of solver gap; "
+                f"to {gap:.2%}): a bar may be off by up to about {money(worst, 0)} of solver gap; "
                 "raise --time-limit for a sharper bridge. The bars still add up exactly.")
 
     @property
@@ -401,5 +402,12 @@ def comparison_text(c: Comparison) -> str:
     lines += ["", "Halls: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     moved = c.changes[c.changes["change"] != "kept"]
     if len(moved):
-        lines += ["", moved.to_string(index=False)]
+        lines += ["", changes_text(moved)]
     return "\n".join(lines)
+
+
+def changes_text(changes: pd.DataFrame) -> str:
+    """The decision changes as a terminal table; a blank cell (an added hall's old quarter, a
+    dropped one's new quarter, their shift) is shown as `-`, never `None` or `NaN`."""
+    shown = changes.astype(object)
+    return shown.where(shown.notna(), "-").to_string(index=False)

@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.compare.compare import Comparison, change_counts
 from optimizer.compare.inputs import FAMILIES
+from optimizer.money import money
 from optimizer.reports.sheets import nice_step
 from optimizer.reports.write import check_target, save_atomically
 from optimizer.reports.xl import (
@@ -220,7 +221,7 @@ def _bridge(ws: Worksheet, c: Comparison) -> None:
     floor = axis_floor(totals)
     if floor > 0:  # steps small beside the NPV: start the axis above zero so they show
         chart.y_axis.scaling.min = floor
-        put(ws.cell(total_row + 2, 1), f"The chart's value axis starts at {floor:,.0f} $M so "
+        put(ws.cell(total_row + 2, 1), f"The chart's value axis starts at {money(floor, 0)} so "
             "that the steps show; the two NPV columns are cut.")
     ws.add_chart(chart, f"A{total_row + 3}")
 

@@ -10,7 +10,9 @@ Kinds:
 - ``number``: a real number; text holding a number (``"3.5"``) is accepted.
 - ``integer``: a whole number; ``3.0`` is accepted, ``3.5`` is not.
 - ``bool``: TRUE/FALSE, yes/no, 1/0 (case-insensitive).
-- ``quarter``: a quarter label, ``2027Q1``, ``2027-Q1`` or ``2027 Q1``; stored as ``2027Q1``.
+- ``quarter``: a quarter label, ``2027Q1``, ``2027-Q1``, ``2027 Q1``, ``Q1 2027``, ``1Q2027``
+  or a date (its calendar quarter, with a warning); stored as ``2027Q1``
+  (`models.quarters.parse_quarter`).
 - ``choice``: one of ``choices`` (case-insensitive); stored in lower case.
 """
 

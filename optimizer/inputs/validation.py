@@ -43,11 +43,19 @@ import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
 from models.economics import column as numeric_column
-from models.errors import InputError, Problem
+from models.errors import InputError, Problem, shown_value
 from models.portfolio import Portfolio, Settings
-from models.quarters import add_quarters, parse_quarter, quarter_ordinal, quarter_range
+from models.quarters import (
+    add_quarters,
+    date_of,
+    parse_quarter,
+    quarter_hint,
+    quarter_ordinal,
+    quarter_range,
+)
 from optimizer.inputs import schema
 from optimizer.inputs.schema import Column, Table
+from optimizer.money import money
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
 _FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
@@ -171,7 +179,9 @@ def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
             return None, expected + (f" (did you mean {near[0]}?)" if near else "")
         if kind == "quarter":
             label = parse_quarter(value)
-            return (label, None) if label is not None else (None, expected)
+            hint = quarter_hint(value)
+            return (label, None) if label is not None else (
+                None, expected + (f" (did you mean {hint}?)" if hint else ""))
         if kind == "bool":
             return _BOOL.validate_python(value), None
         if isinstance(value, bool):  # TRUE in a number column is a mistake, not 1
@@ -183,11 +193,43 @@ def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
             number = _FLOAT.validate_python(value)
     except ValidationError:
         return None, expected
-    if ((col.ge is not None and number < col.ge) or (col.gt is not None and number <= col.gt)
-            or (col.le is not None and number > col.le)
-            or (col.lt is not None and number >= col.lt)):
-        return None, expected
+    if not _within(number, col):
+        return None, expected + _percent_hint(number, col)
     return number, None
+
+
+def _within(number: float, col: Column) -> bool:
+    """`number` within the column's bounds (ge/le inclusive, gt/lt exclusive)."""
+    return not ((col.ge is not None and number < col.ge)
+                or (col.gt is not None and number <= col.gt)
+                or (col.le is not None and number > col.le)
+                or (col.lt is not None and number >= col.lt))
+
+
+def _percent_hint(number: float, col: Column) -> str:
+    """` (did you mean 0.12? ...)` for a rate or share (unit `fraction` or `per year`, at most
+    1) typed as a whole percentage (12 for 12%), when the hundredth is allowed; else ""."""
+    upper = col.le if col.le is not None else col.lt
+    if col.unit not in ("fraction", "per year") or upper is None or upper > 1 or number <= 1:
+        return ""
+    fraction = number / 100
+    if not _within(fraction, col):
+        return ""
+    return (f" (did you mean {fraction:g}? {col.name} is a fraction: {number:g}% is "
+            f"{fraction:g})")
+
+
+def reading_note(raw: object, value: object, col: Column) -> str | None:
+    """A warning's words when a valid cell was read as something it does not spell: a date
+    in a quarter column (read as the calendar quarter it falls in), or a value outside the
+    column's typical range (`Column.atypical`); else None."""
+    if col.kind == "quarter" and date_of(raw) is not None:
+        return (f"a date, read as {value} (the calendar quarter it falls in); write {value} to "
+                "say so")
+    if col.kind in ("number", "integer") and isinstance(value, int | float) \
+            and not isinstance(value, bool):
+        return col.atypical(float(value))
+    return None
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
@@ -195,6 +237,19 @@ def _suggest(word: str, candidates: Iterable[str]) -> str:
     by_lower = {c.lower(): c for c in candidates}
     near = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
     return f" (did you mean {by_lower[near[0]]!r}?)" if near else ""
+
+
+def _resembling(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` most likely was meant by: one that begins the other (at least 3
+    characters: `power_cost` for `power_cost_usd_per_mwh`), else difflib's nearest (ratio at
+    least 0.6); None when none is near."""
+    names = list(candidates)
+    starts = [c for c in names if min(len(c), len(name)) >= 3
+              and (name.startswith(c) or c.startswith(name))]
+    if starts:
+        return max(starts, key=lambda c: difflib.SequenceMatcher(None, name, c).ratio())
+    near = difflib.get_close_matches(name, names, n=1)
+    return near[0] if near else None
 
 
 def _norm(name: object) -> str:
@@ -210,6 +265,8 @@ class _Rows:
     records: list[dict[str, Any]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # spreadsheet row of each record
     positions: dict[str, int] = field(default_factory=dict)  # column -> frame position
+    # column -> (record, raw cell, quarter) of each date read as a quarter
+    dates: dict[str, list[tuple[int, object, str]]] = field(default_factory=dict)
 
     def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
         assert self.sheet is not None
@@ -296,11 +353,30 @@ class _Validator:
         if error is not None:
             self.problems.append(rows.problem(i, col.name, raw, error))
             return _BAD
-        unusual = col.atypical(float(value)) \
-            if col.kind in ("number", "integer") and isinstance(value, int | float) else None
+        if col.kind == "quarter" and date_of(raw) is not None:
+            rows.dates.setdefault(col.name, []).append((i, raw, str(value)))
+            return value  # one warning per column (`_date_warnings`), not one per cell
+        unusual = reading_note(raw, value, col)
         if unusual:
             self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
+
+    def _date_warnings(self, rows: _Rows) -> None:
+        """One warning per column of dates read as quarters: the cell itself when it is one,
+        else how many, the first and the last (a Quarters sheet of dates is 40 cells)."""
+        for column, found in rows.dates.items():
+            i, raw, label = found[0]
+            if len(found) == 1:
+                note = reading_note(raw, label, rows.table.column(column))
+                self.warnings.append(str(rows.problem(i, column, raw, str(note))))
+                continue
+            j, last_raw, last = found[-1]
+            assert rows.sheet is not None
+            self.warnings.append(
+                f"{rows.sheet.label} [{column}]: {len(found)} dates read as the calendar "
+                f"quarters they fall in, {rows.cell_name(i, column)} {shown_value(raw)} as "
+                f"{label} .. {rows.cell_name(j, column)} {shown_value(last_raw)} as {last}; "
+                "write the quarter labels to say so")
 
     def _table(self, table: Table) -> _Rows | None:
         """Read and coerce one sheet; None if a required sheet is missing."""
@@ -313,10 +389,16 @@ class _Validator:
         positions = self._header(data, table.names)
         rows = _Rows(data, table, positions=positions)
         missing = [c.name for c in table.columns if c.required and c.name not in positions]
+        unknown = {name: pos for name, pos in positions.items()
+                   if name not in table.names and name not in ANNOTATION_COLUMNS}
         for name in missing:
+            near = _resembling(name, unknown)
             self.problems.append(data.problem(
                 None, None, name, None,
-                f"required column missing from the header row (row {data.header_row})"))
+                f"required column missing from the header row (row {data.header_row})"
+                + (f"; the unknown column {near!r} "
+                   f"({data.cell_name(data.header_row, unknown[near])}) may be it: rename it "
+                   f"{name}" if near is not None else "")))
         present = self._present_rows(data)
         if not present:
             if table.required:
@@ -341,6 +423,7 @@ class _Validator:
                 else:
                     raw = values[positions[col.name]]
                     rows.records[k][col.name] = self._cell(rows, k, raw, col)
+        self._date_warnings(rows)
         return rows
 
     def _unique(self, rows: _Rows, key: Sequence[str]) -> None:
@@ -377,6 +460,7 @@ class _Validator:
         assert data.rows is not None
         known = {c.name: c for c in schema.SETTINGS.columns}
         values: dict[str, Any] = {}
+        unknown_keys: dict[str, int] = {}  # key -> its row
         kpos, vpos = positions["key"], positions["value"]
         for i in self._present_rows(data):
             row = data.rows[i]
@@ -388,6 +472,7 @@ class _Validator:
                                                   "setting name"))
                 continue
             if key not in known:
+                unknown_keys[key] = row
                 self.problems.append(data.problem(
                     row, kpos, "key", raw_key, "unknown setting" + _suggest(key, known)))
                 continue
@@ -412,19 +497,20 @@ class _Validator:
                 if error is not None:
                     self.problems.append(data.problem(row, vpos, key, raw, error))
                     value = _BAD
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    unusual = col.atypical(float(value))
-                    if unusual:
-                        self.warnings.append(str(data.problem(row, vpos, key, raw, unusual)))
+                elif unusual := reading_note(raw, value, col):
+                    self.warnings.append(str(data.problem(row, vpos, key, raw, unusual)))
                 values[key] = value
         for col in schema.SETTINGS.columns:
             if col.name in values:
                 continue
             if col.required:
+                near = _resembling(col.name, unknown_keys)
                 self.problems.append(data.problem(
                     None, None, col.name, None,
                     f"required setting missing: add a row with key {col.name} "
-                    f"and a value ({col.expectation()})"))
+                    f"and a value ({col.expectation()})"
+                    + (f"; the unknown key {near!r} ({data.cell_name(unknown_keys[near], kpos)})"
+                       f" may be it" if near is not None else "")))
                 values[col.name] = _BAD
             else:
                 values[col.name] = col.default
@@ -864,7 +950,7 @@ def describe_portfolio(portfolio: Portfolio) -> str:
         unlimited = int(budget.isna().sum())
         per_year = ", ".join(f"{year}: {_budget_text(b)}" for year, b in
                              budget.groupby(q["quarter"].str[:4]))
-        lines.append(f"budget: ${budget.sum():,.0f}M in total"
+        lines.append(f"budget: {money(budget.sum(), 0)} in total"
                      + (f" ({_quarters_text(unlimited)} without limit)" if unlimited else "")
                      + f"; per year ($M) {per_year}")
     deal = _deal_text(portfolio)

@@ -61,8 +61,9 @@ from models.portfolio import Portfolio
 from models.quarters import add_quarters, quarter_ordinal
 from optimizer.compare.compare import CHANGE_COLUMNS, as_mip_start, change_counts, decision_changes
 from optimizer.compare.inputs import report_metrics
+from optimizer.money import money
 from optimizer.plan import DECISION_COLUMNS, Plan
-from optimizer.progress import Reporter
+from optimizer.progress import Reporter, reporter, reporting
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
 from optimizer.solve.status import Status
@@ -199,11 +200,14 @@ def _quarter(pf: Portfolio, cand: pd.Series) -> str:
 
 
 def _describe(pf: Portfolio, cand: pd.Series) -> str:
-    """`best single hall: dlc from 2027Q1, NPV 67.1 less 9.4 of mining displaced = 57.7 $M`."""
+    """`best single hall: dlc from 2027Q1, NPV $67.1M less $9.4M of mining displaced =
+    $57.7M`."""
+
     upgrades = abs(cand["net_musd"] + cand["displaced_musd"] - cand["hall_musd"]) > 1e-9
     return (f"best single hall: {cand['option']} from {_quarter(pf, cand)}, NPV "
-            f"{cand['hall_musd']:,.1f} less {cand['displaced_musd']:,.1f} of mining displaced"
-            + (" and its upgrades" if upgrades else "") + f" = {cand['net_musd']:,.1f} $M")
+            f"{money(cand['hall_musd'])} less {money(cand['displaced_musd'])} of mining "
+            "displaced" + (" and its upgrades" if upgrades else "")
+            + f" = {money(cand['net_musd'])}")
 
 
 def _fits_beside_commitments(econ: Economics, cand: int) -> bool:
@@ -272,7 +276,7 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
         detail = _describe(pf, chosen)
         if chosen["candidate"] != best["candidate"]:
             detail = (f"its best hall alone ({best['option']} from {_quarter(pf, best)}, "
-                      f"{best['net_musd']:,.1f} $M) does not fit beside the commitments; "
+                      f"{money(best['net_musd'])}) does not fit beside the commitments; "
                       f"the best that does: " + detail)
         row.update(best_option=chosen["option"], best_start_quarter=_quarter(pf, chosen),
                    best_hall_npv_musd=float(chosen["net_musd"]))
@@ -375,7 +379,7 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     row.update(forced_npv_musd=result.objective_npv_musd, npv_lost_musd=at_most if proven else None,
                npv_lost_at_least_musd=at_least, npv_lost_at_most_musd=at_most)
     if proven:
-        row["explanation"] = (f"{row['explanation']}; forcing it costs {at_most:,.1f} $M of NPV "
+        row["explanation"] = (f"{row['explanation']}; forcing it costs {money(at_most)} of NPV "
                               "(forced re-solve optimal)")
     else:
         row["explanation"] = (f"{row['explanation']}; forcing it "
@@ -412,7 +416,7 @@ def timing_value(plan: Plan) -> pd.DataFrame:
         ("this plan (timing optimised)", plan.objective_npv_musd, plan.halls_converted,
          "the optimiser chooses where, what and when")]
     if plan.greedy_objective_musd is not None:
-        rows.append(("simple ranking", plan.greedy_objective_musd, None,
+        rows.append(("simple ranking", plan.greedy_objective_musd, plan.greedy_halls,
                      "halls ranked by NPV per dollar of capex, placed while limits hold"))
     rows += [("every profitable hall as early as possible", early, early_halls,
               "each hall worth more than the mining it displaces, started at the first quarter "
@@ -448,10 +452,21 @@ def timing_worth(plan: Plan, early: float) -> str:
 def explain_plan(plan: Plan, *, baseline: Path | None = None,
                  why_not_solves: int = WHY_NOT_MAX_SOLVES,
                  why_not_seconds: float = WHY_NOT_SECONDS, budget: float | None = None,
-                 progress: Reporter | None = None) -> Plan:
+                 progress: bool | str | Reporter | None = None) -> Plan:
     """Add why-not, value of timing and (with a baseline report) the changes to `plan`; the
     time taken is `plan.timings["explain"]`. `budget`: the most the why-not re-solves take in
-    all (see `time_budgets`; None: each takes up to `why_not_seconds`)."""
+    all (see `time_budgets`; None: each takes up to `why_not_seconds`). `progress`: True (or
+    "bar"/"lines") shows what `sitepivot plan` shows on stderr, as one phase "value of timing
+    and why not" and one per re-solve; a Reporter (a `Console`) gets one phase per re-solve;
+    None/False nothing."""
+    if isinstance(progress, bool | str):
+        shown = reporter(progress)
+        if shown is not None:
+            with reporting(shown, "value of timing and why not", budget):
+                return explain_plan(plan, baseline=baseline, why_not_solves=why_not_solves,
+                                    why_not_seconds=why_not_seconds, budget=budget,
+                                    progress=shown)
+        progress = None
     clock = time.perf_counter()
     plan.timing_value = timing_value(plan)
     left = None if budget is None else budget - (time.perf_counter() - clock)

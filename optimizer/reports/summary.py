@@ -18,6 +18,7 @@ from typing import TypeGuard
 
 import pandas as pd
 
+from optimizer.money import money
 from optimizer.plan import MINING_INCOME, Plan
 from optimizer.solve.status import Status
 
@@ -50,14 +51,6 @@ def _version(package: str) -> str:
 
 def _finite(value: object) -> TypeGuard[float]:
     return value is not None and isinstance(value, int | float) and math.isfinite(value)
-
-
-def money(value: object, decimals: int = 1) -> str:
-    """`$1,234.5M`, with the sign in front (`-$12.0M`); `n/a` unless a finite number."""
-    if not _finite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{decimals}f}M"
 
 
 def percent(fraction: object) -> str:

@@ -21,10 +21,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from models.errors import InputError, Problem, UsageError
-from optimizer.files import save_atomically
-from optimizer.plan import DECISION_COLUMNS, Plan
 from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
+from optimizer.files import save_atomically
+from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.reports.sheets import build_workbook
 
 DECISIONS_SHEET = "Decisions"
@@ -42,11 +42,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_target(target: Path, inputs: list[Path], force: bool) -> None:
+def check_target(target: Path, inputs: list[Path], force: bool,
+                 create_folder: bool = False) -> None:
     """Raise UsageError unless a report can be written to `target`.
 
     Refused: a name not ending in .xlsx; the same file as any of `inputs` (even with force);
-    a missing folder; an existing file without `force`; a folder or file we may not write.
+    a missing folder (unless `create_folder`: the default `reports/`, which the command creates
+    when it writes, `make_folder`, in a folder that exists and is writable); an existing file
+    without `force`; a folder or file we may not write.
     """
     target = Path(target)
     if target.suffix.lower() != ".xlsx":
@@ -56,6 +59,11 @@ def check_target(target: Path, inputs: list[Path], force: bool) -> None:
             raise UsageError(f"refusing to write the report onto the input {source}; "
                              "choose another output path (-o)")
     folder = target.resolve().parent
+    if create_folder and not folder.exists() and folder.parent.is_dir():
+        if not os.access(folder.parent, os.W_OK | os.X_OK):
+            raise UsageError(f"cannot create the folder {target.parent} for {target}: "
+                             f"{folder.parent} is not writable; choose another output path (-o)")
+        return
     if not folder.is_dir():
         raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist; "
                          "create it or choose another output path (-o)")
@@ -67,6 +75,12 @@ def check_target(target: Path, inputs: list[Path], force: bool) -> None:
         raise UsageError(f"cannot write {target}: the folder {folder} is not writable")
     if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"cannot overwrite {target}: the file is read-only")
+
+
+def make_folder(target: Path) -> None:
+    """Create `target`'s folder if missing (the default `reports/`, outside the repository
+    too; see `check_target(create_folder=True)`)."""
+    Path(target).parent.mkdir(exist_ok=True)
 
 
 def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
@@ -81,13 +95,19 @@ def write_report(plan: Plan, path: Path, *, force: bool = False) -> None:
     save_atomically(build_workbook(plan), path)
 
 
-def open_report(report_path: Path) -> Workbook:
-    """A report opened for reading (cached values). InputError naming the file when it cannot
-    be opened as a workbook."""
+def open_report(report_path: Path, sheet: str | None = None) -> Workbook:
+    """A report opened for reading (cached values). UsageError when there is no such file (a
+    mistyped path: a usage message, exit 2); InputError naming the file when it cannot be
+    opened as a workbook (located at `sheet` when the caller wants one sheet of it)."""
+    path = Path(report_path)
+    if not path.is_file():
+        what = "is a folder, not a report" if path.is_dir() else "no such file"
+        raise UsageError(f"cannot read the report {path}: {what}; give the path of an .xlsx "
+                         "report written by sitepivot plan")
     try:
         return load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(Path(report_path).name, "", "", None, "a sitepivot report "
+        raise InputError([Problem(sheet or path.name, "", "", None, "a sitepivot report "
                                   f"(.xlsx) that can be opened ({type(err).__name__}: {err})")],
                          str(report_path)) from err
 
@@ -121,11 +141,7 @@ def _read_table(report_path: Path, sheet: str, fallback: str | None = None
     report has no `sheet` but has that one). InputError (naming the file and sheet) when it
     cannot be read."""
     source = str(report_path)
-    try:
-        wb = load_workbook(report_path, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(sheet, "", "", None, f"a sitepivot report (.xlsx) that can "
-                                  f"be opened ({type(err).__name__}: {err})")], source) from err
+    wb = open_report(report_path, sheet)
     if fallback is not None and sheet not in wb.sheetnames and fallback in wb.sheetnames:
         sheet = fallback
     frame, letters = sheet_table(wb, sheet, source)

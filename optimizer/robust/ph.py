@@ -28,6 +28,7 @@ from models.conversion import build_model
 from models.economics import Economics
 from models.errors import UsageError
 from models.robust import FirstKey, Floats, first_stage_variables
+from optimizer.money import money
 
 PH_ITERATIONS = 20  # PH's iteration limit; its candidates are evaluated either way
 PH_RHO = 1.0  # the proximal weight per first-stage unit (halls, modules, upgrades)
@@ -40,7 +41,7 @@ def ph_candidates(econs: Sequence[Economics], weights: Floats, commit_quarters: 
                   mip_gap: float, iterations: int = PH_ITERATIONS, bar: Any = None
                   ) -> tuple[list[Candidate], str]:
     """Run PH and return the distinct first stages it ends with (most weight first) and a
-    short log. `bar` (tqdm) advances once per PH iteration."""
+    short log. `bar` (`optimizer.progress.Counter`) advances once per PH iteration."""
     try:
         import mpisppy.utils.sputils as sputils
         import scipy.optimize  # noqa: F401  (mpi-sppy's proximal term needs it, undeclared)
@@ -104,6 +105,6 @@ def ph_candidates(econs: Sequence[Economics], weights: Floats, commit_quarters: 
         found[first] = found.get(first, 0.0) + scenario._mpisppy_probability
     log = (f"progressive hedging (mpi-sppy): {ph._PHIter} iteration(s), convergence metric "
            f"{conv:.3g}, {len(found)} distinct first stage(s) at the end; PH's own objective "
-           f"{-objective:,.3f} $M and trivial bound {-trivial:,.3f} $M (not used: the plan is "
+           f"{money(-objective, 3)} and trivial bound {money(-trivial, 3)} (not used: the plan is "
            "re-evaluated and bounded by sitepivot)")
     return sorted(found, key=lambda c: -found[c]), log

@@ -126,7 +126,8 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
 def run_tasks(tasks: Sequence[RecourseTask], *, workers: int = 1,
               dask_address: str | None = None, bar: Any = None) -> list[RecourseResult]:
     """Solve every task (in this process, on `workers` processes or on the Dask scheduler at
-    `dask_address`); results in task order. `bar` (tqdm) is advanced per finished task."""
+    `dask_address`); results in task order. `bar` (`optimizer.progress.Counter`) is advanced
+    per finished task."""
     results: list[RecourseResult | None] = [None] * len(tasks)
 
     def record(i: int, result: RecourseResult) -> None:

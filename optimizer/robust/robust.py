@@ -55,6 +55,7 @@ from models.robust import (
     quantile,
     start_variables,
 )
+from optimizer.money import money
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
 from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts, run_tasks
 from optimizer.solve.frames import decision_rows, upgrade_rows
@@ -459,7 +460,8 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
         allowed = AUDIT_TOLERANCE * max(1.0, abs(solver_npv)) + integrality_slack(block)
         if not abs(npv - solver_npv) <= allowed:
             raise SolverError(f"Self-audit failed: a future's NPV recomputed from the "
-                              f"decisions is {npv:.9f} $M, the extensive form's {solver_npv:.9f}")
+                              f"decisions is {money(npv, 9)}, the extensive form's "
+                              f"{money(solver_npv, 9)}")
         npvs.append(npv)
         starts.append({key: float(round(var.value or 0.0))
                        for key, var in start_variables(block).items()})
@@ -470,8 +472,8 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
     if recomputed < outcome.objective - tolerance or (
             risk_weight == 0 and abs(recomputed - outcome.objective) > tolerance):
         raise SolverError(f"Self-audit failed: the robust objective recomputed from the "
-                          f"decisions is {recomputed:.9f} $M, the solver's "
-                          f"{outcome.objective:.9f} $M.")
+                          f"decisions is {money(recomputed, 9)}, the solver's "
+                          f"{money(outcome.objective, 9)}.")
     first = {key: starts[0][key] for key in first_stage_variables(model.scenario_models[0], k)
              if starts[0].get(key, 0) > 0.5}
     for i in range(len(model.scenario_models)):  # nonanticipativity, checked
@@ -833,11 +835,23 @@ def _stability(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarra
 
 
 def _money(x: float) -> str:
+    """`$1,234.5M` (`optimizer.money`); an infinite value in words."""
     if x == -math.inf:
         return "-infinite (infeasible in some future)"
     if x == math.inf:
         return "infinite"
-    return f"{x:,.1f} $M"
+    return money(x)
+
+
+def infinite_vss_reason(plan: RobustPlan) -> str | None:
+    """Why the VSS is infinite (the deterministic first stage breaks a limit in some future,
+    the robust one in none), in words shared by the console and the Summary; None when the
+    VSS is finite."""
+    if math.isfinite(plan.vss_musd):
+        return None
+    infeasible = int(sum(not r.has_plan for r in plan.deterministic_results))
+    return (f"the deterministic first stage breaks a limit in {infeasible} of "
+            f"{len(plan.deterministic_results)} futures, the robust one in none")
 
 
 def summary_frame(plan: RobustPlan) -> pd.DataFrame:
@@ -852,9 +866,14 @@ def summary_frame(plan: RobustPlan) -> pd.DataFrame:
                 f"(RP - EEV's upper bound): "
                 + ("significant." if plan.vss_significant else
                    "NOT significant: smaller than the gaps that bound it."))
-    if infeasible:
-        vss_note = (f"infinite: the deterministic first stage is infeasible in {infeasible} "
-                    "future(s) (it breaks a limit there), the robust one in none.")
+    significant: bool | None = plan.vss_significant
+    significant_note = ("TRUE when RP exceeds the best the deterministic first stage can be "
+                        "proven to reach")
+    reason = infinite_vss_reason(plan)
+    if reason is not None:
+        vss_note = f"infinite (blank): {reason}."
+        significant = None  # no gap to weigh an infinite value against: blank beside it
+        significant_note = f"blank: the VSS is infinite ({reason})"
     rows = [
         ("objective_musd", finite(plan.objective_musd), "$M",
          f"RP: (1 - W) E[NPV] + W CVaR_{level}[NPV] of the robust first stage, W = "
@@ -876,8 +895,7 @@ def summary_frame(plan: RobustPlan) -> pd.DataFrame:
          f"upper bound {_money(plan.wait_and_see_bound_musd)}"),
         ("vss_musd", plan.vss_musd if math.isfinite(plan.vss_musd) else math.nan, "$M",
          vss_note),
-        ("vss_significant", plan.vss_significant, "",
-         "TRUE when RP exceeds the best the deterministic first stage can be proven to reach"),
+        ("vss_significant", significant, "", significant_note),
         ("evpi_musd", finite(plan.evpi_musd), "$M",
          f"WS - RP: what perfect foresight would add (>= 0); at most "
          f"{_money(plan.evpi_high_musd)}"),
@@ -964,11 +982,13 @@ def account_lines(plan: RobustPlan) -> list[str]:
     for r in worst.itertuples():
         n = halls.get(names.index(r.scenario))
         does = "" if n is None else f"; the plan starts {n} hall(s) in all there"
-        lines.append(f"  - {r.scenario}: NPV {r.npv_robust_musd:,.0f} $M{does} "
+        lines.append(f"  - {r.scenario}: NPV {money(r.npv_robust_musd, 0)}{does} "
                      f"({r.changes})")
+    reason = infinite_vss_reason(plan)
     lines.append(f"Value of the stochastic solution (VSS) {_money(plan.vss_musd)}"
-                 + ("" if plan.vss_significant or not math.isfinite(plan.vss_musd)
-                    else " (not significant: within the solver gaps)")
+                 + (f" ({reason})" if reason is not None else
+                    "" if plan.vss_significant else
+                    " (not significant: within the solver gaps)")
                  + f"; value of perfect information (EVPI) {_money(plan.evpi_musd)}.")
     return lines
 

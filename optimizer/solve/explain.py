@@ -14,6 +14,7 @@ import pyomo.environ as pyo
 
 from models.conversion import FAMILIES, FAMILY, build_model
 from models.economics import Economics, Starts
+from optimizer.money import money
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import has_plan
@@ -139,7 +140,7 @@ def _describe(econ: Economics, component: str, key: Key, amount: float, last: in
                 f"{_earliest_online(econ, upgrades, s)}).")
     if component == "capital_budget":
         return (f"Budget in {labels[key]}: committed spending exceeds the budget by "
-                f"{amount:,.1f} {unit} (raise budget_musd, or set budget_carryover).")
+                f"{money(amount)} (raise budget_musd, or set budget_carryover).")
     if component == "ai_demand_cap":
         return (f"AI demand in {labels[key]}: {amount:,.1f} {unit} more than tenants will "
                 "lease (ai_demand_mw) would be online.")

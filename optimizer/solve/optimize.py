@@ -16,7 +16,9 @@ from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
+from optimizer.money import money
 from optimizer.plan import Plan
+from optimizer.progress import Reporter, both, reporter, reporting
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap
@@ -60,7 +62,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
              mip_gap: float | None = None, threads: int | None = None,
              seed: int | None = None, mip_start: Plan | None = None,
              with_greedy: bool = True, method: str = "auto",
-             on_progress: ProgressHook | None = None, deadline: float | None = None) -> Plan:
+             on_progress: ProgressHook | None = None, deadline: float | None = None,
+             progress: bool | str | Reporter | None = None) -> Plan:
     """Find the plan of highest NPV for a validated Portfolio.
 
     Arguments left None take the Portfolio's Settings. `method`: "monolithic" (the Pyomo MILP,
@@ -76,8 +79,19 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     `time.perf_counter()` moment): the solve, building the model included, ends by then; the
     solver's limit is the lesser of `time_limit` and what is left when it starts (at least
     MIN_SOLVE_SECONDS). `sitepivot plan` uses it so that its phases fit the user's limit.
+    `progress`: True shows on stderr what `sitepivot plan` shows while it solves (a bar on a
+    terminal, plain lines in a notebook or a log), "bar"/"lines" that mode, a
+    `optimizer.progress.Console` (or any Reporter) its own "solve" phase; None/False nothing.
     Bad arguments raise UsageError (`check_arguments`).
     """
+    shown = reporter(progress)
+    if shown is not None:
+        budget = portfolio.settings.time_limit_s if time_limit is None else time_limit
+        with reporting(shown, "solve", budget):
+            return optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                            seed=seed, mip_start=mip_start, with_greedy=with_greedy,
+                            method=method, on_progress=both(on_progress, shown.solver),
+                            deadline=deadline)
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     settings = portfolio.settings
@@ -144,6 +158,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         mip_gap_requested=options.mip_gap, method=solved.method,
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
         greedy_objective_musd=None if greedy is None else objective_npv(econ, greedy.valuation),
+        greedy_halls=None if greedy is None else round(float(greedy.decisions.halls.sum())),
         timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
         solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
@@ -346,7 +361,8 @@ def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:
     allowed = AUDIT_TOLERANCE * max(1.0, abs(objective)) + rounding
     if not abs(recomputed - objective) <= allowed:
         raise SolverError(f"Self-audit failed: NPV recomputed from the decisions is "
-                          f"{recomputed:.9f} $M but the solver's objective is {objective:.9f} $M.")
+                          f"{money(recomputed, 9)} but the solver's objective is "
+                          f"{money(objective, 9)}.")
 
 
 def integrality_slack(model: pyo.ConcreteModel) -> float:

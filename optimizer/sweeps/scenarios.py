@@ -42,6 +42,7 @@ import pandas as pd
 from models.errors import InputError, Problem, UsageError
 from models.portfolio import Portfolio
 from optimizer.inputs import schema
+from optimizer.money import money
 
 Mode = Literal["multiplier", "value", "add"]
 
@@ -515,7 +516,7 @@ def marginal_scenarios(p: Portfolio, budget_musd: float = 100.0, grid_mw: float 
         if np.isfinite(budget[t]):
             years.setdefault(label[:4], []).append(t)
     for year, ts in years.items():
-        out.append(Scenario(f"budget +{budget_musd:g} $M in {year}", "marginal",
+        out.append(Scenario(f"budget +{money(budget_musd, 0)} in {year}", "marginal",
                             (Change("budget", "add", budget_musd / len(ts),
                                     quarters=tuple(ts)),),
                             resource=f"budget {year}", units=budget_musd))

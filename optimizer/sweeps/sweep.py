@@ -10,8 +10,9 @@ The story of `run_sweep`:
    for all: in this process (``workers=1``), a process pool (``workers=N``, default: cores) or
    an existing Dask scheduler (``dask_address``), all by `optimizer.parallel.run_all`. Each
    worker builds the model once and re-solves it in place (see `optimizer.sweeps.worker`);
-4. rows come back as they finish (a tqdm bar with ETA), are put in scenario order, and
-   compared with the base: one row per scenario, failures included (status ``error``).
+4. rows come back as they finish (counted on stderr, `optimizer.progress.counter_bar`), are
+   put in scenario order, and compared with the base: one row per scenario, failures
+   included (status ``error``).
 
 Results do not depend on the executor: every solve uses one HiGHS thread and a fixed seed,
 starts from a cleared HiGHS state and the same MIP start, and should stop on the gap. A time
@@ -34,6 +35,7 @@ import pandas as pd
 
 from models.errors import UsageError
 from models.portfolio import Portfolio
+from optimizer.money import money
 from optimizer.parallel import run_all
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import PLANNED, Status
@@ -149,7 +151,7 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     def record(i: int, row: dict[str, Any]) -> None:
         rows[i + 1] = row
         bar.update(1)
-        bar.set_postfix_str(f"{row['scenario'][:24]}: {row['status']}", refresh=False)
+        bar.set_postfix_str(f"{row['scenario']}: {row['status']}", refresh=False)  # whole
         if on_result is not None:
             on_result(i + 1, row)
 
@@ -198,7 +200,7 @@ def sweep_text(results: pd.DataFrame) -> str:
     a = results.attrs
     planned = results["status"].isin(PLANNED)
     lines = [f"{a.get('kind', 'sweep')} sweep: {len(results)} scenarios, {int(planned.sum())} "
-             f"with a plan; base NPV {a.get('base_npv_musd', float('nan')):,.1f} $M"]
+             f"with a plan; base NPV {money(a.get('base_npv_musd'))}"]
     bad = results[~planned]
     if len(bad):
         lines.append(f"{len(bad)} without a plan: " + ", ".join(
@@ -211,19 +213,19 @@ def sweep_text(results: pd.DataFrame) -> str:
     regret = results["regret_musd"]
     if regret.notna().any():
         worst = results.loc[regret.idxmax()]
-        lines.append(f"largest regret of today's plan: {worst['regret_musd']:,.1f} $M "
+        lines.append(f"largest regret of today's plan: {money(worst['regret_musd'])} "
                      f"({worst['scenario']})")
     if (results["kind"] == "tornado").any():
         from optimizer.sweeps.report import tornado_table
 
         top = tornado_table(results).head(3)
         lines.append("largest swings: " + ", ".join(
-            f"{r.driver} {r.swing_musd:,.1f} $M" for r in top.itertuples()))
+            f"{r.driver} {money(r.swing_musd)}" for r in top.itertuples()))
     draws = results.loc[results["kind"] == "monte_carlo", "npv_reoptimized_musd"].dropna()
     if len(draws):
         p10, p50, p90 = np.percentile(draws, [10, 50, 90])
-        lines.append(f"NPV over {len(draws)} draws: P10 {p10:,.1f}, P50 {p50:,.1f}, "
-                     f"P90 {p90:,.1f} $M")
+        lines.append(f"NPV over {len(draws)} draws: P10 {money(p10)}, P50 {money(p50)}, "
+                     f"P90 {money(p90)}")
     return "\n".join(lines)
 
 
