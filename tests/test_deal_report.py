@@ -36,7 +36,7 @@ def test_metrics_follow_the_npv_at_the_top_of_summary(deal_report) -> None:
     assert ws.cell(rows["equity_npv_musd"], 2).value == pytest.approx(EQUITY_NPV, rel=1e-9)
     # No payback: the value is blank and the note says why.
     assert ws.cell(rows["payback_quarter"], 2).value is None
-    assert ws.cell(rows["payback_quarter"], 4).value == "not paid back within the horizon"
+    assert ws.cell(rows["payback_quarter"], 5).value == "not paid back within the horizon"
     assert ws.cell(rows["project_irr"], 2).number_format.endswith("%")
 
 

@@ -68,14 +68,14 @@ def test_summary_holds_the_headline_numbers(report):
                 "method", "input_file", "greedy_npv_musd"):
         assert key in m
     ws = load_workbook(path)["Summary"]
-    assert [c.value for c in ws[1][:4]] == ["metric", "value", "unit", "note"]
-    assert ws["B2"].number_format == "#,##0.0"
-    texts = [c.value for c in ws["A"] if isinstance(c.value, str)]
+    assert [c.value for c in ws[1][:5]] == ["metric", "value", "label", "unit", "note"]
+    assert ws["B2"].number_format == "#,##0.0" and ws["C2"].value == "NPV ($M)"
+    texts = [c.value for c in ws["G"] if isinstance(c.value, str)]  # the account, beside
     assert ("Convert 3 halls at Childress to dlc_ai from 2027Q2 (online 2028Q2), "
             "$1,425M capex.") in texts
     assert "Solve: optimal within 0.1% (gap 0.04%)." in texts
     method_row = next(row for row in ws.iter_rows(values_only=True) if row[0] == "method")
-    assert method_row[1:4:2] == ("monolithic", "the whole model solved by HiGHS")
+    assert (method_row[1], method_row[4]) == ("monolithic", "the whole model solved by HiGHS")
 
 
 def test_decisions_and_upgrades_rows_as_in_the_plan(report):
@@ -137,8 +137,7 @@ def test_every_sheet_present_with_tables(report):
         assert wb[name].tables, f"{name} has no Excel table"
     sched = wb["Schedule"]
     assert [sched.cell(2, j).value for j in range(1, 10)] == [
-        "Childress", "mining", "building 3", "building 3", "building 3", "building 3",
-        "hosting 3", "hosting 3", "hosting 3"]
+        "Childress", "M", "B3", "B3", "B3", "B3", "H3", "H3", "H3"]
     assert sched["G2"].fill.fgColor.rgb.endswith("A9D08E")  # hosting green
     assert sched["C2"].fill.fgColor.rgb.endswith("F4B183")  # building orange
     sites = {r["site"]: r for r in _records(wb["Sites"]) if r["site"] in ("Childress", "Odessa")}
@@ -227,13 +226,18 @@ def test_charts_exist_and_plot_the_right_ranges(report):
     # net cash flow (column I) and cumulative discounted (column L), quarter rows 2..9 only
     assert "CashFlows!$I$2:$I$9" in cash and "CashFlows!$L$2:$L$9" in cash
     assert "CashFlows!$A$2:$A$9" in cash
-    assert "ChartData!$B$2:$B$9" in area and "ChartData!$C$2:$C$9" in area
-    assert "ChartData!$D$2:$D$9" in capex and "ChartData!$E$2:$E$9" in capex
-    assert "ChartData!$F$2:$F$9" in capex  # budget use: what the budget limits
+    # grid MW of mining and of the AI halls: both grid MW, so the stack is the power used
+    assert "ChartData!$B$2:$B$9" in area and "ChartData!$G$2:$G$9" in area
+    assert "ChartData!$C$2:$C$9" not in area  # IT MW is not stacked on grid MW
+    # budget use (what the budget limits) against the budget; not capex, which under the
+    # equity basis would stand above budgets the plan keeps
+    assert "ChartData!$F$2:$F$9" in capex and "ChartData!$E$2:$E$9" in capex
+    assert "ChartData!$D$2:$D$9" not in capex
     wb = load_workbook(path)
     assert wb["ChartData"]["A1"].value == "quarter" and wb["ChartData"]["E1"].value == \
         "budget_musd" and wb["ChartData"]["F1"].value == "budget_use_musd"
     assert wb["ChartData"]["B2"].value == 650 and wb["ChartData"]["C9"].value == 200
+    assert wb["ChartData"]["G1"].value == "ai_grid_mw" and wb["ChartData"].sheet_state == "hidden"
 
 
 def test_secondary_axis_zero_is_level_with_primary():
