@@ -73,5 +73,7 @@ def test_beyond_horizon_flag_names_the_halls() -> None:
     metrics = plan.deal_metrics.set_index("metric")
     assert pd.isna(metrics.loc["project_irr", "value"])
     assert metrics.loc["project_irr", "note"].startswith("several IRRs (")
-    (returns,) = [line for line in lines if line.startswith("Project IRR ")]
-    assert "Project IRR none, equity IRR none (a year) (several IRRs (" in returns
+    (returns,) = [line for line in lines if line.startswith("No project IRR")]
+    # each blank IRR its own clause with its reason, no nested brackets
+    assert returns.startswith("No project IRR: several IRRs (") and "), the cash flows" in returns
+    assert "; no equity IRR: " in returns and "none" not in returns
