@@ -225,7 +225,7 @@ def test_charts_exist_and_plot_the_right_ranges(report):
     assert "CashFlows!$U$2:$U$9" in equity and "CashFlows!$T$2:$T$9" in equity
     # net cash flow (column I) and cumulative discounted (column L), quarter rows 2..9 only
     assert "CashFlows!$I$2:$I$9" in cash and "CashFlows!$L$2:$L$9" in cash
-    assert "CashFlows!$A$2:$A$9" in cash
+    assert "ChartData!$H$2:$H$9" in cash  # the axis labels, one a year
     # grid MW of mining and of the AI halls: both grid MW, so the stack is the power used
     assert "ChartData!$B$2:$B$9" in area and "ChartData!$G$2:$G$9" in area
     assert "ChartData!$C$2:$C$9" not in area  # IT MW is not stacked on grid MW
@@ -238,6 +238,7 @@ def test_charts_exist_and_plot_the_right_ranges(report):
         "budget_musd" and wb["ChartData"]["F1"].value == "budget_use_musd"
     assert wb["ChartData"]["B2"].value == 650 and wb["ChartData"]["C9"].value == 200
     assert wb["ChartData"]["G1"].value == "ai_grid_mw" and wb["ChartData"].sheet_state == "hidden"
+    assert [wb["ChartData"].cell(r, 8).value for r in (2, 3, 6)] == ["2027", None, "2028"]
 
 
 def test_secondary_axis_zero_is_level_with_primary():

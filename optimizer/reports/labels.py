@@ -66,9 +66,16 @@ ACRONYMS = {"npv": "NPV", "irr": "IRR", "ai": "AI", "it": "IT", "mw": "MW", "tv"
 HEADER_LINES = 3
 
 
-def label_for(name: str) -> str:
-    """The readable label, with its unit, of the column or metric `name` (module rules)."""
-    key = str(name)
+def label_for(name: str, percent: bool = True) -> str:
+    """The readable label, with its unit, of the column or metric `name` (module rules).
+    `percent`: the column shows shares and rates as percentages; without it (the Input_*
+    sheets show numbers as entered, 0.5 not 50%) their unit reads "(0-1)"."""
+    label = _label(str(name))
+    return label if percent else label.replace("(% a year)", "(a year, 0-1)").replace(
+        "(%)", "(0-1)")
+
+
+def _label(key: str) -> str:
     if key in LABELS:
         return LABELS[key]
     stem, unit = key, ""
@@ -90,14 +97,16 @@ def shows_as_is(name: str) -> bool:
     return label_for(name) == str(name)
 
 
-def header_format(name: str, with_name: bool = False) -> str | None:
+def header_format(name: str, with_name: bool = False, percent: bool = True) -> str | None:
     """The number format that shows `name`'s label in its header cell (the value stays the
     name): the label alone, or with `with_name` the label over the name on a second line;
-    None when the label is the name itself."""
+    None when the label is the name itself. `percent`: see `label_for`."""
     if shows_as_is(name):
         return None
-    label = label_for(name).replace('"', "'")
-    return f';;;"{label}\n"@' if with_name else f';;;"{label}"'
+    label = label_for(name, percent).replace('"', "'")
+    if with_name and label.lower() != str(name).lower():  # not "Site" over "site"
+        return f';;;"{label}\n"@'
+    return f';;;"{label}"'
 
 
 def is_header_format(number_format: str) -> bool:

@@ -172,6 +172,8 @@ def upgrades_sheet(ws: Worksheet, plan: Plan) -> None:
     fit_widths(ws)
 
 
+QUARTER_COL_WIDTH = 14  # characters, CashFlows' quarter column
+
 # Schedule cell codes, short so that 40 quarters print one page wide (the legend says them).
 SCHEDULE_CODES = {"mining": "M", "idle": "\u2013", "hosting": "H", "building": "B"}
 SCHEDULE_WIDTH = 6.5  # characters, each quarter column
@@ -295,6 +297,8 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
         " ^ 4 - 1 is conversion_irr on Summary.")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, total_row + 1))
+    ws.column_dimensions["A"].width = QUARTER_COL_WIDTH  # the terminal value's label wraps
+    ws.cell(last, 1).alignment = WRAP
     return 2, 1 + len(cf)
 
 
@@ -450,6 +454,13 @@ def explanation_sheets(wb: Workbook, plan: Plan, before: Worksheet) -> None:
         fit_widths(ws, rows=range(1, last + 1), hi=80)
 
 
+def axis_labels(quarters: list[str]) -> list[str]:
+    """The charts' quarter axis labels: the year at each first quarter (and the first quarter
+    in full when the horizon starts later in a year), blank elsewhere, so that 40 quarters
+    read as 10 years (LibreOffice ignores an axis's label step)."""
+    return [q[:4] if q.endswith("Q1") else q if i == 0 else "" for i, q in enumerate(quarters)]
+
+
 def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     """Portfolio totals by quarter behind the charts; return (first, last) data rows."""
     quarters = plan.portfolio.quarter_labels
@@ -464,12 +475,14 @@ def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
                           "ai_it_mw_online": by_q["ai_it_mw_online"].to_numpy(),
                           "capex_musd": capex.to_numpy(), "budget_musd": budget.to_numpy(),
                           "budget_use_musd": use.to_numpy(),
-                          "ai_grid_mw": (by_q["power_used_mw"] - by_q["mining_mw"]).to_numpy()})
+                          "ai_grid_mw": (by_q["power_used_mw"] - by_q["mining_mw"]).to_numpy(),
+                          "axis_label": axis_labels(quarters)})
     last = write_frame(ws, frame, "tChartData")
     put(ws.cell(last + 2, 1), "Series of the Summary charts (portfolio totals; a blank budget "
         "means no limit in that quarter; budget use is what counts against the budget: "
         f"budget_basis = {plan.portfolio.settings.budget_basis}; ai_grid_mw is the grid power "
-        "the AI halls reserve, built or building: power used less mining).")
+        "the AI halls reserve, built or building: power used less mining; axis_label, the "
+        "charts' quarter labels, one a year).")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, last + 1))
     return 2, 1 + len(quarters)
@@ -504,7 +517,7 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     aligned) from CashFlows; grid MW of mining and of the AI halls (stacked area: both are
     grid MW, summing to the grid power used) and budget use vs budget (columns + line: what
     the budget limits against it; capex itself is on CashFlows) from ChartData; equity cash
-    flow with debt outstanding from CashFlows. Quarter axes label every fourth quarter.
+    flow with debt outstanding from CashFlows. Quarter axes are labelled by year.
     """
     second = top + CHART_ROWS + 1
     for row in range(top, second + CHART_ROWS + 1):  # rows of the height the anchors assume
@@ -514,7 +527,8 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     bars = BarChart()
     bars.title = "Net cash flow and cumulative discounted NPV, before terminal value ($M)"
     chart_series(bars, cash, col["net_musd"], cash_rows, "net cash flow", "4472C4")
-    bars.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0], max_row=cash_rows[1]))
+    quarters = Reference(data, min_col=8, min_row=data_rows[0], max_row=data_rows[1])
+    bars.set_categories(quarters)
     style_chart(bars, "net cash flow, $M")
     bars.x_axis.tickLblPos = "low"  # quarter labels below the negative bars, not across them
     line = LineChart()
@@ -528,7 +542,6 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     bars += line
     _place(ws, bars, anchors[0])
 
-    quarters = Reference(data, min_col=1, min_row=data_rows[0], max_row=data_rows[1])
     area = AreaChart()
     area.grouping = "stacked"  # both series are grid MW: the stack is the grid power used
     area.title = "Grid power used: mining vs AI halls (MW, portfolio)"
@@ -555,8 +568,7 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     equity.title = "Equity cash flow and debt outstanding by quarter ($M)"
     chart_series(equity, cash, col["equity_cash_flow_musd"], cash_rows, "equity cash flow",
                  "5B9BD5")
-    equity.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0],
-                                    max_row=cash_rows[1]))
+    equity.set_categories(quarters)
     style_chart(equity, "equity cash flow, $M")
     equity.x_axis.tickLblPos = "low"
     debt = LineChart()
@@ -622,13 +634,12 @@ def _align_zero(bars: BarChart, line: LineChart, cell: Callable[[int, int], Cell
 CHART_CM = (20.0, 11.0)
 CHART_ROWS = 22
 CHART_RIGHT_COL = "F"
-QUARTER_LABEL_STEP = 4  # one quarter label a year on the charts' axes
+QUARTER_LABEL_STEP = 4  # a tick mark a year on the charts' axes (labels: `axis_labels`)
 
 
 def _place(ws: Worksheet, chart: BarChart | AreaChart, anchor: str) -> None:
     chart.width, chart.height = CHART_CM
     chart.legend.position = "b"
-    chart.x_axis.tickLblSkip = QUARTER_LABEL_STEP
     chart.x_axis.tickMarkSkip = QUARTER_LABEL_STEP
     ws.add_chart(chart, anchor)
 

@@ -114,11 +114,16 @@ def format_for(column: str) -> str | None:
     return None
 
 
-def label_heading(cell: Cell, with_name: bool = False) -> Cell:
+def label_heading(cell: Cell, with_name: bool = False, data_format: str | None = None
+                  ) -> Cell:
     """Show the readable label of the column name in `cell` (the value stays the name; see
-    `optimizer.reports.labels`), wrapped; with `with_name`, the name on a line below it."""
+    `optimizer.reports.labels`), wrapped; with `with_name`, the name on a line below it.
+    `data_format`: the column's number format (a share not shown as a percentage is labelled
+    0-1, not %)."""
     if isinstance(cell.value, str):
-        fmt = header_format(cell.value, with_name)
+        shown = data_format if data_format is not None else format_for(cell.value)
+        percent = shown is not None and shown.endswith("%")
+        fmt = header_format(cell.value, with_name, percent)
         if fmt is not None:
             cell.number_format = fmt
             cell.alignment = Alignment(wrap_text=True, vertical="bottom")
@@ -140,7 +145,8 @@ def write_rows(ws: Worksheet, top: int, left: int, header: Sequence[str],
     Header cells hold the column names and show their readable labels (`label_heading`).
     """
     for j, name in enumerate(header):
-        label_heading(style_header(put(ws.cell(top, left + j), name)), with_names)
+        label_heading(style_header(put(ws.cell(top, left + j), name)), with_names,
+                      (formats[j] or "General") if j < len(formats) else None)
     r = top
     for r, row in enumerate(rows, start=top + 1):
         for j, value in enumerate(row):
@@ -219,7 +225,9 @@ def fit_widths(ws: Worksheet, rows: range | None = None, lo: int = 6, hi: int = 
                 continue
             w = _display_width(cell.value, cell.number_format)
             if cell.font is not None and cell.font.b:
-                w += filter_pad  # headers carry the filter button
+                # headers carry the filter button (a wrapped label has room beside its
+                # shorter lines)
+                w += 1 if is_header_format(cell.number_format) else filter_pad
             widths[cell.column] = max(widths.get(cell.column, 0), w)
     for col, w in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = max(lo, min(hi, w + 2))
