@@ -61,7 +61,8 @@ UNIT_SUFFIXES: tuple[tuple[str, str, bool], ...] = (
 ACRONYMS = {"npv": "NPV", "irr": "IRR", "ai": "AI", "it": "IT", "mw": "MW", "tv": "TV",
             "dscr": "DSCR", "moic": "MOIC", "pue": "PUE", "hpc": "HPC", "dlc": "DLC",
             "mip": "MIP", "vss": "VSS", "cvar": "CVaR", "utc": "UTC", "sha256": "SHA-256",
-            "ltc": "LTC", "id": "ID", "musd": "$M", "usd": "$", "kw": "kW", "mwh": "MWh"}
+            "ltc": "LTC", "id": "ID", "ebitda": "EBITDA", "cfads": "CFADS", "musd": "$M",
+            "usd": "$", "kw": "kW", "mwh": "MWh"}
 # Header labels wrap over at most this many lines (the header row grows to fit).
 HEADER_LINES = 3
 

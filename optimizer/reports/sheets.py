@@ -120,10 +120,10 @@ def summary_sheet(ws: Worksheet, plan: Plan) -> int:
         ws.row_dimensions[i].height = heights[-1]
     last = len(metrics) + 1
     add_table(ws, "tSummary", 1, 1, last, 5)
-    for col in ("A", "B"):  # the headline numbers stand out
-        ws[f"{col}2"].font = BOLD
-    for col, width in SUMMARY_WIDTHS.items():
-        ws.column_dimensions[col].width = width
+    for letter in ("A", "B"):  # the headline numbers stand out
+        ws[f"{letter}2"].font = BOLD
+    for letter, width in SUMMARY_WIDTHS.items():
+        ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
     return _account(ws, plan_narrative(plan), heights)
 
@@ -372,8 +372,7 @@ def capacity_sheet(ws: Worksheet, plan: Plan) -> None:
 
 # Why a constraint is listed (the `binds_because` column of the Constraints sheet).
 AT_LIMIT = "at its limit (slack within 1% of it)"
-LUMPY = ("slack too small for one more unit that uses it (a hall's MW, a hall-quarter of "
-         "budget, one hall start)")
+LUMPY = "no room for one more hall (slack below the smallest use)"
 
 
 def binding_constraints(plan: Plan) -> pd.DataFrame:

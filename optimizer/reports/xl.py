@@ -50,6 +50,7 @@ TITLE_FONT = Font(name="Calibri", bold=True, size=13)
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 CENTRE = Alignment(horizontal="center")
+INDENT = Alignment(horizontal="left", indent=1)
 
 
 def clean_text(text: str) -> str:
@@ -153,6 +154,8 @@ def write_rows(ws: Worksheet, top: int, left: int, header: Sequence[str],
             cell = put(ws.cell(r, left + j), value, formats[j])
             if formats[j] == TEXT:  # quarters: centred, clear of the numbers either side
                 cell.alignment = CENTRE
+            elif isinstance(cell.value, str):  # clear of a number right-aligned before it
+                cell.alignment = INDENT
     return r
 
 
