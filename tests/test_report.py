@@ -517,3 +517,22 @@ def test_narrative_stays_short_for_a_large_plan():
     assert len(converts) == 8 and not any(" S0 " in c or " S1 " in c for c in converts)
     assert ("Also 2 smaller conversions at 2 sites, $100M capex in all (see Decisions)."
             in lines)
+
+
+def test_constraints_say_why_each_binds(tmp_path):
+    """A limit the model flags binding with 45 of 100 MW spare (no room for one more hall) is
+    listed as such, not as 'within 1%'; one at its limit says so; the note counts both."""
+    plan = make_plan()
+    lumpy = {"constraint": "Cooling at Odessa in 2027Q4", "family": "cooling", "site": "Odessa",
+             "quarter": "2027Q4", "used": 55.0, "limit": 100.0, "slack": 45.0, "binding": True}
+    plan.constraints = pd.concat([plan.constraints, pd.DataFrame([lumpy])], ignore_index=True)
+    path = tmp_path / "plan.xlsx"
+    write_report(plan, path)
+    ws = load_workbook(path)["Constraints"]
+    why = {r["constraint"]: r["binds_because"] for r in _records(ws) if r["family"]}
+    assert why == {"capital budget in 2027Q2": "at its limit (slack within 1% of it)",
+                   "power at Odessa in 2027Q3": "at its limit (slack within 1% of it)",
+                   "Cooling at Odessa in 2027Q4": "no room for one more hall (slack below the "
+                                                  "smallest use)"}
+    notes = [c.value for c in ws["A"] if isinstance(c.value, str) and "constraints bind" in c.value]
+    assert notes and notes[0].startswith("3 of 5 constraints bind: 2 at their limit")
