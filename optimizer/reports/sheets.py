@@ -44,6 +44,7 @@ from optimizer.reports.xl import (
     fill,
     fit_widths,
     format_for,
+    label_heading,
     put,
     style_header,
     write_frame,
@@ -177,7 +178,7 @@ QUARTER_COL_WIDTH = 14  # characters, CashFlows' quarter column
 # Schedule cell codes, short so that 40 quarters print one page wide (the legend says them).
 SCHEDULE_CODES = {"mining": "M", "idle": "\u2013", "hosting": "H", "building": "B"}
 SCHEDULE_WIDTH = 6.5  # characters, each quarter column
-SCHEDULE_HEADER_PT = 45  # points, the row of quarter labels (written upwards)
+SCHEDULE_HEADER_PT = 56  # points, the row of quarter labels (written upwards)
 
 
 def _schedule_cell(building: int, hosting: int, mining_mw: float) -> tuple[str, str]:
@@ -207,7 +208,7 @@ def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
 
     header = ["site", *quarters]
     for j, name in enumerate(header, start=1):
-        style_header(put(ws.cell(1, j), name))
+        label_heading(style_header(put(ws.cell(1, j), name)))
     for i, site in enumerate(sites, start=2):
         put(ws.cell(i, 1), site)
         for j, q in enumerate(quarters, start=2):
