@@ -536,3 +536,39 @@ def test_constraints_say_why_each_binds(tmp_path):
                                                   "smallest use)"}
     notes = [c.value for c in ws["A"] if isinstance(c.value, str) and "constraints bind" in c.value]
     assert notes and notes[0].startswith("3 of 5 constraints bind: 2 at their limit")
+
+
+def test_headers_show_labels_with_units_and_keep_the_names(report):
+    """Header cells hold the column names (what scripts read); their number format shows the
+    label and unit, with the name below it on Decisions and Upgrades."""
+    from optimizer.reports.labels import label_for
+
+    assert label_for("npv_musd") == "NPV ($M)" and label_for("cooling_used_mw") == \
+        "Cooling used (MW)"
+    assert label_for("equity_irr") == "Equity IRR (% a year)"
+    assert label_for("lease_usd_per_kw_month") == "Lease ($/kW-month)"
+    assert label_for("tenant_capex_share", percent=False) == "Tenant capex (0-1)"
+    assert label_for("some_new_total_musd") == "Some new total ($M)"  # a column added later
+    path, _ = report
+    wb = load_workbook(path)
+    dec = wb["Decisions"]
+    npv = dec.cell(1, DECISION_COLUMNS.index("npv_musd") + 1)
+    assert npv.value == "npv_musd" and npv.number_format == ';;;"NPV ($M)\n"@'
+    cash = wb["CashFlows"]
+    assert cash["B1"].value == "mining_margin_musd"
+    assert cash["B1"].number_format == ';;;"Mining margin ($M)"'
+
+
+def test_inputs_keep_what_was_entered(tmp_path):
+    plan = make_plan()
+    options = plan.portfolio.options.copy()
+    options.iloc[0, options.columns.get_loc("capex_musd_per_it_mw")] = 10.5
+    plan.portfolio = plan.portfolio.replace(options=options)
+    path = tmp_path / "plan.xlsx"
+    write_report(plan, path)
+    ws = load_workbook(path)["Input_Options"]
+    col = [c.value for c in ws[1]].index("capex_musd_per_it_mw") + 1
+    assert ws.cell(2, col).value == 10.5 and ws.cell(2, col).number_format == "General"
+    flags = [c for row in load_workbook(path)["Input_SiteOptions"].iter_rows(min_row=2)
+             for c in row if isinstance(c.value, bool)]
+    assert flags and all(c.number_format == '"TRUE";"TRUE";"FALSE"' for c in flags)
