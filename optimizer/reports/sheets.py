@@ -61,7 +61,7 @@ NEAR_BINDING = 0.01
 # Summary column widths (characters): metric, value, label, unit, note; then a gap and the
 # account. The charts sit below both, on page 2, two by two (`add_charts`).
 SUMMARY_WIDTHS = {"A": 26, "B": 16, "C": 28, "D": 8, "E": 40, "F": 2}
-ACCOUNT_COL, ACCOUNT_WIDTH = "G", 100
+ACCOUNT_COL, ACCOUNT_WIDTH = "G", 84
 LABEL = Alignment(horizontal="left", wrap_text=True, vertical="top", indent=1)  # clear of the value before it
 
 
@@ -631,8 +631,8 @@ def _align_zero(bars: BarChart, line: LineChart, cell: Callable[[int, int], Cell
 
 
 # Summary charts: size (cm), rows each takes (15-point rows), the column of the right-hand pair.
-CHART_CM = (20.0, 11.0)
-CHART_ROWS = 22
+CHART_CM = (15.5, 13.0)  # fits columns F:G (16 cm in Calibri, wider in other fonts)
+CHART_ROWS = 25
 CHART_RIGHT_COL = "F"
 QUARTER_LABEL_STEP = 4  # a tick mark a year on the charts' axes (labels: `axis_labels`)
 
