@@ -6,7 +6,10 @@ Rules, applied to every sheet of a plan report after it is written (`print_repor
   (a page break below the account); no repeated header;
 - helper sheets (`HIDDEN_SHEETS`, the chart series) are hidden, so they neither show nor print;
 - the Log and the Input_* sheets come last; each Input_* sheet prints on one page, the Log its
-  first `LOG_PRINT_ROWS` rows (warnings first), the footer saying how many rows it leaves out.
+  first `LOG_PRINT_ROWS` rows (warnings first), the footer saying how many rows it leaves out;
+- text never runs past the printed columns (LibreOffice widens the page for it): a long text
+  in a table wraps in its cell, a note below a table wraps across the table's width
+  (`wrap_long_text`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import math
 
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
+from openpyxl.cell.cell import MergedCell
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
@@ -40,6 +45,8 @@ def print_report(wb: Workbook, summary_break: int | None = None) -> None:
     for ws in [*inputs, *logs]:  # last, in this order (a no-op for a report built so)
         wb.move_sheet(ws, offset=len(wb.worksheets) - 1 - wb.index(ws))
     for ws in wb.worksheets:
+        if ws.title != "Summary":  # the Summary lays its text out itself
+            wrap_long_text(ws)
         if ws.title in HIDDEN_SHEETS:
             ws.sheet_state = "hidden"
             print_setup(ws)
@@ -51,6 +58,40 @@ def print_report(wb: Workbook, summary_break: int | None = None) -> None:
             print_setup(ws, pages_tall=1)
         else:
             print_setup(ws)
+
+
+def wrap_long_text(ws: Worksheet) -> None:
+    """Wrap every text longer than its column is wide: in its cell inside a table, across the
+    tables' columns (merged) outside one; the row grows to the lines needed (15 points each,
+    about 1.15 characters a unit of column width)."""
+    tables = [range_boundaries(t.ref) for t in ws.tables.values()]
+    right = max((t[2] for t in tables), default=ws.max_column)
+
+    def width(first: int, last: int) -> float:
+        return sum(ws.column_dimensions[get_column_letter(c)].width or 8.43
+                   for c in range(first, last + 1))
+
+    for row in ws.iter_rows():
+        for cell in row:
+            text = cell.value
+            if not isinstance(text, str) or isinstance(cell, MergedCell):
+                continue
+            col, r = cell.column, cell.row
+            inside = any(t[0] <= col <= t[2] and t[1] <= r <= t[3] for t in tables)
+            last = col
+            if not inside and col < right and all(
+                    ws.cell(r, c).value is None for c in range(col + 1, right + 1)):
+                last = right
+            chars = width(col, last) * 1.15
+            if len(text) <= chars:
+                continue
+            if last > col:
+                ws.merge_cells(start_row=r, start_column=col, end_row=r, end_column=last)
+            cell.alignment = Alignment(wrap_text=True, vertical="top",
+                                       horizontal=cell.alignment.horizontal)
+            lines = sum(max(1, math.ceil(len(part) / max(chars - 1, 1)))
+                        for part in text.split("\n"))
+            ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 15.0, 15.0 * lines)
 
 
 def summary_pages(ws: Worksheet, first_page_last_row: int) -> None:
