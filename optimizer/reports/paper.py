@@ -24,13 +24,18 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.reports.xl import print_setup
+from optimizer.reports.xl import MARGIN_IN, print_setup
 
 HIDDEN_SHEETS = ("ChartData",)
 LOG_SHEET = "Log"
 INPUT_PREFIX = "Input_"
 LOG_PRINT_ROWS = 40
 ROW_CM = 2.54 * 15 / 72  # a 15-point row, in cm
+A4_INCHES = (11.69, 8.27)  # landscape
+FOOTER_PT = 12  # the footer's line, inside the bottom margin
+# LibreOffice without Calibri (no Carlito font) draws text in DejaVu Sans, whose columns come
+# out about 1.33 times wider (measured: the Summary fitted at 48% where Calibri needs 64%).
+FONT_SLACK = 1.4
 
 
 def _last_sheets(name: str) -> bool:
@@ -96,17 +101,47 @@ def wrap_long_text(ws: Worksheet) -> None:
 
 def summary_pages(ws: Worksheet, first_page_last_row: int) -> None:
     """Two pages: rows 1 to `first_page_last_row` (metrics and account), a page break, then
-    the charts; one page wide, as tall as that makes it (LibreOffice ignores page breaks on a
-    sheet fitted to a number of pages tall, so the height is left free)."""
+    the charts, at one fixed scale that fits the wider and the taller of the two.
+
+    A fixed scale, because LibreOffice ignores page breaks on a sheet fitted to a number of
+    pages tall, and a sheet fitted only to its width could run past page 1. The width is
+    measured in Calibri (Excel's font) times `FONT_SLACK`, since LibreOffice without Calibri
+    draws in a wider font: Excel then prints a little smaller than it could, never on three
+    pages."""
     last_row = max(ws.max_row, first_page_last_row + 1)
     for chart in ws._charts:  # the print area reaches the bottom of the lowest chart
         anchor = chart.anchor
         top = (coordinate_to_tuple(anchor)[0] if isinstance(anchor, str)
                else anchor._from.row + 1)
         last_row = max(last_row, top + math.ceil(chart.height / ROW_CM))
-    print_setup(ws, title_rows=None, pages_tall=0,
-                print_area=f"A1:{get_column_letter(ws.max_column)}{last_row}")
+    last_col = ws.max_column
+    print_setup(ws, title_rows=None,
+                print_area=f"A1:{get_column_letter(last_col)}{last_row}")
+    width = FONT_SLACK * sum(column_points(ws, c) for c in range(1, last_col + 1))
+    height = max(rows_points(ws, 1, first_page_last_row),
+                 rows_points(ws, first_page_last_row + 1, last_row))
+    page_w, page_h = printable_points()
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_setup.scale = max(10, min(100, math.floor(100 * min(page_w / width,
+                                                                page_h / height))))
     ws.row_breaks.append(Break(id=first_page_last_row))
+
+
+def column_points(ws: Worksheet, col: int) -> float:
+    """Printed width of a column at 100% in Calibri 11: Excel's width in characters of 7
+    pixels plus 5 pixels of padding, at 96 pixels an inch."""
+    chars = ws.column_dimensions[get_column_letter(col)].width or 8.43
+    return (chars * 7 + 5) * 0.75
+
+
+def rows_points(ws: Worksheet, first: int, last: int) -> float:
+    """Printed height of rows `first` to `last` at 100% (15 points a row unless set)."""
+    return sum(ws.row_dimensions[r].height or 15.0 for r in range(first, last + 1))
+
+
+def printable_points() -> tuple[float, float]:
+    """Width and height of landscape A4 inside the margins, less the footer's room."""
+    return (A4_INCHES[0] - 2 * MARGIN_IN) * 72, (A4_INCHES[1] - 2 * MARGIN_IN) * 72 - FOOTER_PT
 
 
 def log_pages(ws: Worksheet) -> None:
