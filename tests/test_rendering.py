@@ -62,6 +62,9 @@ def test_the_report_prints_on_few_pages(rendered):
     assert not _pages_of(texts, "ChartData")  # hidden: the charts' series do not print
     assert len(_pages_of(texts, "Log")) == 1  # the solver log is not printed in full
     assert len(_pages_of(texts, "Schedule")) == 1  # 40 quarters one page wide
+    assert len(_pages_of(texts, "CashFlows")) == 1  # every line one page wide (it took 18)
+    for sheet in ("Input_Settings", "Input_Options", "Input_Quarters"):
+        assert len(_pages_of(texts, sheet)) == 1
 
 
 def test_page_one_holds_the_headline_and_the_account(rendered):
