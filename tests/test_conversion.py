@@ -234,8 +234,9 @@ def test_conversion_metrics_in_summary_console_and_cash_flows(  # type: ignore[n
     lines = plan_narrative(plan)
     (line,) = [x for x in lines if x.startswith("The conversion itself")]
     returns = lines[lines.index(line) - 1]  # the contract's returns, just before
-    assert returns.startswith("Project IRR none, equity IRR ") and "several IRRs (" in returns
-    assert returns.count("mining income") == 1 and "conversion's own return below)" in returns
+    assert returns.startswith("No project IRR: several IRRs (") and "; no equity IRR: " in returns
+    assert returns.count("mining income") == 1 and "conversion's own return below." in returns
+    assert "none" not in returns and ")) " not in returns and "((" not in returns
     rate = plan.deal_metrics.set_index("metric").loc["conversion_irr", "value"]
     assert f"earns {percent(rate)} a year" in line and "pays back in 2028Q3" in line
     text = plan_text(plan)

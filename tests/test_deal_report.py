@@ -36,7 +36,7 @@ def test_metrics_follow_the_npv_at_the_top_of_summary(deal_report) -> None:
     assert ws.cell(rows["equity_npv_musd"], 2).value == pytest.approx(EQUITY_NPV, rel=1e-9)
     # No payback: the value is blank and the note says why.
     assert ws.cell(rows["payback_quarter"], 2).value is None
-    assert ws.cell(rows["payback_quarter"], 4).value == "not paid back within the horizon"
+    assert ws.cell(rows["payback_quarter"], 5).value == "not paid back within the horizon"
     assert ws.cell(rows["project_irr"], 2).number_format.endswith("%")
 
 
@@ -73,5 +73,7 @@ def test_beyond_horizon_flag_names_the_halls() -> None:
     metrics = plan.deal_metrics.set_index("metric")
     assert pd.isna(metrics.loc["project_irr", "value"])
     assert metrics.loc["project_irr", "note"].startswith("several IRRs (")
-    (returns,) = [line for line in lines if line.startswith("Project IRR ")]
-    assert "Project IRR none, equity IRR none (a year) (several IRRs (" in returns
+    (returns,) = [line for line in lines if line.startswith("No project IRR")]
+    # each blank IRR its own clause with its reason, no nested brackets
+    assert returns.startswith("No project IRR: several IRRs (") and "), the cash flows" in returns
+    assert "; no equity IRR: " in returns and "none" not in returns

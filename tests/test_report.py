@@ -68,14 +68,14 @@ def test_summary_holds_the_headline_numbers(report):
                 "method", "input_file", "greedy_npv_musd"):
         assert key in m
     ws = load_workbook(path)["Summary"]
-    assert [c.value for c in ws[1][:4]] == ["metric", "value", "unit", "note"]
-    assert ws["B2"].number_format == "#,##0.0"
-    texts = [c.value for c in ws["A"] if isinstance(c.value, str)]
+    assert [c.value for c in ws[1][:5]] == ["metric", "value", "label", "unit", "note"]
+    assert ws["B2"].number_format == "#,##0.0" and ws["C2"].value == "NPV ($M)"
+    texts = [c.value for c in ws["G"] if isinstance(c.value, str)]  # the account, beside
     assert ("Convert 3 halls at Childress to dlc_ai from 2027Q2 (online 2028Q2), "
             "$1,425M capex.") in texts
     assert "Solve: optimal within 0.1% (gap 0.04%)." in texts
     method_row = next(row for row in ws.iter_rows(values_only=True) if row[0] == "method")
-    assert method_row[1:4:2] == ("monolithic", "the whole model solved by HiGHS")
+    assert (method_row[1], method_row[4]) == ("monolithic", "the whole model solved by HiGHS")
 
 
 def test_decisions_and_upgrades_rows_as_in_the_plan(report):
@@ -137,8 +137,7 @@ def test_every_sheet_present_with_tables(report):
         assert wb[name].tables, f"{name} has no Excel table"
     sched = wb["Schedule"]
     assert [sched.cell(2, j).value for j in range(1, 10)] == [
-        "Childress", "mining", "building 3", "building 3", "building 3", "building 3",
-        "hosting 3", "hosting 3", "hosting 3"]
+        "Childress", "M", "B3", "B3", "B3", "B3", "H3", "H3", "H3"]
     assert sched["G2"].fill.fgColor.rgb.endswith("A9D08E")  # hosting green
     assert sched["C2"].fill.fgColor.rgb.endswith("F4B183")  # building orange
     sites = {r["site"]: r for r in _records(wb["Sites"]) if r["site"] in ("Childress", "Odessa")}
@@ -226,14 +225,20 @@ def test_charts_exist_and_plot_the_right_ranges(report):
     assert "CashFlows!$U$2:$U$9" in equity and "CashFlows!$T$2:$T$9" in equity
     # net cash flow (column I) and cumulative discounted (column L), quarter rows 2..9 only
     assert "CashFlows!$I$2:$I$9" in cash and "CashFlows!$L$2:$L$9" in cash
-    assert "CashFlows!$A$2:$A$9" in cash
-    assert "ChartData!$B$2:$B$9" in area and "ChartData!$C$2:$C$9" in area
-    assert "ChartData!$D$2:$D$9" in capex and "ChartData!$E$2:$E$9" in capex
-    assert "ChartData!$F$2:$F$9" in capex  # budget use: what the budget limits
+    assert "ChartData!$H$2:$H$9" in cash  # the axis labels, one a year
+    # grid MW of mining and of the AI halls: both grid MW, so the stack is the power used
+    assert "ChartData!$B$2:$B$9" in area and "ChartData!$G$2:$G$9" in area
+    assert "ChartData!$C$2:$C$9" not in area  # IT MW is not stacked on grid MW
+    # budget use (what the budget limits) against the budget; not capex, which under the
+    # equity basis would stand above budgets the plan keeps
+    assert "ChartData!$F$2:$F$9" in capex and "ChartData!$E$2:$E$9" in capex
+    assert "ChartData!$D$2:$D$9" not in capex
     wb = load_workbook(path)
     assert wb["ChartData"]["A1"].value == "quarter" and wb["ChartData"]["E1"].value == \
         "budget_musd" and wb["ChartData"]["F1"].value == "budget_use_musd"
     assert wb["ChartData"]["B2"].value == 650 and wb["ChartData"]["C9"].value == 200
+    assert wb["ChartData"]["G1"].value == "ai_grid_mw" and wb["ChartData"].sheet_state == "hidden"
+    assert [wb["ChartData"].cell(r, 8).value for r in (2, 3, 6)] == ["2027", None, "2028"]
 
 
 def test_secondary_axis_zero_is_level_with_primary():
@@ -512,3 +517,58 @@ def test_narrative_stays_short_for_a_large_plan():
     assert len(converts) == 8 and not any(" S0 " in c or " S1 " in c for c in converts)
     assert ("Also 2 smaller conversions at 2 sites, $100M capex in all (see Decisions)."
             in lines)
+
+
+def test_constraints_say_why_each_binds(tmp_path):
+    """A limit the model flags binding with 45 of 100 MW spare (no room for one more hall) is
+    listed as such, not as 'within 1%'; one at its limit says so; the note counts both."""
+    plan = make_plan()
+    lumpy = {"constraint": "Cooling at Odessa in 2027Q4", "family": "cooling", "site": "Odessa",
+             "quarter": "2027Q4", "used": 55.0, "limit": 100.0, "slack": 45.0, "binding": True}
+    plan.constraints = pd.concat([plan.constraints, pd.DataFrame([lumpy])], ignore_index=True)
+    path = tmp_path / "plan.xlsx"
+    write_report(plan, path)
+    ws = load_workbook(path)["Constraints"]
+    why = {r["constraint"]: r["binds_because"] for r in _records(ws) if r["family"]}
+    assert why == {"capital budget in 2027Q2": "at its limit (slack within 1% of it)",
+                   "power at Odessa in 2027Q3": "at its limit (slack within 1% of it)",
+                   "Cooling at Odessa in 2027Q4": "no room for one more hall (slack below the "
+                                                  "smallest use)"}
+    notes = [c.value for c in ws["A"] if isinstance(c.value, str) and "constraints bind" in c.value]
+    assert notes and notes[0].startswith("3 of 5 constraints bind: 2 at their limit")
+
+
+def test_headers_show_labels_with_units_and_keep_the_names(report):
+    """Header cells hold the column names (what scripts read); their number format shows the
+    label and unit, with the name below it on Decisions and Upgrades."""
+    from optimizer.reports.labels import label_for
+
+    assert label_for("npv_musd") == "NPV ($M)" and label_for("cooling_used_mw") == \
+        "Cooling used (MW)"
+    assert label_for("equity_irr") == "Equity IRR (% a year)"
+    assert label_for("lease_usd_per_kw_month") == "Lease ($/kW-month)"
+    assert label_for("tenant_capex_share", percent=False) == "Tenant capex (0-1)"
+    assert label_for("some_new_total_musd") == "Some new total ($M)"  # a column added later
+    path, _ = report
+    wb = load_workbook(path)
+    dec = wb["Decisions"]
+    npv = dec.cell(1, DECISION_COLUMNS.index("npv_musd") + 1)
+    assert npv.value == "npv_musd" and npv.number_format == ';;;"NPV ($M)\n"@'
+    cash = wb["CashFlows"]
+    assert cash["B1"].value == "mining_margin_musd"
+    assert cash["B1"].number_format == ';;;"Mining margin ($M)"'
+
+
+def test_inputs_keep_what_was_entered(tmp_path):
+    plan = make_plan()
+    options = plan.portfolio.options.copy()
+    options.iloc[0, options.columns.get_loc("capex_musd_per_it_mw")] = 10.5
+    plan.portfolio = plan.portfolio.replace(options=options)
+    path = tmp_path / "plan.xlsx"
+    write_report(plan, path)
+    ws = load_workbook(path)["Input_Options"]
+    col = [c.value for c in ws[1]].index("capex_musd_per_it_mw") + 1
+    assert ws.cell(2, col).value == 10.5 and ws.cell(2, col).number_format == "General"
+    flags = [c for row in load_workbook(path)["Input_SiteOptions"].iter_rows(min_row=2)
+             for c in row if isinstance(c.value, bool)]
+    assert flags and all(c.number_format == '"TRUE";"TRUE";"FALSE"' for c in flags)

@@ -15,6 +15,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference, Series
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.plan import (
@@ -41,20 +43,26 @@ from optimizer.reports.xl import (
     add_table,
     fill,
     fit_widths,
-    print_setup,
+    format_for,
+    label_heading,
     put,
     style_header,
     write_frame,
     write_rows,
 )
+from optimizer.reports.labels import label_for
+from optimizer.reports.paper import print_report
 from optimizer.reports.summary import headline_metrics, plan_narrative
 
 # Schedule colours: mining amber, idle grey, building orange, hosting green.
 COLOURS = {"mining": "FFE699", "idle": "D9D9D9", "building": "F4B183", "hosting": "A9D08E"}
 # A constraint "nearly binds" when its slack is within this share of its limit (or ~0).
 NEAR_BINDING = 0.01
-# Summary column widths (characters): metric, value, unit, note.
-SUMMARY_WIDTHS = {"A": 24, "B": 24, "C": 9, "D": 50}
+# Summary column widths (characters): metric, value, label, unit, note; then a gap and the
+# account. The charts sit below both, on page 2, two by two (`add_charts`).
+SUMMARY_WIDTHS = {"A": 26, "B": 16, "C": 28, "D": 8, "E": 40, "F": 2}
+ACCOUNT_COL, ACCOUNT_WIDTH = "G", 84
+LABEL = Alignment(horizontal="left", wrap_text=True, vertical="top", indent=1)  # clear of the value before it
 
 
 def build_workbook(plan: Plan) -> Workbook:
@@ -78,72 +86,110 @@ def build_workbook(plan: Plan) -> Workbook:
     chart_rows = chart_data_sheet(sheets["ChartData"], plan)
     input_sheets(wb, plan)
     log_sheet(wb.create_sheet("Log"), plan)
-    summary_sheet(summary, plan)
-    add_charts(summary, sheets["CashFlows"], cash_rows, sheets["ChartData"], chart_rows)
-    for ws in wb.worksheets:
-        print_setup(ws)
+    last = summary_sheet(summary, plan)
+    add_charts(summary, sheets["CashFlows"], cash_rows, sheets["ChartData"], chart_rows,
+               top=last + 2)
+    print_report(wb, summary_break=last)
     return wb
 
 
-def summary_sheet(ws: Worksheet, plan: Plan) -> None:
-    """Headline metrics as a table (`metric`, `value`, `unit`, `note`), the narrative below."""
+def summary_sheet(ws: Worksheet, plan: Plan) -> int:
+    """Headline metrics as a table (`metric`, `value`, `label`, `unit`, `note`: the metric keys
+    in column A, readable labels after the values), the account ("What the plan says") beside
+    it in column G; return the last row of the two (the charts go below, on page 2)."""
     unit_formats = {"$M": MONEY, "fraction": PERCENT, "MW": MW, "MW IT": MW, "halls": COUNT,
                     "per year": PERCENT, "x": '0.00"x"',
                     "s": "0.00", "quarters": COUNT}
     metrics = headline_metrics(plan)
-    rows = [(m.metric, m.value, m.unit, m.note) for m in metrics]
-    write_rows(ws, 1, 1, ["metric", "value", "unit", "note"], rows,
-               [None, None, None, None])
+    rows = [(m.metric, m.value, label_for(m.metric), m.unit, m.note) for m in metrics]
+    write_rows(ws, 1, 1, ["metric", "value", "label", "unit", "note"], rows,
+               [None, None, None, None, None])
+    heights = [15.0]  # points, row 1 on
     for i, m in enumerate(metrics, start=2):
         fmt = unit_formats.get(m.unit)
         value = ws.cell(i, 2)
         if fmt is not None and isinstance(value.value, int | float):
             value.number_format = fmt
-        for j in range(1, 5):
-            ws.cell(i, j).alignment = TOP
-        if isinstance(value.value, str) and len(value.value) > SUMMARY_WIDTHS["B"]:
-            value.alignment = WRAP
-            ws.row_dimensions[i].height = 15 * math.ceil(len(value.value) / SUMMARY_WIDTHS["B"])
+        lines = 1
+        for col, letter in ((1, "A"), (2, "B"), (3, "C"), (4, "D"), (5, "E")):
+            cell = ws.cell(i, col)
+            cell.alignment = TOP
+            if isinstance(cell.value, str) and col in (2, 3, 5):
+                cell.alignment = LABEL if col == 3 else WRAP
+                lines = max(lines, _wrapped_lines(cell.value, SUMMARY_WIDTHS[letter] - 1))
+        heights.append(15.0 * lines)
+        ws.row_dimensions[i].height = heights[-1]
     last = len(metrics) + 1
-    add_table(ws, "tSummary", 1, 1, last, 4)
-    for col in ("A", "B"):  # the headline numbers stand out
-        ws[f"{col}2"].font = BOLD
-    row = last + 2
-    put(ws.cell(row, 1), "What the plan says").font = TITLE_FONT
-    line_chars = int(1.2 * sum(SUMMARY_WIDTHS.values()))  # proportional font: ~1.2 a width
-    for line in plan_narrative(plan):
-        row += 1
-        put(ws.cell(row, 1), line).alignment = WRAP
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
-        ws.row_dimensions[row].height = 15 * max(1, math.ceil(len(line) / line_chars))
-    for col, width in SUMMARY_WIDTHS.items():
-        ws.column_dimensions[col].width = width
+    add_table(ws, "tSummary", 1, 1, last, 5)
+    for letter in ("A", "B"):  # the headline numbers stand out
+        ws[f"{letter}2"].font = BOLD
+    for letter, width in SUMMARY_WIDTHS.items():
+        ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
+    return _account(ws, plan_narrative(plan), heights)
+
+
+def _wrapped_lines(text: str, width: float) -> int:
+    """Lines `text` takes wrapped in a column `width` characters wide (a proportional font
+    fits about 1.15 characters a width unit)."""
+    chars = max(1, int(width * 1.15) - 1)
+    return sum(max(1, math.ceil(len(part) / chars)) for part in text.split("\n"))
+
+
+def _account(ws: Worksheet, lines: list[str], heights: list[float]) -> int:
+    """The account, one sentence a block of merged rows in column `ACCOUNT_COL`, each block as
+    many rows as its wrapped text needs (rows keep the heights the metrics gave them, 15
+    points below them); return the last row used."""
+    col = ACCOUNT_COL
+    put(ws[f"{col}1"], "What the plan says").font = TITLE_FONT
+    ws.column_dimensions[col].width = ACCOUNT_WIDTH
+    row = 2
+    for line in lines:
+        need = 15.0 * _wrapped_lines(line, ACCOUNT_WIDTH)
+        first, have = row, 0.0
+        while have < need - 1e-9:
+            have += heights[row - 1] if row <= len(heights) else 15.0
+            row += 1
+        put(ws[f"{col}{first}"], line).alignment = WRAP
+        if row - 1 > first:
+            ws.merge_cells(f"{col}{first}:{col}{row - 1}")
+    return max(len(heights), row - 1)
 
 
 def decisions_sheet(ws: Worksheet, plan: Plan) -> None:
     """One row per start, columns exactly `DECISION_COLUMNS` (fed back as commitments)."""
     frame = plan.decisions.reindex(columns=DECISION_COLUMNS)
     frame = frame.sort_values(["start_quarter", "site", "option"]) if len(frame) else frame
-    write_frame(ws, frame, "tDecisions")
+    write_frame(ws, frame, "tDecisions", with_names=True)
     ws.freeze_panes = "A2"
     fit_widths(ws)
 
 
 def upgrades_sheet(ws: Worksheet, plan: Plan) -> None:
     """One row per cooling-module batch or power upgrade, columns `UPGRADE_COLUMNS`."""
-    write_frame(ws, plan.upgrades.reindex(columns=UPGRADE_COLUMNS), "tUpgrades")
+    write_frame(ws, plan.upgrades.reindex(columns=UPGRADE_COLUMNS), "tUpgrades",
+                with_names=True)
     ws.freeze_panes = "A2"
     fit_widths(ws)
 
 
+QUARTER_COL_WIDTH = 14  # characters, CashFlows' quarter column
+
+# Schedule cell codes, short so that 40 quarters print one page wide (the legend says them).
+SCHEDULE_CODES = {"mining": "M", "idle": "\u2013", "hosting": "H", "building": "B"}
+SCHEDULE_WIDTH = 6.5  # characters, each quarter column
+SCHEDULE_HEADER_PT = 56  # points, the row of quarter labels (written upwards)
+
+
 def _schedule_cell(building: int, hosting: int, mining_mw: float) -> tuple[str, str]:
-    """Text and colour key of one site-quarter: `hosting 2 + building 1`, `mining`, `idle`."""
-    parts = [f"hosting {hosting}"] if hosting else []
-    parts += [f"building {building}"] if building else []
+    """Code and colour key of one site-quarter: `H2 B1` (2 halls hosting, 1 building), `M`
+    (mining), `–` (idle)."""
+    parts = [f"{SCHEDULE_CODES['hosting']}{hosting}"] if hosting else []
+    parts += [f"{SCHEDULE_CODES['building']}{building}"] if building else []
     if parts:
-        return " + ".join(parts), "hosting" if hosting else "building"
-    return ("mining", "mining") if mining_mw > 1e-6 else ("idle", "idle")
+        return " ".join(parts), "hosting" if hosting else "building"
+    key = "mining" if mining_mw > 1e-6 else "idle"
+    return SCHEDULE_CODES[key], key
 
 
 def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
@@ -162,7 +208,7 @@ def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
 
     header = ["site", *quarters]
     for j, name in enumerate(header, start=1):
-        style_header(put(ws.cell(1, j), name))
+        label_heading(style_header(put(ws.cell(1, j), name)))
     for i, site in enumerate(sites, start=2):
         put(ws.cell(i, 1), site)
         for j, q in enumerate(quarters, start=2):
@@ -176,9 +222,10 @@ def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
 
     row = last + 2
     put(ws.cell(row, 1), "Legend").font = BOLD
-    legend = {"mining": "miners running",
-              "idle": "no miners running (margin below zero, or none installed)",
-              "building": "halls under construction", "hosting": "halls leased to AI tenants"}
+    legend = {"mining": "M: miners running",
+              "idle": "\u2013: no miners running (margin below zero, or none installed)",
+              "building": "B3: 3 halls under construction",
+              "hosting": "H2: 2 halls leased to AI tenants (H2 B1: and 1 more building)"}
     for key, meaning in legend.items():
         row += 1
         put(ws.cell(row, 1), key).fill = fill(COLOURS[key])
@@ -191,6 +238,14 @@ def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
     add_table(ws, "tScheduleMiningMW", top, 1, last, len(header))
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, len(sites) + 2))
+    for r in (1, top):  # quarter labels written upwards, columns narrow
+        ws.row_dimensions[r].height = SCHEDULE_HEADER_PT
+        for j in range(2, len(header) + 1):
+            ws.cell(r, j).alignment = Alignment(text_rotation=90, horizontal="center")
+    for j in range(2, len(header) + 1):
+        ws.column_dimensions[get_column_letter(j)].width = SCHEDULE_WIDTH
+        for i in range(2, len(sites) + 2):
+            ws.cell(i, j).alignment = Alignment(horizontal="center", wrap_text=True)
 
 
 def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
@@ -243,6 +298,8 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
         " ^ 4 - 1 is conversion_irr on Summary.")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, total_row + 1))
+    ws.column_dimensions["A"].width = QUARTER_COL_WIDTH  # the terminal value's label wraps
+    ws.cell(last, 1).alignment = WRAP
     return 2, 1 + len(cf)
 
 
@@ -314,25 +371,41 @@ def capacity_sheet(ws: Worksheet, plan: Plan) -> None:
     fit_widths(ws)
 
 
+# Why a constraint is listed (the `binds_because` column of the Constraints sheet).
+AT_LIMIT = "at its limit (slack within 1% of it)"
+LUMPY = "no room for one more hall (slack below the smallest use)"
+
+
 def binding_constraints(plan: Plan) -> pd.DataFrame:
-    """Constraints that bind or nearly bind (slack within `NEAR_BINDING` of the limit)."""
+    """Constraints that bind, each with why (`binds_because`), by two rules:
+    - at the limit: slack within `NEAR_BINDING` of the limit (or ~0);
+    - lumpy: the model's `binding` flag with more slack than that, i.e. too little to take one
+      more of the smallest unit that uses the limit (`optimizer.solve.frames`): 45 MW of
+      cooling left where the smallest hall needs 60 MW binds, though 55 of 100 MW are used.
+    """
     c = plan.constraints.reindex(columns=CONSTRAINT_COLUMNS)
     if not len(c):
-        return c
+        return c.assign(binds_because=pd.Series(dtype=object))
     slack = pd.to_numeric(c["slack"], errors="coerce").abs()
     limit = pd.to_numeric(c["limit"], errors="coerce").abs().fillna(0.0)
     near = slack <= 1e-6 + NEAR_BINDING * limit
-    keep = c[c["binding"].fillna(False).astype(bool) | near]
+    flagged = c["binding"].fillna(False).astype(bool)
+    keep = c[flagged | near].assign(binds_because=np.where(near[flagged | near], AT_LIMIT,
+                                                          LUMPY))
     return keep.sort_values(["family", "quarter", "site"], na_position="first")
 
 
 def constraints_sheet(ws: Worksheet, plan: Plan) -> None:
-    """The limits that shape the plan, in business words, with their slack."""
+    """The limits that shape the plan, in business words, with their slack and why each binds."""
     frame = binding_constraints(plan)
     fmts = {"used": "#,##0.0", "limit": "#,##0.0", "slack": "#,##0.0"}
     last = write_frame(ws, frame, "tConstraints", formats=fmts)
-    note = (f"{len(frame)} of {len(plan.constraints)} constraints bind or nearly bind (slack "
-            f"within {NEAR_BINDING:.0%} of the limit); relaxing one of them could raise the NPV.")
+    at_limit = int((frame["binds_because"] == AT_LIMIT).sum()) if len(frame) else 0
+    note = (f"{len(frame)} of {len(plan.constraints)} constraints bind: {at_limit} at their limit"
+            f" (slack within {NEAR_BINDING:.0%} of it), {len(frame) - at_limit} with slack too "
+            "small for one more unit that uses them (halls are lumpy: a site's cooling binds "
+            "when what is left cannot cool one more hall). Relaxing one of them could raise "
+            "the NPV.")
     put(ws.cell(last + 2, 1), note)
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, last + 1))
@@ -381,12 +454,19 @@ def explanation_sheets(wb: Workbook, plan: Plan, before: Worksheet) -> None:
         fit_widths(ws, rows=range(1, last + 1), hi=80)
 
 
+def axis_labels(quarters: list[str]) -> list[str]:
+    """The charts' quarter axis labels: the year at each first quarter (and the first quarter
+    in full when the horizon starts later in a year), blank elsewhere, so that 40 quarters
+    read as 10 years (LibreOffice ignores an axis's label step)."""
+    return [q[:4] if q.endswith("Q1") else q if i == 0 else "" for i, q in enumerate(quarters)]
+
+
 def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     """Portfolio totals by quarter behind the charts; return (first, last) data rows."""
     quarters = plan.portfolio.quarter_labels
     cap = plan.capacity
-    by_q = (cap.groupby("quarter")[["mining_mw", "ai_it_mw_online"]].sum()
-            if len(cap) else pd.DataFrame(columns=["mining_mw", "ai_it_mw_online"]))
+    cols = ["mining_mw", "ai_it_mw_online", "power_used_mw"]
+    by_q = (cap.groupby("quarter")[cols].sum() if len(cap) else pd.DataFrame(columns=cols))
     by_q = by_q.reindex(quarters).fillna(0.0)
     capex = plan.cash_flows.set_index("quarter")["capex_musd"].reindex(quarters).fillna(0.0)
     budget = plan.portfolio.quarters.set_index("quarter")["budget_musd"].reindex(quarters)
@@ -394,11 +474,15 @@ def chart_data_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
     frame = pd.DataFrame({"quarter": quarters, "mining_mw": by_q["mining_mw"].to_numpy(),
                           "ai_it_mw_online": by_q["ai_it_mw_online"].to_numpy(),
                           "capex_musd": capex.to_numpy(), "budget_musd": budget.to_numpy(),
-                          "budget_use_musd": use.to_numpy()})
+                          "budget_use_musd": use.to_numpy(),
+                          "ai_grid_mw": (by_q["power_used_mw"] - by_q["mining_mw"]).to_numpy(),
+                          "axis_label": axis_labels(quarters)})
     last = write_frame(ws, frame, "tChartData")
     put(ws.cell(last + 2, 1), "Series of the Summary charts (portfolio totals; a blank budget "
         "means no limit in that quarter; budget use is what counts against the budget: "
-        f"budget_basis = {plan.portfolio.settings.budget_basis}).")
+        f"budget_basis = {plan.portfolio.settings.budget_basis}; ai_grid_mw is the grid power "
+        "the AI halls reserve, built or building: power used less mining; axis_label, the "
+        "charts' quarter labels, one a year).")
     ws.freeze_panes = "B2"
     fit_widths(ws, rows=range(1, last + 1))
     return 2, 1 + len(quarters)
@@ -425,19 +509,26 @@ def style_chart(chart: BarChart | LineChart | AreaChart, axis_title: str) -> Non
 
 
 def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data: Worksheet,
-               data_rows: tuple[int, int]) -> None:
-    """Four native charts on the Summary sheet, right of the metrics.
+               data_rows: tuple[int, int], top: int = 2) -> None:
+    """Four native charts on the Summary sheet, two by two from row `top` (below the metrics
+    and the account: nothing runs under them), each `CHART_CM` in size.
 
     Net cash flow (columns) with cumulative discounted NPV (line, secondary axis, zero levels
-    aligned) from CashFlows; MW mining vs AI IT online (stacked area) and capex and budget
-    use vs budget (columns + line) from ChartData; equity cash flow with debt outstanding
-    from CashFlows.
+    aligned) from CashFlows; grid MW of mining and of the AI halls (stacked area: both are
+    grid MW, summing to the grid power used) and budget use vs budget (columns + line: what
+    the budget limits against it; capex itself is on CashFlows) from ChartData; equity cash
+    flow with debt outstanding from CashFlows. Quarter axes are labelled by year.
     """
+    second = top + CHART_ROWS + 1
+    for row in range(top, second + CHART_ROWS + 1):  # rows of the height the anchors assume
+        ws.row_dimensions[row].height = 15
+    anchors = [f"A{top}", f"{CHART_RIGHT_COL}{top}", f"A{second}", f"{CHART_RIGHT_COL}{second}"]
     col = {c: i for i, c in enumerate(CASH_FLOW_COLUMNS, start=1)}
     bars = BarChart()
     bars.title = "Net cash flow and cumulative discounted NPV, before terminal value ($M)"
     chart_series(bars, cash, col["net_musd"], cash_rows, "net cash flow", "4472C4")
-    bars.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0], max_row=cash_rows[1]))
+    quarters = Reference(data, min_col=8, min_row=data_rows[0], max_row=data_rows[1])
+    bars.set_categories(quarters)
     style_chart(bars, "net cash flow, $M")
     bars.x_axis.tickLblPos = "low"  # quarter labels below the negative bars, not across them
     line = LineChart()
@@ -449,38 +540,35 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     _align_zero(bars, line, cash.cell, cash_rows, col["net_musd"],
                 col["cumulative_discounted_musd"])
     bars += line
-    _place(ws, bars, "F2")
+    _place(ws, bars, anchors[0])
 
-    quarters = Reference(data, min_col=1, min_row=data_rows[0], max_row=data_rows[1])
     area = AreaChart()
-    area.grouping = "stacked"
-    area.title = "MW mining vs AI IT hosting (portfolio)"
-    chart_series(area, data, 2, data_rows, "mining MW", "FFC000")
-    chart_series(area, data, 3, data_rows, "AI IT MW online", "70AD47")
+    area.grouping = "stacked"  # both series are grid MW: the stack is the grid power used
+    area.title = "Grid power used: mining vs AI halls (MW, portfolio)"
+    chart_series(area, data, 2, data_rows, "mining (grid MW)", "FFC000")
+    chart_series(area, data, 7, data_rows, "AI halls (grid MW reserved)", "70AD47")
     area.set_categories(quarters)
-    style_chart(area, "MW")
-    _place(ws, area, "F20")
+    style_chart(area, "grid MW")
+    _place(ws, area, anchors[1])
 
     capex = BarChart()
     # Budget use, not capex, is what the budget limits: under budget_basis = equity only the
-    # equity share counts, and capex alone may stand above a budget the plan keeps.
-    capex.title = "Capex and budget use by quarter against budget ($M)"
-    chart_series(capex, data, 4, data_rows, "capex", "ED7D31")
-    chart_series(capex, data, 6, data_rows, "budget use", "A5A5A5")
+    # equity share counts, and capex set against the budget would look like an overspend.
+    capex.title = "Budget use by quarter against the capital budget ($M)"
+    chart_series(capex, data, 6, data_rows, "budget use", "ED7D31")
     capex.set_categories(quarters)
     style_chart(capex, "$M")
     budget = LineChart()
     chart_series(budget, data, 5, data_rows, "budget", "404040")
     style_chart(budget, "$M")
     capex += budget
-    _place(ws, capex, "F38")
+    _place(ws, capex, anchors[2])
 
     equity = BarChart()
     equity.title = "Equity cash flow and debt outstanding by quarter ($M)"
     chart_series(equity, cash, col["equity_cash_flow_musd"], cash_rows, "equity cash flow",
                  "5B9BD5")
-    equity.set_categories(Reference(cash, min_col=1, min_row=cash_rows[0],
-                                    max_row=cash_rows[1]))
+    equity.set_categories(quarters)
     style_chart(equity, "equity cash flow, $M")
     equity.x_axis.tickLblPos = "low"
     debt = LineChart()
@@ -490,7 +578,7 @@ def add_charts(ws: Worksheet, cash: Worksheet, cash_rows: tuple[int, int], data:
     debt.y_axis.axId = 300
     debt.y_axis.crosses = "max"
     equity += debt
-    _place(ws, equity, "F56")
+    _place(ws, equity, anchors[3])
 
 
 def nice_step(raw: float) -> float:
@@ -542,9 +630,17 @@ def _align_zero(bars: BarChart, line: LineChart, cell: Callable[[int, int], Cell
         chart.y_axis.majorUnit = step
 
 
+# Summary charts: size (cm), rows each takes (15-point rows), the column of the right-hand pair.
+CHART_CM = (15.5, 13.0)  # fits columns F:G (16 cm in Calibri, wider in other fonts)
+CHART_ROWS = 25
+CHART_RIGHT_COL = "F"
+QUARTER_LABEL_STEP = 4  # a tick mark a year on the charts' axes (labels: `axis_labels`)
+
+
 def _place(ws: Worksheet, chart: BarChart | AreaChart, anchor: str) -> None:
-    chart.width, chart.height = 20, 8.5  # cm
+    chart.width, chart.height = CHART_CM
     chart.legend.position = "b"
+    chart.x_axis.tickMarkSkip = QUARTER_LABEL_STEP
     ws.add_chart(chart, anchor)
 
 
@@ -570,7 +666,8 @@ def input_sheets(wb: Workbook, plan: Plan) -> None:
     """One sheet per input table, prefixed `Input_`, each an Excel table."""
     for name, frame in input_tables(plan.portfolio).items():
         ws = wb.create_sheet(f"Input_{name}")
-        formats = {"value": None, "earliest_start": TEXT, "uptime": None}
+        # As entered: General for every number (10.5 stays 10.5), quarters as text.
+        formats = {c: TEXT if format_for(c) == TEXT else None for c in frame.columns}
         write_frame(ws, frame.astype(object), f"tInput{name}", formats=formats)
         ws.freeze_panes = "B2"
         fit_widths(ws)

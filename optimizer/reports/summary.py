@@ -228,24 +228,30 @@ def _metric(plan: Plan, name: str) -> object:
 
 
 def returns_line(plan: Plan) -> str:
-    """`Project IRR 18.2%, equity IRR 24.0% (a year); equity NPV $1,234.5M; pays back in
-    2029Q3 (2030Q2 discounted).`, a blank IRR or payback with its reason."""
+    """`Project IRR 18.2% a year, equity IRR 24.0% a year; equity NPV $1,234.5M; pays back in
+    2029Q3 (2030Q2 discounted).` A blank IRR is its own clause with its reason (`no project
+    IRR: several IRRs (101.4%, 10193.0%), the cash flows change sign 2 times, ...`); when the
+    reasons name the portfolio's mining income, one sentence says so and points to the
+    conversion's own return (the next line)."""
     if plan.deal_metrics is None:
         return ""
     notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
-
-    def rate(name: str) -> str:
+    clauses, pointed = [], False
+    for name, label in (("project_irr", "project"), ("equity_irr", "equity")):
         value = _metric(plan, name)
-        return percent(value) if isinstance(value, float) and _finite(value) else "none"
-
-    text = f"Project IRR {rate('project_irr')}, equity IRR {rate('equity_irr')} (a year)"
-    blank = [notes[n] for n in ("project_irr", "equity_irr") if not _finite(_metric(plan, n))]
-    if blank:  # the pointer to the conversion metrics once: the next sentence gives them
-        pointed = any(MINING_INCOME in note for note in blank)
-        blank = [note.split(MINING_INCOME)[0] for note in blank]
-        text += f" ({'; '.join(dict.fromkeys(blank))}"
-        text += f"{MINING_INCOME}, hence the conversion's own return below)" if pointed else ")"
-    text += f"; equity NPV {money(plan.equity_npv_musd)}"
+        if isinstance(value, float) and _finite(value):
+            clauses.append(f"{label} IRR {percent(value)} a year")
+            continue
+        note = str(notes[name])
+        pointed = pointed or MINING_INCOME in note
+        reason = note.split(MINING_INCOME)[0].removeprefix("no IRR: ").replace("): ", "), ")
+        clauses.append(f"no {label} IRR: {reason}")
+    text = "; ".join(clauses)
+    text = text[:1].upper() + text[1:] + "."
+    if pointed:
+        text += (" These flows include the whole portfolio's mining income, hence the "
+                 "conversion's own return below.")
+    text += f" Equity NPV {money(plan.equity_npv_musd)}"
     back, disc = _metric(plan, "payback_quarter"), _metric(plan, "discounted_payback_quarter")
     if back:
         text += f"; pays back in {back}" + (f" ({disc} discounted)" if disc else "")

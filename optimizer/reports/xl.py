@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
+
+from optimizer.reports.labels import header_format, header_lines, header_width, is_header_format
 
 # Number formats of the report.
 MONEY = "#,##0.0"  # $M, one decimal
@@ -32,6 +34,9 @@ PERCENT = "0.00%"
 COUNT = "#,##0"
 FACTOR = "0.0000"
 TEXT = "@"
+# Booleans show TRUE / FALSE in Excel and LibreOffice alike (LibreOffice shows a boolean cell
+# in the General format as 1 or 0).
+BOOLEAN = '"TRUE";"TRUE";"FALSE"'
 
 MAX_CELL_CHARS = 32_767  # Excel's limit on the text of one cell
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -44,6 +49,8 @@ BOLD = Font(name="Calibri", bold=True)
 TITLE_FONT = Font(name="Calibri", bold=True, size=13)
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
+CENTRE = Alignment(horizontal="center")
+INDENT = Alignment(horizontal="left", indent=1)
 
 
 def clean_text(text: str) -> str:
@@ -79,7 +86,9 @@ def put(cell: Cell, value: object, number_format: str | None = None) -> Cell:
         if looks_like_formula(safe):
             cell.data_type = "s"  # openpyxl took it for a formula on assignment
             cell.quotePrefix = True
-    elif number_format is not None and safe is not None and not isinstance(safe, bool):
+    elif isinstance(safe, bool):
+        cell.number_format = BOOLEAN
+    elif number_format is not None and safe is not None:
         cell.number_format = number_format
     if number_format == TEXT and isinstance(safe, str):
         cell.number_format = TEXT
@@ -89,6 +98,8 @@ def put(cell: Cell, value: object, number_format: str | None = None) -> Cell:
 def format_for(column: str) -> str | None:
     """Number format of a report column, from its name (units are in the names)."""
     name = column.lower()
+    if "_per_" in name:  # a ratio (capex per IT MW, cooling MW per IT MW): as entered
+        return None
     if name.endswith("_musd") or name in ("used_musd", "limit_musd"):
         return MONEY
     if name.endswith("_mw") or "_mw_" in name:
@@ -104,6 +115,22 @@ def format_for(column: str) -> str | None:
     return None
 
 
+def label_heading(cell: Cell, with_name: bool = False, data_format: str | None = None
+                  ) -> Cell:
+    """Show the readable label of the column name in `cell` (the value stays the name; see
+    `optimizer.reports.labels`), wrapped; with `with_name`, the name on a line below it.
+    `data_format`: the column's number format (a share not shown as a percentage is labelled
+    0-1, not %)."""
+    if isinstance(cell.value, str):
+        shown = data_format if data_format is not None else format_for(cell.value)
+        percent = shown is not None and shown.endswith("%")
+        fmt = header_format(cell.value, with_name, percent)
+        if fmt is not None:
+            cell.number_format = fmt
+            cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    return cell
+
+
 def style_header(cell: Cell) -> Cell:
     """Bold white on dark blue."""
     cell.font = HEADER_FONT
@@ -112,14 +139,23 @@ def style_header(cell: Cell) -> Cell:
 
 
 def write_rows(ws: Worksheet, top: int, left: int, header: Sequence[str],
-               rows: Iterable[Sequence[object]], formats: Sequence[str | None]) -> int:
-    """Write a header and rows from (top, left); return the last row written."""
+               rows: Iterable[Sequence[object]], formats: Sequence[str | None],
+               with_names: bool = False) -> int:
+    """Write a header and rows from (top, left); return the last row written.
+
+    Header cells hold the column names and show their readable labels (`label_heading`).
+    """
     for j, name in enumerate(header):
-        style_header(put(ws.cell(top, left + j), name))
+        label_heading(style_header(put(ws.cell(top, left + j), name)), with_names,
+                      (formats[j] or "General") if j < len(formats) else None)
     r = top
     for r, row in enumerate(rows, start=top + 1):
         for j, value in enumerate(row):
-            put(ws.cell(r, left + j), value, formats[j])
+            cell = put(ws.cell(r, left + j), value, formats[j])
+            if formats[j] == TEXT:  # quarters: centred, clear of the numbers either side
+                cell.alignment = CENTRE
+            elif isinstance(cell.value, str):  # clear of a number right-aligned before it
+                cell.alignment = INDENT
     return r
 
 
@@ -135,15 +171,17 @@ def add_table(ws: Worksheet, name: str, top: int, left: int, bottom: int, width:
 
 
 def write_frame(ws: Worksheet, frame: pd.DataFrame, name: str, top: int = 1, left: int = 1,
-                formats: Mapping[str, str | None] | None = None, stripes: bool = True) -> int:
+                formats: Mapping[str, str | None] | None = None, stripes: bool = True,
+                with_names: bool = False) -> int:
     """Write `frame` (its columns, no index) as an Excel table named `name`; return last row.
 
-    Formats come from the column names (`format_for`) unless given in `formats`.
+    Formats come from the column names (`format_for`) unless given in `formats`; headers show
+    their labels (with the names below them under `with_names`).
     """
     header = [str(c) for c in frame.columns]
     fmts = [(formats or {}).get(c, format_for(c)) for c in header]
     rows = frame.itertuples(index=False, name=None)
-    last = write_rows(ws, top, left, header, rows, fmts)
+    last = write_rows(ws, top, left, header, rows, fmts, with_names)
     add_table(ws, name, top, left, last, len(header), stripes)
     return max(last, top + 1)
 
@@ -151,6 +189,8 @@ def write_frame(ws: Worksheet, frame: pd.DataFrame, name: str, top: int = 1, lef
 def _display_width(value: object, number_format: str) -> int:
     if value is None:
         return 0
+    if is_header_format(number_format):
+        return header_width(number_format, str(value))
     if isinstance(value, bool):
         return 5
     if isinstance(value, int | float):
@@ -188,32 +228,70 @@ def fit_widths(ws: Worksheet, rows: range | None = None, lo: int = 6, hi: int = 
                 continue
             w = _display_width(cell.value, cell.number_format)
             if cell.font is not None and cell.font.b:
-                w += filter_pad  # headers carry the filter button
+                # headers carry the filter button (a wrapped label has room beside its
+                # shorter lines)
+                w += 1 if is_header_format(cell.number_format) else filter_pad
             widths[cell.column] = max(widths.get(cell.column, 0), w)
     for col, w in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = max(lo, min(hi, w + 2))
+    fit_header_heights(ws, picked[:50])
+
+
+def fit_header_heights(ws: Worksheet, rows: Iterable[int]) -> None:
+    """Make each of `rows` holding labelled headers tall enough for its wrapped labels
+    (15 points a line)."""
+    for r in rows:
+        lines = 1
+        for cell in ws[r]:
+            fmt = cell.number_format
+            if cell.value is None or not is_header_format(fmt):
+                continue
+            width = int(ws.column_dimensions[get_column_letter(cell.column)].width or 9) - 2
+            lines = max(lines, len(header_lines(fmt, max(width, 1))))
+        if lines > 1:
+            ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 15, 15 * lines)
 
 
 def fill(hex_rgb: str) -> PatternFill:
     return PatternFill(start_color=hex_rgb, end_color=hex_rgb, fill_type="solid")
 
 
-# Wider than this (in characters of column width) a sheet prints across several pages with
-# its first column repeated, rather than shrunk to one unreadable page width.
-FIT_WIDTH_CHARS = 400
+# Page setup (print and PDF). A long table prints at least this many rows a page (smaller
+# type rather than a stack of pages); landscape A4 holds about 34 rows of 15 points at 100%.
+ROWS_PER_PAGE = 110
+MARGIN_IN = 0.4  # left, right, top and bottom margins, inches
 
 
-def print_setup(ws: Worksheet) -> None:
-    """Print (and PDF) on landscape A4 pages, header row repeated; one page wide unless the
-    sheet is very wide (then the first column repeats on every page)."""
+def print_setup(ws: Worksheet, title_rows: str | None = "1:1", print_area: str | None = None,
+                pages_tall: int | None = None, note: str = "") -> None:
+    """Print (and PDF) `ws` on landscape A4 pages, one page wide.
+
+    Rules: `title_rows` (the header row) repeat at the top of every page; the height is
+    `pages_tall` pages, or by default one page per `ROWS_PER_PAGE` rows printed (0, no limit,
+    when the rows fit anyway); `print_area` limits what prints; the footer names the sheet,
+    the page and `note` (e.g. what the print area leaves out).
+    """
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.print_title_rows = "1:1"
-    width = sum((ws.column_dimensions[get_column_letter(c)].width or 9)
-                for c in range(1, ws.max_column + 1))
-    if width <= FIT_WIDTH_CHARS:
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-    else:
-        ws.print_title_cols = "A:A"
+    margins = ws.page_margins
+    margins.left = margins.right = margins.top = margins.bottom = MARGIN_IN
+    margins.header = margins.footer = MARGIN_IN / 2
+    if title_rows:
+        ws.print_title_rows = title_rows
+    if print_area:
+        ws.print_area = print_area
+    rows = _printed_rows(ws, print_area)
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = (pages_tall if pages_tall is not None
+                                 else math.ceil(rows / ROWS_PER_PAGE) if rows > 34 else 0)
+    ws.oddFooter.center.text = "&A, page &P of &N" + (f": {note.replace('&', '&&')}"
+                                                       if note else "")
+    ws.oddFooter.center.size = 8
+
+
+def _printed_rows(ws: Worksheet, print_area: str | None) -> int:
+    if print_area:
+        _, top, _, bottom = range_boundaries(print_area.split(",")[0].replace("$", ""))
+        return (bottom or ws.max_row) - (top or 1) + 1
+    return ws.max_row
