@@ -15,6 +15,13 @@ finishes, in any order:
 `task` must be a module-level function (it is pickled by name). A task that raises, or dies
 outside itself (a lost worker), is recorded as ``failed(item, error)`` whatever the executor:
 no item is ever dropped. Ctrl-C (KeyboardInterrupt) is not a failure: it stops the run.
+
+Faults. With a `store` (`optimizer.checkpoint.ResultStore`), each result is kept as it is
+recorded (unless ``keep(result)`` is False: failures are run again next time), under the key of
+`shared` and its item's content; items whose result the store already holds are recorded from
+it, first, and not run. On Dask, a worker lost mid-task costs only its tasks: the scheduler
+runs them again on the workers left (up to its ``allowed-failures``, default 3), and a task
+that raises outside itself is retried `DASK_RETRIES` times (``client.submit(retries=)``).
 """
 
 from __future__ import annotations
@@ -27,19 +34,26 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 from models.errors import UsageError
+from optimizer.checkpoint import ResultStore, fingerprint, is_missing
 
 Shared = TypeVar("Shared")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+DASK_RETRIES = 2  # re-runs of a Dask task that raised outside itself (e.g. while unpickling)
 _SHARED: Any = None  # in each pool process: what every task needs (set by `_start_process`)
 
 
 def run_all(task: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item], *,
             record: Callable[[int, Result], None],
             failed: Callable[[Item, BaseException], Result], workers: int = 1,
-            dask_address: str | None = None) -> None:
+            dask_address: str | None = None, store: ResultStore | None = None,
+            keep: Callable[[Result], bool] | None = None) -> None:
     """Run ``task(shared, item)`` for each item (see the module docstring)."""
+    if store is not None:
+        items, record = _from_store(store, shared, items, record, keep)
+        if not items:
+            return
     if dask_address is not None:
         _run_dask(dask_address, task, shared, items, record, failed)
     elif workers <= 1 or len(items) <= 1:
@@ -51,6 +65,30 @@ def run_all(task: Callable[[Shared, Item], Result], shared: Shared, items: Seque
             record(i, result)
     else:
         _run_pool(min(workers, len(items)), task, shared, items, record, failed)
+
+
+def _from_store(store: ResultStore, shared: Shared, items: Sequence[Item],
+                record: Callable[[int, Result], None], keep: Callable[[Result], bool] | None
+                ) -> tuple[list[Item], Callable[[int, Result], None]]:
+    """Record the items whose result `store` holds; return the others and a `record` that
+    keeps each new result (see the module docstring)."""
+    common = fingerprint(shared)
+    keys = [store.key(common, fingerprint(item)) for item in items]
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        found = store.get(key)
+        if is_missing(found):
+            todo.append(i)
+        else:
+            record(i, found)
+
+    def record_and_keep(j: int, result: Result) -> None:
+        i = todo[j]
+        if keep is None or keep(result):
+            store.put(keys[i], type(result).__name__, result)
+        record(i, result)
+
+    return [items[i] for i in todo], record_and_keep
 
 
 def _start_process(shared: Any) -> None:
@@ -100,6 +138,17 @@ def dask_client(address: str) -> tuple[Any, Any]:
     return client, as_completed
 
 
+def dask_slots(address: str) -> int:
+    """How many solves the Dask scheduler at `address` runs at once now: its workers'
+    threads (at least 1)."""
+    client, _ = dask_client(address)
+    try:
+        workers = client.scheduler_info().get("workers", {})
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+    finally:
+        client.close()
+
+
 def _run_dask(address: str, task: Callable[[Shared, Item], Result], shared: Shared,
               items: Sequence[Item], record: Callable[[int, Result], None],
               failed: Callable[[Item, BaseException], Result]) -> None:
@@ -108,7 +157,8 @@ def _run_dask(address: str, task: Callable[[Shared, Item], Result], shared: Shar
     try:
         remote = None if shared is None else client.scatter(shared, broadcast=True)
         run = uuid.uuid4().hex[:12]  # keys unique to this run: a shared scheduler keeps others
-        futures = [client.submit(task, remote, item, pure=False, key=f"sitepivot-{run}-{i}")
+        futures = [client.submit(task, remote, item, pure=False, key=f"sitepivot-{run}-{i}",
+                                 retries=DASK_RETRIES)
                    for i, item in enumerate(items)]
         index = {future.key: i for i, future in enumerate(futures)}
         for future in dask_completed(futures, loop=client.loop):
