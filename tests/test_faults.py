@@ -1,0 +1,293 @@
+"""Long runs survive faults: finished solves kept next to the output, --resume giving the
+workbook of an uninterrupted run, a lost Dask worker costing only its tasks, Ctrl-C writing no
+report and saying how to resume; and the whole-run time budget (--total-time), split up front."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from support import tiny_tables, write_xlsx
+
+from models.errors import UsageError
+from optimizer.budget import START_RESERVE_S, split_total, waves
+from optimizer.checkpoint import fingerprint, open_store, store_path
+from optimizer.cli import main
+from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.inputs.workbook import load_portfolio
+from optimizer.parallel import run_all
+from optimizer.sweeps.sweep import DETERMINISTIC_COLUMNS, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIET = {"progress": False, "mip_gap": 0.0, "time_limit": 120.0, "workers": 1}
+# Columns that hold timings: everything else must be identical after a resume.
+TIMING_HEADERS = {"seconds", "solve_seconds"}
+
+
+def six_workbook(path: Path) -> Path:
+    """A 6-site, 12-quarter generated portfolio (each solve takes a fraction of a second)."""
+    from benchmarks.generate import make_tables
+
+    write_xlsx(make_tables(6, 12, seed=1), path)
+    return path
+
+
+def sheet_values(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every sheet's cell values, timing columns (by their header) and the store's
+    bookkeeping left out."""
+    book = load_workbook(path, data_only=True)
+    out: dict[str, list[tuple[object, ...]]] = {}
+    for ws in book.worksheets:
+        rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+        header = rows[0] if rows else ()
+        keep = [j for j, h in enumerate(header) if h not in TIMING_HEADERS]
+        out[ws.title] = [tuple(r[j] for j in keep if j < len(r)) for r in rows]
+    return out
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "optimizer", *args], cwd=ROOT, text=True,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          timeout=300)
+
+
+# ---- the store -------------------------------------------------------------------------------
+def test_fingerprints_are_by_content_and_refuse_what_they_cannot_read() -> None:
+    a = portfolio_from_tables(tiny_tables())
+    b = portfolio_from_tables(tiny_tables())
+    assert fingerprint(a) == fingerprint(b)  # read twice (another read time): the same run
+    tables = tiny_tables()
+    tables["Sites"].loc[0, "grid_mw"] = 301.0
+    assert fingerprint(portfolio_from_tables(tables)) != fingerprint(a)
+    assert fingerprint((1.0, "x")) != fingerprint((1.0000000000000002, "x"))
+    with pytest.raises(TypeError, match="cannot fingerprint"):
+        fingerprint(object())
+
+
+def test_a_store_is_resumed_only_by_its_own_run(tmp_path: Path) -> None:
+    path = tmp_path / "out.xlsx.partial.sqlite"
+    store = open_store(path, ("sweep", 1), resume=False)
+    store.put(store.key("a"), "row", {"x": 1})
+    store.close()
+    with pytest.raises(UsageError, match="--resume to continue it, or --force"):
+        open_store(path, ("sweep", 1), resume=False)
+    with pytest.raises(UsageError, match="another run's solves"):
+        open_store(path, ("sweep", 2), resume=True)
+    again = open_store(path, ("sweep", 1), resume=True)
+    assert again.found == 1 and again.get(again.key("a")) == {"x": 1}
+    again.remove()
+    assert not path.exists()
+
+
+def doubled(factor: int, item: int) -> int:
+    if item == 3:
+        raise ValueError("item 3 fails")
+    return factor * item
+
+
+def test_run_all_reads_kept_results_and_keeps_new_ones_but_not_failures(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.sqlite", "run", resume=False)
+    first: dict[int, int] = {}
+    run_all(doubled, 2, [1, 2, 3], record=first.__setitem__, failed=lambda item, err: -item,
+            store=store, keep=lambda result: result >= 0)
+    assert first == {0: 2, 1: 4, 2: -3} and store.count() == 2  # the failure is not kept
+    second: dict[int, int] = {}
+    run_all(doubled, 2, [1, 2, 3, 4], record=second.__setitem__,
+            failed=lambda item, err: -item, store=store, keep=lambda result: result >= 0)
+    assert second == {0: 2, 1: 4, 2: -3, 3: 8} and store.used == 2
+    other: dict[int, int] = {}  # another shared value: other keys, nothing read back
+    run_all(doubled, 3, [1], record=other.__setitem__, failed=lambda item, err: -item,
+            store=store)
+    assert other == {0: 3} and store.used == 2
+    store.close()
+
+
+# ---- resume gives the uninterrupted run ----------------------------------------------------
+def test_an_interrupted_sweep_resumed_gives_the_uninterrupted_rows(tmp_path: Path) -> None:
+    """Ctrl-C injected after three rows; the resumed run solves only the others."""
+    p = load_portfolio(six_workbook(tmp_path / "six.xlsx"))
+    whole = run_sweep(p, "monte_carlo", draws=6, seed=3, **QUIET)
+    store = open_store(tmp_path / "run.sqlite", "mc6", resume=False)
+
+    def stop_after_three(i: int, row: dict) -> None:
+        if i == 3:
+            raise KeyboardInterrupt
+
+    cut = run_sweep(p, "monte_carlo", draws=6, seed=3, on_result=stop_after_three, store=store,
+                    **QUIET)
+    assert cut.attrs["interrupted"] and store.count() == 4  # the base and three draws
+    store.close()
+    store = open_store(tmp_path / "run.sqlite", "mc6", resume=True)
+    solved: list[int] = []
+    resumed = run_sweep(p, "monte_carlo", draws=6, seed=3, store=store,
+                        on_result=lambda i, row: solved.append(i), **QUIET)
+    assert store.used == 4 and resumed.attrs["resumed"] == 4
+    pd.testing.assert_frame_equal(resumed[DETERMINISTIC_COLUMNS], whole[DETERMINISTIC_COLUMNS])
+    assert resumed.attrs["decisions"] == whole.attrs["decisions"]
+    store.close()
+
+
+def test_sweep_killed_mid_run_and_resumed_writes_the_uninterrupted_workbook(
+        tmp_path: Path) -> None:
+    """The CLI, as a user meets it: SIGINT once some solves are kept (no workbook, the resume
+    command printed), SIGKILL of the resumed run (nothing to say), then --resume to the end;
+    the workbook's values equal an uninterrupted run's."""
+    book = six_workbook(tmp_path / "six.xlsx")
+    args = [str(book), "--monte-carlo", "40", "--seed", "5", "--workers", "1", "--mip-gap", "0",
+            "--time-limit", "60", "-q"]
+    whole = tmp_path / "whole.xlsx"
+    done = cli("sweep", *args, "-o", str(whole))
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "cut.xlsx"
+    store = store_path(target)
+
+    def run_until(kept: int, sig: int, *extra: str) -> subprocess.CompletedProcess[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "optimizer", "sweep", *args, "-o", str(target), *extra],
+            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        began = time.monotonic()
+        while time.monotonic() - began < 120 and process.poll() is None:
+            if store.exists() and count(store) >= kept:
+                process.send_signal(sig)
+                break
+            time.sleep(0.02)
+        out, err = process.communicate(timeout=120)
+        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+    first = run_until(3, signal.SIGINT)
+    assert first.returncode == 130, first.stderr
+    assert not target.exists()  # no partial report
+    assert "To resume: sitepivot sweep" in first.stderr and "--resume" in first.stderr
+    command = shlex.split(first.stderr.split("To resume: ", 1)[1].strip())
+    assert command[:2] == ["sitepivot", "sweep"] and command[-1] == "--resume"
+    assert str(target) in command and "--force" not in command
+    kept = count(store)
+    assert 3 <= kept < 41
+    second = run_until(kept + 3, signal.SIGKILL, "--resume")
+    assert second.returncode == -signal.SIGKILL and not target.exists()
+    assert count(store) >= kept + 3
+    last = cli(*command[1:])  # the command printed, as printed
+    assert last.returncode == 0, last.stderr
+    assert "resumed:" in last.stderr
+    assert not store.exists()  # removed once the workbook is written
+    assert sheet_values(target) == sheet_values(whole)
+
+
+def count(store: Path) -> int:
+    try:
+        with sqlite3.connect(store) as db:
+            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+    except sqlite3.OperationalError:  # created, tables not yet
+        return 0
+
+
+def test_a_leftover_store_is_resumed_or_discarded_never_ignored(tmp_path: Path) -> None:
+    book = tmp_path / "tiny.xlsx"
+    write_xlsx(tiny_tables(), book)
+    target = tmp_path / "s.xlsx"
+    base = ["sweep", str(book), "--tornado", "--workers", "1", "-q", "-o", str(target)]
+    open_store(store_path(target), "someone else", resume=False).close()
+    runner = CliRunner()
+    refused = runner.invoke(main, base)
+    assert refused.exit_code == 2 and "--resume to continue it" in refused.output
+    other = runner.invoke(main, [*base, "--resume"])
+    assert other.exit_code == 2 and "another run's solves" in other.output
+    fresh = runner.invoke(main, [*base, "--force"])
+    assert fresh.exit_code == 0, fresh.output
+    assert target.exists() and not store_path(target).exists()
+
+
+# ---- a lost Dask worker --------------------------------------------------------------------
+def slow_pid(delay: float, item: int) -> tuple[int, int]:
+    time.sleep(delay)
+    return item, os.getpid()
+
+
+def test_a_lost_dask_worker_costs_only_its_tasks() -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        pids = set(client.run(os.getpid).values())
+        recorded: dict[int, tuple[int, int]] = {}
+        failures: list[int] = []
+
+        def record(i: int, result: tuple[int, int]) -> None:
+            recorded[i] = result
+            if len(recorded) == 2:  # mid-run: kill a worker process that has work left
+                os.kill(result[1], signal.SIGKILL)
+
+        def failed(item: int, err: BaseException) -> tuple[int, int]:
+            failures.append(item)
+            return item, -1
+
+        run_all(slow_pid, 0.4, list(range(12)), record=record, failed=failed,
+                dask_address=cluster.scheduler_address)
+    assert failures == []
+    assert sorted(recorded) == list(range(12))
+    assert all(recorded[i][0] == i for i in range(12))
+    assert {pid for _, pid in recorded.values()} - pids  # a new worker (the nanny's) took over
+
+
+def test_sweep_on_dask_with_a_worker_killed_gives_the_serial_rows(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    p = load_portfolio(six_workbook(tmp_path / "six.xlsx"))
+    serial = run_sweep(p, "monte_carlo", draws=8, seed=2, **QUIET)
+    options = {**QUIET, "workers": None}
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        victims = list(client.run(os.getpid).values())
+
+        def kill_one(i: int, row: dict) -> None:
+            if i == 2:
+                os.kill(victims[0], signal.SIGKILL)
+
+        dask = run_sweep(p, "monte_carlo", draws=8, seed=2, on_result=kill_one,
+                         dask_address=cluster.scheduler_address, **options)
+    assert (dask["status"] != "error").all(), dask["message"].tolist()
+    pd.testing.assert_frame_equal(dask[DETERMINISTIC_COLUMNS], serial[DETERMINISTIC_COLUMNS])
+
+
+# ---- the whole-run budget ------------------------------------------------------------------
+def test_the_split_is_fixed_up_front_from_the_total_solves_and_slots() -> None:
+    a = split_total(60.0, waves(9, 2) + 1, 2, 300.0)
+    b = split_total(60.0, waves(9, 2) + 1, 2, 300.0)
+    assert a.per_solve_s == b.per_solve_s == pytest.approx((60 - START_RESERVE_S) * 0.8 / 6)
+    assert split_total(60.0, 6, 2, 1.5).per_solve_s == 1.5  # --time-limit caps it
+    assert split_total(None, 6, 2, 7.0).per_solve_s == 7.0 and split_total(
+        None, 6, 2, 7.0).deadline is None
+    assert waves(0, 3) == 0 and waves(7, 3) == 3
+    with pytest.raises(UsageError, match="give at least"):
+        split_total(5.0, 100, 1, 300.0)
+
+
+def test_a_sweep_keeps_its_total_time_and_each_solve_gets_the_same_share(
+        tmp_path: Path) -> None:
+    """Solves that would each run far longer (gap 0 on a 10-site instance) are stopped at
+    their share of the total, and the run ends within it."""
+    from benchmarks.generate import make_tables
+
+    p = portfolio_from_tables(make_tables(10, 20, seed=1))
+    began = time.perf_counter()
+    results = run_sweep(p, "monte_carlo", draws=3, seed=1, progress=False, mip_gap=0.0,
+                        time_limit=600.0, workers=1, total_time=12.0)
+    took = time.perf_counter() - began
+    assert took <= 12.0 + 1.0, took
+    per = (12.0 - START_RESERVE_S) * 0.8 / 4
+    assert results.attrs["time_limit_s"] == pytest.approx(per)
+    assert "total time 12 s for the whole run" in results.attrs["budget"]
+    assert results["solve_seconds"].max() <= per + 0.5
+    assert math.isfinite(results["npv_reoptimized_musd"].iloc[0])
