@@ -235,6 +235,12 @@ def sweep_text(results: pd.DataFrame) -> str:
     if len(bad):
         lines.append(f"{len(bad)} without a plan: " + ", ".join(
             f"{r.scenario} ({r.status})" for r in bad.head(5).itertuples()))
+    if a.get("budget"):
+        lines.append(str(a["budget"]))
+    if a.get("capped"):
+        lines.append(f"warning: {a['capped']} solve(s) were cut short by the total time (wall "
+                     "clock), not by their own budget: this run is not reproducible (raise "
+                     "--total-time)")
     stopped = int((results["status"] == Status.FEASIBLE).sum())
     if stopped:
         lines.append(f"warning: {stopped} solve(s) stopped on the time limit before the gap; "
