@@ -396,7 +396,9 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
               help="CVaR's tail share: the mean NPV of the worst A of futures.")
 @click.option("--out-of-sample", "out_of_sample", type=click.IntRange(min=0), default=0,
               metavar="M", help="Evaluate both first stages on M fresh draws (seed + 1).")
-@_solver_options(" of the extensive form and of each scenario sub-problem", threads=False)
+@_solver_options(" of each solve (the deterministic plan, the extensive form, each scenario "
+                 "sub-problem)", threads=False)
+@_run_options("robust run")
 @click.option("--method", type=click.Choice(["auto", "extensive", "decomposition", "ph"]),
               default="auto", show_default=True,
               help="The two-stage MILP in HiGHS; scenario sub-problems only; or progressive "
@@ -411,16 +413,22 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
               "plan's start quarter, in every future.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Robust workbook path (default reports/<workbook-stem>-robust.xlsx).")
-@click.option("--force", is_flag=True, help="Overwrite an existing robust workbook.")
+@click.option("--force", is_flag=True, help="Overwrite an existing robust workbook (and "
+              "discard an interrupted run's finished solves unless --resume).")
 @_quiet_option
 @_reports_errors
 def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
            commit_quarters: int | None, risk_weight: float, cvar_level: float,
-           out_of_sample: int, time_limit: float | None, mip_gap: float | None, method: str,
+           out_of_sample: int, time_limit: float | None, mip_gap: float | None,
+           total_time: float | None, resume: bool, method: str,
            workers: int | None, dask_address: str | None, commitments_from: Path | None,
            output: Path | None, force: bool, quiet: bool) -> None:
     """A robust plan for WORKBOOK: the first quarters' starts shared by every future, later
-    starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook."""
+    starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook.
+
+    --time-limit is each solve's limit; --total-time the whole run's budget, split up front
+    into equal per-solve budgets. Each finished solve is kept next to the workbook until it is
+    written: after Ctrl-C or a crash, the same command with --resume goes on from there."""
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.reports.write import check_target, commitments_from_report
@@ -440,11 +448,22 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
         portfolio = commitments_from_report(portfolio, commitments_from)
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
-    result = robust_plan(portfolio, draws=draws, from_sheet=named, seed=seed,
-                         commit_quarters=commit_quarters, risk_weight=risk_weight,
-                         cvar_level=cvar_level, out_of_sample=out_of_sample,
-                         time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
-                         dask_address=dask_address, method=method, progress=not quiet)
+    # What the plan depends on (not where its solves run): a resume must be of this run.
+    identity = ("robust", portfolio, draws, named, seed, commit_quarters, risk_weight,
+                cvar_level, out_of_sample, time_limit, mip_gap, total_time, method)
+    store = _open_run_store(target, identity, resume=resume, force=force)
+    try:
+        result = robust_plan(portfolio, draws=draws, from_sheet=named, seed=seed,
+                             commit_quarters=commit_quarters, risk_weight=risk_weight,
+                             cvar_level=cvar_level, out_of_sample=out_of_sample,
+                             time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
+                             dask_address=dask_address, method=method, progress=not quiet,
+                             total_time=total_time, store=store)
+    except KeyboardInterrupt:
+        _interrupted(store, f"{store.count()} solve(s)")
+    if store.used:
+        click.echo(f"resumed: {store.used} solve(s) read from {store.path}", err=True)
     click.echo(robust_text(result))
     write_robust_report(result, target, force=force)
+    store.remove()
     click.echo(f"robust workbook written to {target}")

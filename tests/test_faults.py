@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from support import tiny_tables, write_xlsx
 
+from models.economics import build_economics
 from models.errors import UsageError
-from optimizer.budget import START_RESERVE_S, split_total, waves
+from optimizer.budget import START_RESERVE_S, solve_overhead_s, split_total, waves
 from optimizer.checkpoint import fingerprint, open_store, store_path
 from optimizer.cli import main
 from optimizer.inputs.validation import portfolio_from_tables
@@ -263,9 +264,10 @@ def test_sweep_on_dask_with_a_worker_killed_gives_the_serial_rows(tmp_path: Path
 
 # ---- the whole-run budget ------------------------------------------------------------------
 def test_the_split_is_fixed_up_front_from_the_total_solves_and_slots() -> None:
-    a = split_total(60.0, waves(9, 2) + 1, 2, 300.0)
-    b = split_total(60.0, waves(9, 2) + 1, 2, 300.0)
-    assert a.per_solve_s == b.per_solve_s == pytest.approx((60 - START_RESERVE_S) * 0.8 / 6)
+    a = split_total(60.0, waves(9, 2) + 1, 2, 300.0, overhead_s=6.0, reserve_s=START_RESERVE_S)
+    b = split_total(60.0, waves(9, 2) + 1, 2, 300.0, overhead_s=6.0, reserve_s=START_RESERVE_S)
+    assert a.per_solve_s == b.per_solve_s == pytest.approx(((60 - START_RESERVE_S) * 0.9 - 6)
+                                                           / 6)
     assert split_total(60.0, 6, 2, 1.5).per_solve_s == 1.5  # --time-limit caps it
     assert split_total(None, 6, 2, 7.0).per_solve_s == 7.0 and split_total(
         None, 6, 2, 7.0).deadline is None
@@ -286,8 +288,99 @@ def test_a_sweep_keeps_its_total_time_and_each_solve_gets_the_same_share(
                         time_limit=600.0, workers=1, total_time=12.0)
     took = time.perf_counter() - began
     assert took <= 12.0 + 1.0, took
-    per = (12.0 - START_RESERVE_S) * 0.8 / 4
+    econ = build_economics(p)
+    overhead = solve_overhead_s(len(econ.halls) + len(econ.cooling) + len(econ.power))
+    per = (12.0 * 0.9 - 4 * overhead) / 4  # the base, then three draws on one slot
     assert results.attrs["time_limit_s"] == pytest.approx(per)
     assert "total time 12 s for the whole run" in results.attrs["budget"]
     assert results["solve_seconds"].max() <= per + 0.5
     assert math.isfinite(results["npv_reoptimized_musd"].iloc[0])
+
+
+# ---- robust plans ----------------------------------------------------------------------------
+ROBUST = {"draws": 4, "seed": 1, "commit_quarters": 3, "time_limit": 60.0, "mip_gap": 0.0,
+          "progress": False}
+
+
+def robust_frames(plan: object) -> list[pd.DataFrame]:
+    """The robust plan's sheets as frames (timings are not in them)."""
+    return [getattr(plan, name) for name in ("summary", "first_stage_decisions",
+                                              "first_stage_upgrades", "scenarios", "stability",
+                                              "distribution")]
+
+
+@pytest.mark.parametrize("method", ["extensive", "decomposition"])
+def test_an_interrupted_robust_run_resumed_gives_the_uninterrupted_plan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Ctrl-C injected at the sixth sub-problem; the resumed run re-solves neither the
+    deterministic plan nor the five sub-problems kept, and gives the same plan and sheets."""
+    import importlib
+
+    from optimizer.robust.robust import robust
+
+    recourse = importlib.import_module("optimizer.robust.recourse")
+    robust_module = importlib.import_module("optimizer.robust.robust")
+    p = portfolio_from_tables(tiny_tables())
+    whole = robust(p, method=method, **ROBUST)
+    real_solve, real_optimize = recourse.solve_recourse, robust_module.optimize
+    calls = {"sub-problems": 0, "deterministic": 0}
+
+    def solve(task: object) -> object:
+        calls["sub-problems"] += 1
+        if calls["sub-problems"] == 6 and stop:
+            raise KeyboardInterrupt
+        return real_solve(task)
+
+    def optimize(*args: object, **kwargs: object) -> object:
+        calls["deterministic"] += 1
+        return real_optimize(*args, **kwargs)
+
+    monkeypatch.setattr(recourse, "solve_recourse", solve)
+    monkeypatch.setattr(robust_module, "optimize", optimize)
+    stop = True
+    store = open_store(tmp_path / "r.sqlite", ("robust", method), resume=False)
+    with pytest.raises(KeyboardInterrupt):
+        robust(p, method=method, store=store, **ROBUST)
+    assert store.count() == 6  # the deterministic plan and five sub-problems
+    store.close()
+    stop = False
+    calls.update({"sub-problems": 0, "deterministic": 0})
+    store = open_store(tmp_path / "r.sqlite", ("robust", method), resume=True)
+    resumed = robust(p, method=method, store=store, **ROBUST)
+    assert store.used == 6 and calls["deterministic"] == 0
+    solved_whole = len(whole.robust_results) + len(whole.deterministic_results) + len(
+        whole.wait_and_see_results)
+    assert calls["sub-problems"] <= solved_whole + 4 * 4 - 5  # the five kept are not re-solved
+    assert resumed.first_stage == whole.first_stage
+    for mine, theirs in zip(robust_frames(resumed), robust_frames(whole), strict=True):
+        pd.testing.assert_frame_equal(mine, theirs)
+    store.close()
+
+
+def test_robust_keeps_its_total_time_and_its_split_is_fixed() -> None:
+    """Wait-and-see solves that would each take seconds (gap 0, a 10-site instance) are
+    stopped at their share of the total; the split depends on the counts only."""
+    from benchmarks.generate import make_tables
+    from models.economics import build_economics
+    from optimizer.budget import solve_overhead_s
+    from optimizer.robust.robust import robust, robust_text, run_budget
+
+    p = portfolio_from_tables(make_tables(10, 20, seed=1))
+    began = time.perf_counter()
+    plan = robust(p, draws=2, seed=0, time_limit=600.0, mip_gap=0.0, progress=False,
+                  method="decomposition", total_time=20.0)
+    took = time.perf_counter() - began
+    assert took <= 20.0 + 1.0, took
+    econ = build_economics(p)
+    columns = len(econ.halls) + len(econ.cooling) + len(econ.power)
+    split = run_budget(20.0, 600.0, "decomposition", 2, 0, 1, columns)
+    assert split.waves == 1 + 4 + 5 * 2  # deterministic, WS and EEV, five candidates
+    assert split.per_solve_s == pytest.approx(
+        (20.0 * 0.9 - (split.waves + 1) * solve_overhead_s(columns)) / split.waves)
+    rows = plan.summary.set_index("metric")["value"]
+    assert rows["time_limit_per_solve_s"] == split.per_solve_s
+    assert rows["total_time_s"] == 20.0
+    solved = plan.wait_and_see_results
+    assert all(r.status == "feasible" for r in solved)  # stopped by their share, not the gap
+    assert max(r.seconds for r in solved) <= split.per_solve_s + 1.0
+    assert ("not reproducible" in robust_text(plan)) == (not rows["reproducible"])

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.economics import build_economics
 from models.errors import UsageError
 from models.portfolio import Portfolio
-from optimizer.budget import split_total, waves
+from optimizer.budget import START_RESERVE_S, RunBudget, solve_overhead_s, split_total, waves
 from optimizer.checkpoint import ResultStore
 from optimizer.parallel import dask_slots, run_all
 from optimizer.solve.options import SolverOptions
@@ -150,8 +151,9 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     # The base alone, then the others on every slot: the waves of the budget's split.
     slots = processes if dask_address is None else (
         dask_slots(dask_address) if total_time is not None else 1)
-    budget = split_total(total_time, 1 + waves(len(scenarios) - 1, slots), slots,
-                         settings.time_limit_s if time_limit is None else time_limit)
+    budget = _budget(portfolio, total_time, len(scenarios), slots,
+                     settings.time_limit_s if time_limit is None else time_limit,
+                     pool=dask_address is None and processes > 1 and len(scenarios) > 2)
     # One thread per solve: results must not depend on the executor (see the docstring).
     solver = SolverOptions.from_settings(settings, time_limit=budget.per_solve_s,
                                          mip_gap=mip_gap, threads=1, seed=seed)
@@ -191,6 +193,22 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     results.attrs.update({"total_time_s": budget.total_s, "budget": budget.describe(),
                           "resumed": 0 if store is None else store.used})
     return results
+
+
+def _budget(portfolio: Portfolio, total_time: float | None, scenarios: int, slots: int,
+            time_limit: float, pool: bool) -> RunBudget:
+    """Each solve's time limit (`optimizer.budget.split_total`): the base alone, then the
+    other scenarios on every slot; each wave's overhead estimated from the base's size (the
+    same for every scenario but a lead-time change); the pool's start reserved if one is
+    started."""
+    if total_time is None:
+        return split_total(None, 1, slots, time_limit)
+    econ = build_economics(portfolio)
+    count = 1 + waves(scenarios - 1, slots)
+    columns = len(econ.halls) + len(econ.cooling) + len(econ.power)
+    return split_total(total_time, count, slots, time_limit,
+                       overhead_s=count * solve_overhead_s(columns),
+                       reserve_s=START_RESERVE_S if pool else 0.0)
 
 
 def _keep(row: dict[str, Any]) -> bool:
