@@ -21,7 +21,9 @@ recorded (unless ``keep(result)`` is False: failures are run again next time), u
 `shared` and its item's content; items whose result the store already holds are recorded from
 it, first, and not run. On Dask, a worker lost mid-task costs only its tasks: the scheduler
 runs them again on the workers left (up to its ``allowed-failures``, default 3), and a task
-that raises outside itself is retried `DASK_RETRIES` times (``client.submit(retries=)``).
+that raises outside itself is retried `DASK_RETRIES` times (``client.submit(retries=)``). On
+the process pool, a process that dies breaks the pool: a new pool runs the unfinished items
+(`POOL_RESTARTS` times at most).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import signal
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from models.errors import UsageError
@@ -40,6 +43,7 @@ Shared = TypeVar("Shared")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+POOL_RESTARTS = 2  # new pools for the items a broken one left unfinished
 DASK_RETRIES = 2  # re-runs of a Dask task that raised outside itself (e.g. while unpickling)
 _SHARED: Any = None  # in each pool process: what every task needs (set by `_start_process`)
 
@@ -105,14 +109,35 @@ def _in_process(task: Callable[[Any, Any], Any], item: Any) -> Any:
 def _run_pool(workers: int, task: Callable[[Shared, Item], Result], shared: Shared,
               items: Sequence[Item], record: Callable[[int, Result], None],
               failed: Callable[[Item, BaseException], Result]) -> None:
+    """The items on a pool of `workers` processes. A process that dies (killed, out of
+    memory) breaks the pool: a new pool then runs the items left unfinished, up to
+    POOL_RESTARTS times, after which they are recorded as failed."""
+    pending = list(range(len(items)))
+    for attempt in range(POOL_RESTARTS + 1):
+        pending = _pool_round(workers, task, shared, items, pending, record, failed,
+                              last=attempt == POOL_RESTARTS)
+        if not pending:
+            return
+
+
+def _pool_round(workers: int, task: Callable[[Shared, Item], Result], shared: Shared,
+                items: Sequence[Item], indices: list[int],
+                record: Callable[[int, Result], None],
+                failed: Callable[[Item, BaseException], Result], last: bool) -> list[int]:
+    """One pool over `indices`; returns those lost to a broken pool (none when `last`)."""
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+    executor = ProcessPoolExecutor(max_workers=min(workers, len(indices)), mp_context=context,
                                    initializer=_start_process, initargs=(shared,))
     futures: dict[Future[Result], int] = {}
+    lost: list[int] = []
     try:
-        futures = {executor.submit(_in_process, task, item): i for i, item in enumerate(items)}
+        futures = {executor.submit(_in_process, task, items[i]): i for i in indices}
         for future in as_completed(futures):
-            _record(future, futures[future], items, record, failed)
+            i = futures[future]
+            if not last and isinstance(future.exception(), BrokenProcessPool):
+                lost.append(i)  # its process died, or another's broke the pool: run it again
+                continue
+            _record(future, i, items, record, failed)
     except BaseException:
         for future in futures:
             future.cancel()
@@ -122,6 +147,7 @@ def _run_pool(workers: int, task: Callable[[Shared, Item], Result], shared: Shar
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
+    return sorted(lost)
 
 
 def dask_client(address: str) -> tuple[Any, Any]:

@@ -262,6 +262,30 @@ def test_sweep_on_dask_with_a_worker_killed_gives_the_serial_rows(tmp_path: Path
     pd.testing.assert_frame_equal(dask[DETERMINISTIC_COLUMNS], serial[DETERMINISTIC_COLUMNS])
 
 
+def dies_once(marker_dir: str, item: int) -> int:
+    """A task whose process dies (os._exit) the first time it runs item 2."""
+    marker = Path(marker_dir) / f"died-{item}"
+    if item == 2 and not marker.exists():
+        marker.touch()
+        os._exit(9)
+    time.sleep(0.05)
+    return item * 10
+
+
+def test_a_process_that_dies_costs_the_pool_only_its_unfinished_tasks(tmp_path: Path) -> None:
+    recorded: dict[int, int] = {}
+    failures: list[int] = []
+
+    def record(i: int, result: int) -> None:
+        assert i not in recorded
+        recorded[i] = result
+
+    run_all(dies_once, str(tmp_path), list(range(6)), record=record,
+            failed=lambda item, err: failures.append(item) or -1, workers=2)
+    assert failures == [] and (tmp_path / "died-2").exists()
+    assert recorded == {i: 10 * i for i in range(6)}
+
+
 # ---- the whole-run budget ------------------------------------------------------------------
 def test_the_split_is_fixed_up_front_from_the_total_solves_and_slots() -> None:
     a = split_total(60.0, waves(9, 2) + 1, 2, 300.0, overhead_s=6.0, reserve_s=START_RESERVE_S)
