@@ -139,6 +139,13 @@ def _interrupted(store: Any, kept: str) -> NoReturn:
     sys.exit(130)
 
 
+def _took(began: float, total_time: float | None) -> None:
+    """Say how long the solves took, against the whole run's budget when there is one."""
+    budget = f" of the {total_time:g} s total time" if total_time is not None else ""
+    click.echo(f"solves done in {time.perf_counter() - began:.1f} s{budget} (reading and "
+               "writing aside)", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sitepivot")
 def main() -> None:
@@ -359,6 +366,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     identity = ("sweep", portfolio, chosen[0], grid, draws, parsed, mip_gap, time_limit,
                 total_time, seed)
     store = _open_run_store(target, identity, resume=resume, force=force)
+    began = time.perf_counter()
     try:
         results = run_sweep(portfolio, chosen[0], grid=grid, draws=draws, ranges=parsed,
                             workers=workers, dask_address=dask_address, mip_gap=mip_gap,
@@ -369,6 +377,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     if results.attrs.get("interrupted"):
         done = int((results["status"] != "interrupted").sum())
         _interrupted(store, f"{done} of {len(results)} scenarios")
+    _took(began, total_time)
     if store.used:
         click.echo(f"resumed: {store.used} of {len(results)} scenarios read from {store.path}",
                    err=True)
@@ -452,6 +461,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
     identity = ("robust", portfolio, draws, named, seed, commit_quarters, risk_weight,
                 cvar_level, out_of_sample, time_limit, mip_gap, total_time, method)
     store = _open_run_store(target, identity, resume=resume, force=force)
+    began = time.perf_counter()
     try:
         result = robust_plan(portfolio, draws=draws, from_sheet=named, seed=seed,
                              commit_quarters=commit_quarters, risk_weight=risk_weight,
@@ -461,6 +471,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
                              total_time=total_time, store=store)
     except KeyboardInterrupt:
         _interrupted(store, f"{store.count()} solve(s)")
+    _took(began, total_time)
     if store.used:
         click.echo(f"resumed: {store.used} solve(s) read from {store.path}", err=True)
     click.echo(robust_text(result))

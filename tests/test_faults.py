@@ -408,3 +408,38 @@ def test_robust_keeps_its_total_time_and_its_split_is_fixed() -> None:
     assert all(r.status == "feasible" for r in solved)  # stopped by their share, not the gap
     assert max(r.seconds for r in solved) <= split.per_solve_s + 1.0
     assert ("not reproducible" in robust_text(plan)) == (not rows["reproducible"])
+
+
+def test_robust_cli_interrupted_then_resumed_by_the_printed_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    recourse = importlib.import_module("optimizer.robust.recourse")
+    book = tmp_path / "tiny.xlsx"
+    write_xlsx(tiny_tables(), book)
+    args = ["robust", str(book), "--monte-carlo", "3", "--seed", "2", "--commit-quarters", "3",
+            "--mip-gap", "0", "--time-limit", "60", "-q"]
+    runner = CliRunner()
+    whole = tmp_path / "whole.xlsx"
+    assert runner.invoke(main, [*args, "-o", str(whole)]).exit_code == 0
+    real = recourse.solve_recourse
+    calls = [0]
+
+    def solve(task: object) -> object:
+        calls[0] += 1
+        if calls[0] == 4:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(recourse, "solve_recourse", solve)
+    target = tmp_path / "cut.xlsx"
+    cut = runner.invoke(main, [*args, "-o", str(target)])
+    assert cut.exit_code == 130 and not target.exists()
+    assert "4 solve(s) finished" in cut.output  # the deterministic plan and three sub-problems
+    command = shlex.split(cut.output.split("To resume: ", 1)[1].strip())
+    assert command[:2] == ["sitepivot", "robust"] and command[-1] == "--resume"
+    resumed = runner.invoke(main, command[1:])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed: 4 solve(s)" in resumed.output
+    assert not store_path(target).exists()
+    assert sheet_values(target) == sheet_values(whole)
