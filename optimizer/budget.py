@@ -77,6 +77,16 @@ class RunBudget:
                 "slot(s))")
 
 
+# Terminations that do not depend on when a solve was stopped: the gap proven, infeasibility.
+SETTLED = frozenset({"optimal", "infeasible", "infeasible_or_unbounded"})
+
+
+def cut_short(capped: bool, termination: str) -> bool:
+    """Whether a solve whose limit the deadline lowered (`capped`) was cut short by it: any
+    end but a settled one (`SETTLED`), whatever the limit's unit (seconds or work)."""
+    return capped and str(termination) not in SETTLED
+
+
 def solve_overhead_s(columns: int) -> float:
     """Estimated seconds around one solve of a model with `columns` integer columns (see
     OVERHEAD_S_PER_COLUMN): deterministic, from the size only."""

@@ -28,12 +28,12 @@ from models.conversion import build_model
 from models.economics import build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
-from optimizer.budget import RunBudget
+from optimizer.budget import RunBudget, cut_short
 from optimizer.checkpoint import ResultStore
 from optimizer.parallel import run_all
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.solve.status import Status, has_plan
 
 Starts = tuple[tuple[FirstKey, float], ...]  # every positive start, by business key
 
@@ -111,7 +111,7 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
                           for key, var in start_variables(model).items() if not var.fixed])
     limit, capped = RunBudget(task.time_limit, deadline=task.deadline).limit_now()
     outcome = runner.solve(time_limit=limit, mip_gap=task.mip_gap, threads=1, seed=task.seed)
-    capped = capped and outcome.termination == Termination.TIME_LIMIT
+    capped = cut_short(capped, outcome.termination)
     seconds = time.perf_counter() - started
     if not has_plan(outcome.status):
         npv = -np.inf if outcome.status == Status.INFEASIBLE else np.nan

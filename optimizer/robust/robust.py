@@ -58,6 +58,7 @@ from models.robust import (
 from optimizer.budget import (
     START_RESERVE_S,
     RunBudget,
+    cut_short,
     solve_overhead_s,
     split_total,
     waves,
@@ -74,7 +75,7 @@ from optimizer.solve.optimize import (
     optimize,
     solution_decisions,
 )
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.solve.status import Status, has_plan
 from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, sheet_scenarios
 
 T = TypeVar("T")
@@ -317,7 +318,7 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
             solve_s, capped = budget.limit_now()
             plan = optimize(portfolio, time_limit=solve_s, mip_gap=gap, threads=1,
                             seed=rng_seed, method="monolithic")
-            return plan, capped and plan.termination == Termination.TIME_LIMIT
+            return plan, cut_short(capped, plan.termination)
 
         deterministic, det_capped = context.remember("deterministic plan", solve_deterministic)
         context.capped += det_capped
@@ -581,7 +582,7 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
         if mine != first:
             raise SolverError(f"the first stage of future {i + 1} differs from future 1's")
     return (first, npvs, starts, outcome.bound, outcome.log,
-            capped and outcome.termination == Termination.TIME_LIMIT)
+            cut_short(capped, outcome.termination))
 
 
 # ---- the decomposition -------------------------------------------------------------------

@@ -37,13 +37,13 @@ from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
-from optimizer.budget import RunBudget
+from optimizer.budget import RunBudget, cut_short
 from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.solve.status import Status, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
@@ -311,7 +311,7 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     outcome = runner.solve(setup.solver.with_overrides(time_limit=limit))
     row.update(status=outcome.status, gap=outcome.gap, solve_seconds=outcome.seconds)
     messages: list[str] = []
-    if capped and outcome.termination == Termination.TIME_LIMIT:
+    if cut_short(capped, outcome.termination):
         row["capped"] = True
         messages.append(f"stopped after {limit:.3g} s, before its own {setup.solver.time_limit:.3g}"
                         " s, by the whole run's total time: not reproducible")
