@@ -443,3 +443,34 @@ def test_robust_cli_interrupted_then_resumed_by_the_printed_command(
     assert "resumed: 4 solve(s)" in resumed.output
     assert not store_path(target).exists()
     assert sheet_values(target) == sheet_values(whole)
+
+
+def test_a_solve_cut_by_the_wall_clock_cap_makes_the_run_say_not_reproducible(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deadline closer than the solves' own budget (as when the machine is slower than the
+    split assumed): the solves are capped and the console and the workbook say so."""
+    import importlib
+
+    from benchmarks.generate import make_tables
+    from optimizer.budget import RunBudget, cut_short
+    from optimizer.sweeps.report import write_sweep_report
+    from optimizer.sweeps.sweep import sweep_text
+
+    assert RunBudget(5.0).limit_now() == (5.0, False)
+    limit, capped = RunBudget(5.0, deadline=time.time() + 1.0).limit_now()
+    assert capped and 0.5 < limit <= 1.0
+    assert cut_short(True, "time_limit") and not cut_short(True, "optimal")
+    assert not cut_short(False, "time_limit")
+    sweep_module = importlib.import_module("optimizer.sweeps.sweep")
+    monkeypatch.setattr(sweep_module, "_budget", lambda *args, **kwargs: RunBudget(
+        30.0, total_s=2.0, deadline=time.time() + 2.0))
+    p = portfolio_from_tables(make_tables(10, 20, seed=1))
+    results = run_sweep(p, "monte_carlo", draws=1, seed=1, progress=False, mip_gap=0.0,
+                        time_limit=600.0, workers=1, total_time=2.0)
+    assert results.attrs["capped"] == 2
+    assert "by the whole run's total time: not reproducible" in results["message"].iloc[0]
+    assert "this run is not reproducible" in sweep_text(results)
+    write_sweep_report(results, tmp_path / "s.xlsx")
+    summary = {r[0]: r[1] for r in load_workbook(tmp_path / "s.xlsx")["Summary"].iter_rows(
+        values_only=True) if r[0]}
+    assert str(summary["Reproducible"]).startswith("NO: 2 solve(s)")
