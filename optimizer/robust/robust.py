@@ -381,10 +381,9 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
             timings["out_of_sample"] = time.perf_counter() - clock
     finally:
         bar.close()
-    plan = _assemble(portfolio, cases, weights, k, risk_weight, cvar_level, gap, method,
+    return _assemble(portfolio, cases, weights, k, risk_weight, cvar_level, gap, method,
                      deterministic, det_first, best_first, best, eev, ws, ef_bound, oos,
                      timings, log, budget, context.capped)
-    return plan
 
 
 def run_budget(total_time: float | None, time_limit: float, method: str, futures: int,
