@@ -139,6 +139,14 @@ def _interrupted(store: Any, kept: str) -> NoReturn:
     sys.exit(130)
 
 
+def _split_by(total_time: float | None, workers: int | None, dask_address: str | None
+              ) -> tuple[int | None, str | None]:
+    """What else a run's results depend on with --total-time: the slots its budget is split
+    over (--workers, or the Dask scheduler's workers); nothing without it (the executor then
+    changes nothing, so a resume may use another)."""
+    return (workers, dask_address) if total_time is not None else (None, None)
+
+
 def _took(began: float, total_time: float | None) -> None:
     """Say how long the solves took, against the whole run's budget when there is one."""
     budget = f" of the {total_time:g} s total time" if total_time is not None else ""
@@ -364,7 +372,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     parsed = parse_ranges(ranges) if ranges else None
     # What the rows depend on (not where they run): a resume must be of this very run.
     identity = ("sweep", portfolio, chosen[0], grid, draws, parsed, mip_gap, time_limit,
-                total_time, seed)
+                total_time, seed, _split_by(total_time, workers, dask_address))
     store = _open_run_store(target, identity, resume=resume, force=force)
     began = time.perf_counter()
     try:
@@ -459,7 +467,8 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
         click.echo(f"warning: {warning}", err=True)
     # What the plan depends on (not where its solves run): a resume must be of this run.
     identity = ("robust", portfolio, draws, named, seed, commit_quarters, risk_weight,
-                cvar_level, out_of_sample, time_limit, mip_gap, total_time, method)
+                cvar_level, out_of_sample, time_limit, mip_gap, total_time, method,
+                _split_by(total_time, workers, dask_address))
     store = _open_run_store(target, identity, resume=resume, force=force)
     began = time.perf_counter()
     try:
