@@ -27,7 +27,7 @@ from optimizer.checkpoint import fingerprint, open_store, store_path
 from optimizer.cli import main
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.inputs.workbook import load_portfolio
-from optimizer.parallel import run_all
+from optimizer.parallel import dask_slots, run_all
 from optimizer.sweeps.sweep import DETERMINISTIC_COLUMNS, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,6 +222,7 @@ def test_a_lost_dask_worker_costs_only_its_tasks() -> None:
                                   host="127.0.0.1", dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         pids = set(client.run(os.getpid).values())
+        assert dask_slots(cluster.scheduler_address) == 2  # what --total-time splits over
         recorded: dict[int, tuple[int, int]] = {}
         failures: list[int] = []
 
