@@ -147,8 +147,11 @@ def _split_by(total_time: float | None, workers: int | None, dask_address: str |
     return (workers, dask_address) if total_time is not None else (None, None)
 
 
-def _took(began: float, total_time: float | None) -> None:
-    """Say how long the solves took, against the whole run's budget when there is one."""
+def _took(began: float, total_time: float | None, quiet: bool) -> None:
+    """Say how long the solves took, against the whole run's budget when there is one
+    (progress: not with --quiet)."""
+    if quiet:
+        return
     budget = f" of the {total_time:g} s total time" if total_time is not None else ""
     click.echo(f"solves done in {time.perf_counter() - began:.1f} s{budget} (reading and "
                "writing aside)", err=True)
@@ -385,7 +388,7 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     if results.attrs.get("interrupted"):
         done = int((results["status"] != "interrupted").sum())
         _interrupted(store, f"{done} of {len(results)} scenarios")
-    _took(began, total_time)
+    _took(began, total_time, quiet)
     if store.used:
         click.echo(f"resumed: {store.used} of {len(results)} scenarios read from {store.path}",
                    err=True)
@@ -480,7 +483,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
                              total_time=total_time, store=store)
     except KeyboardInterrupt:
         _interrupted(store, f"{store.count()} solve(s)")
-    _took(began, total_time)
+    _took(began, total_time, quiet)
     if store.used:
         click.echo(f"resumed: {store.used} solve(s) read from {store.path}", err=True)
     click.echo(robust_text(result))
