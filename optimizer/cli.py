@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -65,6 +65,96 @@ def _quiet_option(func: Callable[..., Any]) -> Any:
     """--quiet: no progress on stderr (results, warnings and errors still print)."""
     return click.option("-q", "--quiet", is_flag=True,
                         help="Show no progress (for scripts).")(func)
+
+
+def _run_options(what: str) -> Callable[[Callable[..., Any]], Any]:
+    """--total-time and --resume: the whole-run budget and resuming an interrupted run of
+    `what` (sweep or robust), whose finished solves are kept next to its output."""
+    options = [
+        click.option("--total-time", type=click.FloatRange(min=0, min_open=True), default=None,
+                     metavar="S", help="Time budget of the whole run in seconds, split up front "
+                     "into equal per-solve budgets (each at most --time-limit); reading the "
+                     "workbook and writing the report come on top."),
+        click.option("--resume", is_flag=True, help=f"Continue an interrupted {what} from the "
+                     "solves it finished (kept in OUTPUT.partial.sqlite until the workbook is "
+                     "written): same workbook as an uninterrupted run."),
+    ]
+
+    def apply(func: Callable[..., Any]) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+def _resume_command() -> str:
+    """The command line that resumes the current command: its arguments and the options the
+    user gave (as given, not their defaults), with --resume."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    words = ["sitepivot", ctx.info_name or ""]
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        if (name == "resume" or ctx.get_parameter_source(name) == ParameterSource.DEFAULT
+                or not isinstance(param, click.Option)):
+            continue
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            if value:
+                words.append(flag)
+        else:
+            for item in (value or ()) if param.multiple else [value]:
+                words += [flag, str(item)]
+    return shlex.join([*words, "--resume"])
+
+
+def _open_run_store(target: Path, identity: Any, *, resume: bool, force: bool) -> Any:
+    """The store of finished solves next to `target` (`optimizer.checkpoint`): kept from an
+    interrupted run with --resume; discarded with --force (without --resume)."""
+    from optimizer.checkpoint import open_store, store_path
+
+    path = store_path(target)
+    if force and not resume:
+        path.unlink(missing_ok=True)
+    if resume and not path.exists():
+        click.echo(f"warning: nothing to resume ({path} does not exist): starting from the "
+                   "beginning", err=True)
+    return open_store(path, identity, resume=resume, description=_resume_command())
+
+
+def _interrupted(store: Any, kept: str) -> NoReturn:
+    """Ctrl-C: no workbook; say what is `kept` (e.g. "3 of 9 scenarios") and the command
+    that resumes; exit 130."""
+    click.echo(f"interrupted: no workbook written; {kept} finished, kept in {store.path}.\n"
+               f"To resume: {_resume_command()}", err=True)
+    store.close()
+    sys.exit(130)
+
+
+def _split_by(total_time: float | None, workers: int | None, dask_address: str | None
+              ) -> tuple[int | None, str | None]:
+    """What else a run's results depend on with --total-time: the slots its budget is split
+    over (--workers, or the Dask scheduler's workers); nothing without it (the executor then
+    changes nothing, so a resume may use another)."""
+    return (workers, dask_address) if total_time is not None else (None, None)
+
+
+def _took(began: float, total_time: float | None, quiet: bool) -> None:
+    """Say how long the solves took, against the whole run's budget when there is one
+    (progress: not with --quiet)."""
+    if quiet:
+        return
+    budget = f" of the {total_time:g} s total time" if total_time is not None else ""
+    click.echo(f"solves done in {time.perf_counter() - began:.1f} s{budget} (reading and "
+               "writing aside)", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -254,8 +344,10 @@ def compare(old_report: Path, new_report: Path, output: Path | None, time_limit:
               help="Run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Sweep workbook path (default reports/<workbook-stem>-sweep.xlsx).")
-@click.option("--force", is_flag=True, help="Overwrite an existing sweep workbook.")
+@click.option("--force", is_flag=True, help="Overwrite an existing sweep workbook (and "
+              "discard an interrupted run's finished solves unless --resume).")
 @_solver_options(" of each solve", threads=False)
+@_run_options("sweep")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Monte Carlo and solver seed (default: Settings random_seed).")
 @_quiet_option
@@ -264,9 +356,13 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
           marginal: bool,
           ranges: tuple[str, ...], workers: int | None, dask_address: str | None,
           output: Path | None, force: bool, mip_gap: float | None, time_limit: float | None,
-          seed: int | None, quiet: bool) -> None:
+          total_time: float | None, resume: bool, seed: int | None, quiet: bool) -> None:
     """Sensitivity sweep of WORKBOOK: re-optimized NPV, today's plan's NPV and the regret in
-    each scenario, written to an Excel workbook."""
+    each scenario, written to an Excel workbook.
+
+    --time-limit is each solve's limit; --total-time the whole run's budget, split up front
+    into equal per-solve budgets. Each finished solve is kept next to the workbook until it is
+    written: after Ctrl-C or a crash, the same command with --resume goes on from there."""
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.reports.write import check_target, make_folder
@@ -285,17 +381,31 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
     portfolio = load_portfolio(workbook)
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
-    results = run_sweep(portfolio, chosen[0], grid=grid, draws=draws,
-                        ranges=parse_ranges(ranges) if ranges else None, workers=workers,
-                        dask_address=dask_address, mip_gap=mip_gap, time_limit=time_limit,
-                        seed=seed, progress=not quiet)
+    parsed = parse_ranges(ranges) if ranges else None
+    # What the rows depend on (not where they run): a resume must be of this very run.
+    identity = ("sweep", portfolio, chosen[0], grid, draws, parsed, mip_gap, time_limit,
+                total_time, seed, _split_by(total_time, workers, dask_address))
+    store = _open_run_store(target, identity, resume=resume, force=force)
+    began = time.perf_counter()
+    try:
+        results = run_sweep(portfolio, chosen[0], grid=grid, draws=draws, ranges=parsed,
+                            workers=workers, dask_address=dask_address, mip_gap=mip_gap,
+                            time_limit=time_limit, total_time=total_time, seed=seed,
+                            progress=not quiet, store=store)
+    except KeyboardInterrupt:
+        _interrupted(store, f"{store.count()} solve(s)")
+    if results.attrs.get("interrupted"):
+        done = int((results["status"] != "interrupted").sum())
+        _interrupted(store, f"{done} of {len(results)} scenarios")
+    _took(began, total_time, quiet)
+    if store.used:
+        click.echo(f"resumed: {store.used} of {len(results)} scenarios read from {store.path}",
+                   err=True)
     click.echo(sweep_text(results))
     make_folder(target)
     write_sweep_report(results, target, force=force)
+    store.remove()
     click.echo(f"sweep workbook written to {target}")
-    if results.attrs.get("interrupted"):
-        click.echo("interrupted: the workbook holds the scenarios that finished", err=True)
-        sys.exit(130)
 
 
 @main.command()
@@ -316,7 +426,9 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
               help="CVaR's tail share: the mean NPV of the worst A of futures.")
 @click.option("--out-of-sample", "out_of_sample", type=click.IntRange(min=0), default=0,
               metavar="M", help="Evaluate both first stages on M fresh draws (seed + 1).")
-@_solver_options(" of the extensive form and of each scenario sub-problem", threads=False)
+@_solver_options(" of each solve (the deterministic plan, the extensive form, each scenario "
+                 "sub-problem)", threads=False)
+@_run_options("robust run")
 @click.option("--method", type=click.Choice(["auto", "extensive", "decomposition", "ph"]),
               default="auto", show_default=True,
               help="The two-stage MILP in HiGHS; scenario sub-problems only; or progressive "
@@ -331,16 +443,22 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
               "plan's start quarter, in every future.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Robust workbook path (default reports/<workbook-stem>-robust.xlsx).")
-@click.option("--force", is_flag=True, help="Overwrite an existing robust workbook.")
+@click.option("--force", is_flag=True, help="Overwrite an existing robust workbook (and "
+              "discard an interrupted run's finished solves unless --resume).")
 @_quiet_option
 @_reports_errors
 def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
            commit_quarters: int | None, risk_weight: float, cvar_level: float,
-           out_of_sample: int, time_limit: float | None, mip_gap: float | None, method: str,
+           out_of_sample: int, time_limit: float | None, mip_gap: float | None,
+           total_time: float | None, resume: bool, method: str,
            workers: int | None, dask_address: str | None, commitments_from: Path | None,
            output: Path | None, force: bool, quiet: bool) -> None:
     """A robust plan for WORKBOOK: the first quarters' starts shared by every future, later
-    starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook."""
+    starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook.
+
+    --time-limit is each solve's limit; --total-time the whole run's budget, split up front
+    into equal per-solve budgets. Each finished solve is kept next to the workbook until it is
+    written: after Ctrl-C or a crash, the same command with --resume goes on from there."""
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.reports.write import check_target, commitments_from_report, make_folder
@@ -361,12 +479,26 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
         portfolio = commitments_from_report(portfolio, commitments_from)
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
-    result = robust_plan(portfolio, draws=draws, from_sheet=named, seed=seed,
-                         commit_quarters=commit_quarters, risk_weight=risk_weight,
-                         cvar_level=cvar_level, out_of_sample=out_of_sample,
-                         time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
-                         dask_address=dask_address, method=method, progress=not quiet)
+    # What the plan depends on (not where its solves run): a resume must be of this run.
+    identity = ("robust", portfolio, draws, named, seed, commit_quarters, risk_weight,
+                cvar_level, out_of_sample, time_limit, mip_gap, total_time, method,
+                _split_by(total_time, workers, dask_address))
+    store = _open_run_store(target, identity, resume=resume, force=force)
+    began = time.perf_counter()
+    try:
+        result = robust_plan(portfolio, draws=draws, from_sheet=named, seed=seed,
+                             commit_quarters=commit_quarters, risk_weight=risk_weight,
+                             cvar_level=cvar_level, out_of_sample=out_of_sample,
+                             time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
+                             dask_address=dask_address, method=method, progress=not quiet,
+                             total_time=total_time, store=store)
+    except KeyboardInterrupt:
+        _interrupted(store, f"{store.count()} solve(s)")
+    _took(began, total_time, quiet)
+    if store.used:
+        click.echo(f"resumed: {store.used} solve(s) read from {store.path}", err=True)
     click.echo(robust_text(result))
     make_folder(target)
     write_robust_report(result, target, force=force)
+    store.remove()
     click.echo(f"robust workbook written to {target}")

@@ -28,6 +28,8 @@ from models.conversion import build_model
 from models.economics import build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
+from optimizer.budget import RunBudget, cut_short
+from optimizer.checkpoint import ResultStore
 from optimizer.parallel import run_all
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
@@ -49,6 +51,9 @@ class RecourseTask:
     mip_gap: float
     seed: int = 0
     start: Starts = ()  # a MIP start: starts by key (all quarters); others start at 0
+    # The whole run's wall-clock deadline (time.time()), a safety cap: a solve starting
+    # closer to it than `time_limit` gets only what is left (`optimizer.budget`).
+    deadline: float | None = None
 
 
 @dataclass
@@ -67,6 +72,7 @@ class RecourseResult:
     first_stage: Starts = ()  # its starts in quarters < K
     message: str = ""
     missing: tuple[FirstKey, ...] = field(default=())  # fixed starts absent in this scenario
+    capped: bool = False  # the whole run's deadline cut the solve short: not reproducible
 
     @property
     def has_plan(self) -> bool:
@@ -103,14 +109,15 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
         wanted = dict(task.start)
         runner.set_start([(var, float(wanted.get(key, 0.0)))
                           for key, var in start_variables(model).items() if not var.fixed])
-    outcome = runner.solve(time_limit=task.time_limit, mip_gap=task.mip_gap, threads=1,
-                           seed=task.seed)
+    limit, capped = RunBudget(task.time_limit, deadline=task.deadline).limit_now()
+    outcome = runner.solve(time_limit=limit, mip_gap=task.mip_gap, threads=1, seed=task.seed)
+    capped = cut_short(capped, outcome.termination)
     seconds = time.perf_counter() - started
     if not has_plan(outcome.status):
         npv = -np.inf if outcome.status == Status.INFEASIBLE else np.nan
         return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
                               npv, npv, np.nan, seconds, message=outcome.log[-1500:]
-                              if outcome.status == "error" else "")
+                              if outcome.status == "error" else "", capped=capped)
     valuation = evaluate(econ, solution_decisions(model, econ))
     npv = objective_npv(econ, valuation)  # the equity NPV under objective = equity_npv
     audit(npv, outcome.objective, integrality_slack(model))
@@ -120,14 +127,17 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
     return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
                           npv, float(np.fmax(outcome.bound, npv)), outcome.gap,
                           seconds,
-                          starts=starts, first_stage=tuple(s for s in starts if s[0] in firsts))
+                          starts=starts, first_stage=tuple(s for s in starts if s[0] in firsts),
+                          capped=capped)
 
 
 def run_tasks(tasks: Sequence[RecourseTask], *, workers: int = 1,
-              dask_address: str | None = None, bar: Any = None) -> list[RecourseResult]:
+              dask_address: str | None = None, bar: Any = None,
+              store: ResultStore | None = None) -> list[RecourseResult]:
     """Solve every task (in this process, on `workers` processes or on the Dask scheduler at
     `dask_address`); results in task order. `bar` (`optimizer.progress.Counter`) is advanced
-    per finished task."""
+    per finished task. `store` keeps each result but a failure as it completes, and gives back
+    those it holds (`optimizer.checkpoint`)."""
     results: list[RecourseResult | None] = [None] * len(tasks)
 
     def record(i: int, result: RecourseResult) -> None:
@@ -137,7 +147,7 @@ def run_tasks(tasks: Sequence[RecourseTask], *, workers: int = 1,
             bar.set_postfix_str(f"{result.label}: {result.status}", refresh=False)
 
     run_all(_solve_task, None, tasks, record=record, failed=_lost, workers=workers,
-            dask_address=dask_address)
+            dask_address=dask_address, store=store, keep=lambda r: r.status != "error")
     return [r for r in results if r is not None]
 
 

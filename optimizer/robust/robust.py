@@ -34,9 +34,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -55,7 +55,17 @@ from models.robust import (
     quantile,
     start_variables,
 )
+from optimizer.budget import (
+    START_RESERVE_S,
+    RunBudget,
+    cut_short,
+    solve_overhead_s,
+    split_total,
+    waves,
+)
+from optimizer.checkpoint import ResultStore
 from optimizer.money import money
+from optimizer.parallel import dask_slots
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
 from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts, run_tasks
 from optimizer.solve.frames import decision_rows, upgrade_rows
@@ -69,6 +79,7 @@ from optimizer.solve.optimize import (
 from optimizer.solve.status import Status, has_plan
 from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios, sheet_scenarios
 
+T = TypeVar("T")
 METHODS = ("auto", "extensive", "decomposition", "ph")
 # `auto` solves the extensive form up to this many scenario-copies of the model's integer
 # columns (the sample has 1,273 per future: about 30 futures), and decomposes beyond. Below it
@@ -146,6 +157,13 @@ class RobustPlan:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     log: str = ""
+    budget: RunBudget = field(default_factory=lambda: RunBudget(math.nan))  # time per solve
+    capped: int = 0  # solves the whole run's total time cut short: not reproducible
+
+    @property
+    def reproducible(self) -> bool:
+        """False when the whole run's total time (a wall-clock cap) cut solves short."""
+        return self.capped == 0
 
 
 # ---- the futures ---------------------------------------------------------------------------
@@ -243,7 +261,8 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
            commit_quarters: int | None = None, risk_weight: float = 0.0,
            cvar_level: float = 0.1, out_of_sample: int = 0, time_limit: float | None = None,
            mip_gap: float | None = None, workers: int = 1, dask_address: str | None = None,
-           method: str = "auto", progress: bool = True) -> RobustPlan:
+           method: str = "auto", progress: bool = True, total_time: float | None = None,
+           store: ResultStore | None = None) -> RobustPlan:
     """The robust two-stage plan of a validated Portfolio (see the module docstring).
 
     Futures: `draws` Monte Carlo draws, or `from_sheet` (the Scenarios sheet), or your own
@@ -253,6 +272,10 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
     form and to each scenario sub-problem. `out_of_sample` M > 0 evaluates both first stages
     on M fresh Monte Carlo draws (seed + 1). `workers`/`dask_address` run the sub-problems on a
     process pool / a Dask scheduler. `method`: auto | extensive | decomposition.
+    `total_time` (seconds): the whole run's budget, split up front into one time limit for
+    every solve (`run_budget`; each at most `time_limit`). `store`
+    (`optimizer.checkpoint.open_store`) keeps every finished solve as it completes; solves it
+    already holds are not run again, so a resumed run gives the plan of an uninterrupted one.
     """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -277,12 +300,29 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
     weights = np.array([c.weight for c in cases], dtype=float)
     weights = weights / weights.sum()
     n = len(cases)
+    econs = [build_economics(c.portfolio) for c in cases]
+    if method == "auto":
+        columns = sum(len(e.halls) + len(e.cooling) + len(e.power) for e in econs)
+        method = "extensive" if columns <= AUTO_EXTENSIVE_COLUMNS else "decomposition"
+    slots = workers if dask_address is None else (
+        dask_slots(dask_address) if total_time is not None else 1)
+    columns = len(econs[0].halls) + len(econs[0].cooling) + len(econs[0].power)
+    budget = run_budget(total_time, limit, method, n, out_of_sample, slots, columns,
+                        pool=dask_address is None and workers > 1)
     bar = _progress_bar(1 + 3 * n + 2 * out_of_sample + 1, progress)
-    context = _Run(k, limit, gap, rng_seed, workers, dask_address, bar)
+    context = _Run(k, budget.per_solve_s, gap, rng_seed, workers, dask_address, bar, budget,
+                   store)
     try:
         bar.set_description("deterministic plan")
-        deterministic = optimize(portfolio, time_limit=limit, mip_gap=gap, threads=1,
-                                 seed=rng_seed, method="monolithic")
+
+        def solve_deterministic() -> tuple[Plan, bool]:
+            solve_s, capped = budget.limit_now()
+            plan = optimize(portfolio, time_limit=solve_s, mip_gap=gap, threads=1,
+                            seed=rng_seed, method="monolithic")
+            return plan, cut_short(capped, plan.termination)
+
+        deterministic, det_capped = context.remember("deterministic plan", solve_deterministic)
+        context.capped += det_capped
         bar.update(1)
         timings["deterministic"] = time.perf_counter() - clock
         det_first = plan_first_stage(deterministic, k)
@@ -303,10 +343,6 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
         # no shared first stage can beat there. A method stops once its plan is within
         # mip_gap of it (or of the extensive form's own bound), as HiGHS stops at its gap.
         ws_bound = _objective(_values(ws, "bound"), weights, risk_weight, cvar_level)
-        econs = [build_economics(c.portfolio) for c in cases]
-        if method == "auto":
-            columns = sum(len(e.halls) + len(e.cooling) + len(e.power) for e in econs)
-            method = "extensive" if columns <= AUTO_EXTENSIVE_COLUMNS else "decomposition"
         clock = time.perf_counter()
         log = ""
         if method == "extensive":
@@ -348,7 +384,38 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
         bar.close()
     return _assemble(portfolio, cases, weights, k, risk_weight, cvar_level, gap, method,
                      deterministic, det_first, best_first, best, eev, ws, ef_bound, oos,
-                     timings, log)
+                     timings, log, budget, context.capped)
+
+
+def run_budget(total_time: float | None, time_limit: float, method: str, futures: int,
+               out_of_sample: int, slots: int, columns: int = 0, pool: bool = False
+               ) -> RunBudget:
+    """Each solve's time limit (`optimizer.budget.split_total`), from the waves of solves the
+    run makes on `slots` parallel slots: the deterministic plan (1); wait-and-see and EEV (2
+    per future); then, by method, the extensive form (itself, 1; its evaluation, 1 per
+    future), the decomposition (up to MAX_CANDIDATES + 1 candidates, each 1 per future) or PH
+    (its iterations and the first, each 1 per future, serially; then MAX_CANDIDATES
+    candidates); the out-of-sample draws (2 each). A method that stops early (within the gap)
+    leaves its budget unused. Not counted: the common first stage's solves (1 per future),
+    made only when the deterministic first stage breaks a limit in some future; the wall-clock
+    cap then cuts them if need be (and says the run is not reproducible). Overhead: each wave's
+    `solve_overhead_s` of a future's `columns`, twice for the deterministic plan (its greedy
+    plan too) and once per future for the extensive form (one model copy per future)."""
+    from optimizer.robust.ph import PH_ITERATIONS
+
+    n = futures
+    count = 1 + waves(2 * n, slots) + waves(2 * out_of_sample, slots)
+    extra = 1  # overhead units beyond one per wave: the deterministic plan's greedy plan
+    if method == "extensive":
+        count += waves(n, slots) + 1
+        extra += n - 1
+    elif method == "ph":
+        count += (PH_ITERATIONS + 1) * n + MAX_CANDIDATES * waves(n, slots)
+    else:
+        count += (MAX_CANDIDATES + 1) * waves(n, slots)
+    return split_total(total_time, count, slots, time_limit,
+                       overhead_s=(count + extra) * solve_overhead_s(columns),
+                       reserve_s=START_RESERVE_S if pool else 0.0)
 
 
 @dataclass
@@ -362,16 +429,24 @@ class _Run:
     workers: int
     dask_address: str | None
     bar: Any
+    budget: RunBudget = field(default_factory=lambda: RunBudget(math.inf))
+    store: ResultStore | None = None
+    capped: int = 0  # solves the whole run's deadline cut short (not reproducible)
 
     def task(self, label: str, i: int, portfolio: Portfolio,
              first: dict[FirstKey, float] | None, start: Starts = ()) -> RecourseTask:
         return RecourseTask(label, i, portfolio, self.commit_quarters,
                             None if first is None else _frozen(first), self.time_limit,
-                            self.mip_gap, self.seed, start)
+                            self.mip_gap, self.seed, start, deadline=self.budget.deadline)
+
+    def remember(self, what: str, compute: Callable[[], T]) -> T:
+        """`compute()`, or its result kept by an interrupted run of this one (`store`)."""
+        return compute() if self.store is None else self.store.remember(what, compute)
 
     def run(self, tasks: Sequence[RecourseTask]) -> list[RecourseResult]:
         results = run_tasks(tasks, workers=self.workers, dask_address=self.dask_address,
-                            bar=self.bar)
+                            bar=self.bar, store=self.store)
+        self.capped += sum(r.capped for r in results)
         errors = [r for r in results if r.status == "error"]
         if errors:
             raise SolverError(f"{len(errors)} scenario sub-problem(s) failed; the first, "
@@ -420,6 +495,32 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
     HiGHS stops at mip_gap against the lower of its own bound and `ws_bound` (wait-and-see's):
     the evaluation can only raise the plan's value, so the gap then holds for the answer.
     Returns the first stage, its per-future results, the extensive form's bound and its log."""
+    first, npvs, starts, bound, log, capped = context.remember(
+        "extensive form", lambda: _solve_extensive(econs, weights, k, risk_weight, cvar_level,
+                                                   eev, context, ws_bound))
+    context.capped += capped
+    tasks = [context.task(f"robust {i + 1}", i, c.portfolio, first,
+                          tuple((key, v) for key, v in sorted(starts[i].items()) if v > 0.5))
+             for i, c in enumerate(cases)]
+    evaluated = context.run(tasks)
+    for i, result in enumerate(evaluated):  # keep the extensive form's recourse if better
+        if not result.has_plan or result.npv < npvs[i] - 1e-9:
+            evaluated[i] = RecourseResult(
+                result.label, i, "feasible", "extensive_form", npvs[i],
+                max(npvs[i], result.bound if result.has_plan else math.inf), math.nan,
+                result.seconds, tuple((key, v) for key, v in sorted(starts[i].items())
+                                      if v > 0.5), _frozen(first),
+                message="the extensive form's recourse (better than the re-solve)")
+    return first, evaluated, bound, log
+
+
+def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight: float,
+                     cvar_level: float, eev: list[RecourseResult], context: _Run,
+                     ws_bound: float
+                     ) -> tuple[dict[FirstKey, float], list[float], list[dict[FirstKey, float]],
+                                float, str, bool]:
+    """The extensive form's solve (see `_extensive`): its first stage, each future's NPV and
+    starts, its bound, its log and whether the whole run's deadline cut it short."""
     model = build_extensive(econs, weights, k, risk_weight, cvar_level)
     runner = HighsRunner(model)
     if all(r.has_plan for r in eev):
@@ -441,8 +542,9 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
         context.bar.set_postfix_str(f"{seconds:.0f}/{context.time_limit:.0f} s, gap {gap:.2%}")
         return gap <= context.mip_gap
 
-    outcome = runner.solve(time_limit=context.time_limit, mip_gap=context.mip_gap, threads=1,
-                           seed=context.seed, should_stop=proven)
+    limit, capped = context.budget.limit_now()
+    outcome = runner.solve(time_limit=min(limit, context.time_limit), mip_gap=context.mip_gap,
+                           threads=1, seed=context.seed, should_stop=proven)
     if outcome.status == Status.INFEASIBLE:
         raise NoSolutionError("No first stage is feasible in every future: each future has a "
                               "plan of its own, but none shares the starts of the first "
@@ -480,19 +582,8 @@ def _extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_weight:
         mine = {key: v for key, v in starts[i].items() if key[3] < k and v > 0.5}
         if mine != first:
             raise SolverError(f"the first stage of future {i + 1} differs from future 1's")
-    tasks = [context.task(f"robust {i + 1}", i, c.portfolio, first,
-                          tuple((key, v) for key, v in sorted(starts[i].items()) if v > 0.5))
-             for i, c in enumerate(cases)]
-    evaluated = context.run(tasks)
-    for i, result in enumerate(evaluated):  # keep the extensive form's recourse if better
-        if not result.has_plan or result.npv < npvs[i] - 1e-9:
-            evaluated[i] = RecourseResult(
-                result.label, i, "feasible", "extensive_form", npvs[i],
-                max(npvs[i], result.bound if result.has_plan else math.inf), math.nan,
-                result.seconds, tuple((key, v) for key, v in sorted(starts[i].items())
-                                      if v > 0.5), _frozen(first),
-                message="the extensive form's recourse (better than the re-solve)")
-    return first, evaluated, outcome.bound, outcome.log
+    return (first, npvs, starts, outcome.bound, outcome.log,
+            cut_short(capped, outcome.termination))
 
 
 # ---- the decomposition -------------------------------------------------------------------
@@ -573,9 +664,9 @@ def _progressive_hedging(cases: Sequence[Future], econs: list[Economics], weight
     future like the decomposition's candidates and the best is kept."""
     from optimizer.robust.ph import ph_candidates
 
-    proposed, log = ph_candidates(econs, weights, k, risk_weight, cvar_level,
-                                  time_limit=context.time_limit, mip_gap=context.mip_gap,
-                                  bar=context.bar)
+    proposed, log = context.remember("progressive hedging", lambda: ph_candidates(
+        econs, weights, k, risk_weight, cvar_level, time_limit=context.time_limit,
+        mip_gap=context.mip_gap, bar=context.bar))
     chosen = [(key, det_start) for key in proposed[:MAX_CANDIDATES]]
     first, results, bound, evaluated = _best_candidate(
         cases, weights, risk_weight, cvar_level, _frozen(det_first), eev, chosen, context,
@@ -625,7 +716,8 @@ def _assemble(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray
               deterministic: Plan, det_first: dict[FirstKey, float],
               best_first: dict[FirstKey, float], best: list[RecourseResult],
               eev: list[RecourseResult], ws: list[RecourseResult], ef_bound: float,
-              oos: pd.DataFrame | None, timings: dict[str, float], log: str) -> RobustPlan:
+              oos: pd.DataFrame | None, timings: dict[str, float], log: str,
+              budget: RunBudget | None = None, capped: int = 0) -> RobustPlan:
     def objective(values: np.ndarray) -> float:
         return _objective(values, weights, risk_weight, cvar_level)
 
@@ -665,7 +757,8 @@ def _assemble(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray
         distribution=dist, out_of_sample=oos, account=[], deterministic=deterministic,
         robust_results=list(best), deterministic_results=list(eev),
         wait_and_see_results=list(ws), timings=timings,
-        warnings=list(portfolio.warnings), log=log)
+        warnings=list(portfolio.warnings), log=log,
+        budget=budget or RunBudget(math.nan), capped=capped)
     plan.summary = summary_frame(plan)
     plan.account = account_lines(plan)
     return plan
@@ -911,6 +1004,15 @@ def summary_frame(plan: RobustPlan) -> pd.DataFrame:
             ["extensive form in HiGHS, or scenario decomposition"]
             + [line.removeprefix("sitepivot: ").strip() for line in plan.log.splitlines()
                if line.startswith("sitepivot: ")])),
+        ("time_limit_per_solve_s", plan.budget.per_solve_s, "s",
+         "each solve's time limit, fixed before the run (" + plan.budget.describe() + ")"),
+        ("total_time_s", plan.budget.total_s if plan.budget.total_s is not None else math.nan,
+         "s", "the whole run's budget (--total-time; blank: none), reading and writing aside"),
+        ("reproducible", plan.reproducible, "",
+         "FALSE: the total time (wall clock) cut " + str(plan.capped) + " solve(s) short of "
+         "their own budget, so the same command may give another answer; raise --total-time"
+         if plan.capped else "TRUE as to the total time: every solve had its own budget, "
+         "fixed up front"),
         ("deterministic_npv_musd", plan.deterministic.npv_musd, "$M",
          f"the deterministic plan's NPV on the base forecast ({plan.deterministic.status}, "
          f"gap {plan.deterministic.gap:.2%})"),
@@ -998,4 +1100,9 @@ def robust_text(plan: RobustPlan) -> str:
     head = (f"robust plan ({plan.method}, {len(plan.scenarios)} futures, K = "
             f"{plan.commit_quarters}): {plan.status}, objective {_money(plan.objective_musd)}, "
             f"bound {_money(plan.bound_musd)}, gap {plan.gap:.2%}")
-    return "\n".join([head, *plan.account])
+    lines = [head, plan.budget.describe()]
+    if plan.capped:
+        lines.append(f"warning: {plan.capped} solve(s) were cut short by the total time (wall "
+                     "clock), not by their own budget: this run is not reproducible (raise "
+                     "--total-time)")
+    return "\n".join([*lines, *plan.account])

@@ -92,6 +92,10 @@ def _summary(ws: Worksheet, results: pd.DataFrame) -> None:
         ("MIP gap", a.get("mip_gap", np.nan), PERCENT),
         ("Random seed", a.get("seed", ""), None),
         ("Interrupted", bool(a.get("interrupted", False)), None),
+        ("Time limit per solve (s)", a.get("time_limit_s", np.nan), "0.0"),
+        ("Total time of the run (s)", a.get("total_time_s"), "0.0"),
+        ("Time budget", a.get("budget", ""), None),
+        ("Reproducible", _reproducible(a), None),
     ]
     put(ws.cell(1, 1), "Sensitivity sweep", None).font = TITLE_FONT
     for r, (label, value, fmt) in enumerate(lines, start=3):
@@ -117,6 +121,18 @@ def _summary(ws: Worksheet, results: pd.DataFrame) -> None:
             cell.font = BOLD
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 48
+
+
+def _reproducible(attrs: dict) -> str:
+    """Whether the same command gives this workbook again: not when the whole run's total
+    time (a wall-clock cap) cut solves short of their own budget."""
+    capped = int(attrs.get("capped", 0) or 0)
+    if capped:
+        return (f"NO: {capped} solve(s) were cut short by the total time (wall clock); raise "
+                "--total-time")
+    return ("yes as to the total time: every solve had its own budget, fixed up front (a "
+            "solve stopped by a wall-clock time limit, status feasible, still depends on the "
+            "machine's speed)")
 
 
 def _results_sheet(ws: Worksheet, results: pd.DataFrame) -> None:

@@ -20,7 +20,8 @@ limit that binds makes a row depend on the machine's speed (its status then says
 ``feasible`` with the gap reached).
 
 Ctrl-C stops the sweep: finished rows are kept, the others are marked ``interrupted``, and
-`results.attrs["interrupted"]` is True.
+`results.attrs["interrupted"]` is True. With a result store (`optimizer.checkpoint`) every
+finished row is also kept on disk as it arrives, so that the run can be resumed.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.economics import build_economics
 from models.errors import UsageError
 from models.portfolio import Portfolio
+from optimizer.budget import START_RESERVE_S, RunBudget, solve_overhead_s, split_total, waves
+from optimizer.checkpoint import ResultStore
 from optimizer.money import money
-from optimizer.parallel import run_all
+from optimizer.parallel import dask_slots, run_all
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import PLANNED, Status
 from optimizer.sweeps.report import write_sweep_report
@@ -102,7 +106,9 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
               time_limit: float | None = None, seed: int | None = None,
               marginal_budget_musd: float = 100.0, marginal_grid_mw: float = 50.0,
               monte_carlo: MonteCarloSpec | None = None, progress: bool = True,
-              on_result: RowCallback | None = None, reuse_models: bool = True) -> pd.DataFrame:
+              on_result: RowCallback | None = None, reuse_models: bool = True,
+              total_time: float | None = None, store: ResultStore | None = None
+              ) -> pd.DataFrame:
     """Run a sweep and return one row per scenario (`RESULT_COLUMNS`), in scenario order.
 
     `kind`: tornado | scenarios (the workbook's Scenarios sheet) | grid (`grid` spec) |
@@ -110,14 +116,22 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     `monte_carlo`) | marginal (+`marginal_budget_musd`, +1 hall, +`marginal_grid_mw`); or
     pass your own `scenarios` (base first). `workers`: processes (default: CPU cores; 1 = in
     this process); `dask_address`: an existing Dask scheduler instead. `mip_gap`/`time_limit`
-    default to Settings. `on_result(i, row)` is called as each row arrives (after the base).
+    default to Settings; `time_limit` is each solve's. `total_time` (seconds) is the whole
+    run's budget: each solve gets an equal share of it, fixed up front (`optimizer.budget`).
+    `on_result(i, row)` is called as each row arrives (after the base). `store`
+    (`optimizer.checkpoint.open_store`) keeps each finished row as it arrives, and rows it
+    already holds are not solved again: a run resumed from the store of an interrupted one
+    gives the rows of an uninterrupted run.
 
     With ``workers`` > 1 the pool starts fresh ("spawn") processes, which import the calling
     script: a script must call `run_sweep` under ``if __name__ == "__main__":``.
 
-    ``results.attrs`` holds: kind, base_npv_musd, seed, mip_gap, interrupted, sites, quarters
-    and decisions (tuples scenario, site, option, start quarter, halls of each re-optimized
-    plan), which `write_sweep_report` uses for the Decision stability sheet.
+    ``results.attrs`` holds: kind, base_npv_musd, seed, mip_gap, time_limit_s (each solve's),
+    total_time_s, budget (which is which, in words), capped (solves the whole run's deadline
+    cut short: the run is then not reproducible), resumed (rows read from `store`),
+    interrupted, sites, quarters and decisions (tuples scenario, site, option, start quarter,
+    halls of each re-optimized plan), which `write_sweep_report` uses for the Decision
+    stability sheet.
     """
     settings = portfolio.settings
     seed = settings.random_seed if seed is None else int(seed)
@@ -136,17 +150,29 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
         processes = (os.cpu_count() or 1) if workers is None else int(workers)
         if processes < 1:
             raise UsageError(f"--workers must be at least 1, not {processes}")
+    # The base alone, then the others on every slot: the waves of the budget's split.
+    slots = processes if dask_address is None else (
+        dask_slots(dask_address) if total_time is not None else 1)
+    budget = _budget(portfolio, total_time, len(scenarios), slots,
+                     settings.time_limit_s if time_limit is None else time_limit,
+                     pool=dask_address is None and processes > 1 and len(scenarios) > 2)
     # One thread per solve: results must not depend on the executor (see the docstring).
-    solver = SolverOptions.from_settings(settings, time_limit=time_limit, mip_gap=mip_gap,
-                                         threads=1, seed=seed)
+    solver = SolverOptions.from_settings(settings, time_limit=budget.per_solve_s,
+                                         mip_gap=mip_gap, threads=1, seed=seed)
     setup = SweepSetup(portfolio=portfolio, base=None, solver=solver,
-                       token=portfolio_token(portfolio), reuse_models=reuse_models)
+                       token=portfolio_token(portfolio), reuse_models=reuse_models,
+                       deadline=budget.deadline)
 
     bar = _progress_bar(len(scenarios), progress)
-    base_row = solve_scenario(setup, scenarios[0])
+    rows: dict[int, dict[str, Any]] = {}
+
+    def record_base(_: int, row: dict[str, Any]) -> None:
+        rows[0] = dict(row)
+
+    run_all(solve_scenario, setup, scenarios[:1], record=record_base, failed=_failed,
+            store=store, keep=_keep)
     bar.update(1)
-    setup = replace(setup, base=base_row.pop("base_plan", None))
-    rows: dict[int, dict[str, Any]] = {0: base_row}
+    setup = replace(setup, base=rows[0].pop("base_plan", None))
 
     def record(i: int, row: dict[str, Any]) -> None:
         rows[i + 1] = row
@@ -160,12 +186,36 @@ def run_sweep(portfolio: Portfolio, kind: str = "tornado", *, grid: str | None =
     try:
         # The setup goes to each process once; each builds its model once (`sweeps.worker`).
         run_all(solve_scenario, setup, rest, record=record, failed=_failed,
-                workers=processes, dask_address=dask_address)
+                workers=processes, dask_address=dask_address, store=store, keep=_keep)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         bar.close()
-    return _results(portfolio, kind, scenarios, rows, setup, interrupted)
+    results = _results(portfolio, kind, scenarios, rows, setup, interrupted)
+    results.attrs.update({"total_time_s": budget.total_s, "budget": budget.describe(),
+                          "resumed": 0 if store is None else store.used})
+    return results
+
+
+def _budget(portfolio: Portfolio, total_time: float | None, scenarios: int, slots: int,
+            time_limit: float, pool: bool) -> RunBudget:
+    """Each solve's time limit (`optimizer.budget.split_total`): the base alone, then the
+    other scenarios on every slot; each wave's overhead estimated from the base's size (the
+    same for every scenario but a lead-time change); the pool's start reserved if one is
+    started."""
+    if total_time is None:
+        return split_total(None, 1, slots, time_limit)
+    econ = build_economics(portfolio)
+    count = 1 + waves(scenarios - 1, slots)
+    columns = len(econ.halls) + len(econ.cooling) + len(econ.power)
+    return split_total(total_time, count, slots, time_limit,
+                       overhead_s=count * solve_overhead_s(columns),
+                       reserve_s=START_RESERVE_S if pool else 0.0)
+
+
+def _keep(row: dict[str, Any]) -> bool:
+    """Rows kept in the store: every row but a failure (a resume runs a failure again)."""
+    return bool(row.get("status") != "error")
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -205,6 +255,12 @@ def sweep_text(results: pd.DataFrame) -> str:
     if len(bad):
         lines.append(f"{len(bad)} without a plan: " + ", ".join(
             f"{r.scenario} ({r.status})" for r in bad.head(5).itertuples()))
+    if a.get("budget"):
+        lines.append(str(a["budget"]))
+    if a.get("capped"):
+        lines.append(f"warning: {a['capped']} solve(s) were cut short by the total time (wall "
+                     "clock), not by their own budget: this run is not reproducible (raise "
+                     "--total-time)")
     stopped = int((results["status"] == Status.FEASIBLE).sum())
     if stopped:
         lines.append(f"warning: {stopped} solve(s) stopped on the time limit before the gap; "
@@ -255,6 +311,7 @@ def _results(portfolio: Portfolio, kind: str, scenarios: list[Scenario],
         "kind": kind, "base_npv_musd": base_npv, "seed": setup.solver.seed,
         "mip_gap": setup.solver.mip_gap, "time_limit_s": setup.solver.time_limit,
         "interrupted": interrupted,
+        "capped": sum(bool(row.get("capped")) for row in rows.values()),
         "sites": portfolio.site_names, "quarters": portfolio.quarter_labels,
         "source": portfolio.source, "decisions": decisions})
     return frame

@@ -37,6 +37,7 @@ from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
+from optimizer.budget import RunBudget, cut_short
 from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
@@ -113,6 +114,9 @@ class SweepSetup:
     solver: SolverOptions  # time limit, gap and seed of every solve; one thread
     token: str  # content hash of the base portfolio: the worker's model cache key
     reuse_models: bool = True  # False: build a fresh model per scenario (benchmarks only)
+    # The whole run's wall-clock deadline (time.time()), a safety cap: a solve starting
+    # closer to it than its own time limit gets only what is left (`optimizer.budget`).
+    deadline: float | None = None
 
 
 def portfolio_token(portfolio: Portfolio) -> str:
@@ -303,9 +307,14 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     start = best_start(econ, fixed)
     if start is not None:
         runner.set_start(start.start_values(model))
-    outcome = runner.solve(setup.solver)
+    limit, capped = RunBudget(setup.solver.time_limit, deadline=setup.deadline).limit_now()
+    outcome = runner.solve(setup.solver.with_overrides(time_limit=limit))
     row.update(status=outcome.status, gap=outcome.gap, solve_seconds=outcome.seconds)
     messages: list[str] = []
+    if cut_short(capped, outcome.termination):
+        row["capped"] = True
+        messages.append(f"stopped after {limit:.3g} s, before its own {setup.solver.time_limit:.3g}"
+                        " s, by the whole run's total time: not reproducible")
     if has_plan(outcome.status):
         decisions = solution_decisions(model, econ)
         valuation = evaluate(econ, decisions)
