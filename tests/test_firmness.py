@@ -1,0 +1,167 @@
+"""Firmness, timing windows and alternatives against every plan of tiny instances.
+
+For each instance of `test_enumeration` and a tolerance, `tests.reference.all_plans` (the plain
+second implementation) lists every feasible plan with its NPV; the plans within the tolerance are
+those whose NPV is at least the best less tolerance x |best|. Then (optimizer.replan.firmness):
+- a commit-now start labelled `firm` is in every plan within the tolerance;
+- one labelled `open` (proven) is missing from at least one of them;
+- every site's timing window is the earliest and latest first-start quarter among the plans
+  within the tolerance that start the site;
+- every alternative is a plan within the tolerance (valued by the reference) and differs from
+  the plan in its hall starts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from reference import (
+    CoolingStarts,
+    Evaluation,
+    PowerStart,
+    Starts,
+    all_plans,
+    decisions_of,
+    quarter_t,
+)
+from test_enumeration import INSTANCES
+
+from models.portfolio import Portfolio
+from optimizer.plan import Plan
+from optimizer.replan.firmness import (
+    MIN_RESOLVE_SECONDS,
+    assess,
+    describe_difference,
+    firmness_text,
+    split_budget,
+)
+from optimizer.solve.optimize import optimize
+
+TOLERANCES = (0.01, 0.05)
+MARGIN = 1e-5  # $M: no enumerated plan may lie this close to the floor (the test's soundness)
+Enumerated = list[tuple[Starts, CoolingStarts, PowerStart, Evaluation]]
+
+
+def _within(portfolio: Portfolio, tolerance: float) -> tuple[Plan, Enumerated]:
+    plans = all_plans(portfolio)
+    best = max(ev.npv for *_, ev in plans)
+    floor = best - tolerance * abs(best)
+    assert all(abs(ev.npv - floor) > MARGIN for *_, ev in plans), "a plan sits on the floor"
+    plan = optimize(portfolio, time_limit=60, mip_gap=0.0, with_greedy=False)
+    assert plan.npv_musd == pytest.approx(best, rel=1e-6)
+    assess(plan, alternatives=2, tolerance=tolerance, seconds=60)
+    return plan, [p for p in plans if p[3].npv >= floor]
+
+
+def _makes(plan_: tuple[Starts, CoolingStarts, PowerStart, Evaluation], kind: str, site: str,
+           option: str | None, t: int) -> bool:
+    starts, cooling, power, _ = plan_
+    if kind == "hall":
+        return starts.get((site, str(option), t), 0) >= 1
+    if kind == "cooling":
+        return cooling.get((site, t), 0) >= 1
+    return power.get(site) == t
+
+
+def _first_start(starts: Starts, site: str) -> int | None:
+    ts = [t for (s, _o, t), n in starts.items() if s == site and n > 0]
+    return min(ts) if ts else None
+
+
+CASES = [(name, tol) for name in INSTANCES for tol in TOLERANCES]
+
+
+@pytest.mark.parametrize(("name", "tolerance"), CASES)
+def test_firmness_windows_and_alternatives_match_enumeration(name: str, tolerance: float
+                                                              ) -> None:
+    portfolio = INSTANCES[name]()
+    plan, within = _within(portfolio, tolerance)
+    assert plan.firmness is not None and plan.timing_windows is not None
+    assert plan.alternatives is not None and plan.alternative_decisions is not None
+
+    for r in plan.firmness.itertuples(index=False):
+        t = quarter_t(r.start_quarter)
+        option = r.option if isinstance(r.option, str) else None
+        missing = [p for p in within if not _makes(p, r.kind, r.site, option, t)]
+        if r.firmness == "firm":
+            assert not missing, f"{name}: firm {r} is missing from a plan within the tolerance"
+        elif r.firmness == "open":
+            assert r.proven, f"{name}: an exact re-solve proves its answer: {r.note}"
+            assert missing, f"{name}: open {r} is in every plan within the tolerance"
+        else:
+            assert r.firmness == "committed"
+
+    plan_sites = sorted(plan.decisions["site"].unique()) if len(plan.decisions) else []
+    windows = plan.timing_windows.set_index("site")
+    for site in plan_sites:
+        firsts = [f for p in within if (f := _first_start(p[0], site)) is not None]
+        if min(firsts) < 0:  # begun before the plan: no window
+            assert site not in windows.index
+            continue
+        w = windows.loc[site]
+        assert w["proven"], f"{name}: {w['note']}"
+        assert quarter_t(w["earliest_first_start"]) == min(firsts), (name, site)
+        assert quarter_t(w["latest_first_start"]) == max(firsts), (name, site)
+        assert w["earliest_no_sooner_than"] == w["earliest_first_start"]
+        assert w["latest_no_later_than"] == w["latest_first_start"]
+
+    floor = min(p[3].npv for p in within)
+    mine = decisions_of(plan)
+    for alt, rows in plan.alternative_decisions.groupby("alternative"):
+        other = Plan(**{**plan.__dict__, "decisions": rows.drop(columns="alternative")})
+        starts = decisions_of(other)[0]
+        assert starts != mine[0], f"{name}: alternative {alt} is the plan's hall starts"
+        # Its upgrades are not in the frame: one of the enumerated plans within the tolerance
+        # with exactly these hall starts has its NPV.
+        npv = plan.alternatives.set_index("alternative").loc[alt, "npv_musd"]
+        assert npv >= floor - MARGIN
+        assert any(p[3].npv == pytest.approx(npv, rel=1e-6) for p in within
+                   if p[0] == starts), f"{name}: alternative {alt} is not a plan within"
+        assert plan.alternatives.set_index("alternative").loc[alt, "hall_quarters_different"] > 0
+
+
+def test_labels_are_not_vacuous() -> None:
+    """Across the instances both labels occur, some window is wider than a quarter and some
+    alternative exists: the checks above bite."""
+    labels: set[str] = set()
+    wide = alternatives = 0
+    for name in ("upgrades_mid_gordon", "carryover_two_sites_tax_tv"):
+        plan, _ = _within(INSTANCES[name](), 0.01)
+        assert plan.firmness is not None and plan.timing_windows is not None
+        assert plan.alternative_decisions is not None
+        labels |= set(plan.firmness["firmness"])
+        wide += int((plan.timing_windows["window_quarters"] > 0).sum())
+        alternatives += plan.alternative_decisions["alternative"].nunique()
+    assert {"firm", "open"} <= labels
+    assert wide > 0 and alternatives > 0
+
+
+def test_the_headline_names_firm_and_open_starts() -> None:
+    plan, _ = _within(INSTANCES["upgrades_mid_gordon"](), 0.01)
+    text = firmness_text(plan)
+    head = text.splitlines()[0]
+    assert head.startswith("Commit now (firm): ") and "; open: " in head
+    assert "; later starts can move within: " in head
+    assert "power upgrade at A" in head
+
+
+def test_budget_split_up_front() -> None:
+    """Equal shares of SOLVE_SHARE of the budget; too little drops alternatives, then tasks."""
+    kept, alts, limit = split_budget(4, 2, 40.0, workers=2)
+    assert (kept, alts) == (4, 2) and limit == pytest.approx(0.8 * 40.0 / 4)
+    kept, alts, limit = split_budget(10, 2, 5.0)
+    assert alts == 0 and kept == 4 and limit >= MIN_RESOLVE_SECONDS
+    assert split_budget(3, 1, None, seconds=7.0) == (3, 1, 7.0)
+
+
+def test_description_in_business_words() -> None:
+    def frame(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=["site", "start_quarter", "halls"])
+
+    plan = frame([("Corsicana", "2027Q1", 3), ("Corsicana", "2028Q1", 1),
+                  ("Pecos", "2030Q1", 1)])
+    other = frame([("Corsicana", "2027Q1", 3), ("Childress", "2029Q3", 1),
+                   ("Pecos", "2031Q2", 1)])
+    text = describe_difference(plan, other, ["Corsicana", "Childress", "Pecos"])
+    assert text == ("Starts Childress in 2029Q3 (1 hall) instead of Corsicana's fourth hall; "
+                    "starts Pecos in 2031Q2 instead of 2030Q1")
