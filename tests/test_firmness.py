@@ -13,8 +13,12 @@ those whose NPV is at least the best less tolerance x |best|. Then (optimizer.re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
 from reference import (
     CoolingStarts,
     Evaluation,
@@ -24,9 +28,13 @@ from reference import (
     decisions_of,
     quarter_t,
 )
+from support import QUARTERS, tiny_tables, write_xlsx
 from test_enumeration import INSTANCES
 
 from models.portfolio import Portfolio
+from models.quarters import quarter_ordinal
+from optimizer.cli import main
+from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
 from optimizer.replan.firmness import (
     MIN_RESOLVE_SECONDS,
@@ -35,6 +43,7 @@ from optimizer.replan.firmness import (
     firmness_text,
     split_budget,
 )
+from optimizer.reports.write import commitments_from_report, read_decisions
 from optimizer.solve.optimize import optimize
 
 TOLERANCES = (0.01, 0.05)
@@ -165,3 +174,56 @@ def test_description_in_business_words() -> None:
     text = describe_difference(plan, other, ["Corsicana", "Childress", "Pecos"])
     assert text == ("Starts Childress in 2029Q3 (1 hall) instead of Corsicana's fourth hall; "
                     "starts Pecos in 2031Q2 instead of 2030Q1")
+
+
+def _tiny_workbook(path: Path, start: str = "2027Q1", tolerance: float = 0.2) -> Path:
+    """support.tiny_tables with a wide firmness tolerance (so alternatives exist), beginning
+    at `start` (its later quarters)."""
+    tables = tiny_tables()
+    settings = tables["Settings"].set_index("key")["value"]
+    settings["start_quarter"] = start
+    first = QUARTERS.index(start)
+    settings["horizon_quarters"] = len(QUARTERS) - first
+    settings["firmness_tolerance"] = tolerance
+    tables["Settings"] = settings.reset_index()
+    tables["Quarters"] = tables["Quarters"].iloc[first:].reset_index(drop=True)
+    return write_xlsx(tables, path)
+
+
+def test_plan_command_writes_firmness_and_alternatives_that_feed_commitments(
+        tmp_path: Path) -> None:
+    report = tmp_path / "q1-plan.xlsx"
+    result = CliRunner().invoke(main, ["plan", str(_tiny_workbook(tmp_path / "q1.xlsx")),
+                                       "-o", str(report), "--time-limit", "40", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "Commit now (firm): " in result.output
+    assert "Alternatives within the tolerance:" in result.output
+    wb = load_workbook(report)
+    assert {"Firmness", "Alternatives"} <= set(wb.sheetnames)
+    band = [c for row in wb["Schedule"].iter_rows(min_row=2, max_row=3) for c in row
+            if c.border.bottom is not None and c.border.bottom.style == "thick"]
+    assert band, "the Schedule draws the timing window"
+
+    start = "2027Q4"
+    later = load_portfolio(_tiny_workbook(tmp_path / "q4.xlsx", start=start))
+    locked_sets = []
+    for alternative in (1, 2):
+        rows = read_decisions(report, alternative)
+        locked = commitments_from_report(later, report, alternative).commitments
+        expected = {(r.site, r.option, r.start_quarter, float(r.halls))
+                    for r in rows.itertuples(index=False)
+                    if quarter_ordinal(r.start_quarter) < quarter_ordinal(start)}
+        got = {(r.site, r.option, r.quarter, float(r.halls))
+               for r in locked.itertuples(index=False)}
+        assert got == expected
+        locked_sets.append(got)
+    decisions = commitments_from_report(later, report).commitments
+    plan_set = {(r.site, r.option, r.quarter, float(r.halls))
+                for r in decisions.itertuples(index=False)}
+    assert any(s != plan_set for s in locked_sets), "an alternative locks other starts"
+
+    bad = CliRunner().invoke(main, ["plan", str(tmp_path / "q4.xlsx"), "--no-report",
+                                    "--commitments-from", str(report),
+                                    "--from-alternative", "9"])
+    assert bad.exit_code == 2
+    assert "Alternatives" in bad.output and "alternative" in bad.output
