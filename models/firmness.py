@@ -38,14 +38,36 @@ Profile = np.ndarray  # (S, T) halls started by each quarter, per site (begun be
 StartValues = list[tuple[pyo.Var, float]]  # a MIP start for the added variables
 
 
-def forbid(model: pyo.ConcreteModel, key: FirstKey) -> bool:
-    """Fix the start variable of `key` (kind, site, option, tau) to 0; False if the model has
-    no such candidate (then nothing is forbidden: the start is not possible anyway)."""
+def forbid(model: pyo.ConcreteModel, key: FirstKey, keep: float = 0.0) -> bool:
+    """At most `keep` units (0: none; a commitment's halls) of the start `key` (kind, site,
+    option, tau); False if the model has no such candidate (nothing is forbidden then)."""
     var = start_variables(model).get(key)
     if var is None:
         return False
-    var.fix(0)
+    if keep > 0:
+        var.setub(round(keep))
+    else:
+        var.fix(0)
     return True
+
+
+def moved_start(start: dict[FirstKey, float], key: FirstKey, keep: float,
+                candidates: Sequence[FirstKey]) -> dict[FirstKey, float]:
+    """A MIP start for a re-solve forbidding `key` beyond `keep` units: the plan's starts
+    `start` with the forbidden units moved one quarter: a hall later (its power and cooling are
+    then needed later), an upgrade earlier (its capacity then counts sooner), or the other way
+    when that candidate is not in `candidates`; dropped when neither is."""
+    out = dict(start)
+    kind, site, option, tau = key
+    moved = out.get(key, 0.0) - keep
+    out[key] = min(out.get(key, 0.0), keep)
+    steps = (1, -1) if kind == "hall" else (-1, 1)
+    for step in steps:
+        other = (kind, site, option, tau + step)
+        if other in candidates:
+            out[other] = out.get(other, 0.0) + moved
+            break
+    return out
 
 
 def site_halls_by(model: pyo.ConcreteModel, s: int, t: int) -> Expr:

@@ -26,7 +26,10 @@ from reference import (
     Starts,
     all_plans,
     decisions_of,
+    make_portfolio,
+    option,
     quarter_t,
+    site,
 )
 from support import QUARTERS, tiny_tables, write_xlsx
 from test_enumeration import INSTANCES
@@ -63,10 +66,11 @@ def _within(portfolio: Portfolio, tolerance: float) -> tuple[Plan, Enumerated]:
 
 
 def _makes(plan_: tuple[Starts, CoolingStarts, PowerStart, Evaluation], kind: str, site: str,
-           option: str | None, t: int) -> bool:
+           option: str | None, t: int, committed: float = 0.0) -> bool:
+    """The plan makes the start: a hall start beyond the `committed` halls, or the upgrade."""
     starts, cooling, power, _ = plan_
     if kind == "hall":
-        return starts.get((site, str(option), t), 0) >= 1
+        return starts.get((site, str(option), t), 0) > committed
     if kind == "cooling":
         return cooling.get((site, t), 0) >= 1
     return power.get(site) == t
@@ -77,13 +81,28 @@ def _first_start(starts: Starts, site: str) -> int | None:
     return min(ts) if ts else None
 
 
-CASES = [(name, tol) for name in INSTANCES for tol in TOLERANCES]
+def partly_committed() -> Portfolio:
+    """A start commitment of 1 hall where the plan starts 2: the second is a decision (firm at
+    1%, open at 5%); a second site B is cheaper to run miners at."""
+    return make_portfolio(
+        sites=[site("A", grid_mw=30.0, halls=2),
+               site("B", grid_mw=30.0, halls=1, power_cost_usd_per_mwh=30.0)],
+        options=[option("dlc", capex_musd_per_it_mw=1.5, lead_quarters=2,
+                        lease_usd_per_kw_month=170.0)],
+        commitments=[{"site": "A", "option": "dlc", "quarter": 0, "halls": 1,
+                      "action": "start"}],
+        horizon=8, hashprice=[60.0, 55.0, 50.0, 45.0, 42.0, 40.0, 38.0, 36.0],
+        quarters={"budget_musd": [30, 15, 15, 15, 15, 15, 15, 15]})
+
+
+CASES_INSTANCES = {**INSTANCES, "partly_committed": partly_committed}
+CASES = [(name, tol) for name in CASES_INSTANCES for tol in TOLERANCES]
 
 
 @pytest.mark.parametrize(("name", "tolerance"), CASES)
 def test_firmness_windows_and_alternatives_match_enumeration(name: str, tolerance: float
                                                               ) -> None:
-    portfolio = INSTANCES[name]()
+    portfolio = CASES_INSTANCES[name]()
     plan, within = _within(portfolio, tolerance)
     assert plan.firmness is not None and plan.timing_windows is not None
     assert plan.alternatives is not None and plan.alternative_decisions is not None
@@ -91,7 +110,8 @@ def test_firmness_windows_and_alternatives_match_enumeration(name: str, toleranc
     for r in plan.firmness.itertuples(index=False):
         t = quarter_t(r.start_quarter)
         option = r.option if isinstance(r.option, str) else None
-        missing = [p for p in within if not _makes(p, r.kind, r.site, option, t)]
+        missing = [p for p in within
+                   if not _makes(p, r.kind, r.site, option, t, r.committed_units)]
         if r.firmness == "firm":
             assert not missing, f"{name}: firm {r} is missing from a plan within the tolerance"
         elif r.firmness == "open":
@@ -102,15 +122,15 @@ def test_firmness_windows_and_alternatives_match_enumeration(name: str, toleranc
 
     plan_sites = sorted(plan.decisions["site"].unique()) if len(plan.decisions) else []
     windows = plan.timing_windows.set_index("site")
-    for site in plan_sites:
-        firsts = [f for p in within if (f := _first_start(p[0], site)) is not None]
+    for name_s in plan_sites:
+        firsts = [f for p in within if (f := _first_start(p[0], name_s)) is not None]
         if min(firsts) < 0:  # begun before the plan: no window
-            assert site not in windows.index
+            assert name_s not in windows.index
             continue
-        w = windows.loc[site]
+        w = windows.loc[name_s]
         assert w["proven"], f"{name}: {w['note']}"
-        assert quarter_t(w["earliest_first_start"]) == min(firsts), (name, site)
-        assert quarter_t(w["latest_first_start"]) == max(firsts), (name, site)
+        assert quarter_t(w["earliest_first_start"]) == min(firsts), (name, name_s)
+        assert quarter_t(w["latest_first_start"]) == max(firsts), (name, name_s)
         assert w["earliest_no_sooner_than"] == w["earliest_first_start"]
         assert w["latest_no_later_than"] == w["latest_first_start"]
 
@@ -134,14 +154,16 @@ def test_labels_are_not_vacuous() -> None:
     alternative exists: the checks above bite."""
     labels: set[str] = set()
     wide = alternatives = 0
-    for name in ("upgrades_mid_gordon", "carryover_two_sites_tax_tv"):
-        plan, _ = _within(INSTANCES[name](), 0.01)
+    committed = 0
+    for name in ("upgrades_mid_gordon", "carryover_two_sites_tax_tv", "partly_committed"):
+        plan, _ = _within(CASES_INSTANCES[name](), 0.01)
         assert plan.firmness is not None and plan.timing_windows is not None
         assert plan.alternative_decisions is not None
         labels |= set(plan.firmness["firmness"])
         wide += int((plan.timing_windows["window_quarters"] > 0).sum())
         alternatives += plan.alternative_decisions["alternative"].nunique()
-    assert {"firm", "open"} <= labels
+        committed += int((plan.firmness["committed_units"] > 0).sum())
+    assert {"firm", "open"} <= labels and committed > 0
     assert wide > 0 and alternatives > 0
 
 

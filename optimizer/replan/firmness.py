@@ -58,6 +58,7 @@ from models.firmness import (
     first_start_values,
     forbid,
     hall_quarters_different,
+    moved_start,
     profile_of,
 )
 from models.robust import FirstKey, start_variables
@@ -78,7 +79,8 @@ SOLVE_SHARE = 0.8  # of each re-solve's share of the budget, the solver's limit 
 # builds the model and loads the start)
 FLOOR_SLACK = 1e-7  # relative: the NPV floor sits this far below, so the plan itself passes
 
-FIRMNESS_COLUMNS = ["kind", "site", "option", "start_quarter", "units", "firmness", "proven",
+FIRMNESS_COLUMNS = ["kind", "site", "option", "start_quarter", "units", "committed_units",
+                    "firmness", "proven",
                     "npv_cost_musd", "npv_cost_at_least_musd", "npv_cost_at_most_musd",
                     "tolerance_musd", "note"]
 WINDOW_COLUMNS = ["site", "plan_first_start", "earliest_first_start", "earliest_no_sooner_than",
@@ -98,6 +100,7 @@ class Task:
     kind: str
     time_limit: float
     key: FirstKey | None = None
+    keep: float = 0.0  # forbid: units of `key` still allowed (the committed halls)
     site: int = -1
     found: tuple[Profile, ...] = ()
 
@@ -143,8 +146,8 @@ def resolve(shared: Shared, task: Task) -> Resolved:
     extra: list[tuple[pyo.Var, float]] = []
     if task.kind == "forbid":
         assert task.key is not None
-        forbid(model, task.key)
-        start[task.key] = 0.0
+        forbid(model, task.key, task.keep)
+        start = moved_start(start, task.key, task.keep, list(starts))
     elif task.kind in ("earliest", "latest"):
         add_npv_floor(model, shared.floor)
         add_first_start_objective(model, task.site, latest=task.kind == "latest")
@@ -247,15 +250,17 @@ def _context(plan: Plan, tolerance: float | None, commit_quarters: int | None,
     return ctx
 
 
-def _committed(plan: Plan, key: FirstKey) -> bool:
-    """A hall start the workbook's Commitments require at (site, option or any, quarter)."""
+def committed_halls(plan: Plan, key: FirstKey) -> float:
+    """Halls the workbook's Commitments require at a hall start's (site, option or any
+    option, quarter); 0 for upgrades and uncommitted starts."""
     kind, site, option, tau = key
     c = plan.portfolio.commitments
     if kind != "hall" or not len(c):
-        return False
+        return 0.0
     rows = c[(c["action"] == "start") & (c["site"] == site)]
-    return any(plan.portfolio.t_of(q) == tau and (not isinstance(o, str) or o == option)
-               for q, o in zip(rows["quarter"], rows["option"], strict=True))
+    return float(sum(h for q, o, h in zip(rows["quarter"], rows["option"], rows["halls"],
+                                          strict=True)
+                     if plan.portfolio.t_of(q) == tau and (not isinstance(o, str) or o == option)))
 
 
 def assess(plan: Plan, *, alternatives: int = DEFAULT_ALTERNATIVES, firmness: bool = True,
@@ -274,14 +279,17 @@ def assess(plan: Plan, *, alternatives: int = DEFAULT_ALTERNATIVES, firmness: bo
     ctx = _context(plan, tolerance, commit_quarters, threads)
     first = {k: v for k, v in ctx.shared.start.items() if 0 <= k[3] < ctx.commit_quarters}
     keys = [k for k in sorted(first, key=lambda k: (k[3], k[1], k[0], k[2]))
-            if not _committed(plan, k)] if firmness else []
+            if committed_halls(plan, k) < first[k]] if firmness else []
+    # Later starts first: what may move is what the headline's windows are for.
     window_sites = sorted((s for s, t in ctx.first_start.items() if t >= 0),
-                          key=lambda s: (ctx.first_start[s], s)) if firmness else []
-    parallel = [Task("forbid", 0.0, key=k) for k in keys]
+                          key=lambda s: (ctx.first_start[s] < ctx.commit_quarters,
+                                         ctx.first_start[s], s)) if firmness else []
+    parallel = [Task("forbid", 0.0, key=k, keep=committed_halls(plan, k)) for k in keys]
     parallel += [Task(kind, 0.0, site=s) for s in window_sites for kind in ("earliest", "latest")]
     n_tasks, n_alts, limit = split_budget(len(parallel), max(0, alternatives), budget,
                                           max(1, workers), seconds)
-    parallel = [Task(t.kind, limit, key=t.key, site=t.site) for t in parallel[:n_tasks]]
+    parallel = [Task(t.kind, limit, key=t.key, keep=t.keep, site=t.site)
+                for t in parallel[:n_tasks]]
     results: dict[tuple[str, object], Resolved] = {}
     if parallel:
         if progress is not None:
@@ -325,14 +333,18 @@ def _firmness_frame(ctx: Context, first: dict[FirstKey, float],
         kind, site, option, tau = key
         row: dict[str, object] = {
             "kind": kind, "site": site, "option": option or None, "start_quarter": labels[tau],
-            "units": first[key], "tolerance_musd": ctx.tol, "proven": False,
+            "units": first[key], "committed_units": committed_halls(ctx.plan, key),
+            "tolerance_musd": ctx.tol, "proven": False,
             "npv_cost_musd": None, "npv_cost_at_least_musd": None,
             "npv_cost_at_most_musd": None}
         rows.append(row)
-        if _committed(ctx.plan, key):
+        keep = committed_halls(ctx.plan, key)
+        if keep >= first[key]:
             row.update(firmness="committed", proven=True,
                        note="a start the workbook's Commitments require: decided already")
             continue
+        beyond = (f"{first[key] - keep:g} of its {first[key]:g} halls beyond the {keep:g} "
+                  "committed; " if keep > 0 else "")
         r = results.get(("forbid", key))
         if r is None:
             row.update(firmness="open", note="not measured: the phase's time budget ran out "
@@ -340,7 +352,7 @@ def _firmness_frame(ctx: Context, first: dict[FirstKey, float],
             continue
         if r.status == Status.INFEASIBLE:
             row.update(firmness="firm", proven=True, npv_cost_at_least_musd=math.inf,
-                       note="no plan satisfies the constraints without it")
+                       note=f"{beyond}no plan satisfies the constraints without it")
             continue
         at_most = ctx.npv - r.npv if r.planned else math.inf
         bounds = [b for b in (r.bound, plan_bound) if math.isfinite(b)]
@@ -353,16 +365,17 @@ def _firmness_frame(ctx: Context, first: dict[FirstKey, float],
         tol = f"the tolerance ${ctx.tol:,.1f}M"
         if at_least > ctx.tol:
             row.update(firmness="firm", proven=True,
-                       note=f"not making it {phrase}: more than {tol}; every plan within the "
-                       "tolerance makes it")
+                       note=f"{beyond}not making it {phrase}: more than {tol}; every plan "
+                       "within the tolerance makes it")
         elif at_most <= ctx.tol:
             row.update(firmness="open", proven=True,
-                       note=f"not making it {phrase}: a plan within {tol} does without it")
+                       note=f"{beyond}not making it {phrase}: a plan within {tol} does "
+                       "without it")
         else:
             how = (r.error or f"no plan found ({r.termination})") if not r.planned else \
                 f"re-solve stopped ({r.termination})"
             row.update(firmness="open", proven=False,
-                       note=f"not proven: not making it {phrase}, around {tol}; {how}")
+                       note=f"{beyond}not proven: not making it {phrase}, around {tol}; {how}")
     return pd.DataFrame(rows, columns=FIRMNESS_COLUMNS)
 
 
@@ -560,19 +573,15 @@ def firmness_text(plan: Plan) -> str:
     if f is not None and w is not None:
         def words(rows: pd.DataFrame) -> str:
             return ", ".join(_start_words(r.kind, r.site, r.option, r.start_quarter, r.units)
+                             + (f" ({r.committed_units:g} committed)"
+                                if 0 < r.committed_units < r.units else "")
                              for r in rows.itertuples(index=False)) or "none"
 
         firm = f[f["firmness"].isin(["firm", "committed"])]
         open_ = f[f["firmness"] == "open"]
         k = plan.portfolio.settings.commit_quarters
-        later = w[[plan.portfolio.t_of(q) >= 0 for q in w["plan_first_start"]]]
-        later = later.sort_values(["window_quarters", "site"], ascending=[False, True])
-        moves = ", ".join(f"{r.site} {r.earliest_first_start}-{r.latest_first_start}"
-                          + ("" if r.proven else " (not proven)")
-                          for r in later.itertuples(index=False)
-                          if r.window_quarters > 0) or "none"
         out.append(f"Commit now (firm): {words(firm)}; open: {words(open_)}; later starts can "
-                   f"move within: {moves}")
+                   f"move within: {window_words(plan, k)}")
         if len(f):
             out.append(f"  (commit window: the first {k} quarters; tolerance "
                        f"${float(f['tolerance_musd'].iloc[0]):,.1f}M of NPV)")
@@ -597,6 +606,36 @@ def firmness_text(plan: Plan) -> str:
                            f"vs this plan, gap to the best {r.gap_to_best:.2%}): "
                            f"{r.description}")
     return "\n".join(out)
+
+
+HEADLINE_WINDOWS = 6  # the headline names at most this many sites' windows, widest first
+
+
+def window_words(plan: Plan, commit_quarters: int) -> str:
+    """`Childress 2029Q3-2033Q4, Pecos 2031Q1-2031Q2 (2030Q1-2036Q4 not ruled out)`: the
+    windows of the sites whose first start in the plan is after the commit window and can
+    move (or is not proven fixed), widest first."""
+    w = plan.timing_windows
+    if w is None:
+        return "not computed"
+    t_of = plan.portfolio.t_of
+    later = w[[t_of(q) >= commit_quarters for q in w["plan_first_start"]]].copy()
+    later["span"] = [t_of(b) - t_of(a) for a, b in zip(later["earliest_no_sooner_than"],
+                                                        later["latest_no_later_than"],
+                                                        strict=True)]
+    later = later[later["span"] > 0].sort_values(["span", "window_quarters", "site"],
+                                                 ascending=[False, False, True])
+    parts = []
+    for r in later.itertuples(index=False):
+        found = (f"{r.earliest_first_start}-{r.latest_first_start}" if r.window_quarters > 0
+                 else f"{r.earliest_first_start}")
+        parts.append(f"{r.site} {found}" + ("" if r.proven else
+                                             f" ({r.earliest_no_sooner_than}-"
+                                             f"{r.latest_no_later_than} not ruled out)"))
+    if len(parts) > HEADLINE_WINDOWS:
+        more = f"{len(parts) - HEADLINE_WINDOWS} more (Firmness sheet)"
+        parts = [*parts[:HEADLINE_WINDOWS], more]
+    return ", ".join(parts) or "none"
 
 
 def _num(value: object) -> float | None:
