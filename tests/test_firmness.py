@@ -41,6 +41,8 @@ from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
 from optimizer.replan.firmness import (
     MIN_RESOLVE_SECONDS,
+    RESOLVE_OVERHEAD,
+    SOLVE_SHARE,
     assess,
     describe_difference,
     firmness_text,
@@ -179,9 +181,10 @@ def test_the_headline_names_firm_and_open_starts() -> None:
 def test_budget_split_up_front() -> None:
     """Equal shares of SOLVE_SHARE of the budget; too little drops alternatives, then tasks."""
     kept, alts, limit = split_budget(4, 2, 40.0, workers=2)
-    assert (kept, alts) == (4, 2) and limit == pytest.approx(0.8 * 40.0 / 4)
-    kept, alts, limit = split_budget(10, 2, 5.0)
-    assert alts == 0 and kept == 4 and limit >= MIN_RESOLVE_SECONDS
+    assert (kept, alts) == (4, 2)
+    assert limit == pytest.approx(SOLVE_SHARE * 40.0 / 4 - RESOLVE_OVERHEAD)
+    kept, alts, limit = split_budget(10, 2, 6.0)
+    assert alts == 0 and kept == 3 and limit >= MIN_RESOLVE_SECONDS
     assert split_budget(3, 1, None, seconds=7.0) == (3, 1, 7.0)
 
 
