@@ -184,7 +184,8 @@ def test_budget_split_up_front() -> None:
     assert (kept, alts) == (4, 2)
     assert limit == pytest.approx(SOLVE_SHARE * 40.0 / 4 - RESOLVE_OVERHEAD)
     kept, alts, limit = split_budget(10, 2, 6.0)
-    assert alts == 0 and kept == 3 and limit >= MIN_RESOLVE_SECONDS
+    assert alts == 0 and 0 < kept < 10 and limit >= MIN_RESOLVE_SECONDS
+    assert SOLVE_SHARE * 6.0 / (kept + 1) - RESOLVE_OVERHEAD < MIN_RESOLVE_SECONDS
     assert split_budget(3, 1, None, seconds=7.0) == (3, 1, 7.0)
 
 
@@ -219,7 +220,7 @@ def test_plan_command_writes_firmness_and_alternatives_that_feed_commitments(
         tmp_path: Path) -> None:
     report = tmp_path / "q1-plan.xlsx"
     result = CliRunner().invoke(main, ["plan", str(_tiny_workbook(tmp_path / "q1.xlsx")),
-                                       "-o", str(report), "--time-limit", "40", "-q"])
+                                       "-o", str(report), "--time-limit", "80", "-q"])
     assert result.exit_code == 0, result.output
     assert "Commit now (firm): " in result.output
     assert "Alternatives within the tolerance:" in result.output

@@ -42,6 +42,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -76,8 +77,8 @@ FIRMNESS_SHARE = 0.25  # of a `plan` run's time limit, the firmness phase's budg
 RESOLVE_SECONDS = 15.0  # each re-solve's time limit when no budget is given (or the most)
 MIN_RESOLVE_SECONDS = 1.0  # a budget split gives no re-solve less than this: tasks are dropped
 SOLVE_SHARE = 0.8  # of each re-solve's share of the budget, the solver's limit, less
-RESOLVE_OVERHEAD = 0.5  # seconds: the rest builds the model and loads the start (measured:
-# 0.6 s on the sample of 10 sites x 40 quarters, unloaded)
+RESOLVE_OVERHEAD = 1.0  # seconds: the rest builds the model(s) and loads the start (measured:
+# 0.6 s a build on the sample of 10 sites x 40 quarters, unloaded; a window re-solve builds two)
 FLOOR_SLACK = 1e-7  # relative: the NPV floor sits this far below, so the plan itself passes
 
 FIRMNESS_COLUMNS = ["kind", "site", "option", "start_quarter", "units", "committed_units",
@@ -104,6 +105,8 @@ class Task:
     keep: float = 0.0  # forbid: units of `key` still allowed (the committed halls)
     site: int = -1
     found: tuple[Profile, ...] = ()
+    start: dict[FirstKey, float] | None = None  # alternative: its MIP start (None: the plan)
+    profile: Profile | None = None  # and that start's halls by quarter
 
 
 @dataclass(frozen=True)
@@ -137,13 +140,61 @@ class Resolved:
         return has_plan(self.status)
 
 
+RESTRICTED_SHARE = 0.25  # of a window re-solve's limit, its first stage (the site alone free)
+
+
+def start_of(econ: Economics, decisions: Decisions) -> dict[FirstKey, float]:
+    """A plan's starts in quarters >= 0 by business key (as `models.robust.start_variables`)."""
+    sites, options = econ.portfolio.site_names, econ.portfolio.option_names
+    out: dict[FirstKey, float] = {}
+    for c in np.flatnonzero(decisions.halls > 0.5):
+        tau = int(econ.halls.tau[c])
+        if tau >= 0:
+            key = ("hall", sites[econ.halls.site[c]], options[econ.halls.option[c]], tau)
+            out[key] = out.get(key, 0.0) + float(round(decisions.halls[c]))
+    for kind, starts, units in (("cooling", econ.cooling, decisions.modules),
+                                ("power", econ.power, decisions.upgrades)):
+        for k in np.flatnonzero(units > 0.5):
+            out[(kind, sites[starts.site[k]], "", int(starts.tau[k]))] = float(round(units[k]))
+    return out
+
+
+def profile_of_decisions(econ: Economics, decisions: Decisions) -> Profile:
+    """Halls started by each quarter per site (S, T) of a plan's decisions."""
+    return profile_of(econ.rules.n_sites, econ.horizon, econ.halls.site.tolist(),
+                      econ.halls.tau.tolist(), decisions.halls.tolist())
+
+
 def resolve(shared: Shared, task: Task) -> Resolved:
-    """Build the MILP, add the task's rows and objective, start it from the plan, solve it."""
+    """One re-solve (`Task`). A window re-solve first solves with only its site's starts free
+    (the others as in the plan: a small MIP whose plan is within the tolerance too), then the
+    whole model from that plan; its bound is the whole model's."""
+    if task.kind not in ("earliest", "latest"):
+        return _solve(shared, task, task.time_limit, task.start or shared.start,
+                      task.profile if task.profile is not None else shared.profile)
+    first = _solve(shared, task, RESTRICTED_SHARE * task.time_limit, shared.start,
+                   shared.profile, only_site=task.site)
+    if first.decisions is None:
+        return _solve(shared, task, task.time_limit, shared.start, shared.profile)
+    whole = _solve(shared, task, (1 - RESTRICTED_SHARE) * task.time_limit,
+                   start_of(shared.econ, first.decisions),
+                   profile_of_decisions(shared.econ, first.decisions))
+    if not whole.planned or whole.objective < first.objective:
+        whole.status = first.status if not whole.planned else whole.status
+        whole.objective, whole.npv, whole.decisions = first.objective, first.npv, first.decisions
+    return whole
+
+
+def _solve(shared: Shared, task: Task, time_limit: float, start: dict[FirstKey, float],
+           profile: Profile, only_site: int | None = None) -> Resolved:
+    """Build the MILP, add the task's rows and objective, start it from `start` (`profile`:
+    its halls by quarter), solve it within `time_limit`; with `only_site`, every start of the
+    other sites fixed as in `start` (and then the bound is the restricted model's)."""
     from optimizer.solve.optimize import solution_decisions
 
     model = build_model(shared.econ)
     starts = start_variables(model)
-    start = dict(shared.start)
+    start = dict(start)
     extra: list[tuple[pyo.Var, float]] = []
     if task.kind == "forbid":
         assert task.key is not None
@@ -152,21 +203,26 @@ def resolve(shared: Shared, task: Task) -> Resolved:
     elif task.kind in ("earliest", "latest"):
         add_npv_floor(model, shared.floor)
         add_first_start_objective(model, task.site, latest=task.kind == "latest")
-        extra = first_start_values(model, shared.profile, task.site)
+        extra = first_start_values(model, profile, task.site)
     elif task.kind == "alternative":
         add_npv_floor(model, shared.floor)
         add_difference_objective(model, task.found, shared.npv_weight)
-        extra = difference_values(model, shared.profile)
+        extra = difference_values(model, profile)
     else:
         raise ValueError(f"unknown re-solve {task.kind!r}")
+    if only_site is not None:
+        site = shared.econ.portfolio.site_names[only_site]
+        for key, var in starts.items():
+            if key[1] != site:
+                var.fix(start.get(key, 0.0))
     runner = HighsRunner(model)
     runner.set_start([(var, start.get(key, 0.0)) for key, var in starts.items()] + extra)
-    outcome = runner.solve(shared.options.with_overrides(time_limit=task.time_limit))
+    outcome = runner.solve(shared.options.with_overrides(time_limit=time_limit))
     out = Resolved(status=outcome.status, termination=outcome.termination,
                    objective=outcome.objective, bound=outcome.bound)
     if has_plan(outcome.status):
         out.npv = float(pyo.value(model.npv.expr))
-        if task.kind == "alternative":
+        if task.kind != "forbid":
             out.decisions = solution_decisions(model, shared.econ)
     return out
 
@@ -309,8 +365,9 @@ def assess(plan: Plan, *, alternatives: int = DEFAULT_ALTERNATIVES, firmness: bo
         plan.firmness = _firmness_frame(ctx, first, results)
         plan.timing_windows = _windows_frame(ctx, window_sites, results)
     if alternatives > 0:
+        pool = [r.decisions for r in results.values() if r.decisions is not None]
         plan.alternatives, plan.alternative_decisions = _alternatives(
-            ctx, n_alts, alternatives, limit, progress)
+            ctx, n_alts, alternatives, limit, pool, progress)
     return plan
 
 
@@ -437,28 +494,39 @@ def _windows_frame(ctx: Context, sites: Sequence[int],
 
 
 # ---- alternatives ---------------------------------------------------------------------------
-def _alternatives(ctx: Context, n: int, asked: int, limit: float,
+def _alternatives(ctx: Context, n: int, asked: int, limit: float, pool: list[Decisions],
                   progress: Reporter | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Up to n MGA alternatives (module docstring): the summary and their decisions."""
+    """Up to n MGA alternatives (module docstring): the summary and their decisions. Each
+    re-solve starts from the plan of `pool` (the window re-solves' plans, all within the
+    tolerance) that differs most from those found so far, else from this plan."""
     econ, plan = ctx.econ, ctx.plan
     found: list[Profile] = [ctx.shared.profile]
     summary: list[dict[str, object]] = []
     decisions: list[pd.DataFrame] = []
+    profiles = [profile_of_decisions(econ, d) for d in pool]
     for i in range(n):
         if progress is not None:
             progress.begin(f"alternative {i + 1}/{n} (most different plan within the tolerance)",
                            (limit + RESOLVE_OVERHEAD) / SOLVE_SHARE)
+        scores = [hall_quarters_different(p, found) for p in profiles]
+        best = int(np.argmax(scores)) if scores and max(scores) > 0 else None
+        task = Task("alternative", limit, found=tuple(found),
+                    start=None if best is None else start_of(econ, pool[best]),
+                    profile=None if best is None else profiles[best])
         try:
-            r = resolve(ctx.shared, Task("alternative", limit, found=tuple(found)))
+            r = resolve(ctx.shared, task)
         except Exception as err:  # a failed re-solve is reported, not raised
-            r = _failed(Task("alternative", limit), err)
+            r = _failed(task, err)
+        if best is not None and (r.decisions is None
+                                 or hall_quarters_different(
+                                     profile_of_decisions(econ, r.decisions), found)
+                                 < scores[best]):
+            r.decisions = pool[best]  # the re-solve did not improve on its start
         if r.decisions is None:
             summary.append({"alternative": i + 1, "description": "no alternative found: "
                             + (r.error or f"the re-solve found no plan ({r.termination})")})
             break
-        units = r.decisions.halls
-        profile = profile_of(econ.rules.n_sites, econ.horizon, econ.halls.site.tolist(),
-                             econ.halls.tau.tolist(), units.tolist())
+        profile = profile_of_decisions(econ, r.decisions)
         different = hall_quarters_different(profile, found)
         if different == 0:
             proven = r.status == Status.OPTIMAL
