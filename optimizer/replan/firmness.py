@@ -465,8 +465,10 @@ def _window_end(ctx: Context, r: Resolved | None, s: int, latest: bool) -> tuple
         bound_t = extreme
     bound_t = max(bound_t, found) if latest else min(bound_t, found)
     if bound_t != found and not note:
-        gap = abs(r.bound - r.objective) / max(abs(r.objective), 1.0)
-        note = f"re-solve stopped ({r.termination}, gap {gap:.0%} of its quarters)"
+        labels = ctx.plan.portfolio.quarter_labels
+        note = (f"not proven: the re-solve stopped ({r.termination}) with {labels[found]} "
+                f"found and {labels[bound_t]} not ruled out by its bound, "
+                f"{abs(found - bound_t)} quarter(s) apart")
     return found, bound_t, note
 
 
