@@ -253,3 +253,16 @@ def test_plan_command_writes_firmness_and_alternatives_that_feed_commitments(
                                     "--from-alternative", "9"])
     assert bad.exit_code == 2
     assert "Alternatives" in bad.output and "alternative" in bad.output
+
+
+def test_no_firmness_and_no_alternatives_skip_the_phase(tmp_path: Path) -> None:
+    book = _tiny_workbook(tmp_path / "q1.xlsx")
+    result = CliRunner().invoke(main, ["plan", str(book), "--no-report", "--time-limit", "20",
+                                       "--no-firmness", "--alternatives", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Commit now" not in result.stdout and "Alternatives within" not in result.stdout
+    assert "firmness" not in result.stderr.splitlines()[-1]
+    assert "solver 15 s" in result.stderr.splitlines()[-1]  # 20 s less the why-not's quarter
+    lonely = CliRunner().invoke(main, ["plan", str(book), "--no-report",
+                                       "--from-alternative", "1"])
+    assert lonely.exit_code == 2 and "--commitments-from" in lonely.output
