@@ -266,3 +266,10 @@ def test_no_firmness_and_no_alternatives_skip_the_phase(tmp_path: Path) -> None:
     lonely = CliRunner().invoke(main, ["plan", str(book), "--no-report",
                                        "--from-alternative", "1"])
     assert lonely.exit_code == 2 and "--commitments-from" in lonely.output
+
+
+def test_headline_without_any_window() -> None:
+    """A plan whose only site began converting before the plan has no window to move."""
+    plan, _ = _within(INSTANCES["hall_begun_before_plan"](), 0.01)
+    assert plan.timing_windows is not None and not len(plan.timing_windows)
+    assert "later starts can move within: none" in firmness_text(plan).splitlines()[0]

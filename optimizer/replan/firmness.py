@@ -691,7 +691,8 @@ def window_words(plan: Plan, commit_quarters: int) -> str:
     if w is None:
         return "not computed"
     t_of = plan.portfolio.t_of
-    later = w[[t_of(q) >= commit_quarters for q in w["plan_first_start"]]].copy()
+    later = w.loc[np.array([t_of(q) >= commit_quarters for q in w["plan_first_start"]],
+                           dtype=bool)].copy()
     later["span"] = [t_of(b) - t_of(a) for a, b in zip(later["earliest_no_sooner_than"],
                                                         later["latest_no_later_than"],
                                                         strict=True)]
