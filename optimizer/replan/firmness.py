@@ -14,26 +14,31 @@ DEFAULT_TOLERANCE). This plan's NPV stands for the best: it is the best plan kno
 Firmness of the commit-now decisions. The commit window is the first K quarters (Settings
 `commit_quarters`, default 4, as for robust plans). For each hall start (site, option, quarter)
 and each upgrade start (cooling modules or the power upgrade at a site in a quarter) of the plan
-in the window, the start is forbidden and the plan re-solved. Not making it costs at most this
+in the window, the start is forbidden (a partly committed start: its halls beyond the
+commitment) and the plan re-solved, from the plan with the forbidden units moved one quarter
+(`models.firmness.moved_start`). Not making it costs at most this
 NPV less the re-solve's plan, at least this NPV less the re-solve's bound (or the plan's own, if
 lower: forbidding never raises the optimum); a point when the re-solve is proven optimal.
 - `firm`: even the least it costs is more than tol: every plan within the tolerance makes it.
 - `open`: another plan within the tolerance does without it (it costs at most tol), or the
   re-solve could not tell (`proven` False: the note gives the range).
-Starts committed in the workbook are listed as `committed`, without a re-solve.
+Starts the workbook's Commitments require in full are listed as `committed`, without a
+re-solve.
 (The issue asked for the plan's own gap as the threshold; the tolerance is at least that gap by
 default, and only with the tolerance does `firm` mean "in every plan within the tolerance".)
 
 Timing windows. For each site with a start in the plan, the earliest and the latest quarter of
 its first start among plans within the tolerance that start it: two re-solves under an NPV
-floor (`models.firmness.add_first_start_objective`). Each end is proven, or a range: the
-re-solve's plan gives one end (`earliest_first_start`), its bound the other
+floor (`models.firmness.add_first_start_objective`), each first with only that site's starts
+free (`resolve`), then on the whole model. Each end is proven, or a range: the re-solve's plan
+gives one end (`earliest_first_start`), the whole model's bound the other
 (`earliest_no_sooner_than`: no plan within the tolerance starts it sooner).
 
 Alternatives (MGA). Up to N plans within the tolerance that differ most from this plan and from
 each other: each re-solve maximises the hall-quarters in which it differs from every plan found
-so far (`models.firmness.add_difference_objective`), ties going to the higher NPV. The search
-stops early when the best re-solve differs in no hall-quarter.
+so far (`models.firmness.add_difference_objective`), ties going to the higher NPV, started
+from the window re-solves' plan that differs most from them. The search stops early when the
+best re-solve differs in no hall-quarter.
 """
 
 from __future__ import annotations
