@@ -48,7 +48,8 @@ class Settings:
     time_limit_s: float = 300.0
     threads: int = 0
     random_seed: int = 0
-    commit_quarters: int = 4  # robust plans: starts in quarters < K are decided now
+    commit_quarters: int = 4  # robust plans and firmness: starts in quarters < K are decided now
+    firmness_tolerance: float | None = None  # share of |NPV|; None: max(plan gap, 0.5%)
     debt_ltc: float = 0.0
     debt_rate: float | None = None
     debt_tenor_years: float | None = None

@@ -7,6 +7,8 @@ Public API (the README's "Python API" section shows it in full)::
     solver_s, why_not_s = optimizer.time_budgets(60)   # as `sitepivot plan --time-limit 60`
     plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3, progress=True)
     optimizer.explain_plan(plan, budget=why_not_s)      # the WhyNot and Timing sheets
+    commit_now, windows = optimizer.firmness(plan)      # the Firmness sheet's two tables
+    summary, starts = optimizer.alternatives(plan, 2)   # the Alternatives sheet's two tables
     optimizer.write_report(plan, "reports/plan.xlsx", force=True)
     plan.status  # optimizer.Status.OPTIMAL, or FEASIBLE with plan.gap stated (a time limit)
     robust = optimizer.robust(portfolio, draws=20, commit_quarters=4)  # a RobustPlan
@@ -36,6 +38,7 @@ from models.errors import (
 from models.portfolio import Portfolio, Settings
 from optimizer.inputs.workbook import load_portfolio
 from optimizer.plan import Plan
+from optimizer.replan.firmness import alternatives, firmness
 from optimizer.replan.replan import explain_plan, time_budgets
 from optimizer.reports.write import write_report
 from optimizer.robust.robust import RobustPlan, robust  # `optimizer.robust` is this function
@@ -61,7 +64,9 @@ __all__ = [
     "Termination",
     "UsageError",
     "__version__",
+    "alternatives",
     "explain_plan",
+    "firmness",
     "has_plan",
     "load_portfolio",
     "optimize",

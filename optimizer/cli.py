@@ -212,25 +212,40 @@ def template(path: Path, force: bool) -> None:
               help="Most re-solves that force a hall at a site left mining, to price it "
               "(default 3, each at most 15 s, all within a quarter of the time limit; "
               "0 = none: the solver gets all of it).")
+@click.option("--from-alternative", "from_alternative", type=click.IntRange(min=1),
+              default=None, metavar="N", help="With --commitments-from: lock the starts of "
+              "that report's alternative N (its Alternatives sheet) instead of its Decisions.")
+@click.option("--alternatives", type=click.IntRange(min=0), default=2, show_default=True,
+              metavar="N", help="Near-optimal alternatives to find: plans within the "
+              "tolerance (Settings firmness_tolerance) that differ most from this plan "
+              "(Alternatives sheet; 0 = none).")
+@click.option("--no-firmness", "no_firmness", is_flag=True,
+              help="Skip the firmness of the commit-now starts and the timing windows.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes for the firmness re-solves.")
 @click.option("--force", is_flag=True, help="Overwrite an existing report.")
 @click.option("--no-report", is_flag=True, help="Print the plan only; write no report.")
 @_quiet_option
 @_reports_errors
 def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap: float | None,
          threads: int | None, method: str, commitments_from: Path | None,
-         baseline: Path | None, why_not_solves: int | None, force: bool,
+         baseline: Path | None, why_not_solves: int | None, from_alternative: int | None,
+         alternatives: int, no_firmness: bool, workers: int, force: bool,
          no_report: bool, quiet: bool) -> None:
     """Find the plan of highest NPV for WORKBOOK and write its Excel report.
 
-    The time limit is the whole run's: the solver gets it less the why-not re-solves' share
-    (at most a quarter of it, 15 s each), model building included; reading and writing add a
-    second or two. Progress goes to stderr (--quiet: none)."""
+    The time limit is the whole run's: the firmness and alternatives re-solves get a quarter of
+    it (unless --no-firmness and --alternatives 0), the why-not re-solves at most a quarter of
+    the rest (15 s each), the solver what is left, model building included; reading and
+    writing add a second or two. Progress goes to stderr (--quiet: none)."""
     from optimizer.progress import Console
 
     console = Console("quiet" if quiet else "auto")
     began = time.perf_counter()
     console.say(f"reading {workbook}")
+    from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
+    from optimizer.replan.firmness import FIRMNESS_SHARE, assess, firmness_text
     from optimizer.replan.replan import (
         WHY_NOT_MAX_SOLVES,
         baseline_start,
@@ -247,6 +262,8 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     )
     from optimizer.solve.optimize import optimize
 
+    if from_alternative is not None and commitments_from is None:
+        raise UsageError("--from-alternative N needs --commitments-from REPORT")
     target = output or Path("reports") / f"{workbook.stem}-plan.xlsx"
     reports = [p for p in dict.fromkeys((commitments_from, baseline)) if p is not None]
     if not no_report:
@@ -254,13 +271,16 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
                      create_folder=output is None)
     portfolio = load_portfolio(workbook)
     for report in reports:  # --baseline locks the starts already begun, as --commitments-from
-        portfolio = commitments_from_report(portfolio, report)
+        portfolio = commitments_from_report(
+            portfolio, report, from_alternative if report == commitments_from else None)
     for warning in portfolio.warnings:
         click.echo(f"warning: {warning}", err=True)
     start = baseline_start(baseline) if baseline is not None else None
     limit = portfolio.settings.time_limit_s if time_limit is None else time_limit
     solves = WHY_NOT_MAX_SOLVES if why_not_solves is None else why_not_solves
-    solve_s, why_not_s = time_budgets(limit, solves)
+    firm = not no_firmness or alternatives > 0
+    firm_s = FIRMNESS_SHARE * limit if firm else 0.0
+    solve_s, why_not_s = time_budgets(limit - firm_s, solves)
     with console.phase("solve", solve_s):
         result = optimize(portfolio, time_limit=solve_s, mip_gap=mip_gap, threads=threads,
                           mip_start=start, method=method, on_progress=console.solver,
@@ -273,6 +293,13 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
         explain_plan(result, baseline=baseline, why_not_solves=solves, budget=why_not_s,
                      progress=console)
     click.echo("\n" + explanation_text(result))
+    if firm:
+        try:  # each step of it is a phase of its own, with its share of firm_s
+            assess(result, alternatives=alternatives, firmness=not no_firmness, budget=firm_s,
+                   workers=workers, threads=threads, progress=console)
+        finally:
+            console.end()
+        click.echo("\n" + firmness_text(result))
     advice = next_step(result, time_limit=limit)
     if advice:
         click.echo("\n" + advice)
@@ -282,7 +309,8 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
             write_report(result, target, force=force)
         click.echo(f"report written to {target}")
     console.say(f"done in {time.perf_counter() - began:.1f} s (time limit {limit:g} s: "
-                f"solver {solve_s:.3g} s, why-not re-solves up to {why_not_s:.3g} s)")
+                f"solver {solve_s:.3g} s, why-not re-solves up to {why_not_s:.3g} s"
+                + (f", firmness and alternatives up to {firm_s:.3g} s" if firm else "") + ")")
 
 
 

@@ -100,6 +100,13 @@ class Plan:
     timing_value: pd.DataFrame | None = None  # replan.TIMING_COLUMNS, this plan vs simple timings
     baseline_changes: pd.DataFrame | None = None  # compare.CHANGE_COLUMNS + note, vs a baseline
     baseline_metrics: pd.DataFrame | None = None  # metric, value, unit, note: NPV vs the baseline
+    # What to commit now (`optimizer.replan.firmness`; None: not computed): the commit-now
+    # starts' firmness (FIRMNESS_COLUMNS), each site's first-start window (WINDOW_COLUMNS), the
+    # alternatives (ALTERNATIVE_COLUMNS) and their starts (ALTERNATIVE_DECISION_COLUMNS).
+    firmness: pd.DataFrame | None = None
+    timing_windows: pd.DataFrame | None = None
+    alternatives: pd.DataFrame | None = None
+    alternative_decisions: pd.DataFrame | None = None
     # Deal structure (docs/economics.md): equity NPV, the metrics (METRIC_NAMES rows: metric, value,
     # unit, note) and the Annual table (ANNUAL_COLUMNS).
     equity_npv_musd: float = float("nan")

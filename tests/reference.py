@@ -628,14 +628,15 @@ def count_plans(portfolio: Portfolio) -> int:
     return math.prod(len(site_plans(d, s)) for s in d.S)
 
 
-def enumerate_best(portfolio: Portfolio, limit: int = 100_000) -> Best | None:
-    """The plan of highest NPV found by trying every combination; None if none is feasible."""
+def all_plans(portfolio: Portfolio, limit: int = 100_000
+              ) -> list[tuple[Starts, CoolingStarts, PowerStart, Evaluation]]:
+    """Every feasible plan of a tiny instance with its evaluation, in a fixed order."""
     d = read(portfolio)
     per_site = [site_plans(d, s) for s in d.S]
     total = math.prod(len(p) for p in per_site)
     if total > limit:
         raise ValueError(f"{total} plans to enumerate: too many for a test instance")
-    best: Best | None = None
+    out = []
     for combo in itertools.product(*per_site):
         starts: Starts = {}
         cooling: CoolingStarts = {}
@@ -645,7 +646,17 @@ def enumerate_best(portfolio: Portfolio, limit: int = 100_000) -> Best | None:
             cooling.update(cs)
             power.update(ps)
         ev = evaluate(d, starts, cooling, power)
-        if ev is not None and (best is None or ev.npv > best.npv + 1e-12):
+        if ev is not None:
+            out.append((starts, cooling, power, ev))
+    return out
+
+
+def enumerate_best(portfolio: Portfolio, limit: int = 100_000) -> Best | None:
+    """The plan of highest NPV found by trying every combination; None if none is feasible."""
+    best: Best | None = None
+    total = count_plans(portfolio)
+    for starts, cooling, power, ev in all_plans(portfolio, limit):
+        if best is None or ev.npv > best.npv + 1e-12:
             best = Best(ev.npv, starts, cooling, power, ev, total)
     return best
 

@@ -194,9 +194,16 @@ SETTINGS = Table(
                "debt draws).", required=False, default="capex", choices=("capex", "equity"),
                example="capex"),
         Column("commit_quarters", "integer", "quarters",
-               "Robust plans: starts in the first K quarters are committed now, the same in "
-               "every scenario; later starts adapt to each scenario.",
+               "Starts in the first K quarters are committed now: robust plans keep them the "
+               "same in every scenario (later starts adapt to each); plan runs say which of "
+               "them are firm (Firmness sheet).",
                required=False, default=4, ge=1, le=400, example=4),
+        Column("firmness_tolerance", "number", "fraction",
+               "Plans within this share of the plan's NPV count as about as good: a commit-now "
+               "start is firm when every such plan makes it; timing windows and alternatives "
+               "range over them. Blank = the larger of the plan's gap and 0.5%.",
+               required=False, default=None, ge=0.0, lt=1.0, typical=(0.0, 0.05),
+               example=None),
     ),
 )
 

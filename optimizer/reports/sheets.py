@@ -52,6 +52,7 @@ from optimizer.reports.xl import (
 )
 from optimizer.reports.labels import label_for
 from optimizer.reports.paper import print_report
+from optimizer.reports.firmness import firmness_sheets, timing_band
 from optimizer.reports.summary import headline_metrics, plan_narrative
 
 # Schedule colours: mining amber, idle grey, building orange, hosting green.
@@ -83,6 +84,7 @@ def build_workbook(plan: Plan) -> Workbook:
     capacity_sheet(sheets["Capacity"], plan)
     constraints_sheet(sheets["Constraints"], plan)
     explanation_sheets(wb, plan, before=sheets["ChartData"])
+    firmness_sheets(wb, plan, before=sheets["ChartData"])
     chart_rows = chart_data_sheet(sheets["ChartData"], plan)
     input_sheets(wb, plan)
     log_sheet(wb.create_sheet("Log"), plan)
@@ -230,6 +232,7 @@ def schedule_sheet(ws: Worksheet, plan: Plan) -> None:
         row += 1
         put(ws.cell(row, 1), key).fill = fill(COLOURS[key])
         put(ws.cell(row, 2), meaning)
+    row = timing_band(ws, plan, row)
     row += 2
     put(ws.cell(row, 1), "Mining MW by site and quarter").font = TITLE_FONT
     top = row + 1

@@ -25,6 +25,7 @@ from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.files import save_atomically
 from optimizer.plan import DECISION_COLUMNS, Plan
+from optimizer.reports.firmness import ALTERNATIVES_SHEET
 from optimizer.reports.sheets import build_workbook
 
 DECISIONS_SHEET = "Decisions"
@@ -149,15 +150,33 @@ def _read_table(report_path: Path, sheet: str, fallback: str | None = None
     return frame, letters
 
 
-def read_decisions(report_path: Path) -> pd.DataFrame:
+def read_decisions(report_path: Path, alternative: int | None = None) -> pd.DataFrame:
     """The Decisions sheet of a report (the FirstStage sheet of a robust report): columns as
-    written, index = Excel row number."""
-    frame, letters = _read_table(Path(report_path), DECISIONS_SHEET, FIRST_STAGE_SHEET)
+    written, index = Excel row number. With `alternative` N: the rows of alternative N of the
+    report's Alternatives sheet instead (its first table: `alternative` and Decisions' columns);
+    InputError naming the sheet when it holds no such alternative."""
+    if alternative is None:
+        frame, letters = _read_table(Path(report_path), DECISIONS_SHEET, FIRST_STAGE_SHEET)
+    else:
+        frame, letters = _read_table(Path(report_path), ALTERNATIVES_SHEET)
     missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
+    if alternative is not None and "alternative" not in frame.columns:
+        missing.insert(0, "alternative")
     if missing:
         raise InputError([Problem(frame.attrs["sheet"], "row 1", c, None, "this column, as "
                                   "written by sitepivot plan") for c in missing],
                          str(report_path))
+    if alternative is not None:
+        chosen = pd.to_numeric(frame["alternative"], errors="coerce") == alternative
+        if not chosen.any():
+            known = sorted({int(a) for a in pd.to_numeric(frame["alternative"], errors="coerce")
+                            .dropna()})
+            raise InputError([Problem(ALTERNATIVES_SHEET, f"{letters['alternative']}:"
+                                      f"{letters['alternative']}", "alternative", alternative,
+                                      "an alternative the report holds: "
+                                      + (", ".join(map(str, known)) or "none"))],
+                             str(report_path))
+        frame = frame[chosen]
     frame.attrs["letters"] = letters
     return frame
 
@@ -187,8 +206,10 @@ def _already_committed(commitments: pd.DataFrame, record: dict[str, object]) -> 
                  & (c["halls"] == record["halls"])).any())
 
 
-def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfolio:
-    """Lock a previous report's starts that lie before the portfolio's start quarter.
+def commitments_from_report(portfolio: Portfolio, report_path: Path,
+                            alternative: int | None = None) -> Portfolio:
+    """Lock a previous report's starts that lie before the portfolio's start quarter (those
+    of its alternative N with `alternative`: `read_decisions`).
 
     Each such start becomes a `start` commitment (site, option, quarter, halls) appended to
     `portfolio.commitments`, with a warning; starts in or after the start quarter stay free.
@@ -198,7 +219,7 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path) -> Portfoli
     workbook's Commitments already hold is not added twice.
     """
     report_path = Path(report_path)
-    frame = read_decisions(report_path)
+    frame = read_decisions(report_path, alternative)
     letters: dict[str, str] = frame.attrs["letters"]
     sheet: str = frame.attrs["sheet"]
     start = quarter_ordinal(portfolio.settings.start_quarter)
