@@ -428,11 +428,14 @@ def define_start_commitments(m: pyo.ConcreteModel) -> None:
 
 
 def _npv_expression(m: pyo.ConcreteModel) -> object:
-    """NPV ($M) = sum of each start's value x units + discounted after-tax mining margin."""
-    return (sum(m.hall_value[c] * m.halls_started[c] for c in m.H)
+    """NPV ($M) = sum of each start's value x units + discounted after-tax mining margin
+    (+ the after-tax idle-power income of the empty sites, a constant, when it is valued)."""
+    expr = (sum(m.hall_value[c] * m.halls_started[c] for c in m.H)
             + sum(m.module_value[k] * m.modules_started[k] for k in m.K)
             + sum(m.upgrade_value[k] * m.upgrade_started[k] for k in m.P)
             + sum(m.mining_value[s, t] * m.mining_mw[s, t] for s in m.S for t in m.T))
+    constant = float(m.econ.objective_constant)
+    return expr + constant if constant != 0 else expr
 
 
 # ---- the registry of constraint families ---------------------------------------------------

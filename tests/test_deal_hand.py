@@ -8,7 +8,8 @@ lease, renewal probability 0.6 with 2 vacant quarters; the tenant funds 25% of K
 1.5 quarters of rent; GPUs of $1M/MW IT with a 0.5-year (2-quarter) life. Settings: 8
 quarters, r = 10%, equity rate 15%, tax 20%, depreciation 1.1 years, debt 50% loan-to-cost at
 8% over 0.5 years (2 quarterly payments), terminal value contracted, objective equity NPV,
-budget basis equity.
+budget basis equity, terminal value untaxed (the taxed contracted value is worked by hand in
+tests/test_finance_hand.py).
 
 The hall starts in t = 1, is online in t = 3 (q0); its lease expires at q0 + 3 = 6, so 40% of it
 is vacant in t = 6, 7; the term running at T-1 = 7 ends at 9 (exclusive): the contracted TV is
@@ -34,7 +35,7 @@ T = 8
 def deal_portfolio(**settings: object) -> Portfolio:
     given = dict(tax_rate=0.2, depreciation_years=1.1, terminal_value="contracted",
                  debt_ltc=0.5, debt_rate=0.08, debt_tenor_years=0.5, equity_discount_rate=0.15,
-                 objective="equity_npv", budget_basis="equity")
+                 objective="equity_npv", budget_basis="equity", terminal_value_tax="untaxed")
     given.update(settings)
     return make_portfolio(
         sites=[site("A", grid_mw=30.0, mining_mw=30.0, halls=1, hall_it_mw=10.0,
@@ -288,7 +289,9 @@ def test_blank_deal_columns_change_nothing_to_the_last_digit() -> None:
 
     from optimizer.inputs.validation import portfolio_from_tables
 
-    econ = build_economics(portfolio_from_tables(tiny_tables()))
+    tables = tiny_tables()  # tax 21%, a multiple TV: untaxed keeps the pre-deal formula
+    tables["Settings"].loc[len(tables["Settings"])] = ["terminal_value_tax", "untaxed"]
+    econ = build_economics(portfolio_from_tables(tables))
     for st in (econ.halls, econ.cooling, econ.power):
         noi = st.revenue - st.opex - st.ai_power
         tax = econ.tax_rate * (noi - st.depreciation)

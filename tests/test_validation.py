@@ -431,7 +431,7 @@ def test_commitments_frame() -> None:
     portfolio = portfolio_from_tables(tables)
     c = portfolio.commitments
     assert list(c.columns) == list(schema.COMMITMENTS.names)
-    assert c.loc[0].tolist() == ["Alpha", "dlc", "2027Q2", 2.0, "start"]
+    assert c.loc[0].tolist() == ["Alpha", "dlc", "2027Q2", 2.0, "start", False]  # not signed
     assert c.loc[1, "option"] is None and c.loc[1, "quarter"] is None
     assert math.isnan(c.loc[1, "halls"]) and c["halls"].dtype == float
     assert c.loc[2, "quarter"] == "2028Q1"
