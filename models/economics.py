@@ -32,7 +32,7 @@ import pandas as pd
 from models.decisions import Decisions
 from models.errors import InputError
 from models.portfolio import Portfolio
-from models.rules import Rules, build_rules
+from models.rules import Rules, build_rules, coverage_rules
 
 DAYS_PER_QUARTER = 365.25 / 4
 HOURS_PER_QUARTER = 24 * DAYS_PER_QUARTER
@@ -128,6 +128,18 @@ class Economics:
     idle_rate: np.ndarray | None = None  # (S,) $M per idle grid MW-quarter
     idle_base: np.ndarray | None = None  # (S, T) idle-power income of the empty site, $M
     objective_constant: float = 0.0  # the objective's value of idle_base (after tax)
+    signed_halls: np.ndarray | None = None  # (C,) halls of each candidate whose leases are
+    # signed (lease_signed start commitments); 0 elsewhere
+    first_term_end: np.ndarray | None = None  # (C,) q0 + 4Y, the first lease term's end
+    # (exclusive); a huge number where the option has no term
+    backlog: np.ndarray | None = None  # (C,) rent due of one hall from quarter 0 to the end
+    # of its first term, undiscounted, the quarters after T-1 included ($M)
+
+    def signed_units(self, halls: np.ndarray) -> np.ndarray:
+        """(C,) halls of a plan whose leases are signed: min(started, signed)."""
+        if self.signed_halls is None:
+            return np.zeros(len(halls))
+        return np.minimum(np.asarray(halls, float), self.signed_halls)
 
     @property
     def horizon(self) -> int:
@@ -330,17 +342,70 @@ def build_economics(portfolio: Portfolio) -> Economics:
     power = _upgrade_starts(portfolio, "power", discount, tv_factor, dep_quarters, deal,
                             idle_rate)
     equity = st.objective == "equity_npv"
+    signed, term_end, backlog = _signed_leases(portfolio, halls, hall_mw, lease_mult,
+                                               lease_index, site_pos, option_pos)
+    covenant = coverage_rules(portfolio, halls, cooling, power,
+                              per_mw * (1.0 - st.tax_rate), idle_base * (1.0 - st.tax_rate))
     return Economics(portfolio=portfolio, discount=discount, terminal_factor=tv_factor,
                      tax_rate=st.tax_rate, mining_margin=mining_margin,
                      mining_value=mining_equity if equity else mining_value,
                      halls=halls, cooling=cooling, power=power, hall_capex=hall_capex,
-                     fixed_halls=fixed, rules=build_rules(portfolio, halls, cooling, power),
+                     fixed_halls=fixed,
+                     rules=build_rules(portfolio, halls, cooling, power, covenant),
                      equity_discount=equity_discount, flex_credit=flex,
                      mining_project_value=mining_value, mining_equity_value=mining_equity,
                      contracted=st.terminal_value == "contracted",
                      mining_revenue=mining_revenue, mining_power=mining_power,
                      mining_opex=mining_opex, idle_rate=idle_rate, idle_base=idle_base,
-                     objective_constant=constant)
+                     objective_constant=constant, signed_halls=signed,
+                     first_term_end=term_end, backlog=backlog)
+
+
+def _signed_leases(portfolio: Portfolio, halls: Starts, hall_mw: np.ndarray,
+                   lease_mult: np.ndarray, lease_index: np.ndarray, site_pos: dict[str, int],
+                   option_pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed halls per candidate, each candidate's first-term end, and one hall's backlog.
+
+    A `start` commitment with lease_signed TRUE signs the leases of its halls on its option's
+    terms (validation requires the option and its lease_term_years). The backlog of one hall
+    is its rent due from quarter 0 (or its delivery) to q0 + 4Y - 1, at the delivery rate
+    escalating yearly, ramping as in the plan, no renewal and no vacancy (docs/economics.md,
+    "Board-ready finance")."""
+    n = len(halls)
+    signed = np.zeros(n)
+    opt = portfolio.options
+    term_years = column(opt, "lease_term_years", np.nan)[halls.option]
+    has_term = np.isfinite(term_years)
+    term = np.where(has_term, np.round(4.0 * np.nan_to_num(term_years, nan=0.0)), 0).astype(int)
+    term_end = np.where(has_term, halls.online + term, np.iinfo(np.int64).max // 4)
+    backlog = np.zeros(n)
+    commitments = portfolio.commitments
+    if "lease_signed" not in commitments.columns:
+        return signed, term_end, backlog
+    for row in commitments.itertuples(index=False):
+        signed_row = isinstance(row.lease_signed, bool | np.bool_) and bool(row.lease_signed)
+        if row.action != "start" or not signed_row or not isinstance(row.option, str):
+            continue
+        match = np.flatnonzero((halls.site == site_pos[row.site])
+                               & (halls.option == option_pos[row.option])
+                               & (halls.tau == portfolio.t_of(row.quarter)))
+        signed[match] += float(row.halls)
+    rows = np.flatnonzero((signed > 0) & has_term)  # validation requires the term
+    if len(rows):
+        horizon = portfolio.horizon
+        s, o, q0 = halls.site[rows], halls.option[rows], halls.online[rows]
+        ramp = opt["ramp_quarters"].to_numpy(float)[o]
+        esc = opt["lease_escalator"].to_numpy(float)[o]
+        delivery = (opt["lease_usd_per_kw_month"].to_numpy(float)[o] * lease_mult[s, o]
+                    * lease_index[np.clip(q0, 0, horizon - 1)])
+        u = np.arange(int(term_end[rows].max()) + 1)[None, :]
+        since = u - q0[:, None]
+        due = (u < term_end[rows][:, None]) & (since >= 0)
+        occupancy = np.minimum(1.0, (since + 1) / ramp[:, None])
+        rate = delivery[:, None] * (1.0 + esc[:, None]) ** (np.maximum(since, 0) / 4.0)
+        mw_months = hall_mw[s] * KW_PER_MW * MONTHS_PER_QUARTER / 1e6
+        backlog[rows] = np.where(due, rate * occupancy, 0.0).sum(axis=1) * mw_months
+    return signed, term_end, backlog
 
 
 def _hall_candidates(portfolio: Portfolio, allowed: np.ndarray, lead: np.ndarray,

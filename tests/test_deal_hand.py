@@ -263,13 +263,20 @@ def test_the_plan_reports_the_hand_numbers() -> None:
     # depreciation (no mining), its contracted TV in T-1.
     own = [RENT[t] + PREPAYMENT[t] - OPEX[t] - POWER[t] - CAPEX[t]
            - 0.2 * (RENT[t] - OPEX[t] - POWER[t] - DEPRECIATION[t]) for t in range(T)]
-    own[-1] += TV
-    # These flows (0, -0.75, -7.5, -10.4, 1.9, -5.8, 3.1, -4.2) lose money at any rate: the
-    # start has no IRR, and its Decisions cell is blank.
-    assert irr(np.array(own)).note == "no IRR: no discount rate makes the NPV zero"
+    lump = [*own[:-1], own[-1] + TV]
+    # With its contracted TV as one lump in T-1 these flows (0, -0.75, -7.5, -10.4, 1.9, -5.8,
+    # 3.1, -4.2 + TV) lose money at any rate. Its lease-life flows instead run the contracted
+    # NOI of u = 8 in its own quarter (untaxed here): the IRR, MOIC and payback read them.
+    assert irr(np.array(lump)).note == "no IRR: no discount rate makes the NPV zero"
+    life = np.array([*own, RENT[8] - OPEX[8] - POWER[8]])
     (rate,) = plan.decisions["irr"]
-    assert np.isnan(rate)
-    assert plan.decisions["payback_quarter"].isna().all()  # and never pays back
+    want = irr(life)
+    assert (np.isnan(rate) and want.annual is None) or rate == pytest.approx(want.annual)
+    (multiple,) = plan.decisions["moic"]
+    assert multiple == pytest.approx(life[life > 0].sum() / -life[life < 0].sum(), rel=REL)
+    (npv,) = plan.decisions["npv_musd"]
+    assert npv == pytest.approx(float(life @ np.array(DF)), rel=REL)
+    assert plan.decisions["payback_quarter"].isna().all()  # it never pays back
 
 
 def test_budget_use_is_the_owner_capex_under_the_capex_basis() -> None:
@@ -289,8 +296,7 @@ def test_blank_deal_columns_change_nothing_to_the_last_digit() -> None:
 
     from optimizer.inputs.validation import portfolio_from_tables
 
-    tables = tiny_tables()  # tax 21%, a multiple TV: untaxed keeps the pre-deal formula
-    tables["Settings"].loc[len(tables["Settings"])] = ["terminal_value_tax", "untaxed"]
+    tables = tiny_tables()  # tax 21%, a multiple TV, untaxed: the pre-deal formula
     econ = build_economics(portfolio_from_tables(tables))
     for st in (econ.halls, econ.cooling, econ.power):
         noi = st.revenue - st.opex - st.ai_power

@@ -337,7 +337,7 @@ def test_setting_given_twice() -> None:
     set_setting(tables, "mip_gap", 0.01)
     tables["Settings"].loc[len(tables["Settings"])] = ["MIP_GAP ", 0.02]
     message = errors_of(tables)
-    assert "Settings!A9 [key]: value 'MIP_GAP ': setting given twice (also Settings!A8)" \
+    assert "Settings!A10 [key]: value 'MIP_GAP ': setting given twice (also Settings!A9)" \
         in message
 
 
@@ -359,7 +359,7 @@ def test_terminal_value_needs_its_parameter() -> None:
     assert "[terminal_growth]: required when terminal_value is gordon" in errors_of(tables)
     set_setting(tables, "terminal_growth", 0.10)
     message = errors_of(tables)
-    assert ("Settings!B8 [terminal_growth]: value 0.1: must be below discount_rate (0.1)"
+    assert ("Settings!B9 [terminal_growth]: value 0.1: must be below discount_rate (0.1)"
             in message)
     set_setting(tables, "terminal_growth", 0.02)
     assert portfolio_from_tables(tables).settings.terminal_growth == 0.02

@@ -27,7 +27,10 @@ def with_commitments(tables: dict[str, pd.DataFrame], *rows: tuple) -> dict[str,
 
 
 def test_blank_finance_columns_take_their_defaults() -> None:
-    p = portfolio_from_tables(tiny_tables())
+    t = tiny_tables()
+    settings = t["Settings"]
+    t["Settings"] = settings[settings["key"] != "terminal_value_tax"]  # blank: the default
+    p = portfolio_from_tables(t)
     assert p.settings.terminal_value_tax == "taxed" and p.settings.min_dscr is None
     assert (p.sites["mining_opex_usd_per_mw_year"] == 0).all()
     assert (p.sites["idle_power_value_usd_per_mw_year"] == 0).all()
@@ -44,12 +47,13 @@ def test_min_dscr_must_be_positive(value: float) -> None:
 
 def test_terminal_value_tax_is_one_of_two_words() -> None:
     t = tiny_tables()
-    row = add_setting(t, "terminal_value_tax", "after-tax")
+    settings = t["Settings"]
+    row = int(settings.index[settings["key"] == "terminal_value_tax"][0]) + 2
+    settings.loc[settings["key"] == "terminal_value_tax", "value"] = "after-tax"
     message = errors_of(t)
     assert f"Settings!B{row}" in message and "taxed, untaxed" in message
-    t = tiny_tables()
-    add_setting(t, "terminal_value_tax", "Untaxed")
-    assert portfolio_from_tables(t).settings.terminal_value_tax == "untaxed"
+    settings.loc[settings["key"] == "terminal_value_tax", "value"] = " Taxed"
+    assert portfolio_from_tables(t).settings.terminal_value_tax == "taxed"
 
 
 def test_negative_opex_idle_value_and_escalator() -> None:
