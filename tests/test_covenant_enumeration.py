@@ -22,6 +22,7 @@ from reference import make_portfolio, option, site
 
 from models.decisions import Decisions
 from models.economics import build_economics, evaluate
+from models.errors import InfeasibleError
 from models.portfolio import Portfolio
 from optimizer.solve.optimize import optimize
 
@@ -107,3 +108,29 @@ def test_the_covenant_changes_the_decision() -> None:
     bound_best, bound_plan = enumerate_best(covenant(1.6))
     assert bound_best < free_best - 1e-6
     assert bound_plan != free_plan
+
+
+
+def test_an_impossible_covenant_is_explained_and_relaxed_first() -> None:
+    """A committed hall whose debt service its year's CFADS cannot cover at min_dscr 5: the
+    explanation relaxes the covenant (a resource limit, relaxed before commitments) and names
+    the year."""
+    p = covenant(5.0)
+    committed = make_portfolio(
+        sites=[site("A", **{c: p.sites[c].iloc[0] for c in
+                            ("grid_mw", "mining_mw", "halls", "hall_it_mw",
+                             "mining_opex_usd_per_mw_year", "idle_power_value_usd_per_mw_year")})],
+        options=[option(o, **{c: p.options.loc[o, c] for c in
+                              ("capex_musd_per_it_mw", "lead_quarters", "lease_usd_per_kw_month",
+                               "opex_usd_per_kw_month", "opex_escalator", "lease_term_years")})
+                 for o in p.option_names],
+        horizon=p.horizon, hashprice=HASHPRICE, tax_rate=0.21, depreciation_years=3.0,
+        debt_ltc=0.8, debt_rate=0.08, debt_tenor_years=1.0, terminal_value="contracted",
+        min_dscr=5.0, commitments=[{"site": "A", "option": "quick", "quarter": "2027Q1",
+                                    "halls": 1, "action": "start"}])
+    with pytest.raises(InfeasibleError) as info:
+        optimize(committed, time_limit=60, mip_gap=0.0, method="monolithic")
+    lines = info.value.explanation
+    assert any(line.startswith("Debt service coverage in 20") and "min_dscr (5)" in line
+               for line in lines), lines
+    assert not any(line.startswith("Commitment") for line in lines)
