@@ -126,6 +126,10 @@ class Plan:
     equity_npv_musd: float = float("nan")
     deal_metrics: pd.DataFrame | None = None
     annual: pd.DataFrame | None = None
+    # Board-ready finance (docs/economics.md): the SourcesUses sheet (line x year + total) and
+    # the Sites sheet's conversion returns (site index, SITE_RETURN columns).
+    sources_uses: pd.DataFrame | None = None
+    site_returns: pd.DataFrame | None = None
     # Sites whose terminal value is more than half their NPV (named in the Summary's account).
     beyond_horizon_sites: list[str] = field(default_factory=list)
 

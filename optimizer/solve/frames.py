@@ -78,7 +78,91 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
                                   columns=labels),
         "capacity": _capacity(usage, site_names, labels),
         "constraints": constraint_rows(econ, usage, lenders),
+        "sources_uses": sources_uses(econ, decisions, valuation, labels),
+        "site_returns": site_returns(econ, decisions, valuation),
     }
+
+
+SOURCES_USES_ROWS = ["hall_capex_musd", "cooling_capex_musd", "power_upgrade_capex_musd",
+                     "equipment_capex_musd", "total_uses_musd", "tenant_funding_musd",
+                     "debt_draws_musd", "equity_musd", "total_sources_musd",
+                     "prepayments_received_musd", "cfads_musd"]
+
+
+def sources_uses(econ: Economics, decisions: Decisions, v: Valuation, labels: list[str]
+                 ) -> pd.DataFrame:
+    """The SourcesUses sheet (docs/economics.md, "Board-ready finance"): one row per line, one
+    column per calendar year and `total`, $M. Uses: hall capex gross (owner and tenant-funded,
+    equipment apart), cooling modules, power upgrades, equipment; sources: tenant funding, debt
+    draws, equity (owner capex - debt draws); memo: prepayments received, CFADS. Total sources
+    = total uses in every column."""
+    h = econ.halls
+    units = decisions.halls
+    equipment = units @ h.equipment_capex
+    hall = units @ (h.capex - h.equipment_capex) + units @ h.tenant_capex
+    cooling = decisions.modules @ econ.cooling.capex
+    power = decisions.upgrades @ econ.power.capex
+    tenant = units @ h.tenant_capex
+    draws = v.debt_draw.sum(axis=0)
+    owner = v.capex.sum(axis=0)
+    lines = {"hall_capex_musd": hall, "cooling_capex_musd": cooling,
+             "power_upgrade_capex_musd": power, "equipment_capex_musd": equipment,
+             "total_uses_musd": hall + cooling + power + equipment,
+             "tenant_funding_musd": tenant, "debt_draws_musd": draws,
+             "equity_musd": owner - draws, "total_sources_musd": tenant + owner,
+             "prepayments_received_musd": units @ np.maximum(h.prepayment, 0.0),
+             "cfads_musd": v.cfads.sum(axis=0)}
+    years = np.array([int(q[:4]) for q in labels])
+    order = sorted(set(years.tolist()))
+    frame = pd.DataFrame({str(y): [float(x[years == y].sum()) for x in lines.values()]
+                          for y in order}, index=pd.Index(SOURCES_USES_ROWS, name="line"))
+    frame["total"] = [float(x.sum()) for x in lines.values()]
+    return frame.reset_index()
+
+
+SITE_RETURN_COLUMNS = ["conversion_npv_musd", "conversion_irr", "conversion_moic",
+                       "conversion_payback_quarter"]
+
+
+def _site_life_flows(econ: Economics, decisions: Decisions, v: Valuation) -> np.ndarray:
+    """(S, T + E) each site's flows in a plan: its net cash flows (starts, upgrades, mining,
+    flex credits, idle power), then its starts' lease-life flows after T-1 (`Starts.tail`:
+    contracted NOI) or, under multiple / gordon, its terminal value in T-1."""
+    n_sites, horizon = v.net.shape
+    tail = econ.halls.tail
+    flows = np.zeros((n_sites, horizon + tail.shape[1]))
+    flows[:, :horizon] = v.net
+    if tail.shape[1]:
+        np.add.at(flows[:, horizon:], econ.halls.site, decisions.halls[:, None] * tail)
+    else:
+        flows[:, horizon - 1] += v.terminal_value
+    return flows
+
+
+def site_returns(econ: Economics, decisions: Decisions, v: Valuation) -> pd.DataFrame:
+    """Per site (docs/economics.md, "Per-site returns"): its flows in the plan less the same
+    site in the portfolio never converted (`mining_only`): conversion NPV (site NPV less its
+    mining-only NPV), IRR, MOIC and payback quarter (possibly after the horizon) of the
+    difference. Blank where the portfolio cannot be kept mining (floor) or nothing changed."""
+    names = econ.portfolio.site_names
+    frame = pd.DataFrame(index=pd.Index(names, name="site"), columns=SITE_RETURN_COLUMNS,
+                         dtype=object)
+    base = mining_only(econ)
+    if base is None:
+        return frame
+    b = evaluate(econ, base)
+    d_flows = _site_life_flows(econ, decisions, v) - _site_life_flows(econ, base, b)
+    start = econ.portfolio.settings.start_quarter
+    for s, name in enumerate(names):
+        flows = d_flows[s]
+        if not np.abs(flows).max(initial=0.0) > 1e-9:
+            continue
+        rate, back, multiple = irr(flows).annual, payback(flows), moic(flows)
+        frame.loc[name] = [float(v.site_npv[s] - b.site_npv[s]),
+                           np.nan if rate is None else rate,
+                           np.nan if multiple is None else multiple,
+                           None if back is None else add_quarters(start, back)]
+    return frame
 
 
 def contracted_rent(econ: Economics, halls: np.ndarray) -> np.ndarray:
