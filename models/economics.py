@@ -822,6 +822,36 @@ def objective_npv(econ: Economics, valuation: Valuation) -> float:
     return valuation.equity_npv if econ.objective == "equity_npv" else valuation.npv
 
 
+def displaced_mining_value(econ: Economics, cands: np.ndarray, available_mw: np.ndarray
+                           ) -> np.ndarray:
+    """The objective's value of the mining one hall of each candidate in `cands` displaces at
+    its site otherwise unconverted, $M: the miners that no longer fit, min(mining, grid) -
+    min(mining, available - the hall's grid MW), times the value of a MW mined wherever it is
+    positive, from the construction start on. `available_mw` is the site's grid MW (plus an
+    upgrade the hall needs). With idle power valued a mined MW's value is already net of the
+    idle value it uses, and the hall's own value already charges all of its grid MW as idle
+    power lost."""
+    rules = econ.rules
+    s = econ.halls.site[cands]
+    mining = rules.limits.mining_mw[s]
+    grid = rules.limits.grid_mw[s]
+    need = rules.halls.grid_mw[cands]
+    mw = np.minimum(mining, grid) - np.minimum(mining, np.maximum(0.0, available_mw - need))
+    t = np.arange(econ.horizon)[None, :]
+    positive = np.where(t >= econ.halls.tau[cands][:, None],
+                        np.maximum(econ.mining_value[s], 0.0), 0.0)
+    return mw * positive.sum(axis=1)
+
+
+def hall_net_values(econ: Economics) -> np.ndarray:
+    """(C,) THE value of one hall net of the mining it displaces (the one definition the greedy
+    ranking, the Value of timing and Why-not read): its objective value less
+    `displaced_mining_value` at its site's grid power."""
+    cands = np.arange(len(econ.halls))
+    return econ.halls.value - displaced_mining_value(
+        econ, cands, econ.rules.limits.grid_mw[econ.halls.site])
+
+
 def dispatch_mining(econ: Economics, power_left: np.ndarray) -> np.ndarray | None:
     """Best mining MW (S, T) given the power each site has left for miners.
 

@@ -15,7 +15,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.decisions import Decisions
-from models.economics import Economics, Valuation, dispatch_mining, evaluate
+from models.economics import (
+    Economics,
+    Valuation,
+    dispatch_mining,
+    evaluate,
+    hall_net_values,
+)
 
 
 @dataclass
@@ -75,12 +81,10 @@ def finish(econ: Economics, state: GreedyState) -> GreedyPlan | None:
 
 
 def start_scores(econ: Economics) -> np.ndarray:
-    """NPV per $ of capex of one hall, net of the after-tax mining margin its power displaces."""
-    halls, rules = econ.halls, econ.rules.halls
-    t = np.arange(econ.horizon)[None, :]
-    displaced = np.where(t >= rules.grid_from[:, None],
-                         np.maximum(econ.mining_value[halls.site], 0.0), 0.0).sum(axis=1)
-    net = halls.value - rules.grid_mw * displaced
+    """NPV per $ of capex of one hall, net of the mining it displaces
+    (`models.economics.hall_net_values`, the definition Why-not reads too)."""
+    halls = econ.halls
+    net = hall_net_values(econ)
     capex = econ.hall_capex[halls.site, halls.option]
     budget = econ.rules.halls.budget
     if budget is not halls.capex or halls.tenant_capex.any() or (
