@@ -107,7 +107,7 @@ def test_dropdowns_on_choice_and_bool_columns_only(template: Path) -> None:
                                                "F2": '"TRUE,FALSE"'}  # lease_signed
     assert _dropdowns(book["Scenarios"]) == {
         "B2": '"hashprice,lease,capex,budget,power_cost,discount_rate,lead_quarters,'
-              'ai_demand,debt_rate,renewal_probability,tenant_share"'}
+              'ai_demand,debt_rate,renewal_probability,tenant_share,min_dscr"'}
     assert _dropdowns(book["Sites"]) == {}
     # Rows a user adds get the dropdown too.
     dv, _signed = book["Commitments"].data_validations.dataValidation

@@ -405,7 +405,7 @@ SCENARIOS = Table(
         Column("parameter", "choice", "", "What the row changes.",
                choices=("hashprice", "lease", "capex", "budget", "power_cost", "discount_rate",
                         "lead_quarters", "ai_demand", "debt_rate", "renewal_probability",
-                        "tenant_share"), example="hashprice"),
+                        "tenant_share", "min_dscr"), example="hashprice"),
         Column("value", "number", "",
                "New value (absolute; for lead_quarters, quarters added or removed); or give a "
                "multiplier.",

@@ -53,8 +53,7 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
     conversion = conversion_of(econ, valuation)
     cash_flows = _cash_flows(valuation, labels, usage.budget_use, conversion)
     contracted = contracted_rent(econ, decisions.halls)
-    lenders = coverage(np.array([int(q[:4]) for q in labels]), valuation.cfads.sum(axis=0),
-                       valuation.debt_service.sum(axis=0))
+    lenders = lender_coverage(valuation, labels)
     return {
         "decisions": decision_rows(econ, decisions.halls),
         "upgrades": upgrade_rows(econ, decisions.modules, decisions.upgrades),
@@ -163,6 +162,12 @@ def site_returns(econ: Economics, decisions: Decisions, v: Valuation) -> pd.Data
                            np.nan if multiple is None else multiple,
                            None if back is None else add_quarters(start, back)]
     return frame
+
+
+def lender_coverage(v: Valuation, labels: list[str]) -> Coverage:
+    """The plan's CFADS and debt service by calendar year, and its DSCRs."""
+    return coverage(np.array([int(q[:4]) for q in labels]), v.cfads.sum(axis=0),
+                    v.debt_service.sum(axis=0))
 
 
 def contracted_rent(econ: Economics, halls: np.ndarray) -> np.ndarray:

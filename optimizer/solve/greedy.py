@@ -77,7 +77,25 @@ def finish(econ: Economics, state: GreedyState) -> GreedyPlan | None:
     if mining is None or not state.feasible:
         return None
     decisions = Decisions(state.halls, state.modules, state.upgrades, mining)
-    return GreedyPlan(decisions, evaluate(econ, decisions))
+    valuation = evaluate(econ, decisions)
+    if not covenant_holds(econ, valuation):
+        return None
+    return GreedyPlan(decisions, valuation)
+
+
+def covenant_holds(econ: Economics, valuation: Valuation) -> bool:
+    """The debt service coverage covenant (Settings min_dscr) in every calendar year of a
+    valued plan: sum CFADS >= min_dscr x sum debt service (True without a covenant)."""
+    cov = econ.rules.coverage
+    if cov is None:
+        return True
+    cfads, service = valuation.cfads.sum(axis=0), valuation.debt_service.sum(axis=0)
+    for y in range(len(cov.years)):
+        inside = cov.year_of == y
+        short = cov.min_dscr * service[inside].sum() - cfads[inside].sum()
+        if short > 1e-7 * max(1.0, abs(cfads[inside]).sum()):
+            return False
+    return True
 
 
 def start_scores(econ: Economics) -> np.ndarray:
