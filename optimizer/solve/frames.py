@@ -255,7 +255,11 @@ def _start_metrics(econ: Economics, c: int, start: str) -> dict[str, Any]:
     (`Starts.life_flows`: its rent due and prepayment less opex, AI power, owner capex and the
     tax on its NOI less depreciation, then under `contracted` the NOI of the lease term running
     at T-1 quarter by quarter, else its terminal value in T-1; the mining it displaces is not
-    charged to it). The payback may fall after the horizon."""
+    charged to it). The payback may fall after the horizon. A hall begun before the plan has
+    its capex before the start quarter sunk, outside its flows: its return is left blank (the
+    flows would read the rest of its contract, not the investment)."""
+    if econ.halls.tau[c] < 0:
+        return {"irr": np.nan, "payback_quarter": None, "moic": np.nan}
     flows = econ.halls.life_flows(c, econ.tax_rate)
     rate = irr(flows).annual
     back = payback(flows)

@@ -44,7 +44,8 @@ class GreedyPlan:
 def greedy_plan(econ: Economics) -> GreedyPlan | None:
     """The greedy plan, or None if even the commitments cannot be placed feasibly."""
     score = start_scores(econ)
-    order = [int(c) for c in np.argsort(-score) if score[c] > 0]
+    # Halls begun before the plan are fixed at their committed number: never add to them.
+    order = [int(c) for c in np.argsort(-score) if score[c] > 0 and econ.halls.tau[c] >= 0]
     return finish(econ, fill(commitments_placed(econ), order))
 
 
