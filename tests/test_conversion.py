@@ -177,7 +177,8 @@ def test_a_conversion_that_never_pays_back() -> None:
 
 def test_conversion_npv_on_the_sample() -> None:
     """On the sample (its greedy plan, to keep the test fast): conversion NPV = NPV - the NPV of
-    the portfolio never converted, which mines min(mining_mw, grid_mw) where the margin pays."""
+    the portfolio never converted, which mines min(mining_mw, grid_mw - the MW its halls begun
+    before the plan reserve) where the margin pays."""
     pf = load_portfolio(SAMPLE)
     econ = build_economics(pf)
     greedy = greedy_plan(econ)
@@ -187,8 +188,10 @@ def test_conversion_npv_on_the_sample() -> None:
     base = mining_only(econ)
     assert base is not None
     lim = econ.rules.limits
+    begun = econ.rules.usage(base).reserved_mw  # the signed halls begun in 2025
+    assert begun.sum() > 0
     assert np.array_equal(base.mining, np.where(econ.mining_value > 0, np.minimum(
-        lim.mining_mw, lim.grid_mw)[:, None], 0.0))  # the sample has no mining floor
+        lim.mining_mw[:, None], lim.grid_mw[:, None] - begun), 0.0))  # no mining floor
     base_npv = evaluate(econ, base).npv
     assert metrics.loc["conversion_npv_musd", "value"] == pytest.approx(
         greedy.valuation.npv - base_npv, rel=REL)
