@@ -70,7 +70,7 @@ SOURCES = {
 SITES: list[dict[str, Any]] = [
     {"site": "Childress", "region": "ERCOT, TX", "grid_mw": 750, "mining_mw": 450,
      "efficiency_j_per_th": 16.0, "power_cost_usd_per_mwh": 32, "uptime": 0.95,
-     "halls": 6, "hall_it_mw": 75, "cooling_mw": 85,
+     "halls": 6, "hall_it_mw": 75, "cooling_mw": 170,
      "cooling_module_mw": 75, "cooling_module_capex_musd": 45, "cooling_lead_quarters": 2,
      "max_cooling_modules": 4,
      "_src": {"grid_mw": ("iren", "reported: 750 MW"),
@@ -78,8 +78,9 @@ SITES: list[dict[str, Any]] = [
               "efficiency_j_per_th": ("ranges", "estimate: IREN runs a 15-16 J/TH fleet "
                                                 "(low end of the public range)"),
               "hall_it_mw": ("iren", "Horizon DLC halls are 75 MW IT (then 200 MW IT)"),
-              "cooling_mw": ("iren", "estimate: the first 75 MW IT Horizon hall's liquid loop "
-                                     "(75 x 1.1 cooling per IT MW, rounded)"),
+              "cooling_mw": ("iren", "estimate: the two 75 MW IT Horizon halls' liquid loops "
+                                     "(2 x 75 x 1.1 cooling per IT MW, rounded), built for "
+                                     "the signed Microsoft contract"),
               "cooling_module_capex_musd": ("assumption", "estimate: $0.6M per MW of "
                                                           "dry-cooler/chiller block")}},
     {"site": "Mackenzie", "region": "BC Hydro, BC", "grid_mw": 80, "mining_mw": 80,
@@ -192,28 +193,67 @@ for _site in SITES:
             "estimate: low end of ERCOT 4CP avoidance ($50-150/kW-year)")
 
 # --- Options ------------------------------------------------------------------------------------
+LEASE_ESCALATOR = 0.03  # per year, the reported 3% (Hut 8 River Bend)
+OPEX_SHARE = 0.15  # opex = 15% of the average rent: NOI margin ~85% (base)
+
+
+def start_rent(average: float, years: float, escalator: float = LEASE_ESCALATOR) -> float:
+    """The delivery rent ($/kW-month) whose quarterly escalation (1 + e)^(q/4) averages
+    `average` over the term: contract value / years / MW is an average, the lease starts
+    lower (docs/economics.md, "A hall": rate_t = rate (1 + e)^((t - q0)/4))."""
+    quarters = round(4 * years)
+    factor = sum((1 + escalator) ** (q / 4) for q in range(quarters)) / quarters
+    return round(average / factor, 1)
+
+
+# Contract averages, $/kW-month (contract value / years / MW IT):
+# - Fluidstack at Cipher's Barber Lake: $3B over 10 years for 207 MW IT -> 120.8;
+# - CoreWeave at Core Scientific: ~$121 (the calibration of the public deals; the tenant
+#   funded ~80% of the capex);
+# - Hut 8 River Bend: ~$159 over 15 years, triple-net (-> ~$128 to start with 3%).
+FLUIDSTACK_AVERAGE = round(3e9 / 10 / 12 / (207 * 1000), 1)
+COREWEAVE_AVERAGE = 121.0
+RIVER_BEND_AVERAGE = 159.0
+DLC_AVERAGE = 140.0  # the middle of the 121-158 averages, no tenant funding
+MICROSOFT_REVENUE = 808  # $/kW-month: $9.7B over 5 years for 200 MW IT (GPU cloud)
+
+
+def _leased(option: str, capex: float, lead: int, pue: float, cooling: float, average: float,
+            years: float, ramp: int, **extra: Any) -> dict[str, Any]:
+    """A leased option: start rent from the contract average, opex 15% of the average
+    escalating as the rent does, tenant pays power, 80% renewed after a year vacant."""
+    return {"option": option, "capex_musd_per_it_mw": capex, "lead_quarters": lead, "pue": pue,
+            "cooling_mw_per_it_mw": cooling,
+            "lease_usd_per_kw_month": start_rent(average, years),
+            "lease_escalator": LEASE_ESCALATOR, "ramp_quarters": ramp,
+            "opex_usd_per_kw_month": round(OPEX_SHARE * average, 1), "power_passthrough": True,
+            "lease_term_years": years, "renewal_probability": 0.8, "vacancy_quarters": 4,
+            "opex_escalator": LEASE_ESCALATOR, **extra}
+
+
 OPTIONS: list[dict[str, Any]] = [
-    {"option": "air_hpc", "capex_musd_per_it_mw": 8.0, "lead_quarters": 4, "pue": 1.45,
-     "cooling_mw_per_it_mw": 1.2, "lease_usd_per_kw_month": 121, "lease_escalator": 0.03,
-     "ramp_quarters": 3, "opex_usd_per_kw_month": 18, "power_passthrough": True,
-     "lease_term_years": 10, "renewal_probability": 0.8, "vacancy_quarters": 4},
-    {"option": "dlc_ai", "capex_musd_per_it_mw": 10.5, "lead_quarters": 5, "pue": 1.30,
-     "cooling_mw_per_it_mw": 1.1, "lease_usd_per_kw_month": 158, "lease_escalator": 0.03,
-     "ramp_quarters": 3, "opex_usd_per_kw_month": 24, "power_passthrough": True,
-     "lease_term_years": 12, "renewal_probability": 0.8, "vacancy_quarters": 4,
-     "tenant_capex_share": 0.5},
-    {"option": "immersion", "capex_musd_per_it_mw": 9.5, "lead_quarters": 4, "pue": 1.25,
-     "cooling_mw_per_it_mw": 1.05, "lease_usd_per_kw_month": 140, "lease_escalator": 0.03,
-     "ramp_quarters": 4, "opex_usd_per_kw_month": 21, "power_passthrough": True,
-     "lease_term_years": 15, "renewal_probability": 0.8, "vacancy_quarters": 4},
-    # A GPU cloud instead of a lease: the owner buys the GPUs, sells compute and pays power.
-    {"option": "gpu_cloud", "capex_musd_per_it_mw": 10.5, "lead_quarters": 5, "pue": 1.30,
-     "cooling_mw_per_it_mw": 1.1, "lease_usd_per_kw_month": 808, "lease_escalator": 0.0,
-     "ramp_quarters": 2, "opex_usd_per_kw_month": 80, "power_passthrough": False,
-     "lease_term_years": 5, "renewal_probability": 0.6, "vacancy_quarters": 2,
-     "prepaid_quarters": 4, "equipment_capex_musd_per_it_mw": 29.0,
+    _leased("air_hpc", 8.0, 4, 1.45, 1.2, FLUIDSTACK_AVERAGE, 10, 3),
+    _leased("dlc_ai", 10.5, 5, 1.30, 1.1, DLC_AVERAGE, 12, 3),
+    _leased("immersion", 9.5, 4, 1.25, 1.05, RIVER_BEND_AVERAGE, 15, 4),
+    # The signed contracts, each its own option (docs/economics.md, "Signed leases"):
+    # IREN / Microsoft at Childress: a GPU cloud, the owner buys the GPUs, sells compute and pays
+    # power; 5-year contract with a 20% prepayment (4 of 20 quarters).
+    {"option": "msft_childress", "capex_musd_per_it_mw": 10.5, "lead_quarters": 5, "pue": 1.30,
+     "cooling_mw_per_it_mw": 1.1, "lease_usd_per_kw_month": MICROSOFT_REVENUE,
+     "lease_escalator": 0.0, "ramp_quarters": 2, "opex_usd_per_kw_month": 80,
+     "power_passthrough": False, "lease_term_years": 5, "renewal_probability": 0.6,
+     "vacancy_quarters": 2, "prepaid_quarters": 4, "equipment_capex_musd_per_it_mw": 29.0,
      "equipment_life_years": 5},
+    # Core Scientific / CoreWeave at Denton: 12 years, the tenant funds ~80% of the capex, at
+    # the lower rent that goes with it.
+    _leased("coreweave_denton", 10.5, 5, 1.30, 1.1, COREWEAVE_AVERAGE, 12, 3,
+            tenant_capex_share=0.8),
+    # TeraWulf / Fluidstack at Lake Mariner: 10 years (plus two 5-year extensions), Google
+    # backstop; the rent of Fluidstack's Cipher contract.
+    _leased("fluidstack_lake_mariner", 10.5, 5, 1.30, 1.1, FLUIDSTACK_AVERAGE, 10, 3),
 ]
+SIGNED = {"msft_childress": "Childress", "coreweave_denton": "Denton",
+          "fluidstack_lake_mariner": "Lake Mariner"}
 
 # (site, option, allowed, capex_multiplier, lease_multiplier, source key, note)
 SITE_OPTIONS: list[tuple[str, str, bool, float, float, str, str]] = [
@@ -233,10 +273,11 @@ SITE_OPTIONS: list[tuple[str, str, bool, float, float, str, str]] = [
     ("Lake Mariner", "air_hpc", True, 1.0, 1.05, "terawulf", "as for dlc_ai"),
     ("Muskogee", "dlc_ai", True, 1.0, 0.92, "assumption",
      "estimate: smaller SPP market, lower rates"),
-    # The GPU cloud only where its operator runs one (IREN at Childress).
-    *[(site["site"], "gpu_cloud", site["site"] == "Childress", 1.0, 1.0, "iren",
-       "IREN runs its GPU cloud at Childress (Horizon DLC halls)" if site["site"] == "Childress"
-       else "no GPU cloud business at this site") for site in SITES],
+    # A signed contract is allowed at its own site only.
+    *[(site["site"], option, site["site"] == where, 1.0, 1.0, "assumption",
+       "the signed contract's own site" if site["site"] == where else
+       "a signed contract belongs to its site") for option, where in SIGNED.items()
+      for site in SITES],
 ]
 
 # --- Quarters -----------------------------------------------------------------------------------
@@ -247,10 +288,11 @@ HALVING_FACTOR = 0.5  # the subsidy halves; fees are small
 RECOVERY = 0.025  # per quarter for the 4 quarters after a halving: difficulty falls
 RECOVERY_QUARTERS = 4
 POWER_ESCALATION = 0.025  # per year, on every site's power cost (power_index)
-BUDGET_BY_YEAR = {2027: 300.0, 2028: 350.0}  # $M per quarter; 400 from 2029
-BUDGET_LATER = 400.0
-AI_DEMAND_START = 200.0  # MW IT online at most in 2027Q1 ...
-AI_DEMAND_STEP = 30.0  # ... rising this much a quarter
+# Equity the company puts in, $M per quarter (the budget is on equity: debt funds the rest):
+# $0.3B a year to 2028, $0.4B from 2029, the order of one listed miner's 2025 equity and
+# convertible raises; with 70% debt it funds about $1.0-1.3B of capex a year.
+BUDGET_BY_YEAR = {2027: 75.0, 2028: 75.0}  # $M per quarter; 100 from 2029
+BUDGET_LATER = 100.0
 MAX_HALL_STARTS = 3
 
 
@@ -280,7 +322,6 @@ def quarters_table() -> pd.DataFrame:
         "budget_musd": [BUDGET_BY_YEAR.get(int(q[:4]), BUDGET_LATER) for q in labels],
         "power_index": [round((1 + POWER_ESCALATION) ** (t / 4), 4) for t in range(HORIZON)],
         "lease_index": [1.0] * HORIZON,
-        "ai_demand_mw": [AI_DEMAND_START + AI_DEMAND_STEP * t for t in range(HORIZON)],
         "max_hall_starts": [MAX_HALL_STARTS] * HORIZON,
     })
 
@@ -292,33 +333,50 @@ SETTINGS: list[tuple[str, Any, str]] = [
     ("discount_rate", 0.11, "estimate: a miner's cost of capital with 60-85% loan-to-cost "
                             "debt available"),
     ("discounting", "end", ""),
-    ("tax_rate", 0.0, "pre-tax NPV: group tax positions (loss carry-forwards) vary; set 0.21 "
-                      "for the US federal rate"),
-    ("depreciation_years", 10, "used only when tax_rate > 0"),
+    ("tax_rate", 0.21, "the US federal rate (state taxes and loss carry-forwards left out)"),
+    ("depreciation_years", 10, "straight-line life of halls and upgrades (GPUs use their own "
+                               "5-year life)"),
     ("terminal_value", "contracted", "only what is signed counts after 2036: each hall's "
                                      "lease term running at the end"),
+    ("terminal_value_tax", "taxed", "the contracted NOI after 2036 is taxed like the rest, "
+                                    "less the depreciation still running"),
     ("terminal_multiple", 9.0, "used with terminal_value = multiple: 9x annual AI NOI = an 11% "
                                "capitalisation rate; see Sources"),
-    ("budget_carryover", False, "each quarter's capital is a hard cap"),
+    ("budget_carryover", True, "equity raised and not yet spent stays available (it funds, "
+                               "among others, the 2031 GPU refresh at Childress)"),
     ("mip_gap", 0.001, ""),
     ("time_limit_s", 60, ""),
     ("threads", 0, ""),
     ("random_seed", 0, ""),
-    ("debt_ltc", 0.8, "Galaxy Helios 80% loan-to-cost (Hut 8 up to 85%); see Sources"),
+    ("debt_ltc", 0.7, "one loan-to-cost for every hall: lenders give 80-85% against signed "
+                      "leases (Galaxy Helios 80%, Hut 8 up to 85%), less on uncontracted "
+                      "halls; see Sources"),
     ("debt_rate", 0.07, "SOFR + 225 bp (Hut 8) or 7.125% notes (Cipher): ~7%"),
-    ("debt_tenor_years", 10, "estimate: construction debt (Galaxy 36 months) termed out over a "
-                             "lease-length amortisation"),
+    ("debt_tenor_years", 5, "inside every lease term (the shortest, Microsoft's, is 5 years); "
+                            "the balloon at the end of 2036 is refinanced"),
+    ("min_dscr", 1.25, "assumption: a lender's yearly debt service coverage covenant on "
+                       "contracted cash flow (no public figure in the sources)"),
     ("equity_discount_rate", 0.15, "estimate: levered equity's required return"),
     ("objective", "project_npv", ""),
     ("budget_basis", "equity", "the budget is the company's own money: debt funds the rest"),
 ]
 
-# (site, option, quarter, halls, action, source key, note)
-COMMITMENTS: list[tuple[str, str | None, str, int | None, str, str, str]] = [
-    ("Corsicana", "dlc_ai", "2027Q1", 1, "start", "riot",
+# (site, option, quarter, halls, action, lease_signed, source key, note)
+COMMITMENTS: list[tuple[str, str | None, str, int | None, str, bool, str, str]] = [
+    ("Corsicana", "dlc_ai", "2027Q1", 1, "start", False, "riot",
      "112 MW IT core-and-shell started Oct 2025; its fit-out is modelled as starting 2027Q1"),
-    ("Odessa", None, "2027Q3", None, "not_before", "cipher",
+    ("Odessa", None, "2027Q3", None, "not_before", False, "cipher",
      "fixed-price power contract runs to Jul 2027: no conversion before 2027Q3"),
+    ("Childress", "msft_childress", "2025Q3", 2, "start", True, "iren",
+     "Microsoft's $9.7B 5-year GPU cloud contract (Nov 2025) for 200 MW IT in the Horizon "
+     "halls: 2 of the sample's 75 MW IT halls (150 MW), begun 2025, online 2026Q4; capex "
+     "before 2027 sunk"),
+    ("Denton", "coreweave_denton", "2025Q3", 3, "start", True, "core",
+     "CoreWeave's 12-year leases at Denton (conversion from late 2025; CoreWeave funded ~80% "
+     "of the capex): 3 of the sample's 50 MW IT halls, online 2026Q4"),
+    ("Lake Mariner", "fluidstack_lake_mariner", "2025Q4", 2, "start", True, "terawulf",
+     "Fluidstack's 10-year leases (Aug 2025, Google backstop): 2 of the sample's 60 MW IT "
+     "halls (of ~360 MW IT contracted), online 2027Q1"),
 ]
 
 # --- Sources rows for figures that are not per-site columns -----------------------------------
@@ -327,11 +385,23 @@ GENERAL_SOURCES: list[tuple[str, Any, str, str, str]] = [
      "reported range, excluding GPUs; options placed at 8.0 (air), 9.5 (immersion), "
      "10.5 (DLC)"),
     ("lease range", "102 / 121-158 / 178", "$/kW-month", "ranges",
-     "estimated from contract value / years / MW; options at 121 (air), 140 (immersion), "
-     "158 (DLC)"),
+     "contract value / years / MW is the term's AVERAGE rent; with the 3% escalator the lease "
+     "starts lower: start = average / mean of 1.03^(q/4) over the term's quarters"),
+    ("Fluidstack contract average", FLUIDSTACK_AVERAGE, "$/kW-month", "cipher",
+     "$3B over 10 years for 207 MW IT (Cipher); air_hpc and the Lake Mariner contract start at "
+     f"{start_rent(FLUIDSTACK_AVERAGE, 10)} (10 years)"),
+    ("CoreWeave contract average", COREWEAVE_AVERAGE, "$/kW-month", "core",
+     "Core Scientific / CoreWeave, the deal where the tenant funds ~80% of the capex: starts "
+     f"at {start_rent(COREWEAVE_AVERAGE, 12)} (12 years)"),
+    ("River Bend contract average", RIVER_BEND_AVERAGE, "$/kW-month", "hut8",
+     f"Hut 8 River Bend, 15 years triple-net: immersion starts at "
+     f"{start_rent(RIVER_BEND_AVERAGE, 15)}"),
+    ("DLC lease average", DLC_AVERAGE, "$/kW-month", "ranges",
+     f"the middle of the public averages, no tenant funding: dlc_ai starts at "
+     f"{start_rent(DLC_AVERAGE, 12)} (12 years)"),
     ("lease escalator", 0.03, "per year", "hut8", "reported 3%"),
-    ("opex", "15% of lease", "$/kW-month", "ranges",
-     "NOI margin ~85% (base): opex 18 / 21 / 24 for air / immersion / DLC"),
+    ("opex", "15% of the average lease", "$/kW-month", "ranges",
+     "NOI margin ~85% (base); escalating 3% a year as the rent does (opex_escalator)"),
     ("pue", "1.25 / 1.35-1.45 / 1.52", "grid MW per IT MW", "ranges",
      "options at 1.45 (air), 1.30 (DLC), 1.25 (immersion); estimate by technology"),
     ("lead_quarters", "4-5", "quarters", "ranges",
@@ -360,10 +430,12 @@ GENERAL_SOURCES: list[tuple[str, Any, str, str, str]] = [
     ("post-halving mining margin", "thin or negative", "$/MW-day", "assumption",
      "hashprice*1000/efficiency - 24*power: ~18 $/PH/day gives Rockdale (20.5 J/TH, $30) "
      "+140, Muskogee (24 J/TH, $40) -210; before: Rockdale +1,130"),
-    ("budget", "300 (2027), 350 (2028), 400 (2029+)", "$M per quarter", "assumption",
-     "against ~$33B for all 3,485 MW IT of possible halls: the budget binds"),
-    ("ai_demand_mw", f"{AI_DEMAND_START:g} + {AI_DEMAND_STEP:g} per quarter", "MW IT",
-     "assumption", "what tenants will lease from this portfolio (estimate)"),
+    ("budget", "75 (2027-28), 100 (2029+)", "$M of equity per quarter", "assumption",
+     "$0.3-0.4B of equity a year, carried over while unspent, the order of one listed "
+     "miner's 2025 raises (convertible notes, equity; no figure in the sources); 70% debt "
+     "funds the rest: capital binds in the first years and at the 2031 GPU refresh"),
+    ("ai_demand_mw", "dropped", "MW IT", "assumption",
+     "no public figure for what tenants would lease from this portfolio: no cap"),
     ("max_hall_starts", MAX_HALL_STARTS, "halls per quarter", "assumption",
      "construction crews and long-lead equipment"),
     ("terminal multiple", 9.0, "x annual AI NOI", "bernstein_sotp",
@@ -383,9 +455,9 @@ GENERAL_SOURCES: list[tuple[str, Any, str, str, str]] = [
     ("renewal probability", 0.8, "fraction", "assumption",
      "estimate: extension options exist on every lease; 20% of a hall re-let after a year "
      "vacant at each expiry"),
-    ("tenant capex share", 0.5, "fraction of DLC capex", "core",
-     "CoreWeave funded $196.4M of $244.5M (~80%) of one quarter's conversion capex; half "
-     "assumed over a whole DLC build"),
+    ("tenant capex share", 0.8, "fraction of capex", "core",
+     "CoreWeave funded $196.4M of $244.5M (~80%) of one quarter's conversion capex: the "
+     "CoreWeave contract at Denton only, at its lower rent"),
     ("GPU cloud revenue", 808, "$/kW-month", "iren",
      "~$1.94B a year for 200 MW IT = $9.7M per MW IT a year = $808/kW-month; no escalator"),
     ("GPU equipment", 29.0, "$M per MW IT", "iren",
@@ -394,10 +466,27 @@ GENERAL_SOURCES: list[tuple[str, Any, str, str, str]] = [
     ("GPU cloud prepayment", 4, "quarters of revenue", "iren",
      "Microsoft: $9.7B over 5 years with a 20% prepayment = 4 of 20 quarters; 5-year "
      "contract, 60% renewed (estimate)"),
-    ("project debt", 0.8, "loan-to-cost", "galaxy",
+    ("project debt", 0.7, "loan-to-cost", "galaxy",
      "Galaxy Helios $1.4B at 80% LTC, 36-month term; Hut 8 up to 85% at SOFR + 225 bp; "
-     "Cipher 7.125% notes: 7% over 10 years assumed"),
+     "Cipher 7.125% notes. The model has one loan-to-cost for every hall: 70% between the "
+     "80-85% lent on signed leases and less on uncontracted halls; 7% over 5 years, inside "
+     "every lease term"),
+    ("debt service coverage covenant", 1.25, "x", "assumption",
+     "min_dscr: yearly CFADS at least 1.25 x interest and scheduled principal (a common "
+     "project-finance covenant; no figure in the sources)"),
+    ("tax", 0.21, "fraction", "assumption", "the US federal corporate rate"),
+    ("mining opex", 50_000, "$/MW-year", "assumption",
+     "staff, repairs and pool fees: pool fees ~2% of ~$0.8M revenue per MW-year at 17 J/TH "
+     "and $38/PH/day, plus ~$35k of site staff and repairs (estimate); fleet replacement is "
+     "left out (no public ASIC price in the sources), which flatters mining"),
+    ("idle power value", "blank", "$/MW-year", "assumption",
+     "no public figure for reselling unused grid power under these sites' contracts: not "
+     "valued"),
 ]
+MINING_OPEX = 50_000.0  # $/MW-year at every mining site (see the Sources row)
+for _site in SITES:
+    if _site["mining_mw"] > 0:
+        _site["mining_opex_usd_per_mw_year"] = MINING_OPEX
 
 
 def _site_frame() -> pd.DataFrame:
@@ -414,9 +503,9 @@ def tables() -> dict[str, pd.DataFrame]:
     site_options = pd.DataFrame(
         [row[:5] for row in SITE_OPTIONS],
         columns=["site", "option", "allowed", "capex_multiplier", "lease_multiplier"])
-    commitments = pd.DataFrame([row[:5] for row in COMMITMENTS],
-                               columns=["site", "option", "quarter", "halls", "action"],
-                               dtype=object)
+    commitments = pd.DataFrame([row[:6] for row in COMMITMENTS],
+                               columns=["site", "option", "quarter", "halls", "action",
+                                        "lease_signed"], dtype=object)
     return {"Settings": settings, "Sites": _site_frame(), "Options": pd.DataFrame(OPTIONS),
             "SiteOptions": site_options, "Quarters": quarters_table(),
             "Commitments": commitments}
@@ -432,8 +521,9 @@ def sources() -> pd.DataFrame:
     for site, option, allowed, capex, lease, key, note in SITE_OPTIONS:
         value = "not allowed" if not allowed else f"capex x{capex:g}, lease x{lease:g}"
         rows.append((f"{site} {option}", value, "", key, note))
-    for site, option, quarter, halls, action, key, note in COMMITMENTS:
+    for site, option, quarter, halls, action, signed, key, note in COMMITMENTS:
         what = f"{action} {halls or ''} {option or 'any option'} {quarter}".replace("  ", " ")
+        what += " (lease signed)" if signed else ""
         rows.append((f"{site} commitment", what, "", key, note))
     rows += GENERAL_SOURCES
     frame = pd.DataFrame(rows, columns=["item", "value", "unit", "source", "note"], dtype=object)

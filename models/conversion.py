@@ -414,6 +414,33 @@ def define_mining_floor(m: pyo.ConcreteModel) -> None:
         rows, rule=lambda _m, t: sum(m.mining_mw[s, t] for s in m.S) >= float(floor[t]))
 
 
+def define_debt_service_coverage(m: pyo.ConcreteModel) -> None:
+    """Debt service coverage (Settings min_dscr = k), each calendar year y  [$M]:
+    sum_{t in y} CFADS_t - k sum_{t in y} DS_t >= 0, with every unit's CFADS and debt service
+    and each MW mined's CFADS from the rules' data layer (`models.rules.CoverageRules`). No
+    rows without min_dscr."""
+    cov = m.rules.coverage
+    if cov is None:
+        m.debt_service_coverage = pyo.Constraint([], rule=lambda _m, y: pyo.Constraint.Skip)
+        return
+    quarters = {y: np.flatnonzero(cov.year_of == y).tolist() for y in range(len(cov.years))}
+
+    def rule(_m: pyo.ConcreteModel, y: int) -> object:
+        terms = [(float(a), m.halls_started[c]) for c, a in enumerate(cov.hall[:, y]) if a]
+        terms += [(float(a), m.modules_started[k]) for k, a in enumerate(cov.modules[:, y]) if a]
+        terms += [(float(a), m.upgrade_started[k])
+                  for k, a in enumerate(cov.upgrades[:, y]) if a]
+        terms += [(float(cov.mining[s, t]), m.mining_mw[s, t]) for s in m.S
+                  for t in quarters[y] if cov.mining[s, t]]
+        body = pyo.quicksum(a * v for a, v in terms) if terms else 0.0
+        if isinstance(body, float):
+            return pyo.Constraint.Feasible if body + cov.base[y] >= 0 else \
+                pyo.Constraint.Infeasible
+        return body >= -float(cov.base[y])
+
+    m.debt_service_coverage = pyo.Constraint(range(len(cov.years)), rule=rule)
+
+
 def define_start_commitments(m: pyo.ConcreteModel) -> None:
     """Start commitments, each `start` row (site, option or any, quarter >= start, halls):
     halls started at the site in that quarter, of that option or of any, >= halls.
@@ -428,11 +455,14 @@ def define_start_commitments(m: pyo.ConcreteModel) -> None:
 
 
 def _npv_expression(m: pyo.ConcreteModel) -> object:
-    """NPV ($M) = sum of each start's value x units + discounted after-tax mining margin."""
-    return (sum(m.hall_value[c] * m.halls_started[c] for c in m.H)
+    """NPV ($M) = sum of each start's value x units + discounted after-tax mining margin
+    (+ the after-tax idle-power income of the empty sites, a constant, when it is valued)."""
+    expr = (sum(m.hall_value[c] * m.halls_started[c] for c in m.H)
             + sum(m.module_value[k] * m.modules_started[k] for k in m.K)
             + sum(m.upgrade_value[k] * m.upgrade_started[k] for k in m.P)
             + sum(m.mining_value[s, t] * m.mining_mw[s, t] for s in m.S for t in m.T))
+    constant = float(m.econ.objective_constant)
+    return expr + constant if constant != 0 else expr
 
 
 # ---- the registry of constraint families ---------------------------------------------------
@@ -478,6 +508,9 @@ FAMILIES: tuple[Family, ...] = (
            "AI IT MW online at t ≤ `ai_demand_mw`", "AI demand", "MW IT"),
     Family("mining_floor", define_mining_floor,
            "Σ mining MW ≥ `min_mining_mw`", "mining floor", "MW"),
+    Family("debt_service_coverage", define_debt_service_coverage,
+           "Σ_{t in year} CFADS_t ≥ `min_dscr` · Σ_{t in year} debt service_t",
+           "debt service coverage", "$M"),
     Family("start_commitments", define_start_commitments,
            "committed starts ≥ halls", "commitments", "halls", relax_first=False,
            in_report=False),

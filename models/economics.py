@@ -32,7 +32,7 @@ import pandas as pd
 from models.decisions import Decisions
 from models.errors import InputError
 from models.portfolio import Portfolio
-from models.rules import Rules, build_rules
+from models.rules import Rules, build_rules, coverage_rules
 
 DAYS_PER_QUARTER = 365.25 / 4
 HOURS_PER_QUARTER = 24 * DAYS_PER_QUARTER
@@ -69,6 +69,14 @@ class Starts:
     terminal: np.ndarray  # (C,) terminal value at T-1 of one unit, undiscounted
     project_value: np.ndarray  # (C,) project NPV of one unit
     equity_value: np.ndarray  # (C,) equity NPV of one unit
+    # Board-ready finance (docs/economics.md); zero (or equal to project_value) when blank.
+    idle_power: np.ndarray  # (C, T) change in the site's idle-power income (a hall: -v x grid
+    # MW from tau; a power upgrade: +v x MW from online), before tax
+    balloon: np.ndarray  # (C, T) the part of principal repaid in T-1 beyond the schedule
+    tail: np.ndarray  # (C, E) lease-life flows after T-1 (contracted: NOI of the running term,
+    # after tax when taxed; E = 0 otherwise)
+    life_value: np.ndarray  # (C,) NPV of one unit's lease-life flows (its own flows: no idle
+    # power displaced); the Decisions' npv_musd
 
     def __len__(self) -> int:
         return len(self.site)
@@ -77,6 +85,19 @@ class Starts:
     def net(self) -> np.ndarray:
         """(C, T) project net cash flow of one unit, before tax."""
         return self.revenue - self.opex - self.ai_power + self.prepayment - self.capex
+
+    def life_flows(self, c: int, tax_rate: float) -> np.ndarray:
+        """One unit's lease-life flows (docs/economics.md, "Board-ready finance"): its own
+        after-tax flows in quarters 0..T-1 (rent due and prepayment, less opex, AI power, owner
+        capex and the tax on NOI less depreciation), then under `contracted` one flow per
+        quarter of the lease term running at T-1 (`tail`), else its terminal value in T-1."""
+        noi = self.revenue[c] - self.opex[c] - self.ai_power[c]
+        own = noi + self.prepayment[c] - self.capex[c] - tax_rate * (noi - self.depreciation[c])
+        if self.tail.shape[1]:
+            return np.concatenate([own, self.tail[c]])
+        own = own.copy()
+        own[-1] += self.terminal[c]
+        return own
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,25 @@ class Economics:
     mining_project_value: np.ndarray  # (S, T) after tax, discounted at discount_rate
     mining_equity_value: np.ndarray  # (S, T) after tax, discounted at equity_discount_rate
     contracted: bool = False  # terminal_value = contracted (per-unit terminal values)
+    # Board-ready finance (docs/economics.md); zeros when the columns are blank.
+    mining_revenue: np.ndarray | None = None  # (S, T) $M per MW-quarter run
+    mining_power: np.ndarray | None = None  # (S, T) $M per MW-quarter run
+    mining_opex: np.ndarray | None = None  # (S,) $M per MW-quarter run (inside mining_margin)
+    idle_rate: np.ndarray | None = None  # (S,) $M per idle grid MW-quarter
+    idle_base: np.ndarray | None = None  # (S, T) idle-power income of the empty site, $M
+    objective_constant: float = 0.0  # the objective's value of idle_base (after tax)
+    signed_halls: np.ndarray | None = None  # (C,) halls of each candidate whose leases are
+    # signed (lease_signed start commitments); 0 elsewhere
+    first_term_end: np.ndarray | None = None  # (C,) q0 + 4Y, the first lease term's end
+    # (exclusive); a huge number where the option has no term
+    backlog: np.ndarray | None = None  # (C,) rent due of one hall from quarter 0 to the end
+    # of its first term, undiscounted, the quarters after T-1 included ($M)
+
+    def signed_units(self, halls: np.ndarray) -> np.ndarray:
+        """(C,) halls of a plan whose leases are signed: min(started, signed)."""
+        if self.signed_halls is None:
+            return np.zeros(len(halls))
+        return np.minimum(np.asarray(halls, float), self.signed_halls)
 
     @property
     def horizon(self) -> int:
@@ -136,6 +176,7 @@ class Deal:
     interest: np.ndarray  # (T, T)
     principal: np.ndarray  # (T, T)
     balance: np.ndarray  # (T, T)
+    balloon: np.ndarray  # (T, T) the part of principal repaid in T-1 beyond the schedule
 
     @classmethod
     def of(cls, portfolio: Portfolio, discount: np.ndarray, equity_discount: np.ndarray
@@ -146,13 +187,15 @@ class Deal:
         interest = np.zeros((horizon, horizon))
         principal = np.zeros((horizon, horizon))
         balance = np.zeros((horizon, horizon))
+        balloon = np.zeros((horizon, horizon))
         if ltc > 0:
-            interest, principal, balance = debt_schedule(
-                float(st.debt_rate or 0.0) / 4.0, round(4 * float(st.debt_tenor_years or 0.0)),
-                horizon)
+            rate = float(st.debt_rate or 0.0) / 4.0
+            payments = round(4 * float(st.debt_tenor_years or 0.0))
+            interest, principal, balance = debt_schedule(rate, payments, horizon)
+            balloon = balloon_schedule(rate, payments, horizon)
         return cls(ltc=ltc, tax_rate=st.tax_rate, discount=discount,
                    equity_discount=equity_discount, interest=interest, principal=principal,
-                   balance=balance)
+                   balance=balance, balloon=balloon)
 
 
 def debt_schedule(rate: float, payments: int, horizon: int
@@ -183,6 +226,17 @@ def debt_schedule(rate: float, payments: int, horizon: int
     return interest, principal, balance
 
 
+def balloon_schedule(rate: float, payments: int, horizon: int) -> np.ndarray:
+    """(T, T): the balloon of 1 drawn in s, in quarter T-1 only: what `debt_schedule` repays
+    in T-1 beyond that quarter's scheduled payment (the balance left after it)."""
+    out = np.zeros((horizon, horizon))
+    # On a horizon one quarter longer, the balance at the end of T-1 is what is still owed
+    # after T-1's scheduled payment (no balloon there yet).
+    _interest, _principal, longer = debt_schedule(rate, payments, horizon + 1)
+    out[:, -1] = longer[:horizon, horizon - 1]
+    return out
+
+
 def discount_factors(rate: float, horizon: int, timing: str) -> np.ndarray:
     """DF_t = (1+r)^(-(t+1)/4) for end-of-quarter, (1+r)^(-(t+0.5)/4) for mid-quarter."""
     offset = 1.0 if timing == "end" else 0.5
@@ -190,13 +244,15 @@ def discount_factors(rate: float, horizon: int, timing: str) -> np.ndarray:
 
 
 def terminal_factor(portfolio: Portfolio) -> float:
-    """Multiplier of the last quarter's AI NOI giving the (undiscounted) terminal value."""
+    """Multiplier of the last quarter's AI NOI giving the (undiscounted) terminal value; with
+    terminal_value_tax = taxed (the default) the NOI is after tax, NOI x (1 - tax_rate)."""
     s = portfolio.settings
+    after_tax = 1.0 - s.tax_rate if s.terminal_value_tax == "taxed" else 1.0
     if s.terminal_value == "multiple":
-        return float(s.terminal_multiple or 0.0) * 4.0
+        return float(s.terminal_multiple or 0.0) * 4.0 * after_tax
     if s.terminal_value == "gordon":
         g = float(s.terminal_growth or 0.0)
-        return 4.0 * (1.0 + g) / (s.discount_rate - g)
+        return 4.0 * (1.0 + g) / (s.discount_rate - g) * after_tax
     return 0.0
 
 
@@ -246,10 +302,26 @@ def build_economics(portfolio: Portfolio) -> Economics:
     flex = column(sites, "flex_credit_usd_per_kw_year", 0.0) * KW_PER_MW / 4.0 / 1e6
     if (flex != 0).any():
         mining_margin = mining_margin + flex[:, None]
-    mining_value = mining_margin * (1.0 - st.tax_rate) * discount[None, :]
+    # Mining opex: c $/MW-year per MW run, c / 4 / 1e6 $M a quarter, out of the margin.
+    mining_opex = column(sites, "mining_opex_usd_per_mw_year", 0.0) / 4.0 / 1e6
+    if (mining_opex != 0).any():
+        mining_margin = mining_margin - mining_opex[:, None]
+    mining_revenue = (DAYS_PER_QUARTER * uptime[:, None] * hashprice[None, :] * 1000.0
+                      / efficiency[:, None] / 1e6)
+    mining_power = (DAYS_PER_QUARTER * uptime[:, None] * 24.0 * power_cost[:, None]
+                    * power_index[None, :] / 1e6)
+    # Idle power: v $/MW-year per grid MW used by neither miners nor halls. Per MW mined the
+    # site gives up v / 4 / 1e6 $M of it; the empty site's idle income is a constant.
+    idle_rate = column(sites, "idle_power_value_usd_per_mw_year", 0.0) / 4.0 / 1e6
+    per_mw = mining_margin - idle_rate[:, None] if (idle_rate != 0).any() else mining_margin
+    mining_value = per_mw * (1.0 - st.tax_rate) * discount[None, :]
     equity_discount = discount_factors(st.equity_rate, horizon, st.discounting)
-    mining_equity = mining_margin * (1.0 - st.tax_rate) * equity_discount[None, :]
+    mining_equity = per_mw * (1.0 - st.tax_rate) * equity_discount[None, :]
     deal = Deal.of(portfolio, discount, equity_discount)
+    idle_base = idle_rate[:, None] * sites["grid_mw"].to_numpy(float)[:, None] * np.ones(horizon)
+    objective_discount = equity_discount if st.objective == "equity_npv" else discount
+    constant = float((idle_base * (1.0 - st.tax_rate)) @ objective_discount @ np.ones(
+        len(idle_base))) if (idle_rate != 0).any() else 0.0
 
     pairs = pd.MultiIndex.from_product([sites.index, options.index])
     grid = portfolio.site_options.reindex(pairs)
@@ -264,18 +336,76 @@ def build_economics(portfolio: Portfolio) -> Economics:
         portfolio, allowed, lead, site_pos, option_pos)
     halls = _hall_cash_flows(portfolio, site_idx, option_idx, tau_idx, hall_capex, lease_mult,
                              lease_index, power_index, power_cost, hall_mw, discount, tv_factor,
-                             dep_quarters, deal)
-    cooling = _upgrade_starts(portfolio, "cooling", discount, tv_factor, dep_quarters, deal)
-    power = _upgrade_starts(portfolio, "power", discount, tv_factor, dep_quarters, deal)
+                             dep_quarters, deal, idle_rate)
+    cooling = _upgrade_starts(portfolio, "cooling", discount, tv_factor, dep_quarters, deal,
+                              idle_rate)
+    power = _upgrade_starts(portfolio, "power", discount, tv_factor, dep_quarters, deal,
+                            idle_rate)
     equity = st.objective == "equity_npv"
+    signed, term_end, backlog = _signed_leases(portfolio, halls, hall_mw, lease_mult,
+                                               lease_index, site_pos, option_pos)
+    covenant = coverage_rules(portfolio, halls, cooling, power,
+                              per_mw * (1.0 - st.tax_rate), idle_base * (1.0 - st.tax_rate))
     return Economics(portfolio=portfolio, discount=discount, terminal_factor=tv_factor,
                      tax_rate=st.tax_rate, mining_margin=mining_margin,
                      mining_value=mining_equity if equity else mining_value,
                      halls=halls, cooling=cooling, power=power, hall_capex=hall_capex,
-                     fixed_halls=fixed, rules=build_rules(portfolio, halls, cooling, power),
+                     fixed_halls=fixed,
+                     rules=build_rules(portfolio, halls, cooling, power, covenant),
                      equity_discount=equity_discount, flex_credit=flex,
                      mining_project_value=mining_value, mining_equity_value=mining_equity,
-                     contracted=st.terminal_value == "contracted")
+                     contracted=st.terminal_value == "contracted",
+                     mining_revenue=mining_revenue, mining_power=mining_power,
+                     mining_opex=mining_opex, idle_rate=idle_rate, idle_base=idle_base,
+                     objective_constant=constant, signed_halls=signed,
+                     first_term_end=term_end, backlog=backlog)
+
+
+def _signed_leases(portfolio: Portfolio, halls: Starts, hall_mw: np.ndarray,
+                   lease_mult: np.ndarray, lease_index: np.ndarray, site_pos: dict[str, int],
+                   option_pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed halls per candidate, each candidate's first-term end, and one hall's backlog.
+
+    A `start` commitment with lease_signed TRUE signs the leases of its halls on its option's
+    terms (validation requires the option and its lease_term_years). The backlog of one hall
+    is its rent due from quarter 0 (or its delivery) to q0 + 4Y - 1, at the delivery rate
+    escalating yearly, ramping as in the plan, no renewal and no vacancy (docs/economics.md,
+    "Board-ready finance")."""
+    n = len(halls)
+    signed = np.zeros(n)
+    opt = portfolio.options
+    term_years = column(opt, "lease_term_years", np.nan)[halls.option]
+    has_term = np.isfinite(term_years)
+    term = np.where(has_term, np.round(4.0 * np.nan_to_num(term_years, nan=0.0)), 0).astype(int)
+    term_end = np.where(has_term, halls.online + term, np.iinfo(np.int64).max // 4)
+    backlog = np.zeros(n)
+    commitments = portfolio.commitments
+    if "lease_signed" not in commitments.columns:
+        return signed, term_end, backlog
+    for row in commitments.itertuples(index=False):
+        signed_row = isinstance(row.lease_signed, bool | np.bool_) and bool(row.lease_signed)
+        if row.action != "start" or not signed_row or not isinstance(row.option, str):
+            continue
+        match = np.flatnonzero((halls.site == site_pos[row.site])
+                               & (halls.option == option_pos[row.option])
+                               & (halls.tau == portfolio.t_of(row.quarter)))
+        signed[match] += float(row.halls)
+    rows = np.flatnonzero((signed > 0) & has_term)  # validation requires the term
+    if len(rows):
+        horizon = portfolio.horizon
+        s, o, q0 = halls.site[rows], halls.option[rows], halls.online[rows]
+        ramp = opt["ramp_quarters"].to_numpy(float)[o]
+        esc = opt["lease_escalator"].to_numpy(float)[o]
+        delivery = (opt["lease_usd_per_kw_month"].to_numpy(float)[o] * lease_mult[s, o]
+                    * lease_index[np.clip(q0, 0, horizon - 1)])
+        u = np.arange(int(term_end[rows].max()) + 1)[None, :]
+        since = u - q0[:, None]
+        due = (u < term_end[rows][:, None]) & (since >= 0)
+        occupancy = np.minimum(1.0, (since + 1) / ramp[:, None])
+        rate = delivery[:, None] * (1.0 + esc[:, None]) ** (np.maximum(since, 0) / 4.0)
+        mw_months = hall_mw[s] * KW_PER_MW * MONTHS_PER_QUARTER / 1e6
+        backlog[rows] = np.where(due, rate * occupancy, 0.0).sum(axis=1) * mw_months
+    return signed, term_end, backlog
 
 
 def _hall_candidates(portfolio: Portfolio, allowed: np.ndarray, lead: np.ndarray,
@@ -341,8 +471,8 @@ def _hall_candidates(portfolio: Portfolio, allowed: np.ndarray, lead: np.ndarray
 def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np.ndarray,
                      hall_capex: np.ndarray, lease_mult: np.ndarray, lease_index: np.ndarray,
                      power_index: np.ndarray, power_cost: np.ndarray, hall_mw: np.ndarray,
-                     discount: np.ndarray, tv_factor: float, dep_quarters: float, deal: Deal
-                     ) -> Starts:
+                     discount: np.ndarray, tv_factor: float, dep_quarters: float, deal: Deal,
+                     idle_rate: np.ndarray) -> Starts:
     """Per-hall quarterly cash flows of each candidate start (see docs/economics.md, "A hall"
     and "Deal structure").
 
@@ -371,6 +501,7 @@ def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np
     prepaid = column(opt, "prepaid_quarters", 0.0)[o]
     equipment = column(opt, "equipment_capex_musd_per_it_mw", 0.0)[o]
     life_years = column(opt, "equipment_life_years", np.nan)[o]
+    opex_esc = column(opt, "opex_escalator", 0.0)[o]
     h = hall_mw[s]
     q0 = tau + lead
     contracted = st.terminal_value == "contracted"
@@ -393,22 +524,13 @@ def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np
     mw_months = (h * KW_PER_MW * MONTHS_PER_QUARTER / 1e6)[:, None]  # $M per ($/kW-month)
     revenue = rate * mw_months * occupancy
     opex = np.where(live, opex_rate[:, None] * mw_months, 0.0)
+    if (opex_esc != 0).any():  # opex_t = opex (1 + e)^((t - q0)/4), as rent escalates
+        opex = opex * (1.0 + opex_esc[:, None]) ** (np.maximum(since, 0) / 4.0)
     index = power_index if width == horizon else np.concatenate(
         [power_index, np.full(extra, power_index[-1])])  # past T-1: the last quarter's cost
     ai_power = np.where(owner_pays_power[:, None],
                         power_cost[s][:, None] * index[None, :] * (pue * h)[:, None]
                         * occupancy * HOURS_PER_QUARTER / 1e6, 0.0)
-    terminal = None
-    if contracted:
-        noi_ext = revenue - opex - ai_power
-        u = np.arange(width)
-        ends = q0 + term * ((horizon - 1 - q0) // np.maximum(term, 1) + 1)  # exclusive
-        after = (u[None, :] >= horizon) & (u[None, :] < ends[:, None])
-        ext_discount = discount_factors(st.discount_rate, width, st.discounting)
-        terminal = (np.where(after, noi_ext, 0.0) @ ext_discount) / discount[-1]
-        revenue, opex, ai_power = revenue[:, :horizon], opex[:, :horizon], ai_power[:, :horizon]
-        since, live = since[:, :horizon], live[:, :horizon]
-
     capex_total = hall_capex[s, o]
     if (share != 0).any():
         tenant_total = capex_total * share
@@ -416,6 +538,30 @@ def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np
         tenant = spread_evenly(tenant_total, tau, lead, horizon)
     else:
         tenant = np.zeros((len(s), horizon))
+
+    terminal = None
+    tail = np.zeros((len(s), 0))
+    if contracted:
+        noi_ext = revenue - opex - ai_power
+        u = np.arange(width)
+        ends = q0 + term * ((horizon - 1 - q0) // np.maximum(term, 1) + 1)  # exclusive
+        after = (u[None, :] >= horizon) & (u[None, :] < ends[:, None])
+        ext_discount = discount_factors(st.discount_rate, width, st.discounting)
+        if st.terminal_value_tax == "taxed" and st.tax_rate != 0:
+            # NOI_u - tax (NOI_u - dep_u): the hall's and its equipment's straight-line
+            # depreciation continuing past T-1 until written off.
+            dep_ext = straight_line(capex_total, q0, dep_quarters, width)
+            if (equipment > 0).any():
+                life_q = np.maximum(np.round(4.0 * np.nan_to_num(life_years, nan=1.0)), 1)
+                last_buy = q0 + life_q * ((horizon - 1 - q0) // life_q)  # last purchase <= T-1
+                running = (u[None, :] >= q0[:, None]) & (u[None, :] < (last_buy + life_q)[:, None])
+                dep_ext = dep_ext + np.where(running, (equipment * h / life_q)[:, None], 0.0)
+            noi_ext = noi_ext - st.tax_rate * (noi_ext - dep_ext)
+        terminal = (np.where(after, noi_ext, 0.0) @ ext_discount) / discount[-1]
+        tail = np.where(after, noi_ext, 0.0)[:, horizon:]
+        revenue, opex, ai_power = revenue[:, :horizon], opex[:, :horizon], ai_power[:, :horizon]
+        since, live = since[:, :horizon], live[:, :horizon]
+
     capex = spread_evenly(capex_total, tau, lead, horizon)
     depreciation = straight_line(capex_total, q0, dep_quarters, horizon)
 
@@ -440,20 +586,26 @@ def _hall_cash_flows(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np
         rows = np.flatnonzero(received)
         prepayment[rows, tau[rows]] += total[rows]
         prepayment[:, -1] -= total - settled[:, -1]  # refunded after T-1
+    idle = np.zeros((len(s), horizon))
+    if (idle_rate != 0).any():  # a hall's grid MW leave the idle pool from tau on
+        idle = -np.where(np.arange(horizon)[None, :] >= tau[:, None],
+                         (idle_rate[s] * pue * h)[:, None], 0.0)
     return _finish(portfolio, s, o, tau, q0, revenue, opex, ai_power, capex, depreciation,
-                   tenant, prepayment, equipment_capex, terminal, tv_factor, deal)
+                   tenant, prepayment, equipment_capex, terminal, tv_factor, deal, idle, tail)
 
 
 def _finish(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np.ndarray,
             online: np.ndarray, revenue: np.ndarray, opex: np.ndarray, ai_power: np.ndarray,
             capex: np.ndarray, depreciation: np.ndarray, tenant: np.ndarray,
             prepayment: np.ndarray, equipment_capex: np.ndarray, terminal: np.ndarray | None,
-            tv_factor: float, deal: Deal) -> Starts:
+            tv_factor: float, deal: Deal, idle: np.ndarray, tail: np.ndarray) -> Starts:
     """Debt, budget use, terminal value and both values (project, equity) of each unit.
 
     Project value = sum_t DF_t (NOI + prepayment - capex - tax) + DF_{T-1} TV; equity value =
     sum_t DF^e_t (that net + draw - interest - principal + tax_rate * interest)
     + DF^e_{T-1} TV, with draws = debt_ltc * capex and the schedule of `Deal`.
+    The idle power a unit displaces (or adds) is in both values, after tax, but not in its
+    lease-life value (`life_value`: its own flows).
     """
     discount = deal.discount
     noi = revenue - opex - ai_power
@@ -464,23 +616,32 @@ def _finish(portfolio: Portfolio, s: np.ndarray, o: np.ndarray, tau: np.ndarray,
     else:
         tv_now = discount[-1] * terminal
     value = (noi + prepayment - capex - tax) @ discount + tv_now
+    life_value = value
+    has_idle = bool((idle != 0).any())
+    if has_idle:
+        value = value + (idle * (1.0 - deal.tax_rate)) @ discount
     zeros = np.zeros_like(capex)
+    balloon = zeros
     if deal.ltc > 0:
         draw = deal.ltc * capex
         interest, principal, balance = (draw @ deal.interest, draw @ deal.principal,
                                         draw @ deal.balance)
+        balloon = draw @ deal.balloon
     else:
         draw = interest = principal = balance = zeros
     equity_cf = (noi + prepayment - capex - tax + draw - interest - principal
                  + deal.tax_rate * interest)
     equity_value = equity_cf @ deal.equity_discount + deal.equity_discount[-1] * terminal
+    if has_idle:
+        equity_value = equity_value + (idle * (1.0 - deal.tax_rate)) @ deal.equity_discount
     objective = equity_value if portfolio.settings.objective == "equity_npv" else value
     return Starts(site=s, option=o, tau=tau, online=online, revenue=revenue, opex=opex,
                   ai_power=ai_power, capex=capex, depreciation=depreciation, value=objective,
                   tenant_capex=tenant, prepayment=prepayment, equipment_capex=equipment_capex,
                   debt_draw=draw, interest=interest, principal=principal, debt_balance=balance,
                   terminal=terminal, project_value=value,
-                  equity_value=equity_value)
+                  equity_value=equity_value, idle_power=idle, balloon=balloon, tail=tail,
+                  life_value=life_value)
 
 
 UPGRADE_COLUMNS = {
@@ -490,7 +651,7 @@ UPGRADE_COLUMNS = {
 
 
 def _upgrade_starts(portfolio: Portfolio, kind: str, discount: np.ndarray, tv_factor: float,
-                    dep_quarters: float, deal: Deal) -> Starts:
+                    dep_quarters: float, deal: Deal, idle_rate: np.ndarray) -> Starts:
     """One candidate per (site, start quarter) for sites that have this upgrade.
 
     A start is allowed from quarter 0 if the upgrade is online by the last quarter.
@@ -509,8 +670,13 @@ def _upgrade_starts(portfolio: Portfolio, kind: str, discount: np.ndarray, tv_fa
     capex = spread_evenly(amount, tau, lead, horizon)
     depreciation = straight_line(amount, tau + lead, dep_quarters, horizon)
     terminal = np.zeros(len(s)) if portfolio.settings.terminal_value == "contracted" else None
+    idle = zeros
+    if kind == "power" and (idle_rate != 0).any():  # the added MW idle until used
+        idle = np.where(np.arange(horizon)[None, :] >= (tau + lead)[:, None],
+                        (idle_rate[s] * sites[mw_col].to_numpy(float)[s])[:, None], 0.0)
     return _finish(portfolio, s, np.full(len(s), -1), tau, tau + lead, zeros, zeros, zeros,
-                   capex, depreciation, zeros, zeros, zeros, terminal, tv_factor, deal)
+                   capex, depreciation, zeros, zeros, zeros, terminal, tv_factor, deal, idle,
+                   np.zeros((len(s), 0)))
 
 
 @dataclass(frozen=True)
@@ -539,13 +705,30 @@ class Valuation:
     interest: np.ndarray  # (S, T)
     principal: np.ndarray  # (S, T) balloon included
     debt_balance: np.ndarray  # (S, T) outstanding at the end of the quarter
+    # Board-ready finance (docs/economics.md); zeros when the columns are blank.
+    mining_revenue: np.ndarray  # (S, T) hashprice income of the MW run
+    mining_power: np.ndarray  # (S, T) power cost of the MW run
+    mining_opex: np.ndarray  # (S, T) non-power cost of the MW run (inside mining_margin)
+    idle_power: np.ndarray  # (S, T) income of grid MW neither mined nor reserved (in net, taxed)
+    balloon: np.ndarray  # (S, T) repaid in T-1 beyond the schedule (inside principal)
 
     @property
     def net(self) -> np.ndarray:
         """(S, T) project net cash flow: margin + revenue + prepayment - opex - power - capex
-        - tax."""
+        - tax + idle power."""
         return (self.mining_margin + self.ai_revenue + self.prepayment - self.ai_opex
-                - self.ai_power - self.capex - self.tax)
+                - self.ai_power - self.capex - self.tax) + self.idle_power
+
+    @property
+    def cfads(self) -> np.ndarray:
+        """(S, T) cash flow available for debt service: net + owner capex - prepayment
+        (operations after tax, rent counted as due)."""
+        return self.net + self.capex - self.prepayment
+
+    @property
+    def debt_service(self) -> np.ndarray:
+        """(S, T) interest + scheduled principal (the balloon left out)."""
+        return self.interest + self.principal - self.balloon
 
     @property
     def equity_cash_flow(self) -> np.ndarray:
@@ -599,6 +782,13 @@ def evaluate(econ: Economics, decisions: Decisions) -> Valuation:
     revenue, opex, power = total("revenue"), total("opex"), total("ai_power")
     capex, depreciation = total("capex"), total("depreciation")
     tax = econ.tax_rate * (margin + revenue - opex - power - depreciation)
+    zeros = np.zeros_like(econ.mining_margin)
+    idle = zeros
+    if econ.idle_rate is not None and (econ.idle_rate != 0).any():
+        assert econ.idle_base is not None
+        idle = (econ.idle_base + total("idle_power")
+                - econ.idle_rate[:, None] * decisions.mining)
+        tax = tax + econ.tax_rate * idle
     if econ.contracted:
         terminal = sum((np.bincount(st.site, weights=u * st.terminal, minlength=n_sites)
                         for st, u in parts), start=np.zeros(n_sites))
@@ -612,13 +802,54 @@ def evaluate(econ: Economics, decisions: Decisions) -> Valuation:
                      equipment_capex=total("equipment_capex"),
                      flex_credit=econ.flex_credit[:, None] * decisions.mining,
                      debt_draw=total("debt_draw"), interest=total("interest"),
-                     principal=total("principal"), debt_balance=total("debt_balance"))
+                     principal=total("principal"), debt_balance=total("debt_balance"),
+                     mining_revenue=_per_mw(econ.mining_revenue, decisions.mining),
+                     mining_power=_per_mw(econ.mining_power, decisions.mining),
+                     mining_opex=_per_mw(econ.mining_opex, decisions.mining),
+                     idle_power=idle, balloon=total("balloon"))
+
+
+def _per_mw(rate: np.ndarray | None, mining: np.ndarray) -> np.ndarray:
+    """(S, T) a per-MW-run line ((S, T) or (S,) $M per MW-quarter) times the MW run."""
+    if rate is None:
+        return np.zeros_like(mining, dtype=float)
+    return (rate if rate.ndim == 2 else rate[:, None]) * mining
 
 
 def objective_npv(econ: Economics, valuation: Valuation) -> float:
     """The NPV the model maximises: the project NPV, or the equity NPV with objective =
     equity_npv."""
     return valuation.equity_npv if econ.objective == "equity_npv" else valuation.npv
+
+
+def displaced_mining_value(econ: Economics, cands: np.ndarray, available_mw: np.ndarray
+                           ) -> np.ndarray:
+    """The objective's value of the mining one hall of each candidate in `cands` displaces at
+    its site otherwise unconverted, $M: the miners that no longer fit, min(mining, grid) -
+    min(mining, available - the hall's grid MW), times the value of a MW mined wherever it is
+    positive, from the construction start on. `available_mw` is the site's grid MW (plus an
+    upgrade the hall needs). With idle power valued a mined MW's value is already net of the
+    idle value it uses, and the hall's own value already charges all of its grid MW as idle
+    power lost."""
+    rules = econ.rules
+    s = econ.halls.site[cands]
+    mining = rules.limits.mining_mw[s]
+    grid = rules.limits.grid_mw[s]
+    need = rules.halls.grid_mw[cands]
+    mw = np.minimum(mining, grid) - np.minimum(mining, np.maximum(0.0, available_mw - need))
+    t = np.arange(econ.horizon)[None, :]
+    positive = np.where(t >= econ.halls.tau[cands][:, None],
+                        np.maximum(econ.mining_value[s], 0.0), 0.0)
+    return mw * positive.sum(axis=1)
+
+
+def hall_net_values(econ: Economics) -> np.ndarray:
+    """(C,) THE value of one hall net of the mining it displaces (the one definition the greedy
+    ranking, the Value of timing and Why-not read): its objective value less
+    `displaced_mining_value` at its site's grid power."""
+    cands = np.arange(len(econ.halls))
+    return econ.halls.value - displaced_mining_value(
+        econ, cands, econ.rules.limits.grid_mw[econ.halls.site])
 
 
 def dispatch_mining(econ: Economics, power_left: np.ndarray) -> np.ndarray | None:

@@ -129,6 +129,34 @@ class Metrics:
     npv_beyond_horizon_share: float | None
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Debt service coverage by calendar year (docs/economics.md, "Debt service coverage")."""
+
+    years: list[int]
+    cfads: np.ndarray  # (Y,) $M
+    debt_service: np.ndarray  # (Y,) $M
+    dscr: np.ndarray  # (Y,) CFADS / debt service, NaN without debt service
+    min_dscr: float | None  # smallest dscr over years with debt service
+    min_year: int | None  # its year
+
+
+def coverage(years: np.ndarray, cfads: np.ndarray, debt_service: np.ndarray) -> Coverage:
+    """Annual sums of quarterly CFADS and debt service (quarters labelled by `years`), their
+    ratio where the debt service is positive, and its minimum with the year."""
+    order = sorted(set(int(y) for y in years))
+    year = np.asarray(years, dtype=int)
+    cf = np.array([float(np.sum(cfads[year == y])) for y in order])
+    ds = np.array([float(np.sum(debt_service[year == y])) for y in order])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(ds > 1e-12, cf / np.where(ds > 1e-12, ds, 1.0), np.nan)
+    has = np.flatnonzero(np.isfinite(ratio))
+    if not len(has):
+        return Coverage(order, cf, ds, ratio, None, None)
+    k = int(has[np.argmin(ratio[has])])
+    return Coverage(order, cf, ds, ratio, float(ratio[k]), order[k])
+
+
 def plan_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
                  discount: np.ndarray, equity_npv: float, npv: float) -> Metrics:
     """Metrics from a plan's quarterly project net and equity cash flows (T,) and its
@@ -161,6 +189,7 @@ class Conversion:
     payback_quarter: int | None  # of incremental_net (TV excluded)
     payback_note: str
     npv_musd: float  # plan NPV - mining-only NPV
+    moic: float | None = None  # of incremental_equity with incremental_terminal added at T-1
 
 
 def conversion_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
@@ -173,7 +202,8 @@ def conversion_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
     (the mining-only plan carries no debt, so base_equity = base_net), incremental terminal
     value dTV = TV - base TV. conversion IRR = irr(dCF with dTV added at T-1), conversion
     equity IRR = irr(dE with dTV added at T-1), conversion payback = payback(dCF) (TV
-    excluded), conversion NPV = NPV - base NPV (= sum_t DF_t dCF_t + DF_{T-1} dTV)."""
+    excluded), conversion NPV = NPV - base NPV (= sum_t DF_t dCF_t + DF_{T-1} dTV),
+    conversion MOIC = moic(dE with dTV added at T-1)."""
     d_net = np.asarray(net, dtype=float) - np.asarray(base_net, dtype=float)
     d_equity = np.asarray(equity_cf, dtype=float) - np.asarray(base_equity_cf, dtype=float)
     d_tv = float(terminal) - float(base_terminal)
@@ -184,4 +214,5 @@ def conversion_metrics(net: np.ndarray, equity_cf: np.ndarray, terminal: float,
         mining_only_net=np.asarray(base_net, dtype=float), incremental_net=d_net,
         incremental_equity=d_equity, incremental_terminal=d_tv, irr=irr(with_tv),
         equity_irr=irr(equity_tv), payback_quarter=payback(d_net),
-        payback_note=payback_note(d_net), npv_musd=float(npv) - float(base_npv))
+        payback_note=payback_note(d_net), npv_musd=float(npv) - float(base_npv),
+        moic=moic(equity_tv))

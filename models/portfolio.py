@@ -56,6 +56,8 @@ class Settings:
     equity_discount_rate: float | None = None  # None: discount_rate
     objective: Literal["project_npv", "equity_npv"] = "project_npv"
     budget_basis: Literal["capex", "equity"] = "capex"
+    terminal_value_tax: Literal["taxed", "untaxed"] = "taxed"
+    min_dscr: float | None = None  # None: no debt service coverage covenant
 
     @property
     def equity_rate(self) -> float:

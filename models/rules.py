@@ -157,6 +157,61 @@ class Usage:
 
 
 @dataclass(frozen=True, eq=False)
+class CoverageRules:
+    """The debt service coverage covenant (Settings min_dscr = k) as per-unit coefficients by
+    calendar year y (docs/economics.md, "Debt service coverage"):
+
+        sum_c x_c hall[c, y] + sum_k modules[k, y] + sum_k upgrades[k, y]
+            + sum_{s, t in y} mining[s, t] m[s, t] + base[y] >= 0,
+
+    i.e. CFADS_y - k DS_y >= 0, where one unit's CFADS_t = NOI (1 - tax) + tax x depreciation
+    + idle-power change (1 - tax) and its debt service DS_t = interest + principal - balloon;
+    a MW mined adds (mining margin - idle value) (1 - tax) of CFADS; `base` is the empty
+    sites' after-tax idle-power income. Linear in every decision."""
+
+    min_dscr: float
+    years: list[int]  # calendar years of the horizon, in order
+    year_of: np.ndarray  # (T,) index into `years` of each quarter
+    hall: np.ndarray  # (C, Y)
+    modules: np.ndarray  # (K, Y)
+    upgrades: np.ndarray  # (U, Y)
+    mining: np.ndarray  # (S, T) CFADS of one MW mined
+    base: np.ndarray  # (Y,) constant CFADS
+
+
+def unit_cfads(starts: Starts, tax_rate: float) -> np.ndarray:
+    """(C, T) CFADS of one unit: NOI - tax (NOI - depreciation) + idle power (1 - tax)."""
+    noi = starts.revenue - starts.opex - starts.ai_power
+    return noi - tax_rate * (noi - starts.depreciation) + starts.idle_power * (1.0 - tax_rate)
+
+
+def unit_debt_service(starts: Starts) -> np.ndarray:
+    """(C, T) debt service of one unit: interest + principal - balloon."""
+    return starts.interest + starts.principal - starts.balloon
+
+
+def coverage_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Starts,
+                   mining_cfads: np.ndarray, base_cfads: np.ndarray) -> CoverageRules | None:
+    """The covenant's coefficients (`CoverageRules`), or None without Settings min_dscr."""
+    st = portfolio.settings
+    if st.min_dscr is None:
+        return None
+    k = float(st.min_dscr)
+    labels = list(portfolio.quarters["quarter"])
+    years = sorted({int(q[:4]) for q in labels})
+    year_of = np.array([years.index(int(q[:4])) for q in labels], dtype=int)
+    by_year = np.zeros((len(labels), len(years)))
+    by_year[np.arange(len(labels)), year_of] = 1.0
+
+    def per_year(starts: Starts) -> np.ndarray:
+        return (unit_cfads(starts, st.tax_rate) - k * unit_debt_service(starts)) @ by_year
+
+    return CoverageRules(min_dscr=k, years=years, year_of=year_of, hall=per_year(halls),
+                         modules=per_year(cooling), upgrades=per_year(power),
+                         mining=mining_cfads, base=base_cfads.sum(axis=0) @ by_year)
+
+
+@dataclass(frozen=True, eq=False)
 class Rules:
     """The one data layer: per-candidate rules, per-pair and per-site summaries, limits."""
 
@@ -171,6 +226,7 @@ class Rules:
     pair_it_mw: np.ndarray  # (P,)
     pair_lead: np.ndarray  # (P,) quarters from start to online
     commitments: list[Commitment]  # the start commitments in the plan
+    coverage: CoverageRules | None = None  # the min_dscr covenant, None without one
 
     @property
     def n_sites(self) -> int:
@@ -257,8 +313,10 @@ def per_group(group: np.ndarray, values: np.ndarray, n_groups: int, what: str) -
     return out
 
 
-def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Starts) -> Rules:
-    """The rules of one Portfolio over the candidates of its economics (see module docstring)."""
+def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Starts,
+                coverage: CoverageRules | None = None) -> Rules:
+    """The rules of one Portfolio over the candidates of its economics (see module docstring);
+    `coverage` is the debt service covenant's data (`coverage_rules`), if any."""
     sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
     n_options = len(options)
     hall_mw = sites["hall_it_mw"].to_numpy(float)
@@ -302,7 +360,7 @@ def build_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: Sta
         pair_cooling_mw=per_group(pair, cooling_mw, n_pairs, "cooling MW of a hall"),
         pair_it_mw=per_group(pair, it_mw, n_pairs, "IT MW of a hall"),
         pair_lead=per_group(pair, halls.online - halls.tau, n_pairs, "lead").astype(int),
-        commitments=_commitment_rows(portfolio, halls))
+        commitments=_commitment_rows(portfolio, halls), coverage=coverage)
 
 
 def budget_use(portfolio: Portfolio, capex: np.ndarray) -> np.ndarray:

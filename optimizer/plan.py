@@ -18,7 +18,10 @@ from optimizer.solve.status import Status, Termination
 __all__ = ["Plan", "Status", "Termination"]  # Status: what solution exists (optimize.py)
 
 DECISION_COLUMNS = ["site", "option", "start_quarter", "halls", "it_mw", "online_quarter",
-                    "capex_musd", "npv_musd", "irr", "payback_quarter"]
+                    "capex_musd", "npv_musd", "irr", "payback_quarter",
+                    # Board-ready finance: on the start's lease-life flows (npv_musd, irr and
+                    # payback_quarter too); whether its leases are signed.
+                    "moic", "lease_signed"]
 UPGRADE_COLUMNS = ["site", "kind", "start_quarter", "units", "mw", "online_quarter",
                    "capex_musd"]
 # Portfolio cash flows, one row per quarter ($M); terminal value is kept apart.
@@ -39,20 +42,39 @@ CASH_FLOW_COLUMNS = ["quarter", "mining_margin_musd", "ai_revenue_musd", "ai_ope
                      "incremental_irr_flow_musd",
                      # What counts against budget_musd that quarter (not a cash flow): the
                      # owner's capex, or its equity share under budget_basis = equity.
-                     "budget_use_musd"]
+                     "budget_use_musd",
+                     # Board-ready finance (docs/economics.md): mining_margin = mining revenue
+                     # - mining power - mining opex + flex credit; idle power is in net;
+                     # CFADS = net + capex - prepayment; debt service = interest + principal
+                     # - balloon; dscr = CFADS / debt service (blank without debt service).
+                     "mining_revenue_musd", "mining_power_musd", "mining_opex_musd",
+                     "idle_power_musd", "cfads_musd", "debt_service_musd", "balloon_musd",
+                     "dscr"]
 # One row per year of the plan ($M); debt outstanding at the end of the year's last quarter.
 ANNUAL_COLUMNS = ["year", "revenue_musd", "ebitda_musd", "capex_musd",
-                  "project_cash_flow_musd", "equity_cash_flow_musd", "debt_outstanding_musd"]
+                  "project_cash_flow_musd", "equity_cash_flow_musd", "debt_outstanding_musd",
+                  # Board-ready finance: revenue = mining revenue + flex credits + idle power
+                  # + rent due; EBITDA = revenue - power - opex (mining and AI); rent due split
+                  # into contracted (signed halls in their first term) and planned; the
+                  # year's CFADS and debt service and their ratio.
+                  "mining_revenue_musd", "power_musd", "opex_musd",
+                  "ai_revenue_contracted_musd", "ai_revenue_planned_musd", "cfads_musd",
+                  "debt_service_musd", "dscr"]
 # The conversion metrics: the plan's cash flows less those of the portfolio never converted.
-CONVERSION_METRIC_NAMES = ["conversion_irr", "conversion_equity_irr",
-                           "conversion_payback_quarter", "conversion_npv_musd"]
+CONVERSION_METRIC_NAMES = ["conversion_npv_musd", "conversion_irr", "conversion_equity_irr",
+                           "conversion_moic", "conversion_payback_quarter"]
 # Appended (with a pointer) to the note of a contract metric the mining income leaves blank.
 MINING_INCOME = "; these flows include the whole portfolio's mining income"
 # The Summary's deal metrics (docs/economics.md, "Deal structure"): metric, value, unit, note.
-METRIC_NAMES = ["project_irr", "equity_irr", "equity_npv_musd", "moic", "payback_quarter",
-                "discounted_payback_quarter", "npv_beyond_horizon_share",
+# In the Summary's order (docs/economics.md, "Board-ready finance"): the headline (after
+# npv_musd), then the plan-level returns.
+METRIC_NAMES = ["equity_npv_musd",
                 # What the conversion earns over the portfolio kept mining (docs/economics.md).
-                *CONVERSION_METRIC_NAMES]
+                *CONVERSION_METRIC_NAMES,
+                "min_dscr", "refinancing_musd", "contracted_backlog_musd",
+                "contracted_npv_share", "npv_beyond_horizon_share",
+                "project_irr", "equity_irr", "moic", "payback_quarter",
+                "discounted_payback_quarter"]
 # Per site and quarter: MW and capacity use (long format).
 CAPACITY_COLUMNS = ["site", "quarter", "mining_mw", "ai_it_mw_online", "halls_building",
                     "halls_hosting", "power_used_mw", "power_available_mw", "cooling_used_mw",
@@ -112,6 +134,10 @@ class Plan:
     equity_npv_musd: float = float("nan")
     deal_metrics: pd.DataFrame | None = None
     annual: pd.DataFrame | None = None
+    # Board-ready finance (docs/economics.md): the SourcesUses sheet (line x year + total) and
+    # the Sites sheet's conversion returns (site index, SITE_RETURN columns).
+    sources_uses: pd.DataFrame | None = None
+    site_returns: pd.DataFrame | None = None
     # Sites whose terminal value is more than half their NPV (named in the Summary's account).
     beyond_horizon_sites: list[str] = field(default_factory=list)
 

@@ -128,7 +128,8 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
                      "it_mw": it_mw, "online_quarter": labels[q0], "capex_musd": capex,
                      "npv_musd": 0.0,  # filled in below
                      # Illustrative per-start metrics (the report copies them as given).
-                     "irr": 0.15 + 0.01 * len(rows), "payback_quarter": labels[-1]})
+                     "irr": 0.15 + 0.01 * len(rows), "payback_quarter": labels[-1],
+                     "moic": 1.5 + 0.1 * len(rows), "lease_signed": False})
     per_site[first]["capex"] += np.where(t < 2, 80.0 / 2, 0.0)  # two cooling modules
     cooling_extra = np.where(t >= 2, 100.0, 0.0)
 
@@ -176,6 +177,12 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
     for column in ("mining_only_net_musd", "incremental_net_musd", "incremental_irr_flow_musd"):
         cash[column] = np.nan
     cash["budget_use_musd"] = total("capex")  # budget_basis = capex, no deal terms
+    # No board-ready finance columns: the mining margin is not split, no idle power, no debt.
+    for column in ("mining_revenue_musd", "mining_power_musd", "mining_opex_musd",
+                   "idle_power_musd", "debt_service_musd", "balloon_musd"):
+        cash[column] = 0.0
+    cash["cfads_musd"] = net + total("capex")
+    cash["dscr"] = np.nan
     noi_last = total("rev")[-1] - total("opex")[-1]
     tv = float(8.0 * 4 * noi_last * df[-1])
     # As `models.economics.Valuation.site_npv`: each site's TV included; they sum to the NPV.

@@ -200,6 +200,7 @@ class Data:
     tv_multiple: float | None
     tv_growth: float | None
     carryover: bool
+    tv_taxed: bool  # terminal_value_tax = taxed: the TV uses after-tax NOI
     S: list[str]
     O: list[str]  # noqa: E741  (sites S, options O, as in the notes)
     site: dict[str, dict[str, Any]]
@@ -264,7 +265,7 @@ def read(portfolio: Portfolio) -> Data:
         T=T, r=st.discount_rate, mid=st.discounting == "mid", tax=st.tax_rate,
         dep_quarters=4 * st.depreciation_years, tv_kind=st.terminal_value,
         tv_multiple=st.terminal_multiple, tv_growth=st.terminal_growth,
-        carryover=bool(st.budget_carryover),
+        carryover=bool(st.budget_carryover), tv_taxed=st.terminal_value_tax == "taxed",
         S=list(portfolio.sites.index), O=list(portfolio.options.index),
         site={s: dict(row) for s, row in portfolio.sites.iterrows()},
         opt={o: dict(row) for o, row in portfolio.options.iterrows()},
@@ -515,6 +516,8 @@ def evaluate(portfolio: Portfolio | Data, starts: Starts, cooling_starts: Coolin
         tv = 4 * noi * (1 + d.tv_growth) / (d.r - d.tv_growth)
     else:
         tv = 0.0
+    if d.tv_taxed:  # multiple and gordon on after-tax NOI
+        tv *= 1 - d.tax
     tv_disc = d.df(T - 1) * tv
     return Evaluation(npv=npv + tv_disc, lines=lines, discount_factors=dfs, terminal_value=tv,
                       terminal_value_discounted=tv_disc, mining_mw=mining_mw, noi_last=noi)

@@ -23,12 +23,14 @@ QUARTERS = ["2027Q1", "2027Q2", "2027Q3", "2027Q4", "2028Q1", "2028Q2", "2028Q3"
 def tiny_tables() -> dict[str, pd.DataFrame]:
     """A valid portfolio: sites Alpha (cooling upgrade, earliest 2027Q2) and Bravo (power
     upgrade), options dlc (lead 4) and air (lead 2, owner pays power), 8 quarters with a
-    hashprice halving in 2028Q2 and a $300M budget per quarter (blank, i.e. none, in 2028Q4).
+    hashprice halving in 2028Q2 and a $300M budget per quarter (blank, i.e. none, in 2028Q4);
+    tax 21% and an 8x multiple terminal value, untaxed (terminal_value_tax untaxed, so the
+    tests written before the taxed default keep their figures).
     """
     settings = pd.DataFrame({
         "key": ["start_quarter", "horizon_quarters", "discount_rate", "tax_rate",
-                "terminal_value", "terminal_multiple"],
-        "value": [START, 8, 0.10, 0.21, "multiple", 8],
+                "terminal_value", "terminal_multiple", "terminal_value_tax"],
+        "value": [START, 8, 0.10, 0.21, "multiple", 8, "untaxed"],
     }, dtype=object)
     sites = pd.DataFrame({
         "site": ["Alpha", "Bravo"],

@@ -6,7 +6,8 @@ Site A: 30 MW grid and 30 MW of miners at 20 J/TH, power $40/MWh, hashprice $50/
 10 MW hall of option dlc: K = $2M/MW IT * 10 = $20M over lead 2, PUE 1.25, cooling 1.0 MW per
 IT MW (the site has exactly 10 MW), lease $300/kW-month, tenant pays power, no opex. Settings:
 8 quarters, r = 10%, tax 25%, depreciation 1.25 years (5 quarters), terminal value 2x annual AI
-NOI. A `start` commitment forces the hall in t = 1 (online in t = 3); with tau = 4 it is online
+NOI, untaxed (terminal_value_tax untaxed; the taxed value is tested in test_hand_cash_flows).
+A `start` commitment forces the hall in t = 1 (online in t = 3); with tau = 4 it is online
 in t = 6 and has only two quarters of rent in the horizon (it never pays back).
 """
 
@@ -48,7 +49,7 @@ def forced_hall(tau: int) -> Portfolio:
         options=[option("dlc", capex_musd_per_it_mw=2.0, lead_quarters=2, pue=1.25,
                         cooling_mw_per_it_mw=1.0, lease_usd_per_kw_month=300.0)],
         horizon=T, discount_rate=0.10, hashprice=50.0, tax_rate=0.25, depreciation_years=1.25,
-        terminal_value="multiple", terminal_multiple=2.0,
+        terminal_value="multiple", terminal_multiple=2.0, terminal_value_tax="untaxed",
         commitments=[{"site": "A", "option": "dlc", "quarter": tau, "halls": 1,
                       "action": "start"}])
 
@@ -176,7 +177,8 @@ def test_a_conversion_that_never_pays_back() -> None:
 
 def test_conversion_npv_on_the_sample() -> None:
     """On the sample (its greedy plan, to keep the test fast): conversion NPV = NPV - the NPV of
-    the portfolio never converted, which mines min(mining_mw, grid_mw) where the margin pays."""
+    the portfolio never converted, which mines min(mining_mw, grid_mw - the MW its halls begun
+    before the plan reserve) where the margin pays."""
     pf = load_portfolio(SAMPLE)
     econ = build_economics(pf)
     greedy = greedy_plan(econ)
@@ -186,8 +188,10 @@ def test_conversion_npv_on_the_sample() -> None:
     base = mining_only(econ)
     assert base is not None
     lim = econ.rules.limits
+    begun = econ.rules.usage(base).reserved_mw  # the signed halls begun in 2025
+    assert begun.sum() > 0
     assert np.array_equal(base.mining, np.where(econ.mining_value > 0, np.minimum(
-        lim.mining_mw, lim.grid_mw)[:, None], 0.0))  # the sample has no mining floor
+        lim.mining_mw[:, None], lim.grid_mw[:, None] - begun), 0.0))  # no mining floor
     base_npv = evaluate(econ, base).npv
     assert metrics.loc["conversion_npv_musd", "value"] == pytest.approx(
         greedy.valuation.npv - base_npv, rel=REL)
@@ -219,7 +223,9 @@ def test_conversion_metrics_in_summary_console_and_cash_flows(  # type: ignore[n
     ws = wb["Summary"]
     names = [ws.cell(r, 1).value for r in range(2, 2 + 1 + len(METRIC_NAMES))]
     assert names == ["npv_musd", *METRIC_NAMES]
-    assert names[-len(CONVERSION_METRIC_NAMES):] == CONVERSION_METRIC_NAMES
+    # The headline (docs/economics.md, "Board-ready finance"): NPV, equity NPV, then the
+    # conversion's rows.
+    assert names[2:2 + len(CONVERSION_METRIC_NAMES)] == CONVERSION_METRIC_NAMES
     rows = {ws.cell(r, 1).value: r for r in range(2, 40)}
     assert ws.cell(rows["conversion_irr"], 2).number_format.endswith("%")
     # Recompute it as Excel's =IRR() would, from the CashFlows column.

@@ -8,7 +8,8 @@ lease, renewal probability 0.6 with 2 vacant quarters; the tenant funds 25% of K
 1.5 quarters of rent; GPUs of $1M/MW IT with a 0.5-year (2-quarter) life. Settings: 8
 quarters, r = 10%, equity rate 15%, tax 20%, depreciation 1.1 years, debt 50% loan-to-cost at
 8% over 0.5 years (2 quarterly payments), terminal value contracted, objective equity NPV,
-budget basis equity.
+budget basis equity, terminal value untaxed (the taxed contracted value is worked by hand in
+tests/test_finance_hand.py).
 
 The hall starts in t = 1, is online in t = 3 (q0); its lease expires at q0 + 3 = 6, so 40% of it
 is vacant in t = 6, 7; the term running at T-1 = 7 ends at 9 (exclusive): the contracted TV is
@@ -34,7 +35,7 @@ T = 8
 def deal_portfolio(**settings: object) -> Portfolio:
     given = dict(tax_rate=0.2, depreciation_years=1.1, terminal_value="contracted",
                  debt_ltc=0.5, debt_rate=0.08, debt_tenor_years=0.5, equity_discount_rate=0.15,
-                 objective="equity_npv", budget_basis="equity")
+                 objective="equity_npv", budget_basis="equity", terminal_value_tax="untaxed")
     given.update(settings)
     return make_portfolio(
         sites=[site("A", grid_mw=30.0, mining_mw=30.0, halls=1, hall_it_mw=10.0,
@@ -262,13 +263,20 @@ def test_the_plan_reports_the_hand_numbers() -> None:
     # depreciation (no mining), its contracted TV in T-1.
     own = [RENT[t] + PREPAYMENT[t] - OPEX[t] - POWER[t] - CAPEX[t]
            - 0.2 * (RENT[t] - OPEX[t] - POWER[t] - DEPRECIATION[t]) for t in range(T)]
-    own[-1] += TV
-    # These flows (0, -0.75, -7.5, -10.4, 1.9, -5.8, 3.1, -4.2) lose money at any rate: the
-    # start has no IRR, and its Decisions cell is blank.
-    assert irr(np.array(own)).note == "no IRR: no discount rate makes the NPV zero"
+    lump = [*own[:-1], own[-1] + TV]
+    # With its contracted TV as one lump in T-1 these flows (0, -0.75, -7.5, -10.4, 1.9, -5.8,
+    # 3.1, -4.2 + TV) lose money at any rate. Its lease-life flows instead run the contracted
+    # NOI of u = 8 in its own quarter (untaxed here): the IRR, MOIC and payback read them.
+    assert irr(np.array(lump)).note == "no IRR: no discount rate makes the NPV zero"
+    life = np.array([*own, RENT[8] - OPEX[8] - POWER[8]])
     (rate,) = plan.decisions["irr"]
-    assert np.isnan(rate)
-    assert plan.decisions["payback_quarter"].isna().all()  # and never pays back
+    want = irr(life)
+    assert (np.isnan(rate) and want.annual is None) or rate == pytest.approx(want.annual)
+    (multiple,) = plan.decisions["moic"]
+    assert multiple == pytest.approx(life[life > 0].sum() / -life[life < 0].sum(), rel=REL)
+    (npv,) = plan.decisions["npv_musd"]
+    assert npv == pytest.approx(float(life @ np.array(DF)), rel=REL)
+    assert plan.decisions["payback_quarter"].isna().all()  # it never pays back
 
 
 def test_budget_use_is_the_owner_capex_under_the_capex_basis() -> None:
@@ -288,7 +296,8 @@ def test_blank_deal_columns_change_nothing_to_the_last_digit() -> None:
 
     from optimizer.inputs.validation import portfolio_from_tables
 
-    econ = build_economics(portfolio_from_tables(tiny_tables()))
+    tables = tiny_tables()  # tax 21%, a multiple TV, untaxed: the pre-deal formula
+    econ = build_economics(portfolio_from_tables(tables))
     for st in (econ.halls, econ.cooling, econ.power):
         noi = st.revenue - st.opex - st.ai_power
         tax = econ.tax_rate * (noi - st.depreciation)

@@ -87,9 +87,10 @@ NET = [MINING[t] + REVENUE[t] - OPEX[t] - AI_POWER[t] - CAPEX[t] - TAX[t] for t 
 NOI_LAST = REVENUE[7] - OPEX[7] - AI_POWER[7]
 DF = {"end": [1.1 ** (-(t + 1) / 4) for t in range(8)],
       "mid": [1.1 ** (-(t + 0.5) / 4) for t in range(8)]}
+# terminal_value_tax = taxed (the default): the multiple and Gordon values use after-tax NOI.
 TERMINAL = {"none": 0.0,
-            "multiple": 8.0 * 4 * NOI_LAST,
-            "gordon": 4 * NOI_LAST * (1 + 0.02) / (0.10 - 0.02)}
+            "multiple": 8.0 * 4 * NOI_LAST * (1 - 0.2),
+            "gordon": 4 * NOI_LAST * (1 - 0.2) * (1 + 0.02) / (0.10 - 0.02)}
 
 CASES = [("end", "multiple"), ("mid", "gordon"), ("end", "none"), ("mid", "multiple")]
 

@@ -138,14 +138,23 @@ def without_deal_terms(portfolio: Portfolio) -> Portfolio:
     for column, default in (("lease_term_years", np.nan), ("renewal_probability", 1.0),
                             ("vacancy_quarters", 4), ("tenant_capex_share", 0.0),
                             ("prepaid_quarters", 0.0), ("equipment_capex_musd_per_it_mw", 0.0),
-                            ("equipment_life_years", np.nan)):
+                            ("equipment_life_years", np.nan), ("opex_escalator", 0.0)):
         options[column] = default
-    sites = portfolio.sites.assign(flex_credit_usd_per_kw_year=0.0)
+    sites = portfolio.sites.assign(flex_credit_usd_per_kw_year=0.0,
+                                   mining_opex_usd_per_mw_year=0.0,
+                                   idle_power_value_usd_per_mw_year=0.0)
     settings = dataclasses.replace(
         portfolio.settings, terminal_value="multiple", debt_ltc=0.0, debt_rate=None,
         debt_tenor_years=None, equity_discount_rate=None, objective="project_npv",
-        budget_basis="capex")
-    return portfolio.replace(options=options, sites=sites, settings=settings)
+        budget_basis="capex", min_dscr=None)
+    # The budget was the owner's equity beside its debt: as a capex budget, scaled by
+    # 1 / (1 - debt_ltc), it buys what it bought.
+    ltc = float(portfolio.settings.debt_ltc or 0.0)
+    quarters = portfolio.quarters.assign(
+        budget_musd=portfolio.quarters["budget_musd"] / (1.0 - ltc)
+        if portfolio.settings.budget_basis == "equity" else portfolio.quarters["budget_musd"])
+    return portfolio.replace(options=options, sites=sites, settings=settings,
+                             quarters=quarters)
 
 
 def test_sample_workbook_plan_obeys_the_rules_and_is_valued_right() -> None:

@@ -94,7 +94,7 @@ def test_decisions_and_upgrades_rows_as_in_the_plan(report):
                 assert got[col] == pytest.approx(want[col])
     assert ws["C2"].value == "2027Q2" and ws["C2"].number_format == "@"
     assert ws["G2"].number_format == "#,##0.0"
-    assert "tDecisions" in ws.tables and ws.tables["tDecisions"].ref == "A1:J3"
+    assert "tDecisions" in ws.tables and ws.tables["tDecisions"].ref == "A1:L3"
     assert ws.freeze_panes == "A2"
     up = wb["Upgrades"]
     assert [c.value for c in up[1]] == UPGRADE_COLUMNS
@@ -357,7 +357,7 @@ def test_empty_plan_writes_and_reads_back(tmp_path):
     plan.upgrades = plan.upgrades.iloc[0:0]
     path = tmp_path / "empty.xlsx"
     write_report(plan, path)
-    assert load_workbook(path)["Decisions"].tables["tDecisions"].ref == "A1:J2"
+    assert load_workbook(path)["Decisions"].tables["tDecisions"].ref == "A1:L2"
     back = read_decisions(path)
     assert list(back.columns) == DECISION_COLUMNS and len(back) == 0
     assert commitments_from_report(make_portfolio(), path).commitments.empty

@@ -11,6 +11,7 @@ layer; the cumulative definitions hold at the plan's cumulative values; the obje
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,18 @@ def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
     }
 
 
+def _coverage_rows(econ: Economics, d: Decisions) -> Rows:
+    """{year index: k DS_y - CFADS_y} from the plan's valuation (not from the covenant's
+    coefficients): <= 0 when the covenant holds; no rows without min_dscr."""
+    cov = econ.rules.coverage
+    if cov is None:
+        return {}
+    v = evaluate(econ, d)
+    cfads, service = v.cfads.sum(axis=0), v.debt_service.sum(axis=0)
+    return {y: cov.min_dscr * service[cov.year_of == y].sum() - cfads[cov.year_of == y].sum()
+            for y in range(len(cov.years))}
+
+
 def _model_rows(con: pyo.Constraint) -> Rows:
     """{row key: body - upper} for <= rows, {key: lower - body} for >= rows, at the values."""
     out: Rows = {}
@@ -105,6 +118,14 @@ def _set_plan(m: pyo.ConcreteModel, econ: Economics, d: Decisions) -> None:
 def cases(draw: st.DrawFn) -> tuple[Portfolio, int]:
     """A portfolio (with optional commitments) and a seed for the random plans."""
     portfolio = draw(portfolios())
+    if draw(st.booleans()):  # the covenant, with debt, idle power and mining opex
+        sites = portfolio.sites.copy()
+        sites["idle_power_value_usd_per_mw_year"] = draw(st.sampled_from([0.0, 40_000.0]))
+        sites["mining_opex_usd_per_mw_year"] = draw(st.sampled_from([0.0, 90_000.0]))
+        settings_ = dataclasses.replace(
+            portfolio.settings, min_dscr=draw(st.sampled_from([0.5, 1.3])),
+            debt_ltc=draw(st.sampled_from([0.0, 0.6])), debt_rate=0.08, debt_tenor_years=1.0)
+        portfolio = portfolio.replace(sites=sites, settings=settings_)
     option = portfolio.option_names[0]
     rows = []
     if draw(st.booleans()):
@@ -156,6 +177,7 @@ def test_layer_usage_equals_every_pyomo_row(case: tuple[Portfolio, int]) -> None
     for d in random_plans(econ, seed, 4):
         _set_plan(model, econ, d)
         layer = _layer_rows(econ.rules, econ.rules.usage(d))
+        layer["debt_service_coverage"] = _coverage_rows(econ, d)
         assert set(layer) == families, "a registry family has no layer counterpart here"
         for component in families:
             rows = _model_rows(getattr(model, component))

@@ -103,13 +103,14 @@ def test_dropdowns_on_choice_and_bool_columns_only(template: Path) -> None:
     book = openpyxl.load_workbook(template)
     assert _dropdowns(book["Options"]) == {"J2": '"TRUE,FALSE"'}
     assert _dropdowns(book["SiteOptions"]) == {"C2": '"TRUE,FALSE"'}
-    assert _dropdowns(book["Commitments"]) == {"E2": '"start,exclude,not_before"'}
+    assert _dropdowns(book["Commitments"]) == {"E2": '"start,exclude,not_before"',
+                                               "F2": '"TRUE,FALSE"'}  # lease_signed
     assert _dropdowns(book["Scenarios"]) == {
         "B2": '"hashprice,lease,capex,budget,power_cost,discount_rate,lead_quarters,'
-              'ai_demand,debt_rate,renewal_probability,tenant_share"'}
+              'ai_demand,debt_rate,renewal_probability,tenant_share,min_dscr"'}
     assert _dropdowns(book["Sites"]) == {}
     # Rows a user adds get the dropdown too.
-    (dv,) = book["Commitments"].data_validations.dataValidation
+    dv, _signed = book["Commitments"].data_validations.dataValidation
     assert str(dv.sqref) == "E2:E1002"
     # Settings: on the value cells of the choice and bool keys.
     rows = {r[0].value: r[0].row for r in book["Settings"].iter_rows(min_row=2, max_col=1)}
@@ -119,6 +120,7 @@ def test_dropdowns_on_choice_and_bool_columns_only(template: Path) -> None:
         f"B{rows['budget_carryover']}": '"TRUE,FALSE"',
         f"B{rows['objective']}": '"project_npv,equity_npv"',
         f"B{rows['budget_basis']}": '"capex,equity"',
+        f"B{rows['terminal_value_tax']}": '"taxed,untaxed"',
     }
 
 

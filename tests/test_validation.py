@@ -337,7 +337,7 @@ def test_setting_given_twice() -> None:
     set_setting(tables, "mip_gap", 0.01)
     tables["Settings"].loc[len(tables["Settings"])] = ["MIP_GAP ", 0.02]
     message = errors_of(tables)
-    assert "Settings!A9 [key]: value 'MIP_GAP ': setting given twice (also Settings!A8)" \
+    assert "Settings!A10 [key]: value 'MIP_GAP ': setting given twice (also Settings!A9)" \
         in message
 
 
@@ -359,7 +359,7 @@ def test_terminal_value_needs_its_parameter() -> None:
     assert "[terminal_growth]: required when terminal_value is gordon" in errors_of(tables)
     set_setting(tables, "terminal_growth", 0.10)
     message = errors_of(tables)
-    assert ("Settings!B8 [terminal_growth]: value 0.1: must be below discount_rate (0.1)"
+    assert ("Settings!B9 [terminal_growth]: value 0.1: must be below discount_rate (0.1)"
             in message)
     set_setting(tables, "terminal_growth", 0.02)
     assert portfolio_from_tables(tables).settings.terminal_growth == 0.02
@@ -431,7 +431,7 @@ def test_commitments_frame() -> None:
     portfolio = portfolio_from_tables(tables)
     c = portfolio.commitments
     assert list(c.columns) == list(schema.COMMITMENTS.names)
-    assert c.loc[0].tolist() == ["Alpha", "dlc", "2027Q2", 2.0, "start"]
+    assert c.loc[0].tolist() == ["Alpha", "dlc", "2027Q2", 2.0, "start", False]  # not signed
     assert c.loc[1, "option"] is None and c.loc[1, "quarter"] is None
     assert math.isnan(c.loc[1, "halls"]) and c["halls"].dtype == float
     assert c.loc[2, "quarter"] == "2028Q1"

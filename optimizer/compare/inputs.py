@@ -27,7 +27,7 @@ family, in the fixed order of `FAMILIES`:
 7. ``lease terms``: Options lease_term_years, renewal_probability, vacancy_quarters,
    tenant_capex_share, prepaid_quarters.
 8. ``financing``: Settings debt_ltc, debt_rate, debt_tenor_years, equity_discount_rate,
-   budget_basis.
+   budget_basis, min_dscr (the debt service coverage covenant).
 9. ``commitments``: the Commitments table, whole.
 10. ``other``: everything else (discount rate, tax, terminal value, lead times, opex, halls,
    mining fleet, earliest starts, AI demand and start caps, mining floor, equipment, flex
@@ -103,9 +103,10 @@ FAMILIES: tuple[Family, ...] = (
     Family("lease terms", "lease terms, renewals, tenant capex share and prepayments",
            {"Options": ("lease_term_years", "renewal_probability", "vacancy_quarters",
                         "tenant_capex_share", "prepaid_quarters")}),
-    Family("financing", "project debt, the equity discount rate and the budget basis",
+    Family("financing", "project debt, its covenant, the equity discount rate and the budget "
+           "basis",
            settings=("debt_ltc", "debt_rate", "debt_tenor_years", "equity_discount_rate",
-                     "budget_basis")),
+                     "budget_basis", "min_dscr")),
     Family("commitments", "commitments (starts locked, exclusions, not-before dates)",
            commitments=True),
     Family("other", "everything else (discount rate, tax, terminal value, lead times, opex, "

@@ -204,6 +204,16 @@ SETTINGS = Table(
                "range over them. Blank = the larger of the plan's gap and 0.5%.",
                required=False, default=None, ge=0.0, lt=1.0, typical=(0.0, 0.05),
                example=None),
+        Column("terminal_value_tax", "choice", "",
+               "Whether the terminal value is taxed: taxed uses after-tax NOI (contracted: "
+               "each quarter's NOI less tax on NOI less the depreciation still running); "
+               "untaxed keeps the pre-tax NOI.", required=False, default="taxed",
+               choices=("taxed", "untaxed"), example="taxed"),
+        Column("min_dscr", "number", "x",
+               "Debt service coverage covenant: in every calendar year, CFADS >= min_dscr x "
+               "debt service (a year without debt service needs CFADS >= 0); blank = none.",
+               required=False, default=None, gt=0.0, le=100.0, typical=(1.0, 3.0),
+               example=None),
     ),
 )
 
@@ -260,6 +270,16 @@ SITES = Table(
                "Demand-response / curtailment credits earned per kW of miners run (lost on the "
                "miners a conversion displaces).", required=False, default=0.0, ge=0.0,
                le=1000.0, example=0),
+        Column("mining_opex_usd_per_mw_year", "number", "$/MW-year",
+               "Non-power cost of running a MW of miners for a year (staff, repairs, pool fees, "
+               "fleet replacement spread over its life), charged on the MW run.",
+               required=False, default=0.0, ge=0.0, le=10_000_000.0,
+               typical=(0.0, 1_000_000.0), example=0),
+        Column("idle_power_value_usd_per_mw_year", "number", "$/MW-year",
+               "What a MW of grid power earns when neither miners nor halls use it (power "
+               "resale, demand response, capacity payments); taxed like revenue.",
+               required=False, default=0.0, ge=0.0, le=10_000_000.0,
+               typical=(0.0, 1_000_000.0), example=0),
     ),
 )
 
@@ -313,6 +333,9 @@ OPTIONS = Table(
                "Life of the equipment, its depreciation life and replacement interval "
                "(whole quarters; required with equipment_capex_musd_per_it_mw).",
                required=False, default=None, gt=0.0, le=30.0, example=None),
+        Column("opex_escalator", "number", "per year",
+               "Yearly escalation of the hall's opex from delivery, as the lease escalates.",
+               required=False, default=0.0, ge=0.0, le=0.5, example=0.0),
     ),
 )
 
@@ -375,6 +398,10 @@ COMMITMENTS = Table(
                required=False, default=None, ge=1, le=1_000, example=1),
         Column("action", "choice", "", "start, exclude or not_before.",
                choices=("start", "exclude", "not_before"), example="start"),
+        Column("lease_signed", "bool", "",
+               "TRUE on a start whose halls' leases are signed on its option's terms (the "
+               "contract modelled as its own option, with lease_term_years): counted in the "
+               "contracted backlog.", required=False, default=False, example=False),
     ),
 )
 
@@ -387,7 +414,7 @@ SCENARIOS = Table(
         Column("parameter", "choice", "", "What the row changes.",
                choices=("hashprice", "lease", "capex", "budget", "power_cost", "discount_rate",
                         "lead_quarters", "ai_demand", "debt_rate", "renewal_probability",
-                        "tenant_share"), example="hashprice"),
+                        "tenant_share", "min_dscr"), example="hashprice"),
         Column("value", "number", "",
                "New value (absolute; for lead_quarters, quarters added or removed); or give a "
                "multiplier.",

@@ -608,6 +608,7 @@ class _Validator:
         if commitments is not None:
             self._references(commitments, site_names, option_names)
             self._commitments(commitments, sites, options, site_options)
+            self._signed_leases(commitments, options)
         return {"settings": settings, "sites": sites, "options": options,
                 "site_options": site_options, "quarters": quarters,
                 "commitments": commitments, "scenarios": scenarios}
@@ -823,6 +824,39 @@ class _Validator:
                     i, "halls", total,
                     f"committed starts at {site} total {total} halls, more than its "
                     f"{site_row['halls']} halls (Sites)"))
+
+
+    def _signed_leases(self, rows: _Rows, options: _Rows | None) -> None:
+        """lease_signed: only on a `start` row, naming its option (the signed contract modelled
+        as its own option), and that option needs lease_term_years (the backlog runs to the end
+        of the first term)."""
+        terms = {}
+        if options is not None:
+            terms = {r["option"]: r["lease_term_years"] for i, r in enumerate(options.records)
+                     if options.ok(i, "option") and r["lease_term_years"] is not _BAD}
+        for i, rec in enumerate(rows.records):
+            if not rows.ok(i, "lease_signed") or rec["lease_signed"] is not True:
+                continue
+            action = rec["action"]
+            if action is _BAD:
+                continue
+            if action != "start":
+                self.problems.append(rows.problem(
+                    i, "lease_signed", rec["lease_signed"],
+                    f"lease_signed only goes with action start, not {action}; leave blank or "
+                    "FALSE"))
+                continue
+            option = rec["option"]
+            if option is None:
+                self.problems.append(rows.problem(
+                    i, "option", None,
+                    "blank, but lease_signed is TRUE: a signed start names its option (the "
+                    "contract modelled as its own option)"))
+            elif option is not _BAD and option in terms and terms[option] is None:
+                self.problems.append(rows.problem(
+                    i, "lease_signed", rec["lease_signed"],
+                    f"the signed start's option {option} has no lease_term_years (Options); "
+                    "a signed lease needs its term for the contracted backlog"))
 
 
 def _whole_quarters(years: float) -> bool:

@@ -55,7 +55,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from models.economics import Economics, build_economics, objective_npv
+from models.economics import Economics, build_economics, displaced_mining_value, objective_npv
 from models.errors import InfeasibleError, NoSolutionError
 from models.portfolio import Portfolio
 from models.quarters import add_quarters, quarter_ordinal
@@ -140,12 +140,11 @@ def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
     upgrades), and its NPV net of displaced mining and of the upgrades it needs ($M)."""
     pf, rules = econ.portfolio, econ.rules
     lim = rules.limits
-    grid, mining = float(lim.grid_mw[s]), float(lim.mining_mw[s])
+    grid = float(lim.grid_mw[s])
     base_cooling = float(lim.cooling_mw[s])
     up_mw = float(rules.upgrades.site_mw[s])
     module_mw = float(rules.modules.site_mw[s])
     max_modules = int(lim.max_modules[s])
-    positive = np.maximum(econ.mining_value[s], 0.0)
     halls, rows = econ.halls, []
     for c in np.flatnonzero((halls.site == s) & (halls.tau >= 0)):
         o, tau, q0 = int(halls.option[c]), int(halls.tau[c]), int(halls.online[c])
@@ -165,8 +164,7 @@ def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
             if n <= max_modules and k is not None:
                 cooling_ok = True
                 value += n * float(econ.cooling.value[k])
-        displaced_mw = min(mining, grid) - min(mining, max(0.0, avail - need_power))
-        displaced = displaced_mw * float(positive[tau:].sum())
+        displaced = float(displaced_mining_value(econ, np.array([c]), np.array([avail]))[0])
         rows.append({"candidate": int(c), "option": pf.option_names[o], "tau": tau,
                      "power_ok": power_ok, "cooling_ok": cooling_ok,
                      "net_musd": value - displaced, "hall_musd": float(halls.value[c]),
@@ -423,7 +421,10 @@ def timing_value(plan: Plan) -> pd.DataFrame:
               "the limits allow" + ("" if math.isfinite(early) else "; breaks a limit")),
              ("never convert (mining only)", never, never_halls,
               "keep mining" + committed + ("" if math.isfinite(never) else
-                                           "; the commitments break a limit"))]
+                                           "; the commitments break a limit")
+              + ("; Summary's conversion_npv_musd measures against the portfolio never "
+                 "converted without these committed halls (mining_only)" if never_halls
+                 else "; the baseline of Summary's conversion_npv_musd"))]
     if plan.status != Status.OPTIMAL and math.isfinite(plan.bound_musd):
         rows.append(("best possible (the solver's proven bound)", plan.bound_musd, None,
                      timing_worth(plan, early)))

@@ -72,14 +72,15 @@ def build_workbook(plan: Plan) -> Workbook:
     summary = wb.active
     summary.title = "Summary"
     sheets: dict[str, Worksheet] = {"Summary": summary}
-    for name in ("Decisions", "Upgrades", "Schedule", "CashFlows", "Annual", "Sites",
-                 "Capacity", "Constraints", "ChartData"):
+    for name in ("Decisions", "Upgrades", "Schedule", "CashFlows", "Annual", "SourcesUses",
+                 "Sites", "Capacity", "Constraints", "ChartData"):
         sheets[name] = wb.create_sheet(name)
     decisions_sheet(sheets["Decisions"], plan)
     upgrades_sheet(sheets["Upgrades"], plan)
     schedule_sheet(sheets["Schedule"], plan)
     cash_rows = cash_flows_sheet(sheets["CashFlows"], plan)
     annual_sheet(sheets["Annual"], plan)
+    sources_uses_sheet(sheets["SourcesUses"], plan)
     sites_sheet(sheets["Sites"], plan)
     capacity_sheet(sheets["Capacity"], plan)
     constraints_sheet(sheets["Constraints"], plan)
@@ -319,6 +320,21 @@ def annual_sheet(ws: Worksheet, plan: Plan) -> None:
     fit_widths(ws, rows=range(1, last + 1))
 
 
+def sources_uses_sheet(ws: Worksheet, plan: Plan) -> None:
+    """One row per line, one column per calendar year and `total` (docs/economics.md,
+    "Sources and uses"); total sources = total uses in every column."""
+    frame = plan.sources_uses if plan.sources_uses is not None else pd.DataFrame(
+        {"line": []})
+    last = write_frame(ws, frame, "tSourcesUses",
+                       formats={c: MONEY for c in frame.columns if c != "line"})
+    put(ws.cell(last + 2, 1), "Uses: hall capex gross (the owner's and the tenant-funded share; "
+        "equipment apart), cooling modules, power upgrades, equipment. Sources: tenant funding, "
+        "debt draws, equity (owner capex less debt draws). Memo: prepayments received (inside "
+        "net on CashFlows, not a source of capex here) and CFADS.")
+    ws.freeze_panes = "B2"
+    fit_widths(ws, rows=range(1, last + 1))
+
+
 def sites_sheet(ws: Worksheet, plan: Plan) -> None:
     """Per site: MW, halls converted of those available, options used, first start, NPV and
     the power and cooling headroom in the last quarter."""
@@ -346,6 +362,10 @@ def sites_sheet(ws: Worksheet, plan: Plan) -> None:
             if c is not None else None,
         })
     frame = pd.DataFrame(rows)
+    if plan.site_returns is not None:  # the site less itself never converted
+        returns = plan.site_returns.reindex(pf.site_names)
+        for col in returns.columns:
+            frame[col] = returns[col].to_numpy()
     last = write_frame(ws, frame, "tSites", formats={"first_start": TEXT})
     total = last + 1
     put(ws.cell(total, 1), "total").font = BOLD

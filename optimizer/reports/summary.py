@@ -18,6 +18,7 @@ from typing import TypeGuard
 
 import pandas as pd
 
+from models.portfolio import Settings
 from optimizer.money import money
 from optimizer.plan import MINING_INCOME, Plan
 from optimizer.solve.status import Status
@@ -172,8 +173,7 @@ def headline_metrics(plan: Plan) -> list[Metric]:
     total_halls = int(pf.sites["halls"].sum()) if len(pf.sites) else 0
     solve_s = plan.timings.get("solve")
     return [
-        Metric("npv_musd", plan.npv_musd, "$M", "net present value of the plan, terminal value "
-               "included"),
+        Metric("npv_musd", plan.npv_musd, "$M", npv_note(s)),
         *deal_metrics(plan),
         Metric("status", plan.status, "", solve_outcome(plan)),
         Metric("termination", plan.termination, "", "why the solver stopped"),
@@ -209,6 +209,18 @@ def headline_metrics(plan: Plan) -> list[Metric]:
         Metric("highspy_version", _version("highspy"), "", ""),
         Metric("created_utc", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), "", ""),
     ]
+
+
+def npv_note(s: Settings) -> str:
+    """The first Summary row's note: project flows, pre-tax or after tax at X%, terminal value
+    in (taxed or untaxed) or none (docs/economics.md, "Board-ready finance")."""
+    taxed = f"after tax at {s.tax_rate:.0%}" if s.tax_rate > 0 else "pre-tax (tax_rate 0)"
+    if s.terminal_value == "none":
+        tv = "no terminal value"
+    else:
+        tv = (f"terminal value in ({s.terminal_value}, "
+              f"{'taxed' if s.terminal_value_tax == 'taxed' and s.tax_rate > 0 else 'untaxed'})")
+    return f"net present value of the plan: project cash flows {taxed}, {tv}"
 
 
 def deal_metrics(plan: Plan) -> list[Metric]:
@@ -433,6 +445,8 @@ def _format_value(m: Metric) -> str:
         return f"{m.value:,.0f} {m.unit}"
     if m.unit == "s":
         return f"{m.value:.2f} s"
+    if m.unit == "x" and isinstance(m.value, int | float):
+        return f"{m.value:.2f}x"
     return f"{m.value}"
 
 
@@ -441,7 +455,9 @@ _TEXT_METRICS = ("npv_musd", "status", "best_bound_musd", "uplift_vs_greedy_musd
 # The deal metrics, printed after those when the plan has them (blank ones with their reason).
 _TEXT_DEAL_METRICS = ("equity_npv_musd", "project_irr", "equity_irr", "payback_quarter",
                       "conversion_irr", "conversion_equity_irr", "conversion_payback_quarter",
-                      "conversion_npv_musd", "npv_beyond_horizon_share")
+                      "conversion_npv_musd", "npv_beyond_horizon_share", "conversion_moic",
+                      "min_dscr", "refinancing_musd", "contracted_backlog_musd",
+                      "contracted_npv_share")
 
 
 def _table(frame: pd.DataFrame) -> str:

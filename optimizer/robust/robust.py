@@ -878,6 +878,12 @@ def _over_futures(rows: pd.DataFrame) -> pd.Series:
            "irr": (float(w[has_irr] @ irr[has_irr]) / w[has_irr].sum()
                    if has_irr.any() else np.nan),
            "payback_quarter": None}
+    if "moic" in rows:  # weighted over the futures where it exists, as the IRR
+        multiple = rows["moic"].to_numpy(float)
+        has = np.isfinite(multiple)
+        out["moic"] = float(w[has] @ multiple[has]) / w[has].sum() if has.any() else np.nan
+    if "lease_signed" in rows:  # a commitment: the same in every future
+        out["lease_signed"] = bool(rows["lease_signed"].astype(bool).any())
     if "payback_quarter" in rows:
         quarters = rows["payback_quarter"].tolist()
         order = sorted(range(len(quarters)),

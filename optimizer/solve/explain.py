@@ -155,6 +155,11 @@ def _describe(econ: Economics, component: str, key: Key, amount: float, last: in
                 f"{row['quarter']} cannot be honoured; {amount:,.0f} fewer hall(s) would fit.")
     if component == "halls_per_site":
         return f"Halls at {sites[key]}: {amount:,.0f} more halls than the site has are committed."
+    if component == "debt_service_coverage" and econ.rules.coverage is not None:
+        cov = econ.rules.coverage
+        return (f"Debt service coverage in {cov.years[int(key)]}: CFADS falls "
+                f"{amount:,.1f} {unit} short of min_dscr ({cov.min_dscr:g}) x debt service "
+                "(lower min_dscr or debt_ltc, or lengthen debt_tenor_years).")
     if component == "hall_starts_cap":
         return (f"Hall starts in {labels[key]}: {amount:,.0f} more starts than max_hall_starts "
                 "are committed.")

@@ -15,7 +15,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.decisions import Decisions
-from models.economics import Economics, Valuation, dispatch_mining, evaluate
+from models.economics import (
+    Economics,
+    Valuation,
+    dispatch_mining,
+    evaluate,
+    hall_net_values,
+)
 
 
 @dataclass
@@ -38,7 +44,8 @@ class GreedyPlan:
 def greedy_plan(econ: Economics) -> GreedyPlan | None:
     """The greedy plan, or None if even the commitments cannot be placed feasibly."""
     score = start_scores(econ)
-    order = [int(c) for c in np.argsort(-score) if score[c] > 0]
+    # Halls begun before the plan are fixed at their committed number: never add to them.
+    order = [int(c) for c in np.argsort(-score) if score[c] > 0 and econ.halls.tau[c] >= 0]
     return finish(econ, fill(commitments_placed(econ), order))
 
 
@@ -71,16 +78,32 @@ def finish(econ: Economics, state: GreedyState) -> GreedyPlan | None:
     if mining is None or not state.feasible:
         return None
     decisions = Decisions(state.halls, state.modules, state.upgrades, mining)
-    return GreedyPlan(decisions, evaluate(econ, decisions))
+    valuation = evaluate(econ, decisions)
+    if not covenant_holds(econ, valuation):
+        return None
+    return GreedyPlan(decisions, valuation)
+
+
+def covenant_holds(econ: Economics, valuation: Valuation) -> bool:
+    """The debt service coverage covenant (Settings min_dscr) in every calendar year of a
+    valued plan: sum CFADS >= min_dscr x sum debt service (True without a covenant)."""
+    cov = econ.rules.coverage
+    if cov is None:
+        return True
+    cfads, service = valuation.cfads.sum(axis=0), valuation.debt_service.sum(axis=0)
+    for y in range(len(cov.years)):
+        inside = cov.year_of == y
+        short = cov.min_dscr * service[inside].sum() - cfads[inside].sum()
+        if short > 1e-7 * max(1.0, abs(cfads[inside]).sum()):
+            return False
+    return True
 
 
 def start_scores(econ: Economics) -> np.ndarray:
-    """NPV per $ of capex of one hall, net of the after-tax mining margin its power displaces."""
-    halls, rules = econ.halls, econ.rules.halls
-    t = np.arange(econ.horizon)[None, :]
-    displaced = np.where(t >= rules.grid_from[:, None],
-                         np.maximum(econ.mining_value[halls.site], 0.0), 0.0).sum(axis=1)
-    net = halls.value - rules.grid_mw * displaced
+    """NPV per $ of capex of one hall, net of the mining it displaces
+    (`models.economics.hall_net_values`, the definition Why-not reads too)."""
+    halls = econ.halls
+    net = hall_net_values(econ)
     capex = econ.hall_capex[halls.site, halls.option]
     budget = econ.rules.halls.budget
     if budget is not halls.capex or halls.tenant_capex.any() or (

@@ -116,6 +116,17 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
             warnings.append("The greedy ranking found no feasible plan to compare with.")
     if method == "auto":
         method = auto_method(len(portfolio.sites), mip_start is not None)
+    if method == "decomposition" and (econ.rules.coverage is not None
+                                      or econ.objective_constant != 0):
+        # The covenant couples every site in every year, and the idle-power value puts a
+        # constant in the objective; the decomposition's site pricing and master know neither
+        # (its master prices the budget, demand, start and floor rows), so the whole model is
+        # solved instead.
+        why = ("min_dscr couples the sites in every year" if econ.rules.coverage is not None
+               else "the idle-power value is not in the site decomposition")
+        warnings.append(f"{why}: solved as one model (neighbourhood) instead of by site "
+                        "decomposition.")
+        method = "neighbourhood"
     trace: list[tuple[float, float, float]] = []  # (wall seconds, bound, NPV) as HiGHS goes
     solve_began = time.perf_counter()
 

@@ -16,6 +16,8 @@ new Portfolio (`Portfolio.replace`, new frames; the base is never edited). Param
 - ``lead_quarters``: value = quarters added (+) or removed (-) to the build time of every
   option or of one; a multiplier scales it (rounded). Changes the model's structure.
 - ``debt_rate``: value (per year) or multiplier of Settings debt_rate (needs debt_ltc > 0).
+- ``min_dscr``: value (x) or multiplier of Settings min_dscr, the debt service coverage
+  covenant (a multiplier needs a covenant in the workbook; a value sets one).
 - ``renewal_probability`` / ``tenant_share``: the Options column renewal_probability /
   tenant_capex_share of every option or of one, multiplier or value; the result is kept in its
   range (renewal at most 1, tenant share at most `MAX_TENANT_SHARE`), as a tornado's +20% of a
@@ -53,6 +55,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "power_cost": ("site",), "discount_rate": (), "lead_quarters": ("option",),
     "ai_demand": (), "grid_mw": ("site",), "halls": ("site",),
     "debt_rate": (), "renewal_probability": ("option",), "tenant_share": ("option",),
+    "min_dscr": (),
 }
 # Drivers a tornado or grid varies, with the default tornado levels (multipliers, or quarters
 # added for lead_quarters).
@@ -61,6 +64,7 @@ DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "power_cost": (0.8, 1.2), "budget": (0.8, 1.2), "discount_rate": (0.8, 1.2),
     "lead_quarters": (-1, 1), "ai_demand": (0.8, 1.2),
     "debt_rate": (0.8, 1.2), "renewal_probability": (0.8, 1.2), "tenant_share": (0.8, 1.2),
+    "min_dscr": (0.8, 1.2),
 }
 MAX_TENANT_SHARE = 0.99  # tenant_capex_share must stay below 1 (the owner funds something)
 # Deal drivers -> (Options column, upper bound) for the option-level ones.
@@ -199,6 +203,10 @@ def apply_change(p: Portfolio, change: Change) -> Portfolio:
         rate = float(p.settings.debt_rate or 0.0)
         new_rate = float(_scaled(pd.Series([rate]), change).iloc[0])
         return p.replace(settings=dataclasses.replace(p.settings, debt_rate=new_rate))
+    if name == "min_dscr":
+        base = float(p.settings.min_dscr or 0.0)
+        new = float(_scaled(pd.Series([base]), change).iloc[0])
+        return p.replace(settings=dataclasses.replace(p.settings, min_dscr=new))
     if name in _DEAL_OPTION_COLUMN:
         column, top = _DEAL_OPTION_COLUMN[name]
         options = p.options.copy()
@@ -276,6 +284,12 @@ def change_problems(p: Portfolio, change: Change) -> list[tuple[str, object, str
     elif name == "debt_rate" and not (0.0 <= (amount if change.mode == "value" else
                                               float(p.settings.debt_rate or 0) * amount) < 1.0):
         out.append((column, change.amount, "a debt rate (per year) >= 0 and < 1"))
+    elif name == "min_dscr" and change.mode == "multiplier" and p.settings.min_dscr is None:
+        out.append(("parameter", name, "a driver of this workbook: it has no covenant (Settings "
+                    "min_dscr blank); give a value instead of a multiplier"))
+    elif name == "min_dscr" and not (amount if change.mode == "value" else
+                                     float(p.settings.min_dscr or 0) * amount) > 0:
+        out.append((column, change.amount, "a covenant above 0 (min_dscr)"))
     elif name in _DEAL_OPTION_COLUMN and change.mode == "value" and not (
             0.0 <= amount <= _DEAL_OPTION_COLUMN[name][1]):
         out.append((column, change.amount,
@@ -386,13 +400,15 @@ def _deal_driver_moves(p: Portfolio, driver: str) -> bool:
     if driver == "tenant_share":
         return ("tenant_capex_share" in p.options.columns
                 and (p.options["tenant_capex_share"].fillna(0) > 0).any())
+    if driver == "min_dscr":
+        return p.settings.min_dscr is not None
     return True
 
 
 def active_drivers(p: Portfolio) -> list[str]:
     """Drivers that move something in this portfolio (no budget driver without a budget, no
     debt rate without debt, no renewal driver without lease terms, no tenant share without
-    tenant funding)."""
+    tenant funding, no covenant driver without min_dscr)."""
     q = p.quarters
     return [d for d in DEFAULT_RANGES
             if not (d in _QUARTER_COLUMN and not q[_QUARTER_COLUMN[d]].notna().any())

@@ -38,7 +38,7 @@ from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.budget import RunBudget, cut_short
-from optimizer.solve.frames import constraint_rows
+from optimizer.solve.frames import constraint_rows, lender_coverage
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
@@ -158,7 +158,8 @@ def value_decisions(econ: Economics, builds: Decisions, notes: list[str]) -> Fix
         mining = np.where(econ.mining_value > 0, cap, 0.0)
     decisions = builds.with_mining(mining)
     valuation = evaluate(econ, decisions)
-    rows = constraint_rows(econ, econ.rules.usage(decisions))
+    rows = constraint_rows(econ, econ.rules.usage(decisions),
+                           lender_coverage(valuation, econ.portfolio.quarter_labels))
     breach = rows["slack"] < -BREACH_TOLERANCE * np.maximum(1.0, rows["limit"].abs())
     for family, group in rows[breach].groupby("family", sort=False):
         first = group.iloc[0]
@@ -208,6 +209,13 @@ def structure_key(econ: Economics) -> str:
             digest.update(pd.util.hash_pandas_object(frame[column], index=True)
                           .to_numpy().tobytes())
     digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.objective)).encode())
+    # The covenant's rows and the idle-power constant are written as numbers, not Params: a
+    # scenario that moves them gets its own model.
+    digest.update(repr(econ.objective_constant).encode())
+    cov = rules.coverage
+    if cov is not None:
+        for arr in (cov.hall, cov.modules, cov.upgrades, cov.mining, cov.base):
+            digest.update(np.ascontiguousarray(arr, dtype=float).tobytes())
     return digest.hexdigest()
 
 
