@@ -673,7 +673,6 @@ def firmness_text(plan: Plan) -> str:
                        f"{cost}")
     a = plan.alternatives
     if a is not None and len(a):
-
         out += ["", "Alternatives within the tolerance:"]
         for r in a.itertuples(index=False):
             if pd.isna(r.npv_musd):
