@@ -31,8 +31,9 @@ Units: MW, $M, quarters t = 0..T-1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -112,6 +113,32 @@ class UnitRules:
 
 
 @dataclass(frozen=True, eq=False)
+class Rows:
+    """The rows of one constraint family for one plan: each row's key (a site, a quarter, a
+    (site, quarter) pair, a year index or a commitment index, as the model indexes the
+    family), the plan's use, the limit and the sense: "<=" (used <= limit) or ">=" (used >=
+    limit), in the family's unit."""
+
+    keys: list[Any]
+    used: np.ndarray
+    limit: np.ndarray
+    sense: str
+
+    @property
+    def slack(self) -> np.ndarray:
+        """limit - used for "<=", used - limit for ">=": >= 0 where the row holds."""
+        return self.limit - self.used if self.sense == "<=" else self.used - self.limit
+
+    def holds(self, tolerance: float | np.ndarray = 0.0) -> bool:
+        """Every row holds to within `tolerance` (absolute, scalar or per row)."""
+        return bool((self.slack >= -np.asarray(tolerance)).all())
+
+    def excess(self) -> dict[Any, float]:
+        """{key: -slack}: how far each row is past its limit (<= 0 where it holds)."""
+        return dict(zip(self.keys, (-self.slack).tolist(), strict=True))
+
+
+@dataclass(frozen=True, eq=False)
 class Limits:
     """Per site (S,) and per quarter (T,) limits; NaN in a quarter array means no limit."""
 
@@ -130,6 +157,27 @@ class Limits:
     def budgeted(self) -> np.ndarray:
         """Quarters that have a budget."""
         return np.flatnonzero(np.isfinite(self.budget))
+
+    def budget_quarters(self, t: int) -> list[int]:
+        """The budgeted quarters whose use and budget the budget row of quarter t sums: t alone,
+        or with budget_carryover every budgeted quarter up to t (a blank budget quarter is
+        unlimited and its spend does not count against later quarters)."""
+        budgeted = self.budgeted.tolist()
+        return budgeted[: budgeted.index(t) + 1] if self.budget_carryover else [t]
+
+    def budget_rows(self, use: np.ndarray) -> Rows:
+        """The capital budget rows for a budget use `use` (T,) $M, one per budgeted quarter t:
+        the use of `budget_quarters(t)` <= their budget (`np.cumsum` with carryover)."""
+        budgeted = self.budgeted
+        used, limit = np.asarray(use, float)[budgeted], self.budget[budgeted]
+        if self.budget_carryover:
+            used, limit = np.cumsum(used), np.cumsum(limit)
+        return Rows(budgeted.tolist(), used, limit, "<=")
+
+    def quarter_rows(self, cap: np.ndarray, used: np.ndarray, sense: str) -> Rows:
+        """Rows of a per-quarter limit `cap` (T,) (NaN = no row): used_t `sense` cap_t."""
+        quarters = np.flatnonzero(np.isfinite(cap))
+        return Rows(quarters.tolist(), np.asarray(used, float)[quarters], cap[quarters], sense)
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,10 +198,20 @@ class Usage:
     budget_use: np.ndarray  # (T,) what counts against budget_musd, $M
     hall_starts: np.ndarray  # (T,) halls started in each quarter (in-plan starts)
     committed: np.ndarray  # (R,) halls started that each start commitment counts
+    cfads: np.ndarray  # (Y,) CFADS per calendar year, $M (empty without a covenant)
+    debt_service: np.ndarray  # (Y,) debt service per calendar year, $M (empty without one)
 
     @property
     def power_used(self) -> np.ndarray:
         return self.mining + self.reserved_mw
+
+
+class PerUnit(NamedTuple):
+    """One (units, Y) array per kind of start: halls, cooling modules, power upgrades."""
+
+    hall: np.ndarray
+    modules: np.ndarray
+    upgrades: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +235,14 @@ class CoverageRules:
     upgrades: np.ndarray  # (U, Y)
     mining: np.ndarray  # (S, T) CFADS of one MW mined
     base: np.ndarray  # (Y,) constant CFADS
+    cfads: PerUnit  # CFADS per unit and year, (C, Y), (K, Y), (U, Y)
+    service: PerUnit  # debt service per unit and year, likewise
+
+    def by_year(self, quarterly: np.ndarray) -> np.ndarray:
+        """(Y,) sums of a (T,) quarterly amount by calendar year."""
+        out = np.zeros(len(self.years))
+        np.add.at(out, self.year_of, quarterly)
+        return out
 
 
 def unit_cfads(starts: Starts, tax_rate: float) -> np.ndarray:
@@ -206,9 +272,14 @@ def coverage_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: 
     def per_year(starts: Starts) -> np.ndarray:
         return (unit_cfads(starts, st.tax_rate) - k * unit_debt_service(starts)) @ by_year
 
+    def parts(unit: Callable[[Starts], np.ndarray]) -> PerUnit:
+        return PerUnit(*(unit(starts) @ by_year for starts in (halls, cooling, power)))
+
     return CoverageRules(min_dscr=k, years=years, year_of=year_of, hall=per_year(halls),
                          modules=per_year(cooling), upgrades=per_year(power),
-                         mining=mining_cfads, base=base_cfads.sum(axis=0) @ by_year)
+                         mining=mining_cfads, base=base_cfads.sum(axis=0) @ by_year,
+                         cfads=parts(lambda starts: unit_cfads(starts, st.tax_rate)),
+                         service=parts(unit_debt_service))
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,7 +338,54 @@ class Rules:
             capex=d.halls @ h.capex + d.modules @ mod.capex + d.upgrades @ upg.capex,
             budget_use=d.halls @ h.budget + d.modules @ mod.budget + d.upgrades @ upg.budget,
             hall_starts=starts,
-            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]))
+            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]),
+            **self._coverage_usage(d))
+
+    def _coverage_usage(self, d: Decisions) -> dict[str, np.ndarray]:
+        """The plan's CFADS (mining and the constant included) and debt service by year."""
+        cov = self.coverage
+        if cov is None:
+            return {"cfads": np.zeros(0), "debt_service": np.zeros(0)}
+
+        def of(per: PerUnit) -> np.ndarray:
+            return d.halls @ per.hall + d.modules @ per.modules + d.upgrades @ per.upgrades
+
+        mined = cov.by_year((np.asarray(d.mining, float) * cov.mining).sum(axis=0))
+        return {"cfads": of(cov.cfads) + mined + cov.base, "debt_service": of(cov.service)}
+
+    def rows(self, u: Usage) -> dict[str, Rows]:
+        """Every constraint family's rows for the plan whose usage is `u`, by the name of the
+        model's component (`models.conversion.FAMILIES`, in its order); the layer has a row
+        for every key, also where the model leaves a row out because it always holds (a
+        site without candidates, a quarter without a cap's use, a mining floor of 0)."""
+        lim = self.limits
+        sites, horizon = range(self.n_sites), self.horizon
+        st_ = [(s, t) for s in sites for t in range(horizon)]
+        cov = self.coverage
+        years = list(range(len(cov.years))) if cov is not None else []
+        k = cov.min_dscr if cov is not None else 0.0
+        return {
+            "halls_per_site": Rows(list(sites), u.halls_started[:, -1], lim.halls.astype(float),
+                                   "<="),
+            "site_power": Rows(st_, u.power_used.ravel(), u.power_available.ravel(), "<="),
+            "site_cooling": Rows(st_, u.cooling_used.ravel(), u.cooling_available.ravel(),
+                                 "<="),
+            "cooling_module_limit": Rows(list(self.modules.sites), u.modules[self.modules.sites],
+                                         lim.max_modules[self.modules.sites].astype(float),
+                                         "<="),
+            "power_upgrade_once": Rows(list(self.upgrades.sites),
+                                       u.upgrades[self.upgrades.sites],
+                                       np.ones(len(self.upgrades.sites)), "<="),
+            "capital_budget": lim.budget_rows(u.budget_use),
+            "hall_starts_cap": lim.quarter_rows(lim.max_hall_starts, u.hall_starts, "<="),
+            "ai_demand_cap": lim.quarter_rows(lim.ai_demand_mw, u.ai_it_online.sum(axis=0),
+                                              "<="),
+            "mining_floor": lim.quarter_rows(lim.min_mining_mw, u.mining.sum(axis=0), ">="),
+            "debt_service_coverage": Rows(years, u.cfads, k * u.debt_service, ">="),
+            "start_commitments": Rows(list(range(len(self.commitments))), u.committed,
+                                      np.array([float(c.halls) for c in self.commitments]),
+                                      ">="),
+        }
 
 
 def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,

@@ -1,12 +1,13 @@
 """The rules' data layer (models/rules.py) is the model: for random plans, feasible or not, every
-row of the Pyomo model evaluated at the plan equals what `Rules.usage` says of it.
+row of the Pyomo model evaluated at the plan equals what `Rules.rows` says of it.
 
 Portfolios are drawn as in test_properties (1-2 sites and options, upgrades, budgets with and
 without carryover, caps, floors), with optional start commitments in the plan and before it.
 Plans are random units per candidate (often breaking limits) and random mining. Each family
 of the registry is compared row by row: body - bound in the model against used - limit in the
-layer; the cumulative definitions hold at the plan's cumulative values; the objective equals
-`evaluate`'s NPV. A family added to the registry without a layer counterpart here fails.
+layer (`Rules.rows`), the covenant's rows also against the plan's valuation; the cumulative
+definitions hold at the plan's cumulative values; the objective equals `evaluate`'s NPV. A
+family added to the registry without rows in the layer fails.
 """
 
 from __future__ import annotations
@@ -36,35 +37,9 @@ Rows = dict[Any, float]
 
 
 def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
-    """Per family, {row key: used - limit} (<= 0 when the row holds), from the layer only."""
-    lim = rules.limits
-    n_sites, horizon = rules.n_sites, rules.horizon
-    st_ = [(s, t) for s in range(n_sites) for t in range(horizon)]
-    budgeted = lim.budgeted
-    use = u.budget_use[budgeted]
-    if lim.budget_carryover:
-        budget_rows = np.cumsum(use) - np.cumsum(lim.budget[budgeted])
-    else:
-        budget_rows = use - lim.budget[budgeted]
-    it_online, mined = u.ai_it_online.sum(axis=0), u.mining.sum(axis=0)
-    quarters = range(horizon)
-    return {
-        "halls_per_site": {s: u.halls_started[s, -1] - lim.halls[s] for s in range(n_sites)},
-        "site_power": {k: u.power_used[k] - u.power_available[k] for k in st_},
-        "site_cooling": {k: u.cooling_used[k] - u.cooling_available[k] for k in st_},
-        "cooling_module_limit": {s: u.modules[s] - lim.max_modules[s]
-                                 for s in rules.modules.sites},
-        "power_upgrade_once": {s: u.upgrades[s] - 1.0 for s in rules.upgrades.sites},
-        "capital_budget": dict(zip(budgeted.tolist(), budget_rows, strict=True)),
-        "hall_starts_cap": {t: u.hall_starts[t] - lim.max_hall_starts[t] for t in quarters
-                            if np.isfinite(lim.max_hall_starts[t])},
-        "ai_demand_cap": {t: it_online[t] - lim.ai_demand_mw[t] for t in quarters
-                          if np.isfinite(lim.ai_demand_mw[t])},
-        "mining_floor": {t: lim.min_mining_mw[t] - mined[t] for t in quarters
-                         if np.isfinite(lim.min_mining_mw[t])},
-        "start_commitments": {i: c.halls - u.committed[i]
-                              for i, c in enumerate(rules.commitments)},
-    }
+    """Per family, {row key: used - limit for <=, limit - used for >=} (<= 0 when the row
+    holds), from the layer only (`Rules.rows`)."""
+    return {name: rows.excess() for name, rows in rules.rows(u).items()}
 
 
 def _coverage_rows(econ: Economics, d: Decisions) -> Rows:
@@ -177,7 +152,10 @@ def test_layer_usage_equals_every_pyomo_row(case: tuple[Portfolio, int]) -> None
     for d in random_plans(econ, seed, 4):
         _set_plan(model, econ, d)
         layer = _layer_rows(econ.rules, econ.rules.usage(d))
-        layer["debt_service_coverage"] = _coverage_rows(econ, d)
+        valued = _coverage_rows(econ, d)  # the covenant's rows by the valuation, too
+        assert set(valued) == set(layer["debt_service_coverage"])
+        for y, short in valued.items():
+            assert layer["debt_service_coverage"][y] == pytest.approx(short, abs=1e-9)
         assert set(layer) == families, "a registry family has no layer counterpart here"
         for component in families:
             rows = _model_rows(getattr(model, component))
