@@ -79,24 +79,21 @@ def finish(econ: Economics, state: GreedyState) -> GreedyPlan | None:
         return None
     decisions = Decisions(state.halls, state.modules, state.upgrades, mining)
     valuation = evaluate(econ, decisions)
-    if not covenant_holds(econ, valuation):
+    if not covenant_holds(econ, decisions, valuation):
         return None
     return GreedyPlan(decisions, valuation)
 
 
-def covenant_holds(econ: Economics, valuation: Valuation) -> bool:
+def covenant_holds(econ: Economics, decisions: Decisions, valuation: Valuation) -> bool:
     """The debt service coverage covenant (Settings min_dscr) in every calendar year of a
-    valued plan: sum CFADS >= min_dscr x sum debt service (True without a covenant)."""
-    cov = econ.rules.coverage
+    plan, the layer's rows (`Rules.rows`): CFADS_y >= min_dscr x debt service_y, to within
+    1e-7 of the year's quarterly |CFADS| by the valuation (True without a covenant)."""
+    rules = econ.rules
+    cov = rules.coverage
     if cov is None:
         return True
-    cfads, service = valuation.cfads.sum(axis=0), valuation.debt_service.sum(axis=0)
-    for y in range(len(cov.years)):
-        inside = cov.year_of == y
-        short = cov.min_dscr * service[inside].sum() - cfads[inside].sum()
-        if short > 1e-7 * max(1.0, abs(cfads[inside]).sum()):
-            return False
-    return True
+    scale = np.maximum(1.0, cov.by_year(np.abs(valuation.cfads.sum(axis=0))))
+    return rules.rows(rules.usage(decisions))["debt_service_coverage"].holds(1e-7 * scale)
 
 
 def start_scores(econ: Economics) -> np.ndarray:
@@ -141,16 +138,11 @@ class GreedyState:
     def power_left(self) -> np.ndarray:
         return self.power_available - self.reserved
 
-    def _budget_ok(self) -> bool:
-        lim = self.rules.limits
-        has = np.isfinite(lim.budget)
-        use, budget = self.budget_use[has], lim.budget[has]
-        if lim.budget_carryover:
-            return bool((np.cumsum(use) <= np.cumsum(budget) + 1e-9).all())
-        return bool((use <= budget + 1e-9).all())
-
     def _ok(self, s: int) -> bool:
-        """All constraints after a change at site s (site rows of s plus portfolio rows)."""
+        """All constraints after a change at site s: the site rows of s, then the budget and
+        quarterly caps as the rules layer writes them (`Limits.budget_rows`, `quarter_rows`),
+        then the mining floor by dispatching mining; the covenant is checked on the finished
+        plan (`covenant_holds`)."""
         lim = self.rules.limits
         if self.halls_used[s] > lim.halls[s] + 1e-9:
             return False
@@ -160,13 +152,10 @@ class GreedyState:
             return False
         if (self.cooling_need[s] > self.cooling_available[s] + 1e-9).any():
             return False
-        if not self._budget_ok():
-            return False
-        cap = np.isfinite(lim.ai_demand_mw)
-        if (self.it_online[cap] > lim.ai_demand_mw[cap] + 1e-9).any():
-            return False
-        cap = np.isfinite(lim.max_hall_starts)
-        if (self.starts[cap] > lim.max_hall_starts[cap] + 1e-9).any():
+        portfolio_rows = (lim.budget_rows(self.budget_use),  # the layer's rows
+                          lim.quarter_rows(lim.ai_demand_mw, self.it_online, "<="),
+                          lim.quarter_rows(lim.max_hall_starts, self.starts, "<="))
+        if not all(rows.holds(1e-9) for rows in portfolio_rows):
             return False
         return not (np.isfinite(lim.min_mining_mw).any()
                     and dispatch_mining(self.econ, self.power_left()) is None)
