@@ -211,3 +211,19 @@ def test_negative_budget_use_is_refused() -> None:
     """Budget rows must stay knapsacks over the start variables (positive coefficients)."""
     with pytest.raises(AssertionError, match="negative"):
         offset_table(np.array([0]), np.array([0]), np.array([[1.0, -0.5]]), 1, "x")
+
+
+def test_budget_rows_by_hand() -> None:
+    """Budget 10, blank, 5, 5 against a use of 12, 100, 1, 2 ($M): per quarter the first row is
+    2 over and the blank quarter has no row; carried over, the use to date 12, 13, 15 meets
+    the budget to date 10, 15, 20 (2 over, then 2 and 5 under)."""
+    econ = build_economics(portfolio_from_tables(tiny_tables()))
+    budget = np.array([10.0, np.nan, 5.0, 5.0])
+    use = np.array([12.0, 100.0, 1.0, 2.0])
+    for carry, excess, window in ((False, {0: 2.0, 2: -4.0, 3: -3.0}, [3]),
+                                  (True, {0: 2.0, 2: -2.0, 3: -5.0}, [0, 2, 3])):
+        lim = dataclasses.replace(econ.rules.limits, budget=budget, budget_carryover=carry)
+        rows = lim.budget_rows(use)
+        assert rows.excess() == pytest.approx(excess)
+        assert not rows.holds() and rows.holds(2.0)
+        assert lim.budget_quarters(3) == window
