@@ -31,8 +31,9 @@ Units: MW, $M, quarters t = 0..T-1.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -110,6 +111,11 @@ class UnitRules:
 
     def __len__(self) -> int:
         return len(self.site)
+
+    @cached_property
+    def site_set(self) -> frozenset[int]:
+        """`sites` as a set."""
+        return frozenset(self.sites)
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,39 +359,108 @@ class Rules:
         mined = cov.by_year((np.asarray(d.mining, float) * cov.mining).sum(axis=0))
         return {"cfads": of(cov.cfads) + mined + cov.base, "debt_service": of(cov.service)}
 
-    def rows(self, u: Usage) -> dict[str, Rows]:
+    def rows(self, u: Usage, families: Collection[str] | None = None,
+             sites: Sequence[int] | None = None) -> dict[str, Rows]:
         """Every constraint family's rows for the plan whose usage is `u`, by the name of the
-        model's component (`models.conversion.FAMILIES`, in its order); the layer has a row
-        for every key, also where the model leaves a row out because it always holds (a
-        site without candidates, a quarter without a cap's use, a mining floor of 0)."""
-        lim = self.limits
-        sites, horizon = range(self.n_sites), self.horizon
-        st_ = [(s, t) for s in sites for t in range(horizon)]
-        cov = self.coverage
-        years = list(range(len(cov.years))) if cov is not None else []
-        k = cov.min_dscr if cov is not None else 0.0
-        return {
-            "halls_per_site": Rows(list(sites), u.halls_started[:, -1], lim.halls.astype(float),
-                                   "<="),
-            "site_power": Rows(st_, u.power_used.ravel(), u.power_available.ravel(), "<="),
-            "site_cooling": Rows(st_, u.cooling_used.ravel(), u.cooling_available.ravel(),
-                                 "<="),
-            "cooling_module_limit": Rows(list(self.modules.sites), u.modules[self.modules.sites],
-                                         lim.max_modules[self.modules.sites].astype(float),
-                                         "<="),
-            "power_upgrade_once": Rows(list(self.upgrades.sites),
-                                       u.upgrades[self.upgrades.sites],
-                                       np.ones(len(self.upgrades.sites)), "<="),
-            "capital_budget": lim.budget_rows(u.budget_use),
-            "hall_starts_cap": lim.quarter_rows(lim.max_hall_starts, u.hall_starts, "<="),
-            "ai_demand_cap": lim.quarter_rows(lim.ai_demand_mw, u.ai_it_online.sum(axis=0),
-                                              "<="),
-            "mining_floor": lim.quarter_rows(lim.min_mining_mw, u.mining.sum(axis=0), ">="),
-            "debt_service_coverage": Rows(years, u.cfads, k * u.debt_service, ">="),
-            "start_commitments": Rows(list(range(len(self.commitments))), u.committed,
-                                      np.array([float(c.halls) for c in self.commitments]),
-                                      ">="),
-        }
+        model's component (`models.conversion.FAMILIES`, in its order; `FAMILY_ROWS`); the
+        layer has a row for every key, also where the model leaves a row out because it
+        always holds (a site without candidates, a quarter without a cap's use, a mining
+        floor of 0). `families`: only these families; `sites`: the per-site families' rows
+        of these sites only (a check after a change at one site)."""
+        at = range(self.n_sites) if sites is None else sites
+        return {name: rows(self, u, at) for name, rows in FAMILY_ROWS.items()
+                if families is None or name in families}
+
+    def first_broken(self, u: Usage, families: Sequence[str], sites: Sequence[int] | None = None,
+                     tolerance: float = 0.0) -> str | None:
+        """The first of `families`, in that order, with a row of `rows(u, ..., sites)` broken
+        by more than `tolerance`, or None if all hold (stops at the first broken family)."""
+        at = range(self.n_sites) if sites is None else sites
+        for name in families:
+            if not FAMILY_ROWS[name](self, u, at).holds(tolerance):
+                return name
+        return None
+
+
+# ---- each constraint family's rows: (rules, usage, sites of the per-site families) -> Rows --
+def _per_site(used: np.ndarray, limit: np.ndarray, at: Sequence[int],
+              having: Collection[int] | None = None) -> Rows:
+    """used_s <= limit_s for the sites `at` (those `having` the family, if given)."""
+    keys = list(at) if having is None else [s for s in at if s in having]
+    return Rows(keys, used[keys].astype(float), limit[keys].astype(float), "<=")
+
+
+def _per_cell(used: np.ndarray, limit: np.ndarray, at: Sequence[int]) -> Rows:
+    """used_{s,t} <= limit_{s,t} for the sites `at` and every quarter."""
+    sites = list(at)
+    cells = [(s, t) for s in sites for t in range(used.shape[1])]
+    return Rows(cells, used[sites].ravel(), limit[sites].ravel(), "<=")
+
+
+def _halls_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Halls started at a site over the plan (begun before it included) <= halls_s."""
+    return _per_site(u.halls_started[:, -1], r.limits.halls, at)
+
+
+def _power_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Mining MW + grid MW reserved by halls <= grid MW + upgrade MW online, per (s, t)."""
+    return _per_cell(u.power_used, u.power_available, at)
+
+
+def _cooling_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Cooling MW of halls online <= cooling MW + module MW online, per (s, t)."""
+    return _per_cell(u.cooling_used, u.cooling_available, at)
+
+
+def _module_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Cooling modules started at a site <= max_cooling_modules_s (sites with modules)."""
+    return _per_site(u.modules, r.limits.max_modules, at, r.modules.site_set)
+
+
+def _upgrade_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Power upgrades started at a site <= 1 (sites with an upgrade)."""
+    return _per_site(u.upgrades, np.ones(r.n_sites), at, r.upgrades.site_set)
+
+
+def _budget_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Capital budget: `Limits.budget_rows` of the plan's budget use."""
+    return r.limits.budget_rows(u.budget_use)
+
+
+def _starts_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Halls started in quarter t (in the plan) <= max_hall_starts_t, where set."""
+    return r.limits.quarter_rows(r.limits.max_hall_starts, u.hall_starts, "<=")
+
+
+def _demand_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """AI IT MW online at t, all sites, <= ai_demand_mw_t, where set."""
+    return r.limits.quarter_rows(r.limits.ai_demand_mw, u.ai_it_online.sum(axis=0), "<=")
+
+
+def _floor_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Mining MW at t, all sites, >= min_mining_mw_t, where set."""
+    return r.limits.quarter_rows(r.limits.min_mining_mw, u.mining.sum(axis=0), ">=")
+
+
+def _coverage_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """CFADS_y >= min_dscr x debt service_y per calendar year (no rows without min_dscr)."""
+    k = r.coverage.min_dscr if r.coverage is not None else 0.0
+    return Rows(list(range(len(u.cfads))), u.cfads, k * u.debt_service, ">=")
+
+
+def _committed_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:
+    """Halls a start commitment counts >= the halls it requires."""
+    return Rows(list(range(len(r.commitments))), u.committed,
+                np.array([float(c.halls) for c in r.commitments]), ">=")
+
+
+FAMILY_ROWS: dict[str, Callable[[Rules, Usage, Sequence[int]], Rows]] = {
+    "halls_per_site": _halls_rows, "site_power": _power_rows, "site_cooling": _cooling_rows,
+    "cooling_module_limit": _module_rows, "power_upgrade_once": _upgrade_rows,
+    "capital_budget": _budget_rows, "hall_starts_cap": _starts_rows,
+    "ai_demand_cap": _demand_rows, "mining_floor": _floor_rows,
+    "debt_service_coverage": _coverage_rows, "start_commitments": _committed_rows,
+}
 
 
 def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,

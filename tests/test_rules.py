@@ -25,6 +25,7 @@ from reference import tables_of
 from support import tiny_tables
 from test_properties import portfolios
 
+from benchmarks.generate import make_tables
 from models.conversion import FAMILIES, build_model, markdown
 from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
@@ -32,6 +33,7 @@ from models.errors import InputError
 from models.portfolio import Portfolio
 from models.rules import Rules, Usage, offset_table
 from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.solve.greedy import greedy_plan
 
 Rows = dict[Any, float]
 
@@ -227,3 +229,35 @@ def test_budget_rows_by_hand() -> None:
         assert rows.excess() == pytest.approx(excess)
         assert not rows.holds() and rows.holds(2.0)
         assert lim.budget_quarters(3) == window
+
+
+def _generated(carryover: bool, seed: int) -> Portfolio:
+    """A generated portfolio (3 sites, 10 quarters) with a binding quarterly budget, caps at
+    60% of their level, optionally the budget carried over."""
+    tables = make_tables(3, 10, seed)
+    q = tables["Quarters"]
+    q["max_hall_starts"] = 1
+    q["ai_demand_mw"] = q["ai_demand_mw"] * 0.6
+    if carryover:
+        tables["Settings"].loc[len(tables["Settings"])] = ["budget_carryover", True]
+    return portfolio_from_tables(tables)
+
+
+@pytest.mark.parametrize(("carryover", "seed"), [(False, 2), (True, 3), (False, 4), (True, 5)])
+def test_greedy_plans_hold_every_row_of_the_layer(carryover: bool, seed: int) -> None:
+    """The greedy's feasibility test reads the layer's rows: the plan it returns holds every
+    family's rows (to 1e-6 of each limit; the covenant's to 1e-6 of the year's quarterly
+    |CFADS|, the scale the greedy's own check uses), mining dispatched; and the budget binds
+    (within one quarter's use of a hall) in some quarter, so the test sees the budget rows."""
+    econ = build_economics(_generated(carryover, seed))
+    plan = greedy_plan(econ)
+    assert plan is not None
+    rows = econ.rules.rows(econ.rules.usage(plan.decisions))
+    cov = econ.rules.coverage
+    for name, family in rows.items():
+        scale = np.maximum(1.0, np.abs(family.limit))
+        if name == "debt_service_coverage" and cov is not None:
+            scale = np.maximum(scale, cov.by_year(np.abs(plan.valuation.cfads.sum(axis=0))))
+        assert family.holds(1e-6 * scale), (name, family.excess())
+    rate = econ.rules.halls.budget_rate.rate
+    assert (rows["capital_budget"].slack < rate[rate > 0].max()).any()

@@ -22,6 +22,7 @@ from models.economics import (
     evaluate,
     hall_net_values,
 )
+from models.rules import Usage
 
 
 @dataclass
@@ -110,8 +111,19 @@ def start_scores(econ: Economics) -> np.ndarray:
     return np.where(net > 0, net / capex, -1.0)
 
 
+# The families the greedy keeps by its rows after each change; the mining floor is kept by
+# dispatching mining, the covenant on the finished plan, the commitments by placing them first.
+# The budget first: it breaks most often, and the check stops at the first broken family.
+CHECKED = ("capital_budget", "halls_per_site", "site_power", "site_cooling",
+           "cooling_module_limit", "power_upgrade_once", "hall_starts_cap", "ai_demand_cap")
+
+
 class GreedyState:
-    """Decisions taken so far and the resources they use, updated incrementally."""
+    """Decisions taken so far and the rules layer's usage of them (`models.rules.Usage`),
+    updated incrementally: only the fields the `CHECKED` families' rows read (halls started,
+    reserved and available power, cooling used and available, AI IT online, modules,
+    upgrades, budget use, hall starts); halls online, capex, mining (dispatched around the
+    halls at the end), commitments and the covenant stay empty."""
 
     def __init__(self, econ: Economics) -> None:
         self.econ = econ
@@ -122,71 +134,60 @@ class GreedyState:
         self.modules = np.zeros(len(econ.cooling))
         self.upgrades = np.zeros(len(econ.power))
         self.feasible = True
-        self.halls_used = np.zeros(n_sites)
-        self.modules_used = np.zeros(n_sites)
-        self.upgraded = np.zeros(n_sites, dtype=bool)
-        self.reserved = np.zeros((n_sites, horizon))
-        self.power_available = np.repeat(lim.grid_mw[:, None], horizon, 1)
-        self.cooling_need = np.zeros((n_sites, horizon))
-        self.cooling_available = np.repeat(lim.cooling_mw[:, None], horizon, 1)
-        self.budget_use = np.zeros(horizon)
-        self.starts = np.zeros(horizon)
-        self.it_online = np.zeros(horizon)
+
+        def grid() -> np.ndarray:
+            return np.zeros((n_sites, horizon))
+
+        self.usage = Usage(
+            halls_started=grid(), halls_online=grid(), reserved_mw=grid(), mining=grid(),
+            power_available=np.repeat(lim.grid_mw[:, None], horizon, 1), cooling_used=grid(),
+            cooling_available=np.repeat(lim.cooling_mw[:, None], horizon, 1),
+            ai_it_online=grid(), modules=np.zeros(n_sites), upgrades=np.zeros(n_sites),
+            capex=np.zeros(horizon), budget_use=np.zeros(horizon), hall_starts=np.zeros(horizon),
+            committed=np.zeros(0), cfads=np.zeros(0), debt_service=np.zeros(0))
         self.modules_by_site = _by_site(rules.modules.site, n_sites)
         self.upgrades_by_site = _by_site(rules.upgrades.site, n_sites)
 
     def power_left(self) -> np.ndarray:
-        return self.power_available - self.reserved
+        return self.usage.power_available - self.usage.reserved_mw
 
     def _ok(self, s: int) -> bool:
-        """All constraints after a change at site s: the site rows of s, then the budget and
-        quarterly caps as the rules layer writes them (`Limits.budget_rows`, `quarter_rows`),
-        then the mining floor by dispatching mining; the covenant is checked on the finished
-        plan (`covenant_holds`)."""
-        lim = self.rules.limits
-        if self.halls_used[s] > lim.halls[s] + 1e-9:
+        """All constraints after a change at site s: the rules layer's rows (`Rules.rows`) of
+        the `CHECKED` families, the per-site ones at s, each held to 1e-9; then the mining
+        floor by dispatching mining (the covenant is checked on the finished plan,
+        `covenant_holds`)."""
+        if self.rules.first_broken(self.usage, CHECKED, sites=[s], tolerance=1e-9):
             return False
-        if self.modules_used[s] > lim.max_modules[s] + 1e-9:
-            return False
-        if (self.reserved[s] > self.power_available[s] + 1e-9).any():
-            return False
-        if (self.cooling_need[s] > self.cooling_available[s] + 1e-9).any():
-            return False
-        portfolio_rows = (lim.budget_rows(self.budget_use),  # the layer's rows
-                          lim.quarter_rows(lim.ai_demand_mw, self.it_online, "<="),
-                          lim.quarter_rows(lim.max_hall_starts, self.starts, "<="))
-        if not all(rows.holds(1e-9) for rows in portfolio_rows):
-            return False
-        return not (np.isfinite(lim.min_mining_mw).any()
+        return not (np.isfinite(self.rules.limits.min_mining_mw).any()
                     and dispatch_mining(self.econ, self.power_left()) is None)
 
     def _apply_hall(self, c: int, n: float) -> None:
-        h = self.rules.halls
+        h, u = self.rules.halls, self.usage
         s, tau, q0 = int(h.site[c]), int(h.tau[c]), int(h.online[c])
         self.halls[c] += n
-        self.halls_used[s] += n
-        self.reserved[s, max(int(h.grid_from[c]), 0):] += n * h.grid_mw[c]
-        self.cooling_need[s, max(q0, 0):] += n * h.cooling_mw[c]
-        self.it_online[max(q0, 0):] += n * h.it_mw[c]
-        self.budget_use += n * h.budget[c]
+        u.halls_started[s, max(tau, 0):] += n
+        u.reserved_mw[s, max(int(h.grid_from[c]), 0):] += n * h.grid_mw[c]
+        u.cooling_used[s, max(q0, 0):] += n * h.cooling_mw[c]
+        u.ai_it_online[s, max(q0, 0):] += n * h.it_mw[c]
+        u.budget_use[:] += n * h.budget[c]
         if tau >= 0:
-            self.starts[tau] += n
+            u.hall_starts[tau] += n
 
     def _apply_module(self, k: int, n: float) -> None:
-        st = self.rules.modules
+        st, u = self.rules.modules, self.usage
         s = int(st.site[k])
         self.modules[k] += n
-        self.modules_used[s] += n
-        self.cooling_available[s, int(st.online[k]):] += n * st.mw[k]
-        self.budget_use += n * st.budget[k]
+        u.modules[s] += n
+        u.cooling_available[s, int(st.online[k]):] += n * st.mw[k]
+        u.budget_use[:] += n * st.budget[k]
 
     def _apply_upgrade(self, k: int, n: float) -> None:
-        st = self.rules.upgrades
+        st, u = self.rules.upgrades, self.usage
         s = int(st.site[k])
         self.upgrades[k] += n
-        self.upgraded[s] = n > 0
-        self.power_available[s, int(st.online[k]):] += n * st.mw[k]
-        self.budget_use += n * st.budget[k]
+        u.upgrades[s] += n
+        u.power_available[s, int(st.online[k]):] += n * st.mw[k]
+        u.budget_use[:] += n * st.budget[k]
 
     def place(self, c: int, n: int, force: bool = False) -> bool:
         """Add n halls of candidate c (with just-in-time upgrades) if all constraints hold."""
@@ -194,15 +195,16 @@ class GreedyState:
         upgrades, modules = self.rules.upgrades, self.rules.modules
         self._apply_hall(c, n)
         added: list[tuple[str, int, float]] = []
-        short = self.reserved[s] - self.power_available[s]
-        if short.max() > 1e-9 and not self.upgraded[s]:
+        u = self.usage
+        short = u.reserved_mw[s] - u.power_available[s]
+        if short.max() > 1e-9 and not u.upgrades[s] > 0:
             first_short = int(np.argmax(short > 1e-9))
             ks = [k for k in self.upgrades_by_site[s] if upgrades.online[k] <= first_short]
             if ks:
                 k = max(ks, key=lambda k: upgrades.tau[k])
                 self._apply_upgrade(k, 1)
                 added.append(("upgrade", k, 1))
-        short = self.cooling_need[s] - self.cooling_available[s]
+        short = u.cooling_used[s] - u.cooling_available[s]
         module_mw = float(self.rules.modules.site_mw[s])
         if short.max() > 1e-9 and module_mw > 0:
             first_short = int(np.argmax(short > 1e-9))
@@ -219,8 +221,6 @@ class GreedyState:
             return True
         for kind, k, units in added:
             (self._apply_upgrade if kind == "upgrade" else self._apply_module)(k, -units)
-        if any(kind == "upgrade" for kind, _k, _u in added):
-            self.upgraded[s] = False
         self._apply_hall(c, -n)
         return False
 
