@@ -3,8 +3,11 @@
 What a start uses and adds, and every limit, is derived from the Portfolio's columns here and
 nowhere else. The MILP (`models.conversion`), the greedy ranking, the decomposition's dense site
 models, the report's capacity and constraint rows and the sweep's in-place coefficient update
-all read these arrays; `Rules.usage` evaluates every row of the model for any plan with numpy
-(a property test checks it against the Pyomo rows).
+all read these arrays; `Rules.usage` evaluates every row quantity of the model for any plan
+with numpy, and `Rules.rows` gives each constraint family's rows (key, use, limit, sense;
+`FAMILY_ROWS`, one function per family, the budget's quarters in `Limits.budget_quarters` /
+`budget_rows`), which the greedy's feasibility test, the report's Constraints sheet and the
+tests read (a property test checks them against every Pyomo row).
 
 Per hall candidate c (one row of ``econ.halls``: site s, option o, start quarter tau), one hall:
 - reserves ``grid_mw[c]`` = pue_o * h_s MW of the site's grid power from ``grid_from[c]`` = tau
