@@ -21,7 +21,7 @@ import pytest
 from benchmarks.generate import make_tables
 from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
-from models.rules import Rows
+from models.rows import Rows
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.decompose import Problem, solve_decomposed
 from optimizer.solve.optimize import optimize
