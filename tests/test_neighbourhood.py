@@ -12,7 +12,6 @@ alone, and that the plan names the method that ran.
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -34,7 +33,7 @@ from optimizer.solve.optimize import (
     optimize,
     solution_decisions,
 )
-from optimizer.solve.options import SolverOptions
+from optimizer.solve.options import EffortClock, SolverOptions
 
 # (sites, quarters, generator seed): the greedy plan is 8.1%, 2.1% and 0.6% below the optimum.
 GREEDY_SHORT = {"6x12": (6, 12, 1), "6x16": (6, 16, 4), "10x12": (10, 12, 5)}
@@ -90,7 +89,7 @@ def test_search_improves_the_greedy_plan_and_keeps_it_feasible(name: str) -> Non
     econ, best = case(name)
     runner, start = runner_at_greedy(econ)
     start_npv = plan_of(runner, econ, start).objective
-    found = search_sites(runner, econ, start, until=time.perf_counter() + 30, seed=0, threads=1)
+    found = search_sites(runner, econ, start, until=30, seed=0, threads=1)
     assert found.objective >= start_npv - 1e-9
     assert found.objective <= best * (1 + 1e-9) + 1e-9
     if name in GREEDY_SHORT:
@@ -106,7 +105,7 @@ def test_search_leaves_the_model_as_it_found_it() -> None:
     econ = economics("commitments")
     runner, start = runner_at_greedy(econ)
     lower, upper = runner.column_bounds()  # as HiGHS has them (the boundary's public view)
-    search_sites(runner, econ, start, until=time.perf_counter() + 30, seed=0, threads=1)
+    search_sites(runner, econ, start, until=30, seed=0, threads=1)
     lower_after, upper_after = runner.column_bounds()
     assert np.array_equal(lower, lower_after)
     assert np.array_equal(upper, upper_after)
@@ -124,7 +123,7 @@ def test_search_then_highs_ends_at_the_optimum_with_a_valid_bound(name: str) -> 
     loose_bound = best * 1.5 + 1.0
     first = SolveOutcome(status="feasible", termination="time_limit", objective=greedy_npv,
                          bound=loose_bound, gap=float("nan"), seconds=0.0, log="")
-    outcome = _search_from(runner, econ, first, until=time.perf_counter() + 30,
+    outcome = _search_from(runner, econ, first, until=30, clock=EffortClock(),
                            options=SolverOptions(time_limit=30, mip_gap=0.0, threads=1, seed=0))
     assert outcome.status == "optimal" and outcome.termination == "optimal"
     assert outcome.objective == pytest.approx(best, rel=1e-6)
@@ -144,7 +143,7 @@ def test_progress_after_the_search_never_shows_a_looser_bound_than_proven() -> N
     first = SolveOutcome(status="feasible", termination="time_limit", objective=greedy_npv,
                          bound=tight, gap=float("nan"), seconds=0.0, log="")
     shown: list[float] = []
-    _search_from(runner, econ, first, until=time.perf_counter() + 30,
+    _search_from(runner, econ, first, until=30, clock=EffortClock(),
                  options=SolverOptions(time_limit=30, mip_gap=0.0, threads=1, seed=0),
                  on_progress=lambda _s, bound, _o: shown.append(bound))
     assert all(bound <= tight for bound in shown)

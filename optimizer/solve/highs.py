@@ -17,6 +17,7 @@ run that has a plan is `feasible` with a gap, never `optimal`.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,15 +25,26 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from highspy.highs import HighsCallback, HighsCallbackEvent
+from highspy.highs import HighsCallbackEvent
 from pyomo.contrib.solver.common.results import SolutionStatus
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.base.var import VarData
 
-from optimizer.solve.options import SolverOptions
+from optimizer.solve.options import (
+    LP_ITERATIONS_PER_SECOND,
+    RUN_OVERHEAD_SECONDS,
+    WORK_PER_SECOND,
+    EffortClock,
+    SolverOptions,
+    time_cap,
+)
 from optimizer.solve.status import Status, Termination, has_plan, status_of
 
 INF = highspy.kHighsInf  # HiGHS's infinity, for bounds and "no bound known"
+# Threads of a solve whose options say 0: fixed, so that a plan does not depend on the machine's
+# core count; one, as measured (benchmarks/README.md, "Threads": HiGHS 1.16 on two threads
+# against one on the sample).
+DEFAULT_THREADS = 1
 
 # HiGHS's model status -> why the solver stopped, in sitepivot's words: the one map, read by
 # every run (`HighsRunner.solve`, `HighsRunner.run_columns`, `HighsModel.run`). It gives the
@@ -65,6 +77,70 @@ def termination_of(highs: highspy.Highs) -> Termination:
     return TERMINATION.get(highs.getModelStatus(), Termination.UNKNOWN)
 
 
+class Meter:
+    """Stops one HiGHS run once it has spent `effort` effort seconds (`optimizer.solve.options`:
+    WORK_PER_SECOND of HiGHS's MIP limit checks each), a deterministic point of the search; the
+    wall clock (`time_cap`) is the run's safety cap only. Charges the run's work to `clock`.
+
+    `rule(effort seconds since the run began, proven bound, best objective) -> stop?` is asked at
+    each check too (a method's hand-over); a stop by it is "interrupted", by the budget
+    "effort_limit", by the cap "time_limit" (and the clock is marked `capped`). A run without
+    MIP checks (an LP) is charged its simplex iterations (LP_ITERATIONS_PER_SECOND).
+    """
+
+    def __init__(self, highs: highspy.Highs, effort: float, clock: EffortClock | None = None,
+                 rule: StopRule | None = None) -> None:
+        self.highs, self.clock, self.rule = highs, clock, rule
+        self.budget = max(1, math.ceil(float(effort) * WORK_PER_SECOND))
+        self.checks = 0
+        self.stopped_by = ""  # "effort" or "rule" when this meter stopped the run
+
+    def _check(self, event: HighsCallbackEvent) -> None:
+        self.checks += 1
+        if self.stopped_by:
+            event.interrupt()
+            return
+        out = event.data_out
+        if self.checks >= self.budget:
+            self.stopped_by = "effort"
+        elif self.rule is not None and self.rule(self.checks / WORK_PER_SECOND,
+                                                 out.mip_dual_bound, out.mip_primal_bound):
+            self.stopped_by = "rule"
+        if self.stopped_by:
+            event.interrupt()
+
+    def __enter__(self) -> Meter:
+        self.highs.setOptionValue("time_limit", time_cap(self.budget / WORK_PER_SECOND))
+        self.highs.cbMipInterrupt.subscribe(self._check)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.highs.cbMipInterrupt.unsubscribe(self._check)
+        # HiGHS keeps an interrupt set for every later run of this instance; registering the
+        # callbacks again clears it.
+        self.highs.enableCallbacks()
+        if self.clock is not None:
+            self.clock.add(self.spent())
+            if self.highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+                self.clock.capped = True
+
+    def spent(self) -> float:
+        """Effort seconds this run spent (its MIP checks, or an LP's simplex iterations)."""
+        if self.checks:
+            work = self.checks / WORK_PER_SECOND
+        else:
+            work = max(0, int(self.highs.getInfo().simplex_iteration_count)) \
+                / LP_ITERATIONS_PER_SECOND
+        return work + RUN_OVERHEAD_SECONDS
+
+    def termination(self) -> Termination:
+        """Why the run stopped, the meter's stops named."""
+        if self.highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt \
+                and self.stopped_by == "effort":
+            return Termination.EFFORT_LIMIT
+        return termination_of(self.highs)
+
+
 def reset_thread_scheduler() -> None:
     """Start HiGHS's thread scheduler afresh. HiGHS keeps one per process; a run with a different
     thread count than the one that started it stops with an error."""
@@ -94,10 +170,10 @@ class RunResult:
         return self.termination == Termination.OPTIMAL
 
 
-def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bool = False
-                ) -> RunResult:
+def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bool = False,
+                termination: Termination | None = None) -> RunResult:
     info = highs.getInfo()
-    termination = termination_of(highs)
+    termination = termination_of(highs) if termination is None else termination
     failed = run_status == highspy.HighsStatus.kError or not info.valid
     has_solution = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
     values = row_duals = None
@@ -112,6 +188,12 @@ def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bo
                      bound=float(info.mip_dual_bound), duals=row_duals)
 
 
+def threads_of(options: SolverOptions) -> int:
+    """HiGHS's thread count for `options`: 0 (the default) means DEFAULT_THREADS, a fixed count,
+    so that a solve is the same on any machine (HiGHS's own default follows the core count)."""
+    return int(options.threads) or DEFAULT_THREADS
+
+
 class HighsModel:
     """A HiGHS model given as arrays, maximised, with HiGHS's output off.
 
@@ -119,8 +201,9 @@ class HighsModel:
     (`mip_rel_gap=1e-6`, `presolve="off"`, ...). Bounds of +-INF are free.
     """
 
-    def __init__(self, *, threads: int = 1, seed: int = 0,
+    def __init__(self, *, threads: int = 1, seed: int = 0, clock: EffortClock | None = None,
                  **options: float | int | str | bool) -> None:
+        self.clock = clock  # charged each run's effort (None: not counted)
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("threads", max(1, int(threads)))
@@ -189,10 +272,17 @@ class HighsModel:
         self._highs.clearSolver()
 
     def run(self, time_limit: float | None = None, *, duals: bool = False) -> RunResult:
-        """Solve (within `time_limit` seconds if given); `duals`: also return the row duals."""
-        if time_limit is not None:
-            self._highs.setOptionValue("time_limit", float(time_limit))
-        return _run_result(self._highs, self._highs.run(), duals)
+        """Solve within `time_limit` effort seconds if given (`Meter`; a MIP stops on its
+        work, the wall clock is its safety cap); `duals`: also return the row duals."""
+        if time_limit is None:
+            self._highs.setOptionValue("time_limit", INF)
+            status = self._highs.run()
+            if self.clock is not None:
+                self.clock.add(Meter(self._highs, 0.0).spent())
+            return _run_result(self._highs, status, duals)
+        with Meter(self._highs, time_limit, self.clock) as meter:
+            status = self._highs.run()
+        return _run_result(self._highs, status, duals, meter.termination())
 
 
 @dataclass
@@ -278,17 +368,20 @@ class HighsRunner:
     def solve(self, options: SolverOptions | None = None, *, time_limit: float | None = None,
               mip_gap: float | None = None, threads: int | None = None, seed: int | None = None,
               should_stop: StopRule | None = None,
-              on_progress: ProgressHook | None = None) -> SolveOutcome:
+              on_progress: ProgressHook | None = None,
+              clock: EffortClock | None = None) -> SolveOutcome:
         """Solve with `options`; check that the objective HiGHS reports is that of the plan it
         returns.
 
         `time_limit`, `mip_gap`, `threads`, `seed`: given (not None), each replaces that value
         of `options`; without `options`, time_limit and mip_gap are needed (threads and seed
-        default to 0).
+        default to 0). The run stops on its effort (`options.effort_seconds`, `Meter`): the
+        outcome's termination is then "effort_limit"; "time_limit" means the wall-clock safety
+        cap stopped it (not reproducible). Its effort is charged to `clock`.
 
-        `should_stop(seconds, bound, objective)` is asked as the MIP search runs (seconds since
-        it began, the proven bound and the best plan's objective, $M); when it answers True the
-        search stops and the outcome's termination is "interrupted".
+        `should_stop(effort seconds, bound, objective)` is asked as the MIP search runs (effort
+        seconds since it began, the proven bound and the best plan's objective, $M); when it
+        answers True the search stops and the outcome's termination is "interrupted".
 
         `on_progress(seconds, bound, objective)` (same figures) is told of each improving plan
         and each line of HiGHS's MIP log (every few seconds); it must return quickly.
@@ -301,33 +394,14 @@ class HighsRunner:
         if on_progress is not None:
             return self._with_progress(on_progress, lambda: self.solve(
                 options, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                should_stop=should_stop))
+                should_stop=should_stop, clock=clock))
         if options is None:
             if time_limit is None or mip_gap is None:
                 raise TypeError("solve needs SolverOptions or a time_limit and a mip_gap")
             options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
         options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
                                          threads=threads, seed=seed)
-        highs = self._highs
-        subscribed: list[tuple[HighsCallback, Callable[[HighsCallbackEvent], None]]] = []
-        if should_stop is not None:
-            rule: StopRule = should_stop
-
-            def ask(event: HighsCallbackEvent) -> None:
-                out = event.data_out
-                if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
-                    event.interrupt()
-
-            subscribed.append((highs.cbMipInterrupt, ask))
-        for callback, function in subscribed:
-            callback.subscribe(function)
-        try:
-            return self._solve_checked(options)
-        finally:
-            for callback, function in subscribed:
-                callback.unsubscribe(function)
-            if should_stop is not None:
-                highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
+        return self._solve_checked(options, should_stop, clock)
 
     def _with_progress(self, hook: ProgressHook, run: Callable[[], SolveOutcome]
                        ) -> SolveOutcome:
@@ -346,15 +420,16 @@ class HighsRunner:
             highs.cbMipImprovingSolution.unsubscribe(tell)
             highs.cbMipLogging.unsubscribe(tell)
 
-    def _solve_checked(self, options: SolverOptions) -> SolveOutcome:
-        outcome = self._run(options)
+    def _solve_checked(self, options: SolverOptions, should_stop: StopRule | None,
+                       clock: EffortClock | None) -> SolveOutcome:
+        outcome = self._run(options, should_stop, clock)
         if self._start_given and has_plan(outcome.status) \
                 and not self._objective_consistent(outcome.objective):
             self.clear()  # drops the start and the bad incumbent
             note = ("sitepivot: HiGHS misreported the objective of the MIP start "
                     f"({outcome.objective:.9g} reported, {self.model_objective():.9g} "
                     "actual); solved again without the start.\n")
-            retry = self._run(options)
+            retry = self._run(options, should_stop, clock)
             retry.log = outcome.log + note + retry.log
             retry.seconds += outcome.seconds
             outcome = retry
@@ -427,20 +502,22 @@ class HighsRunner:
         self._start_given = True
 
     def run_columns(self, *, time_limit: float, mip_gap: float, threads: int = 0,
-                    seed: int = 0) -> RunResult:
+                    seed: int = 0, clock: EffortClock | None = None) -> RunResult:
         """A quiet HiGHS run of the model as it is now (bounds changed in place included), from
-        the start given by `set_start_columns` if any; nothing is loaded into Pyomo and the
-        objective is not checked (the caller values the columns itself). `threads` 0 leaves
-        HiGHS's thread count as it is."""
+        the start given by `set_start_columns` if any, within `time_limit` effort seconds
+        (`Meter`, charged to `clock`); nothing is loaded into Pyomo and the objective is not
+        checked (the caller values the columns itself). `threads` 0 leaves HiGHS's thread count
+        as it is."""
         highs = self._highs
         for key, value in (("output_flag", False), ("log_to_console", False),
-                           ("mip_rel_gap", float(mip_gap)), ("random_seed", int(seed)),
-                           ("time_limit", max(0.1, float(time_limit)))):
+                           ("mip_rel_gap", float(mip_gap)), ("random_seed", int(seed))):
             highs.setOptionValue(key, value)
         if threads:
             highs.setOptionValue("threads", int(threads))
         self._start_given = False  # the start is used up by this run
-        return _run_result(highs, highs.run())
+        with Meter(highs, max(0.01, float(time_limit)), clock) as meter:
+            status = highs.run()
+        return _run_result(highs, status, termination=meter.termination())
 
     def model_objective(self) -> float:
         """The Pyomo objective at the variables' current values ($M)."""
@@ -450,21 +527,23 @@ class HighsRunner:
     def _objective_consistent(self, reported: float) -> bool:
         return bool(np.isclose(self.model_objective(), reported, rtol=1e-7, atol=1e-7))
 
-    def _run(self, options: SolverOptions) -> SolveOutcome:
+    def _run(self, options: SolverOptions, should_stop: StopRule | None = None,
+             clock: EffortClock | None = None) -> SolveOutcome:
         highs_options = {"random_seed": options.seed, "output_flag": True,
                          "log_to_console": True}
-        if options.threads:
-            # HiGHS keeps one thread scheduler per process; a different thread count needs a
-            # fresh one, or the run stops with an error.
-            reset_thread_scheduler()
+        threads = threads_of(options)
+        # HiGHS keeps one thread scheduler per process; a different thread count needs a
+        # fresh one, or the run stops with an error.
+        reset_thread_scheduler()
         started = time.perf_counter()
-        results = self.solver.solve(
-            self.model, time_limit=options.time_limit, rel_gap=options.mip_gap,
-            threads=options.threads or None, load_solutions=False,
-            raise_exception_on_nonoptimal_result=False, solver_options=highs_options,
-            auto_updates=NO_AUTO_UPDATES)
+        with Meter(self._highs, options.effort_seconds, clock, should_stop) as meter:
+            results = self.solver.solve(
+                self.model, time_limit=options.time_cap, rel_gap=options.mip_gap,
+                threads=threads, load_solutions=False,
+                raise_exception_on_nonoptimal_result=False, solver_options=highs_options,
+                auto_updates=NO_AUTO_UPDATES)
         seconds = time.perf_counter() - started
-        termination = termination_of(self._highs)
+        termination = meter.termination()
         solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         objective = (float(results.incumbent_objective)
                      if solution and results.incumbent_objective is not None else float("nan"))

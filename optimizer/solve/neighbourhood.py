@@ -24,7 +24,6 @@ master LP first (`optimizer.solve.decompose`). Its constants are the measured on
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,8 +31,9 @@ import numpy as np
 
 from models.economics import Economics
 from optimizer.solve.highs import HighsRunner
+from optimizer.solve.options import EffortClock
 
-NEIGHBOURHOOD_SECONDS = 10.0  # time limit of one neighbourhood's MILP
+NEIGHBOURHOOD_SECONDS = 10.0  # effort limit of one neighbourhood's MILP (effort seconds)
 NEIGHBOURHOOD_GAP = 1e-4  # relative gap at which a neighbourhood counts as solved
 MAX_FIRST_SIZE = 10  # sites freed by the first neighbourhood (at most half the portfolio)
 QUIET_PASSES = 2  # stop after this many passes over all sites without a better plan
@@ -72,10 +72,12 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
                  seed: int = 0, threads: int = 1, first: Sequence[int] = (),
                  done: Callable[[float], bool] | None = None,
                  say: Callable[[str], None] | None = None,
-                 on_better: Callable[[float], None] | None = None) -> SearchResult:
-    """Improve the plan given as HiGHS column `values` until the clock reaches `until`
-    (`time.perf_counter()` seconds), QUIET_PASSES passes over the sites find nothing better, or
-    `done(objective)` says the best plan is good enough (a caller holding a proven bound).
+                 on_better: Callable[[float], None] | None = None,
+                 clock: EffortClock | None = None) -> SearchResult:
+    """Improve the plan given as HiGHS column `values` until `clock` (effort seconds, charged
+    with every neighbourhood's run; a fresh clock if None) reaches `until`, QUIET_PASSES passes
+    over the sites find nothing better, or `done(objective)` says the best plan is good enough
+    (a caller holding a proven bound). Deterministic: nothing here reads the wall clock.
 
     `first`: sites to free before the others in the first pass (in a seeded random order, as
     the rest). `say`: told each line of the log as it happens (the result's `log` has them all).
@@ -102,8 +104,9 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
         order = [int(s) for s in rng.permutation(ahead)] + [
             int(s) for s in rng.permutation([s for s in range(n_sites) if s not in set(ahead)])]
     quiet_sites = 0
+    clock = EffortClock() if clock is None else clock
     try:
-        while time.perf_counter() < until - 0.1 and quiet_sites < QUIET_PASSES * n_sites \
+        while clock.left(until) > 0.1 and quiet_sites < QUIET_PASSES * n_sites \
                 and not (done is not None and done(best.objective)):
             if len(order) < size:
                 order += rng.permutation(n_sites).tolist()
@@ -114,8 +117,8 @@ def search_sites(runner: HighsRunner, econ: Economics, values: np.ndarray, *, un
                                      np.where(fixed, at, upper[cols]))
             runner.set_start_columns(best.values)
             run = runner.run_columns(
-                time_limit=min(NEIGHBOURHOOD_SECONDS, until - time.perf_counter()),
-                mip_gap=NEIGHBOURHOOD_GAP, threads=threads, seed=seed)
+                time_limit=min(NEIGHBOURHOOD_SECONDS, clock.left(until)),
+                mip_gap=NEIGHBOURHOOD_GAP, threads=threads, seed=seed, clock=clock)
             best.neighbourhoods += 1
             if run.values is not None:
                 objective = float(cost @ run.values) + offset
