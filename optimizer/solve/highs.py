@@ -16,11 +16,12 @@ run that has a plan is `feasible` with a gap, never `optimal`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import highspy
 import numpy as np
@@ -31,7 +32,6 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.base.var import VarData
 
 from optimizer.solve.options import (
-    LP_ITERATIONS_PER_SECOND,
     RUN_OVERHEAD_SECONDS,
     WORK_PER_SECOND,
     EffortClock,
@@ -77,23 +77,83 @@ def termination_of(highs: highspy.Highs) -> Termination:
     return TERMINATION.get(highs.getModelStatus(), Termination.UNKNOWN)
 
 
+def _lp_iterations(out: object, running_time: float, nodes: int) -> int | None:
+    """The MIP's LP iterations so far, read from HiGHS's callback output, or None.
+
+    HiGHS fills `mip_total_lp_iterations` in the callback output of every MIP check
+    (`HighsCallbackOutput`, HiGHS 1.16), but highspy 1.16 does not expose that field. It is
+    read here from the C++ struct behind the Python object (pybind11 keeps the struct's address
+    just after the object's header; the field follows `mip_node_count`), and trusted only when
+    the fields around it hold exactly what highspy reports for `running_time` and
+    `mip_node_count`; otherwise None (the caller then counts checks).
+    """
+    try:
+        base = ctypes.c_void_p.from_address(id(out) + _PYBIND_VALUE_OFFSET).value
+        if not base:
+            return None
+        if ctypes.c_double.from_address(base + _RUNNING_TIME_OFFSET).value != running_time \
+                or ctypes.c_int64.from_address(base + _NODE_COUNT_OFFSET).value != nodes:
+            return None
+        return int(ctypes.c_int64.from_address(base + _NODE_COUNT_OFFSET + 8).value)
+    except (ValueError, OverflowError):
+        return None
+
+
+_PYBIND_VALUE_OFFSET = 16  # a pybind11 instance: PyObject header, then the value's address
+_RUNNING_TIME_OFFSET = 16  # HighsCallbackOutput: Highs*, log type, running_time, ...
+_NODE_COUNT_OFFSET = 48  # ... objective value, mip_node_count, mip_total_lp_iterations
+ITERATIONS_PER_CHECK = 30  # LP iterations a check counts for when they cannot be read (the
+# sample's average, benchmarks/effort.py)
+
+
+def work_scale(rows: int) -> float:
+    """Work units per LP iteration on a model of `rows` rows: (rows / 1000) ** 0.7 (at least
+    0.1). An iteration costs more on a larger model; with this scale an effort second took
+    about as long on the sample (2,322 rows), 8x40 (1,825) and 60x40 (12,727) instances
+    (benchmarks/effort.py)."""
+    return max(0.1, (max(1, int(rows)) / 1000.0) ** 0.7)
+
+
 class Meter:
-    """Stops one HiGHS run once it has spent `effort` effort seconds (`optimizer.solve.options`:
-    WORK_PER_SECOND of HiGHS's MIP limit checks each), a deterministic point of the search; the
-    wall clock (`time_cap`) is the run's safety cap only. Charges the run's work to `clock`.
+    """Stops one HiGHS run once it has spent `effort` effort seconds, a deterministic point of
+    the search; the wall clock (`time_cap`) is the run's safety cap only. Charges the run's work
+    to `clock`.
+
+    Work: the MIP's LP iterations plus one per limit check (HiGHS's `kCallbackMipInterrupt`,
+    asked at fixed points of the search: each node, each root cut round, ...), times
+    `work_scale(rows)`; WORK_PER_SECOND units make an effort second (`optimizer.solve.options`).
+    Both counts are the same in the same order whatever the machine's load, so the stop is too.
+    An LP (no MIP checks) is charged its simplex iterations the same way.
 
     `rule(effort seconds since the run began, proven bound, best objective) -> stop?` is asked at
-    each check too (a method's hand-over); a stop by it is "interrupted", by the budget
-    "effort_limit", by the cap "time_limit" (and the clock is marked `capped`). A run without
-    MIP checks (an LP) is charged its simplex iterations (LP_ITERATIONS_PER_SECOND).
+    each check too (a method's hand-over; it may run solves of its own, whose effort, charged to
+    the clock, counts in the run's); a stop by it is "interrupted", by the budget
+    "effort_limit", by the cap "time_limit" (and the clock is marked `capped`).
     """
 
     def __init__(self, highs: highspy.Highs, effort: float, clock: EffortClock | None = None,
                  rule: StopRule | None = None) -> None:
         self.highs, self.clock, self.rule = highs, clock, rule
-        self.budget = max(1, math.ceil(float(effort) * WORK_PER_SECOND))
+        self.effort = float(effort)
+        self.scale = work_scale(highs.getNumRow())
         self.checks = 0
+        self.iterations = 0  # the MIP's LP iterations at the last check
+        self.began = 0.0  # the clock when the run began
         self.stopped_by = ""  # "effort" or "rule" when this meter stopped the run
+
+    def own(self) -> float:
+        """Effort seconds of this run's own work so far."""
+        if self.checks:
+            work = self.iterations + self.checks
+        else:
+            work = max(0, int(self.highs.getInfo().simplex_iteration_count))
+        return work * self.scale / WORK_PER_SECOND
+
+    def elapsed(self) -> float:
+        """Effort seconds since the run began: its own work, and the effort of any run made
+        inside its callbacks (a search beside it, `SearchHelper`), charged to the clock."""
+        nested = self.clock.now() - self.began if self.clock is not None else 0.0
+        return self.own() + nested
 
     def _check(self, event: HighsCallbackEvent) -> None:
         self.checks += 1
@@ -101,16 +161,20 @@ class Meter:
             event.interrupt()
             return
         out = event.data_out
-        if self.checks >= self.budget:
+        iterations = _lp_iterations(out, out.running_time, out.mip_node_count)
+        self.iterations = (max(self.iterations, iterations) if iterations is not None
+                           else self.checks * ITERATIONS_PER_CHECK)
+        if self.elapsed() >= self.effort:
             self.stopped_by = "effort"
-        elif self.rule is not None and self.rule(self.checks / WORK_PER_SECOND,
-                                                 out.mip_dual_bound, out.mip_primal_bound):
+        elif self.rule is not None and self.rule(self.elapsed(), out.mip_dual_bound,
+                                                 out.mip_primal_bound):
             self.stopped_by = "rule"
         if self.stopped_by:
             event.interrupt()
 
     def __enter__(self) -> Meter:
-        self.highs.setOptionValue("time_limit", time_cap(self.budget / WORK_PER_SECOND))
+        self.began = self.clock.now() if self.clock is not None else 0.0
+        self.highs.setOptionValue("time_limit", time_cap(self.effort))
         self.highs.cbMipInterrupt.subscribe(self._check)
         return self
 
@@ -125,13 +189,8 @@ class Meter:
                 self.clock.capped = True
 
     def spent(self) -> float:
-        """Effort seconds this run spent (its MIP checks, or an LP's simplex iterations)."""
-        if self.checks:
-            work = self.checks / WORK_PER_SECOND
-        else:
-            work = max(0, int(self.highs.getInfo().simplex_iteration_count)) \
-                / LP_ITERATIONS_PER_SECOND
-        return work + RUN_OVERHEAD_SECONDS
+        """Effort seconds this run spent, its own work (nested runs charged themselves)."""
+        return self.own() + RUN_OVERHEAD_SECONDS
 
     def termination(self) -> Termination:
         """Why the run stopped, the meter's stops named."""
@@ -308,6 +367,25 @@ def relative_gap(objective: float, bound: float) -> float:
 
 # (seconds since the MIP search began, proven bound, best objective) -> stop now?
 StopRule = Callable[[float, float, float], bool]
+
+
+class SearchHelper(Protocol):
+    """A search that runs beside one HiGHS MIP search, inside its callbacks, and hands it
+    better plans instead of stopping it (so no proven bound is lost).
+
+    `check(effort, bound, objective)` is asked at each of HiGHS's limit checks (effort seconds
+    since the run began, its own and the helper's; $M) and may run the helper's own solves on
+    another HiGHS instance, charging their effort to the solve's clock; it answers whether to
+    stop HiGHS. `improved(values, objective)` is told each new incumbent of HiGHS (column
+    values, $M). `offer()` is asked whenever HiGHS takes user solutions: a better plan's column
+    values, or None.
+    """
+
+    def check(self, effort: float, bound: float, objective: float) -> bool: ...
+
+    def improved(self, values: np.ndarray, objective: float) -> None: ...
+
+    def offer(self) -> np.ndarray | None: ...
 # (seconds since the MIP search began, proven bound, best objective) -> None: progress to show
 ProgressHook = Callable[[float, float, float], None]
 
@@ -328,6 +406,14 @@ NO_AUTO_UPDATES = {key: False for key in (
     "check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
     "update_vars", "update_parameters", "update_named_expressions", "update_objective")}
+
+
+def _either(first: StopRule | None, second: StopRule) -> StopRule:
+    """A stop rule that asks `first` (if any), then `second`."""
+    if first is None:
+        return second
+    rule: StopRule = first
+    return lambda *a: rule(*a) or second(*a)
 
 
 class HighsRunner:
@@ -369,7 +455,8 @@ class HighsRunner:
               mip_gap: float | None = None, threads: int | None = None, seed: int | None = None,
               should_stop: StopRule | None = None,
               on_progress: ProgressHook | None = None,
-              clock: EffortClock | None = None) -> SolveOutcome:
+              clock: EffortClock | None = None,
+              helper: SearchHelper | None = None) -> SolveOutcome:
         """Solve with `options`; check that the objective HiGHS reports is that of the plan it
         returns.
 
@@ -383,6 +470,9 @@ class HighsRunner:
         seconds since it began, the proven bound and the best plan's objective, $M); when it
         answers True the search stops and the outcome's termination is "interrupted".
 
+        `helper`: a search run beside HiGHS inside its callbacks (`SearchHelper`), its plans
+        handed to HiGHS as user solutions; its effort counts against the run's.
+
         `on_progress(seconds, bound, objective)` (same figures) is told of each improving plan
         and each line of HiGHS's MIP log (every few seconds); it must return quickly.
 
@@ -394,14 +484,39 @@ class HighsRunner:
         if on_progress is not None:
             return self._with_progress(on_progress, lambda: self.solve(
                 options, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                should_stop=should_stop, clock=clock))
+                should_stop=should_stop, clock=clock, helper=helper))
         if options is None:
             if time_limit is None or mip_gap is None:
                 raise TypeError("solve needs SolverOptions or a time_limit and a mip_gap")
             options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
         options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
                                          threads=threads, seed=seed)
-        return self._solve_checked(options, should_stop, clock)
+        if helper is None:
+            return self._solve_checked(options, should_stop, clock)
+        return self._with_helper(helper, lambda: self._solve_checked(
+            options, _either(should_stop, helper.check), clock))
+
+    def _with_helper(self, helper: SearchHelper, run: Callable[[], SolveOutcome]
+                     ) -> SolveOutcome:
+        """`run()` with `helper` told of HiGHS's incumbents and asked for user solutions."""
+        highs = self._highs
+
+        def improved(event: HighsCallbackEvent) -> None:
+            helper.improved(np.array(event.data_out.mip_solution, dtype=float),
+                            float(event.data_out.objective_function_value))
+
+        def offer(event: HighsCallbackEvent) -> None:
+            values = helper.offer()
+            if values is not None and event.data_in is not None:
+                event.data_in.setSolution(np.asarray(values, dtype=np.float64))
+
+        highs.cbMipImprovingSolution.subscribe(improved)
+        highs.cbMipUserSolution.subscribe(offer)
+        try:
+            return run()
+        finally:
+            highs.cbMipImprovingSolution.unsubscribe(improved)
+            highs.cbMipUserSolution.unsubscribe(offer)
 
     def _with_progress(self, hook: ProgressHook, run: Callable[[], SolveOutcome]
                        ) -> SolveOutcome:
@@ -557,3 +672,22 @@ class HighsRunner:
         return SolveOutcome(status=status, termination=termination, objective=objective,
                             bound=bound, gap=relative_gap(objective, bound), seconds=seconds,
                             log=results.solver_log or "")
+
+
+class HighsTwin(HighsRunner):
+    """A second HiGHS instance holding a copy of a runner's model, column for column: a search
+    changes and runs it (the column methods, `run_columns`) while the runner's own HiGHS search
+    is paused in a callback (`SearchHelper`). Its Pyomo model and column map are the runner's;
+    it never loads values into them, nor runs the audited `solve`."""
+
+    def __init__(self, runner: HighsRunner) -> None:
+        self.model = runner.model
+        self.solver = runner.solver  # its column map only
+        self._start_given = False
+        self._copy = highspy.Highs()
+        self._copy.setOptionValue("output_flag", False)
+        self._copy.passModel(runner._highs.getLp())
+
+    @property
+    def _highs(self) -> highspy.Highs:
+        return self._copy

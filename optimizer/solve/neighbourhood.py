@@ -150,3 +150,68 @@ def current_values(runner: HighsRunner) -> np.ndarray:
 def load_values(runner: HighsRunner, values: np.ndarray) -> None:
     """Put HiGHS column values into the Pyomo model's variables (fixed ones keep theirs)."""
     runner.load_column_values(values)
+
+
+class Beside:
+    """The neighbourhood search run beside HiGHS's own MIP search (`HighsRunner.solve`'s
+    `helper`): HiGHS is never stopped nor restarted, so its proven bound is never lost.
+
+    At HiGHS's limit checks (deterministic points of its search), once `stall(effort, bound,
+    objective)` says its bound has stalled and HiGHS has run at least `wait` effort seconds
+    since the last search, `search_sites` runs on a copy of the model (`HighsTwin`) from
+    HiGHS's incumbent, for half the effort left of HiGHS's `budget` (effort seconds; at least
+    `wait`, at most what is left), charged to `clock`;
+    a better plan it finds is handed to HiGHS at its next user-solution query. Then HiGHS runs
+    again for as long as that search took (at least `wait`) before the next search may start:
+    when stalled, HiGHS's tree and the search share the effort about evenly.
+    """
+
+    def __init__(self, runner: HighsRunner, econ: Economics, *, budget: float,
+                 clock: EffortClock, stall: Callable[[float, float, float], bool],
+                 wait: float, seed: int = 0, threads: int = 1,
+                 on_better: Callable[[float], None] | None = None) -> None:
+        self.runner, self.econ, self.budget, self.clock = runner, econ, budget, clock
+        self.stall, self.wait, self.seed, self.threads = stall, wait, seed, threads
+        self.on_better = on_better
+        self.twin: HighsRunner | None = None
+        self.incumbent: np.ndarray | None = None
+        self.objective = -np.inf
+        self.pending: np.ndarray | None = None
+        self.best: SearchResult | None = None  # the best plan any search found
+        self.next_search = 0.0  # effort seconds since HiGHS began
+        self.searches = 0
+        self.log: list[str] = []
+
+    def improved(self, values: np.ndarray, objective: float) -> None:
+        if objective > self.objective:
+            self.incumbent, self.objective = values, objective
+
+    def offer(self) -> np.ndarray | None:
+        values, self.pending = self.pending, None
+        return values
+
+    def check(self, effort: float, bound: float, objective: float) -> bool:
+        stalled = self.stall(effort, bound, objective)  # told every check: it keeps a history
+        left = self.budget - effort
+        if not stalled or effort < self.next_search or self.incumbent is None \
+                or left <= self.wait:
+            return False
+        from optimizer.solve.highs import HighsTwin
+
+        if self.twin is None:
+            self.twin = HighsTwin(self.runner)
+        began = self.clock.now()
+        budget = min(left, max(self.wait, 0.5 * left))
+        self.searches += 1
+        found = search_sites(self.twin, self.econ, self.incumbent, until=began + budget,
+                             seed=self.seed + self.searches - 1, threads=self.threads,
+                             on_better=self.on_better, clock=self.clock)
+        self.log += [f"sitepivot: search {self.searches} beside HiGHS at {effort:.1f} effort s "
+                     f"(HiGHS's incumbent {self.objective:.6f}):", *found.log]
+        if found.improvements and found.objective > self.objective:
+            self.pending = found.values
+            if self.best is None or found.objective > self.best.objective:
+                self.best = found
+        spent = self.clock.now() - began
+        self.next_search = effort + spent + max(self.wait, spent)
+        return False

@@ -20,6 +20,7 @@ from optimizer.plan import Plan
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap, threads_of
+from optimizer.solve.neighbourhood import Beside
 from optimizer.solve.options import EffortClock, SolverOptions
 from optimizer.solve.status import Status, Termination, has_plan
 
@@ -228,8 +229,11 @@ def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | No
                 on_progress: ProgressHook | None = None, clock: EffortClock | None = None
                 ) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
-    `search`, HiGHS stops once its bound stalls (`Stall`) and `_search_from` takes over. All
-    within `options.effort_seconds`, charged to `clock`."""
+    `search`, once HiGHS's bound stalls (`Stall`) the neighbourhood search runs beside it and
+    hands it its better plans (`optimizer.solve.neighbourhood.Beside`): one HiGHS search from
+    start to end, so its bound is never lost. All within `options.effort_seconds`, charged to
+    `clock`."""
+
     clock = EffortClock() if clock is None else clock
     began = time.perf_counter()
     model = build_model(econ)
@@ -240,13 +244,19 @@ def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | No
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
     started = time.perf_counter()
-    until = clock.now() + options.effort_seconds
-    outcome = runner.solve(options, should_stop=Stall(options.time_limit) if search else None,
-                           on_progress=on_progress, clock=clock)
-    searched = search and outcome.termination == Termination.INTERRUPTED
-    if searched:
-        outcome = _search_from(runner, econ, outcome, until=until, clock=clock,
-                               options=options, on_progress=on_progress)
+    helper = None
+    if search:
+        def better(objective: float) -> None:
+            if on_progress is not None:
+                on_progress(time.perf_counter() - started, float("nan"), objective)
+
+        helper = Beside(runner, econ, budget=options.effort_seconds, clock=clock,
+                        stall=Stall(options.time_limit), wait=HIGHS_SECONDS, seed=options.seed,
+                        threads=threads_of(options), on_better=better)
+    outcome = runner.solve(options, on_progress=on_progress, clock=clock, helper=helper)
+    searched = helper is not None and helper.searches > 0
+    if helper is not None and searched:
+        outcome = _keep_best(runner, outcome, helper, options)
     timings["solve"] = time.perf_counter() - started
     planned = has_plan(outcome.status)
     return Solved(status=outcome.status, termination=outcome.termination,
@@ -281,54 +291,23 @@ class Stall:
         return abs(earlier - bound) < STALL_CLOSED * abs(bound - objective)
 
 
-def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
-                 clock: EffortClock, options: SolverOptions,
-                 on_progress: ProgressHook | None = None) -> SolveOutcome:
-    """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
-    with the effort left (`until` on `clock`, effort seconds). Both HiGHS runs prove bounds on
-    the same model: the smaller is kept.
-    """
-    from optimizer.solve.neighbourhood import search_sites
-
-    started = time.perf_counter()
-
-    def better(objective: float) -> None:
-        if on_progress is not None:
-            on_progress(time.perf_counter() - started, first.bound, objective)
-
-    found = search_sites(runner, econ, runner.column_values(), until=until, seed=options.seed,
-                         threads=threads_of(options), on_better=better, clock=clock)
-    log = first.log + "\n".join(found.log) + "\n"
-    bound, termination = first.bound, Termination.EFFORT_LIMIT
-    left = clock.left(until)
-    final = None
-    if left >= 1.0:
-        runner.set_start_columns(found.values)
-
-        def show_proven(seconds: float, final_bound: float, objective: float) -> None:
-            # Both runs bound the same model: what is proven is the smaller bound (the second
-            # run starts from its own, looser one), and the user should see that, not a jump.
-            if on_progress is not None:
-                on_progress(seconds, min(first.bound, final_bound), objective)
-
-        final = runner.solve(options.with_overrides(time_limit=left), on_progress=show_proven,
-                             clock=clock)
-        log += final.log
-        if has_plan(final.status) and final.bound == final.bound:  # not NaN
-            bound = min(bound, final.bound)
-    if final is None or not has_plan(final.status) or final.objective < found.objective:
-        runner.load_column_values(found.values)
+def _keep_best(runner: HighsRunner, outcome: SolveOutcome, helper: Beside,
+               options: SolverOptions) -> SolveOutcome:
+    """HiGHS's outcome with the search's log, and the search's best plan when HiGHS ended
+    before taking it (its bound, on the same model, holds for every plan)."""
+    outcome.log += "\n".join(helper.log) + "\n"
+    best = helper.best
+    if best is None or not has_plan(outcome.status) or best.objective <= outcome.objective:
+        return outcome
+    runner.load_column_values(best.values)
     objective = runner.model_objective()
-    gap = relative_gap(objective, bound)
-    proven = gap <= options.mip_gap + 1e-9  # rounding of the NPV sums is no gap
-    if final is not None and final.termination not in (Termination.OPTIMAL,
-                                                       Termination.EFFORT_LIMIT) and not proven:
-        termination = final.termination
+    gap = relative_gap(objective, outcome.bound)
+    proven = gap <= options.mip_gap + 1e-9
+    outcome.log += f"sitepivot: the search's best plan {objective:.6f} kept\n"
     return SolveOutcome(status=Status.OPTIMAL if proven else Status.FEASIBLE,
-                        termination=Termination.OPTIMAL if proven else termination,
-                        objective=objective,
-                        bound=bound, gap=gap, log=log,
-                        seconds=first.seconds + time.perf_counter() - started)
+                        termination=Termination.OPTIMAL if proven else outcome.termination,
+                        objective=objective, bound=outcome.bound, gap=gap, log=outcome.log,
+                        seconds=outcome.seconds)
 
 
 def _decomposed(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,

@@ -2,9 +2,8 @@
 deterministic effort every solve stops on.
 
 Effort. HiGHS with a fixed thread count and seed is deterministic until a clock stops it, so no
-solve stops on the clock: each stops once it has spent its effort. The unit of work is one of
-HiGHS's MIP limit checks (its `kCallbackMipInterrupt` callback, asked at fixed points of the
-search: each node, each root cut round, each heuristic) -- the same checks in the same order
+solve stops on the clock: each stops once it has spent its effort. Work is counted in HiGHS's
+LP iterations and MIP limit checks (`optimizer.solve.highs.Meter`), the same in the same order
 whatever the machine's load. The user still thinks in seconds: `time_limit` seconds are
 `time_limit * WORK_PER_SECOND` work units (measured: benchmarks/effort.py). An "effort second"
 is WORK_PER_SECOND work units; every hand-over inside the methods counts effort seconds
@@ -18,16 +17,15 @@ from dataclasses import dataclass
 
 from models.portfolio import Settings
 
-# HiGHS MIP limit checks per second of one thread on this project's 2-core machine, idle
-# (benchmarks/effort.py: the sample portfolio, 60 s, one thread; see benchmarks/README.md).
-WORK_PER_SECOND = 100.0
+# Work units (LP iterations and MIP checks, scaled by the model's size:
+# `optimizer.solve.highs.Meter`) per second of one thread on this project's 2-core machine,
+# measured as per CPU second of HiGHS alone on the sample, 8x40 and 60x40 instances
+# (benchmarks/effort.py; benchmarks/README.md, "Effort").
+WORK_PER_SECOND = 5000.0
 # The wall-clock safety cap of a solve: TIME_CAP_FACTOR x its seconds + TIME_CAP_SLACK s. Far
 # enough that a loaded machine still finishes on effort; a run stopped by it is not reproducible.
 TIME_CAP_FACTOR = 5.0
 TIME_CAP_SLACK = 30.0
-# A HiGHS LP (no MIP checks to count) is charged its simplex iterations at this rate
-# (effort seconds = iterations / LP_ITERATIONS_PER_SECOND; measured alongside WORK_PER_SECOND).
-LP_ITERATIONS_PER_SECOND = 20000.0
 # Every quiet HiGHS run costs at least this many effort seconds (model hand-over, presolve),
 # so that a loop of tiny solves ends too.
 RUN_OVERHEAD_SECONDS = 0.01
