@@ -38,6 +38,7 @@ NEIGHBOURHOOD_GAP = 1e-4  # relative gap at which a neighbourhood counts as solv
 MAX_FIRST_SIZE = 10  # sites freed by the first neighbourhood (at most half the portfolio)
 QUIET_PASSES = 2  # stop after this many passes over all sites without a better plan
 IMPROVEMENT = 1e-7  # relative; smaller objective gains are noise, not a better plan
+MIN_SEARCH_SECONDS = 2.0  # a search beside HiGHS starts only with more effort seconds left
 
 
 @dataclass
@@ -194,7 +195,7 @@ class Beside:
         stalled = self.stall(effort, bound, objective)  # told every check: it keeps a history
         left = self.budget - effort
         if not stalled or effort < self.next_search or self.incumbent is None \
-                or left <= self.wait:
+                or left <= MIN_SEARCH_SECONDS:
             return False
         from optimizer.solve.highs import HighsTwin
 
