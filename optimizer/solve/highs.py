@@ -106,12 +106,22 @@ ITERATIONS_PER_CHECK = 30  # LP iterations a check counts for when they cannot b
 # sample's average, benchmarks/effort.py)
 
 
-def work_scale(rows: int) -> float:
+def work_scale(rows: float) -> float:
     """Work units per LP iteration on a model of `rows` rows: (rows / 1000) ** 0.7 (at least
     0.1). An iteration costs more on a larger model; with this scale an effort second took
     about as long on the sample (2,322 rows), 8x40 (1,825) and 60x40 (12,727) instances
     (benchmarks/effort.py)."""
-    return max(0.1, (max(1, int(rows)) / 1000.0) ** 0.7)
+    return max(0.1, (max(1.0, float(rows)) / 1000.0) ** 0.7)
+
+
+def _free_rows(highs: highspy.Highs) -> float:
+    """The model's rows times the share of its columns that are free (lower < upper): a
+    neighbourhood's MILP, most columns fixed, is a small model once presolved, and its LP
+    iterations cost what a small model's do."""
+    lp = highs.getLp()
+    n = max(1, int(lp.num_col_))
+    free = int(np.count_nonzero(np.asarray(lp.col_lower_) < np.asarray(lp.col_upper_)))
+    return int(lp.num_row_) * max(free, 1) / n
 
 
 class Meter:
@@ -121,7 +131,8 @@ class Meter:
 
     Work: the MIP's LP iterations plus one per limit check (HiGHS's `kCallbackMipInterrupt`,
     asked at fixed points of the search: each node, each root cut round, ...), times
-    `work_scale(rows)`; WORK_PER_SECOND units make an effort second (`optimizer.solve.options`).
+    `work_scale` of the model's rows times its share of free columns (`_free_rows`);
+    WORK_PER_SECOND units make an effort second (`optimizer.solve.options`).
     Both counts are the same in the same order whatever the machine's load, so the stop is too.
     An LP (no MIP checks) is charged its simplex iterations the same way.
 
@@ -134,8 +145,9 @@ class Meter:
     def __init__(self, highs: highspy.Highs, effort: float, clock: EffortClock | None = None,
                  rule: StopRule | None = None) -> None:
         self.highs, self.clock, self.rule = highs, clock, rule
+        # the model as it will run: set `highs`'s bounds before the Meter is made
         self.effort = float(effort)
-        self.scale = work_scale(highs.getNumRow())
+        self.scale = work_scale(_free_rows(highs))
         self.checks = 0
         self.iterations = 0  # the MIP's LP iterations at the last check
         self.began = 0.0  # the clock when the run began

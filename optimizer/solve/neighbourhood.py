@@ -39,6 +39,7 @@ MAX_FIRST_SIZE = 10  # sites freed by the first neighbourhood (at most half the 
 QUIET_PASSES = 2  # stop after this many passes over all sites without a better plan
 IMPROVEMENT = 1e-7  # relative; smaller objective gains are noise, not a better plan
 MIN_SEARCH_SECONDS = 2.0  # a search beside HiGHS starts only with more effort seconds left
+SEARCH_SHARE = 1 / 3  # of the effort left, what one search beside HiGHS may take
 
 
 @dataclass
@@ -157,14 +158,14 @@ class Beside:
     """The neighbourhood search run beside HiGHS's own MIP search (`HighsRunner.solve`'s
     `helper`): HiGHS is never stopped nor restarted, so its proven bound is never lost.
 
-    At HiGHS's limit checks (deterministic points of its search), once `stall(effort, bound,
-    objective)` says its bound has stalled and HiGHS has run at least `wait` effort seconds
-    since the last search, `search_sites` runs on a copy of the model (`HighsTwin`) from
-    HiGHS's incumbent, for half the effort left of HiGHS's `budget` (effort seconds; at least
-    `wait`, at most what is left), charged to `clock`;
-    a better plan it finds is handed to HiGHS at its next user-solution query. Then HiGHS runs
-    again for as long as that search took (at least `wait`) before the next search may start:
-    when stalled, HiGHS's tree and the search share the effort about evenly.
+    At HiGHS's limit checks (deterministic points of its search), once `stall(HiGHS's own
+    effort, bound, objective)` says its bound has stalled and HiGHS has run long enough since
+    the last search, `search_sites` runs on a copy of the model (`HighsTwin`) from HiGHS's
+    incumbent, for SEARCH_SHARE of the effort left of the run's `budget` (effort seconds; at
+    least `wait`, at most what is left), charged to `clock`; a better plan it finds is handed to
+    HiGHS at its next user-solution query. HiGHS then runs on, on its own, for twice as long as
+    that search took (at least `wait`) before the next search may start: when its bound is
+    stalled, HiGHS's tree keeps about two thirds of the effort.
     """
 
     def __init__(self, runner: HighsRunner, econ: Economics, *, budget: float,
@@ -179,7 +180,8 @@ class Beside:
         self.objective = -np.inf
         self.pending: np.ndarray | None = None
         self.best: SearchResult | None = None  # the best plan any search found
-        self.next_search = 0.0  # effort seconds since HiGHS began
+        self.next_search = 0.0  # HiGHS's own effort seconds before which no search starts
+        self.searched = 0.0  # effort seconds the searches have spent
         self.searches = 0
         self.log: list[str] = []
 
@@ -192,9 +194,10 @@ class Beside:
         return values
 
     def check(self, effort: float, bound: float, objective: float) -> bool:
-        stalled = self.stall(effort, bound, objective)  # told every check: it keeps a history
+        own = effort - self.searched  # HiGHS's own effort: its bound moves only then
+        stalled = self.stall(own, bound, objective)  # told every check: it keeps a history
         left = self.budget - effort
-        if not stalled or effort < self.next_search or self.incumbent is None \
+        if not stalled or own < self.next_search or self.incumbent is None \
                 or left <= MIN_SEARCH_SECONDS:
             return False
         from optimizer.solve.highs import HighsTwin
@@ -202,7 +205,7 @@ class Beside:
         if self.twin is None:
             self.twin = HighsTwin(self.runner)
         began = self.clock.now()
-        budget = min(left, max(self.wait, 0.5 * left))
+        budget = min(left, max(self.wait, SEARCH_SHARE * left))
         self.searches += 1
         found = search_sites(self.twin, self.econ, self.incumbent, until=began + budget,
                              seed=self.seed + self.searches - 1, threads=self.threads,
@@ -214,5 +217,6 @@ class Beside:
             if self.best is None or found.objective > self.best.objective:
                 self.best = found
         spent = self.clock.now() - began
-        self.next_search = effort + spent + max(self.wait, spent)
+        self.searched += spent
+        self.next_search = own + max(self.wait, 2.0 * spent)
         return False

@@ -19,9 +19,9 @@ from models.portfolio import Settings
 
 # Work units (LP iterations and MIP checks, scaled by the model's size:
 # `optimizer.solve.highs.Meter`) per second of one thread on this project's 2-core machine,
-# measured as per CPU second of HiGHS alone on the sample, 8x40 and 60x40 instances
-# (benchmarks/effort.py; benchmarks/README.md, "Effort").
-WORK_PER_SECOND = 5000.0
+# measured per CPU second of HiGHS alone on the sample, 8x40 and 60x40 instances over whole
+# runs (benchmarks/README.md, "Effort": 5,600 to 17,600; the sample 8,800).
+WORK_PER_SECOND = 8000.0
 # The wall-clock safety cap of a solve: TIME_CAP_FACTOR x its seconds + TIME_CAP_SLACK s. Far
 # enough that a loaded machine still finishes on effort; a run stopped by it is not reproducible.
 TIME_CAP_FACTOR = 5.0
