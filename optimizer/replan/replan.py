@@ -308,7 +308,7 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
 
 def cost_phrase(at_least: float | None, at_most: float | None, point: float | None) -> str:
     """What forcing a hall costs, as sure as the re-solve proved it: `costs $19.5M` (proven
-    optimal), `costs at least $12.0M, at most $79.3M` (stopped by its time limit), `costs at
+    optimal), `costs at least $12.0M, at most $79.3M` (stopped by its effort), `costs at
     most $79.3M; it is not proven to cost anything` (its bound allows no loss), or `gives a
     plan $3.1M better than this one` (the forced plan is better: this plan was not optimal)."""
     from optimizer.reports.summary import money
@@ -429,7 +429,7 @@ def timing_worth(plan: Plan, early: float) -> str:
     low = plan.objective_npv_musd - early
     if plan.status == Status.OPTIMAL or not math.isfinite(plan.bound_musd):
         return f"choosing the timing is worth {money(low)} over as early as possible"
-    return (f"no plan can be worth more; this plan stopped at its time limit, so choosing the "
+    return (f"no plan can be worth more; this plan stopped before proving its gap, so choosing the "
             f"timing is worth at least {money(low)}, at most {money(plan.bound_musd - early)} "
             "over as early as possible")
 

@@ -104,8 +104,8 @@ def effort_note(plan: Plan) -> str:
     spent = (f"; spent {plan.effort_spent_s:,.1f} effort s" if _finite(plan.effort_spent_s)
              else "")
     return (f"the solve's deterministic work budget: {plan.effort_s * WORK_PER_SECOND:,.0f} "
-            f"HiGHS work units ({WORK_PER_SECOND:g} a second, about a second each on an idle "
-            f"machine like the one it was calibrated on){spent}")
+            f"HiGHS work units ({WORK_PER_SECOND:,.0f} an effort second, which takes about a "
+            f"second on an idle machine like the one it was calibrated on){spent}")
 
 
 def solve_outcome(plan: Plan) -> str:
