@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", default=",".join(INSTANCES))
     parser.add_argument("--threads-only", action="store_true")
+    parser.add_argument("--runs", default="highs,auto",
+                        help="which runs (HiGHS alone's do not change with sitepivot's methods)")
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args()
     if args.child:
@@ -98,7 +100,7 @@ def main() -> None:
     if args.threads_only:
         runs = [(n, "highs", *INSTANCES[n], t) for n in names for t in (1, 2)]
     else:
-        runs = [(n, m, *INSTANCES[n], 1) for n in names for m in ("highs", "auto")]
+        runs = [(n, m, *INSTANCES[n], 1) for n in names for m in args.runs.split(",")]
     with ThreadPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(lambda r: {"instance": r[0], "run": r[1], "effort_s": r[2],
                                         "threads": r[4], **spawn(*r)}, runs))
