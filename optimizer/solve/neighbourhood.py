@@ -39,7 +39,7 @@ MAX_FIRST_SIZE = 10  # sites freed by the first neighbourhood (at most half the 
 QUIET_PASSES = 2  # stop after this many passes over all sites without a better plan
 IMPROVEMENT = 1e-7  # relative; smaller objective gains are noise, not a better plan
 MIN_SEARCH_SECONDS = 2.0  # a search beside HiGHS starts only with more effort seconds left
-SEARCH_SHARE = 0.5  # of HiGHS's own effort so far, what one search beside HiGHS may take
+SEARCH_SHARE = 1 / 3  # of the effort left, what one search beside HiGHS may take
 
 
 @dataclass
@@ -161,12 +161,15 @@ class Beside:
     At HiGHS's limit checks (deterministic points of its search), once `stall(HiGHS's own
     effort, bound, objective)` says its bound has stalled and HiGHS has run long enough since
     the last search, `search_sites` runs on a copy of the model (`HighsTwin`) from HiGHS's
-    incumbent, for SEARCH_SHARE of HiGHS's own effort so far (effort seconds; at least `wait`,
-    at most what is left of the run's `budget`), charged to `clock`; a better plan it finds is
-    handed to HiGHS at its next user-solution query. HiGHS then runs on, on its own, for twice
-    as long as that search took (at least `wait`) before the next search may start: when its
-    bound is stalled, HiGHS's tree keeps about two thirds of the effort. Nothing here depends on
-    the budget but where it ends, so a longer run repeats a shorter one and goes on.
+    incumbent, for SEARCH_SHARE of the effort left of the run's `budget` (effort seconds; at
+    least `wait`, at most what is left), charged to `clock`; a better plan it finds is handed to
+    HiGHS at its next user-solution query. HiGHS then runs on, on its own, for twice as long as
+    that search took (at least `wait`) before the next search may start: when its bound is
+    stalled, HiGHS's tree keeps about two thirds of the effort.
+
+    A search's length depends on the budget, so a longer run does not repeat a shorter one up to
+    its end. Tried (benchmarks/README.md, "Effort"): a share of HiGHS's own effort so far, which
+    would; at equal effort it ended behind HiGHS alone on the sample's gap.
     """
 
     def __init__(self, runner: HighsRunner, econ: Economics, *, budget: float,
@@ -206,7 +209,7 @@ class Beside:
         if self.twin is None:
             self.twin = HighsTwin(self.runner)
         began = self.clock.now()
-        budget = min(left, max(self.wait, SEARCH_SHARE * own))
+        budget = min(left, max(self.wait, SEARCH_SHARE * left))
         self.searches += 1
         found = search_sites(self.twin, self.econ, self.incumbent, until=began + budget,
                              seed=self.seed + self.searches - 1, threads=self.threads,
