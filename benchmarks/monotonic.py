@@ -14,7 +14,8 @@ thread isolates the methods' own logic) and solver seed 0. The limit is the solv
 Printed (and written with -o) as a Markdown table: NPV, proven bound, gap, the method that ran,
 solve seconds, and `vs shorter` = this NPV less the NPV at the next shorter limit ($M): a
 negative figure breaks monotonicity and is marked `WORSE`. Exit code 1 if any row is WORSE.
-A benchmark, not a test: the machine may be shared; the wall clock decides where HiGHS stops.
+A benchmark, not a test. Since issue 20 every solve stops on its effort, not on the wall clock,
+so the table is the same on any machine load (solve seconds aside).
 """
 
 from __future__ import annotations

@@ -283,8 +283,7 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     solve_s, why_not_s = time_budgets(limit - firm_s, solves)
     with console.phase("solve", solve_s):
         result = optimize(portfolio, time_limit=solve_s, mip_gap=mip_gap, threads=threads,
-                          mip_start=start, method=method, on_progress=console.solver,
-                          deadline=time.perf_counter() + solve_s)
+                          mip_start=start, method=method, on_progress=console.solver)
     for warning in result.warnings:
         if warning not in portfolio.warnings:  # the solver's (the input's are shown above)
             click.echo(f"warning: {warning}", err=True)

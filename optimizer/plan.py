@@ -114,6 +114,12 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)  # read, build, solve, ... seconds
     solver_log: str = ""
     time_limit_s: float = float("nan")  # the solver's time limit
+    # The solve's effort (effort seconds: `optimizer.solve.options`, deterministic work that
+    # takes about as many seconds on an idle machine), what it spent, and whether the plan is
+    # reproducible: False when the wall-clock safety cap, not the effort, stopped a solve.
+    effort_s: float = float("nan")
+    effort_spent_s: float = float("nan")
+    reproducible: bool = True
     # (seconds since the solve began, proven bound, best NPV) each time HiGHS reported progress
     solver_trace: list[tuple[float, float, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

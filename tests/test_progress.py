@@ -108,15 +108,20 @@ def test_cli_plan_quiet_shows_no_progress(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("limit", [10.0])
-def test_cli_plan_ends_within_its_time_limit_plus_15_percent(tmp_path: Path,
-                                                             limit: float) -> None:
-    """A case the solver cannot finish in time: every phase together still fits."""
+def test_cli_plan_ends_on_its_effort_well_within_the_safety_cap(tmp_path: Path,
+                                                              limit: float) -> None:
+    """A case the solver cannot finish in its effort: it stops on the effort (a deterministic
+    amount of work, about the limit's seconds on an idle machine), never on the clock, and the
+    whole run ends well within the wall-clock safety cap. Until issue 20 this checked the wall
+    time against the limit itself: a promise a reproducible plan cannot keep on a busy machine."""
+    from optimizer.solve.options import time_cap
+
     result, wall = _plan(tmp_path, "--time-limit", str(limit), "--threads", "1",
                          tables=make_tables(8, 40, seed=1))
     assert result.exit_code == 0, result.output
-    assert "time limit reached" in result.stdout  # the limit did bind
+    assert "effort limit reached" in result.stdout  # the effort did bind
     assert "why not" in result.stderr or "Sites converting nothing" not in result.stdout
-    assert wall <= 1.15 * limit, result.stderr
+    assert wall <= time_cap(limit), result.stderr
 
 
 def test_cash_flows_plus_the_terminal_value_are_the_npv() -> None:

@@ -48,9 +48,13 @@ def test_tiny_portfolio_is_optimal_and_audited() -> None:
 
 
 def test_time_limited_plan_is_feasible_with_its_gap_never_optimal() -> None:
+    # A 1 s limit is 1 effort second: the solve stops on its effort (deterministic), not on
+    # the clock, and the plan says it is reproducible.
     portfolio = portfolio_from_tables(make_tables(8, 40, seed=1))
     plan = optimize(portfolio, time_limit=1.0, mip_gap=1e-6, threads=1)
-    assert plan.termination == "time_limit"
+    assert plan.termination == "effort_limit"
+    assert plan.reproducible and plan.effort_s == 1.0
+    assert plan.effort_spent_s == pytest.approx(1.0, abs=0.1)
     assert plan.status == "feasible"
     assert plan.gap > 1e-6
     assert plan.bound_musd > plan.npv_musd

@@ -39,9 +39,9 @@ def _row(**values: object) -> dict[str, object]:
 
 
 def _forced() -> SimpleNamespace:
-    """What `optimize` returns for a forced re-solve stopped by its time limit."""
+    """What `optimize` returns for a forced re-solve stopped by its effort (15 s)."""
     return SimpleNamespace(status="feasible", objective_npv_musd=6_711.4, bound_musd=6_880.0,
-                           gap=0.0251,
+                           gap=0.0251, effort_s=15.0,
                            timings={"economics": 0.1, "build": 0.4})
 
 
@@ -73,7 +73,7 @@ def test_console_and_sheet_state_the_same_range(monkeypatch: pytest.MonkeyPatch)
     assert row["npv_lost_at_least_musd"] == pytest.approx(at_least)
     assert row["npv_lost_at_most_musd"] == pytest.approx(at_most)
     phrase = "costs at most $79.3M; it is not proven to cost anything"
-    assert f"forcing it {phrase} (forced re-solve stopped at 15 s, gap 2.51%)" in \
+    assert f"forcing it {phrase} (forced re-solve stopped at its effort of 15 s, gap 2.51%)" in \
         str(row["explanation"])
     plan.why_not = pd.DataFrame([row], columns=WHY_NOT_COLUMNS)
     text = explanation_text(plan)  # type: ignore[arg-type]

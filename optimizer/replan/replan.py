@@ -218,9 +218,10 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
             seconds: float = WHY_NOT_SECONDS, budget: float | None = None,
             progress: Reporter | None = None) -> pd.DataFrame:
     """One row per site converting nothing: why (see the module docstring). Columns:
-    `WHY_NOT_COLUMNS`. `seconds`: the most each forced re-solve takes; `budget`: the most all of
-    this takes, re-solves and their model builds included (None: no budget)."""
-    deadline = None if budget is None else time.perf_counter() + budget
+    `WHY_NOT_COLUMNS`. `seconds`: the most each forced re-solve takes; `budget`: the most the
+    re-solves take in all (None: no budget). Both are effort seconds (`optimizer.solve.options`):
+    how many sites are re-solved and how long each runs never depends on the wall clock, so the
+    rows are the same on any machine load."""
     pf = plan.portfolio
     econ = build_economics(pf)
     converted = set(plan.decisions["site"]) if len(plan.decisions) else set()
@@ -286,36 +287,30 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
     # Every row queued was given its best_hall_npv_musd as a float just above.
     to_force.sort(key=lambda item: -cast(float, item[1]["best_hall_npv_musd"]))
     limit = min(seconds, pf.settings.time_limit_s)
-    # seconds a re-solve spends besides HiGHS (economics, model, start, valuation): at first as
-    # the plan's own, then as measured
-    build = sum(plan.timings.get(k, 0.0) for k in ("economics", "build"))
     n_solves = min(max_solves, len(to_force))
-    if deadline is not None:  # as many as fit the budget with at least MIN_RESOLVE_SECONDS
-        left = deadline - time.perf_counter()
-        n_solves = min(n_solves, max(0, int(left // (MIN_RESOLVE_SECONDS + build))))
+    if budget is not None:  # as many as fit the budget with at least MIN_RESOLVE_SECONDS each,
+        # an equal share each
+        n_solves = min(n_solves, max(0, int(budget // MIN_RESOLVE_SECONDS)))
+        limit = min(limit, budget / max(1, n_solves))
     for i, (_s, row, cand) in enumerate(to_force):
         if i >= max_solves:
             row["explanation"] = f"{row['explanation']}; not re-solved (at most {max_solves} " \
                                  "forced re-solves per plan)"
             continue
-        this, until = limit, None
-        if deadline is not None:  # an equal share of what is left, its build included
-            share = (deadline - time.perf_counter()) / max(1, n_solves - i)
-            this, until = min(limit, share - build), time.perf_counter() + share
-            if i >= n_solves or this < MIN_RESOLVE_SECONDS:
-                row["explanation"] = (f"{row['explanation']}; not re-solved (the why-not "
-                                      f"budget of {budget:g} s was spent)")
-                continue
+        if i >= n_solves:
+            row["explanation"] = (f"{row['explanation']}; not re-solved (the why-not "
+                                  f"budget of {budget:g} s was spent)")
+            continue
         if progress:
             progress.begin(f"why not {row['site']} (its best hall forced, {i + 1}/{n_solves})",
-                           this)
-        build = _force(plan, econ, row, cand, this, progress, until)
+                           limit)
+        _force(plan, econ, row, cand, limit, progress)
     return pd.DataFrame(rows, columns=WHY_NOT_COLUMNS)
 
 
 def cost_phrase(at_least: float | None, at_most: float | None, point: float | None) -> str:
     """What forcing a hall costs, as sure as the re-solve proved it: `costs $19.5M` (proven
-    optimal), `costs at least $12.0M, at most $79.3M` (stopped by its time limit), `costs at
+    optimal), `costs at least $12.0M, at most $79.3M` (stopped by its effort), `costs at
     most $79.3M; it is not proven to cost anything` (its bound allows no loss), or `gives a
     plan $3.1M better than this one` (the forced plan is better: this plan was not optimal)."""
     from optimizer.reports.summary import money
@@ -334,14 +329,10 @@ def cost_phrase(at_least: float | None, at_most: float | None, point: float | No
 
 
 def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
-           seconds: float, progress: Reporter | None = None, until: float | None = None
-           ) -> float:
-    """Re-solve with one hall of candidate `cand` committed, HiGHS for at most `seconds` (and
-    done by `until`, building included); record what forcing it costs in `row`. Returns the
-    seconds the re-solve spent besides HiGHS."""
+           seconds: float, progress: Reporter | None = None) -> None:
+    """Re-solve with one hall of candidate `cand` committed, HiGHS for at most `seconds`
+    (effort seconds); record what forcing it costs in `row`."""
     from optimizer.solve.optimize import optimize
-
-    clock = time.perf_counter()
 
     pf = plan.portfolio
     option = pf.option_names[int(econ.halls.option[cand])]
@@ -357,17 +348,17 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     try:
         result = optimize(pf.replace(commitments=commitments), time_limit=seconds,
                           mip_gap=plan.mip_gap_requested, mip_start=as_mip_start(start),
-                          with_greedy=False, deadline=until,
+                          with_greedy=False,
                           on_progress=progress.solver if progress is not None else None)
     except InfeasibleError as err:
         row.update(reason="blocked by budget or portfolio limits",
                    explanation=f"{row['explanation']}; forcing that hall makes the plan "
                    f"infeasible: {err.explanation[0] if err.explanation else err}")
-        return max(0.0, time.perf_counter() - clock - seconds)
+        return
     except NoSolutionError:
         row["explanation"] = (f"{row['explanation']}; the forced re-solve found no plan in "
-                              f"{seconds:.3g} s")
-        return max(0.0, time.perf_counter() - clock - seconds)
+                              f"{seconds:.3g} s of effort")
+        return
     # In the objective's NPV (the equity NPV under objective = equity_npv), which the bounds
     # bound and the forced re-solve maximises.
     at_most = plan.objective_npv_musd - result.objective_npv_musd
@@ -382,9 +373,8 @@ def _force(plan: Plan, econ: Economics, row: dict[str, object], cand: int,
     else:
         row["explanation"] = (f"{row['explanation']}; forcing it "
                               f"{cost_phrase(at_least, at_most, None)} (forced re-solve stopped "
-                              f"at {result.timings.get('solve', seconds):.3g} s, gap "
+                              f"at its effort of {result.effort_s:.3g} s, gap "
                               f"{result.gap:.2%})")
-    return max(0.0, time.perf_counter() - clock - result.timings.get("solve", 0.0))
 
 
 # ---- value of timing -------------------------------------------------------------------------
@@ -444,7 +434,7 @@ def timing_worth(plan: Plan, early: float) -> str:
     low = plan.objective_npv_musd - early
     if plan.status == Status.OPTIMAL or not math.isfinite(plan.bound_musd):
         return f"choosing the timing is worth {money(low)} over as early as possible"
-    return (f"no plan can be worth more; this plan stopped at its time limit, so choosing the "
+    return (f"no plan can be worth more; this plan stopped before proving its gap, so choosing the "
             f"timing is worth at least {money(low)}, at most {money(plan.bound_musd - early)} "
             "over as early as possible")
 
@@ -470,9 +460,8 @@ def explain_plan(plan: Plan, *, baseline: Path | None = None,
         progress = None
     clock = time.perf_counter()
     plan.timing_value = timing_value(plan)
-    left = None if budget is None else budget - (time.perf_counter() - clock)
     plan.why_not = why_not(plan, max_solves=why_not_solves, seconds=why_not_seconds,
-                           budget=left, progress=progress)
+                           budget=budget, progress=progress)
     if baseline is not None:
         compare_with_baseline(plan, baseline)
     plan.timings["explain"] = time.perf_counter() - clock

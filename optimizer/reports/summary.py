@@ -89,6 +89,19 @@ def capex_total_musd(plan: Plan) -> float:
     return float(plan.cash_flows["capex_musd"].sum()) if len(plan.cash_flows) else 0.0
 
 
+def effort_note(plan: Plan) -> str:
+    """The effort row's note: the budget in HiGHS work units and what was spent."""
+    from optimizer.solve.options import WORK_PER_SECOND
+
+    if not _finite(plan.effort_s):
+        return "the solve's deterministic work budget"
+    spent = (f"; spent {plan.effort_spent_s:,.1f} effort s" if _finite(plan.effort_spent_s)
+             else "")
+    return (f"the solve's deterministic work budget: {plan.effort_s * WORK_PER_SECOND:,.0f} "
+            f"HiGHS work units ({WORK_PER_SECOND:,.0f} an effort second, which takes about a "
+            f"second on an idle machine like the one it was calibrated on){spent}")
+
+
 def solve_outcome(plan: Plan) -> str:
     """How the solve ended, in words: optimal within its tolerance, or why it stopped and the gap.
 
@@ -198,6 +211,12 @@ def headline_metrics(plan: Plan) -> list[Metric]:
         Metric("discount_rate", s.discount_rate, "fraction",
                f"per year, cash flows at the {s.discounting} of each quarter"),
         Metric("solve_seconds", solve_s, "s", "solver time"),
+        Metric("effort_seconds", plan.effort_s, "effort s", effort_note(plan)),
+        Metric("reproducible", "yes" if plan.reproducible else "no", "",
+               "the same workbook and settings give this same plan on any machine load"
+               if plan.reproducible else
+               "NOT reproducible: the wall-clock safety cap stopped a solve before its effort "
+               "was spent (a very busy machine); rerun when it is less busy"),
         Metric("total_seconds", sum(plan.timings.values()) if plan.timings else None, "s",
                ", ".join(f"{k} {v:.2f}" for k, v in plan.timings.items())),
         Metric("method", plan.method, "", METHOD_NOTES.get(plan.method, "")),

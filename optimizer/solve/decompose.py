@@ -56,6 +56,7 @@ from models.economics import Economics, objective_npv
 from models.rules import Commitment
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import (
+    DEFAULT_THREADS,
     INF,
     HighsModel,
     HighsRunner,
@@ -65,7 +66,7 @@ from optimizer.solve.highs import (
     reset_thread_scheduler,
 )
 from optimizer.solve.neighbourhood import search_sites
-from optimizer.solve.options import SolverOptions
+from optimizer.solve.options import EffortClock, SolverOptions
 from optimizer.solve.status import Status, Termination
 
 ARTIFICIAL_PENALTY = 1e6  # $M per unit of coupling-row violation in the master (phase 1)
@@ -81,7 +82,8 @@ class DecomposedResult:
     status: optimal (gap <= requested) | feasible (a plan, gap larger) | infeasible (a site's
     own rules and commitments admit no schedule, or no plan meets the coupling rows and the
     full MILP proved it) | no_solution (no plan found in time). termination: optimal |
-    time_limit | iteration_limit | infeasible. objective = NPV of the returned plan ($M, equal to
+    effort_limit | time_limit (the wall-clock safety cap: not reproducible) | iteration_limit |
+    infeasible. objective = NPV of the returned plan ($M, equal to
     sum(value * units) + sum(mining_value * mining)); bound = proven upper bound on the optimal
     NPV ($M); gap = (bound - objective) / |objective|.
     """
@@ -516,7 +518,8 @@ class Repair:
     re-dispatched at the end, which is where the mining floor is checked.
     """
 
-    def __init__(self, prob: Problem) -> None:
+    def __init__(self, prob: Problem, clock: EffortClock | None = None) -> None:
+        self.clock = EffortClock() if clock is None else clock  # charged every MILP's effort
         self.prob = prob
         self.models: dict[int, HighsModel] = {}
         coupling = prob.coupling
@@ -527,7 +530,7 @@ class Repair:
             prob, p = self.prob, self.prob.pricers[s]
             use = prob.coupling_matrix(s)[self.keep]
             use[:, :p.n_build] = p.times_d(use[:, :p.n_build])
-            h = HighsModel(mip_rel_gap=1e-6)
+            h = HighsModel(mip_rel_gap=1e-6, clock=self.clock)
             h.load(np.zeros(p.n), p.col_lower, p.col_upper, p.integer,
                    np.concatenate([p.row_lower, np.full(len(self.keep), -INF)]),
                    np.concatenate([p.row_upper, np.full(len(self.keep), INF)]),
@@ -537,6 +540,9 @@ class Repair:
 
     def run(self, pool: list[Column], lam: np.ndarray, pi: np.ndarray, deadline: float
             ) -> PlanArrays | None:
+        """A plan from the master LP: sites whole in it keep their column, the others' MILPs
+        (heaviest first) take what is left of the coupling rows; by `deadline` (effort seconds
+        on `self.clock`)."""
         prob = self.prob
         left = prob.coupling.rhs[self.keep].copy()
         weight: dict[int, tuple[float, int]] = {}
@@ -558,7 +564,7 @@ class Repair:
             rows = np.arange(len(p.row_lower), len(p.row_lower) + len(self.keep), dtype=np.int32)
             h.set_row_bounds(rows, np.full(len(rows), -INF), np.maximum(left, 0.0) + 1e-9)
             h.set_costs(p.solver_costs(costs[s]))
-            run = h.run(max(0.05, min(5.0, deadline - time.perf_counter())))
+            run = h.run(max(0.05, min(5.0, deadline - self.clock.now())))
             if run.values is None:
                 return None
             v = run.values
@@ -572,8 +578,8 @@ class Repair:
 
 # --------------------------------------------------------------------------- column MIP
 def _column_mip(prob: Problem, pool: list[Column], incumbent: list[int] | None,
-                time_limit: float, gap: float, threads: int, seed: int
-                ) -> tuple[list[int] | None, float, float]:
+                time_limit: float, gap: float, threads: int, seed: int,
+                clock: EffortClock | None = None) -> tuple[list[int] | None, float, float]:
     """Best choice of one pool column per site meeting the coupling rows (mining re-chosen
     within each column's power room). Returns (chosen pool positions, objective, bound)."""
     coupling = prob.coupling
@@ -611,7 +617,8 @@ def _column_mip(prob: Problem, pool: list[Column], incumbent: list[int] | None,
     matrix = (np.array(starts, dtype=np.int32),
               np.concatenate([np.asarray(i, dtype=np.int32) for i in index]),
               np.concatenate([np.asarray(v, dtype=float) for v in value]))
-    h = HighsModel(threads=threads, seed=seed, mip_rel_gap=float(gap))
+    h = HighsModel(threads=threads or DEFAULT_THREADS, seed=seed, mip_rel_gap=float(gap),
+                   clock=clock)
     h.load(np.array(cost), np.zeros(n_cols), upper, integer, row_lower, row_upper, matrix)
     if incumbent is not None:
         h.set_start(np.ones(len(incumbent)), np.array(incumbent))
@@ -669,9 +676,10 @@ class Monolithic:
     proven bound is also kept.
     """
 
-    def __init__(self, prob: Problem, options: SolverOptions) -> None:
+    def __init__(self, prob: Problem, options: SolverOptions, clock: EffortClock) -> None:
         econ = prob.econ
         self.prob = prob
+        self.clock = clock
         self.threads, self.seed = options.threads, options.seed
         self.model = m = build_model(econ)
         self.runner = runner = HighsRunner(self.model)
@@ -705,8 +713,8 @@ class Monolithic:
                                         + [d.mining.ravel()])
             runner.set_start_columns(start_vals, start_cols)
             run = runner.run_columns(time_limit=time_limit, mip_gap=gap,
-                                     threads=max(1, int(self.threads)) if self.threads else 0,
-                                     seed=self.seed)
+                                     threads=int(self.threads) or DEFAULT_THREADS,
+                                     seed=self.seed, clock=self.clock)
         finally:
             for c, (lo, hi) in zip(self.cols, self.bounds, strict=True):
                 ok = c >= 0
@@ -730,16 +738,17 @@ class Monolithic:
                done: Callable[[float], bool], say: Callable[[str], None]
                ) -> PlanArrays | None:
         """The site-neighbourhood search from `plan`, the sites `first` freed first, until the
-        clock reaches `until` or `done(NPV)`, its log told to `say`: the best plan found or
-        None."""
+        effort clock reaches `until` or `done(NPV)`, its log told to `say`: the best plan found
+        or None."""
         nothing_free = np.zeros(0, dtype=np.int64)
-        fixed, _bound, why, values = self.solve(plan, nothing_free, until - time.perf_counter(),
+        fixed, _bound, why, values = self.solve(plan, nothing_free, self.clock.left(until),
                                                 0.0)  # the plan in every HiGHS column
         if values is None or fixed is None:
             say(f"neighbourhood search: the plan has no columns ({why})")
             return None
         found = search_sites(self.runner, self.prob.econ, values, until=until, seed=self.seed,
-                             threads=self.threads, first=first, done=done, say=say)
+                             threads=int(self.threads) or DEFAULT_THREADS, first=first,
+                             done=done, say=say, clock=self.clock)
         return self.plan_of(found.values, plan)
 
 
@@ -763,7 +772,8 @@ def solve_decomposed(econ: Economics, options: SolverOptions | None = None, *,
                      max_iterations: int = 10_000,
                      smoothing: float = 0.5, polish: bool = True, use_greedy: bool = True,
                      greedy: GreedyPlan | None = None,
-                     on_progress: ProgressHook | None = None) -> DecomposedResult:
+                     on_progress: ProgressHook | None = None,
+                     clock: EffortClock | None = None) -> DecomposedResult:
     """Decompose by site, generate columns, then polish; see the module docstring.
 
     Phases, each stopping as soon as the proven gap (bound - NPV) / |NPV| <= mip_gap:
@@ -779,14 +789,16 @@ def solve_decomposed(econ: Economics, options: SolverOptions | None = None, *,
     `threads` is for the MIP over columns (at least 1) and the monolithic model (0 = HiGHS's
     default); pricing and the master LP run single-threaded. `greedy`: the greedy plan if the
     caller has it already (else it is computed here when `use_greedy`). `on_progress(seconds,
-    bound, NPV)` is told of each better plan and each better bound.
+    bound, NPV)` is told of each better plan and each better bound. Every phase is measured in
+    effort seconds on `clock` (`optimizer.solve.options`; a fresh one if None), never on the
+    wall clock, so the same inputs give the same plan on any machine load.
     """
     # HiGHS keeps one thread scheduler per process; the single-threaded pricers fail to run
     # if an earlier solve in this process started it with more threads.
     reset_thread_scheduler()
     options = (options or SolverOptions(time_limit=60.0, mip_gap=1e-3)).with_overrides(
         time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
-    run = _Run(econ, options, smoothing)
+    run = _Run(econ, options, smoothing, EffortClock() if clock is None else clock)
     run.on_progress = on_progress
     return run.solve(max_iterations, polish, use_greedy, greedy)
 
@@ -794,9 +806,12 @@ def solve_decomposed(econ: Economics, options: SolverOptions | None = None, *,
 class _Run:
     """State of one decomposition run: columns, master, incumbent, bound, log."""
 
-    def __init__(self, econ: Economics, options: SolverOptions, smoothing: float) -> None:
-        self.clock = time.perf_counter()
-        self.deadline = self.clock + options.time_limit
+    def __init__(self, econ: Economics, options: SolverOptions, smoothing: float,
+                 effort: EffortClock) -> None:
+        self.clock = time.perf_counter()  # for the timings only
+        self.effort = effort  # every decision's clock (effort seconds)
+        self.started = effort.now()
+        self.deadline = self.started + options.effort_seconds
         self.options = options
         self.mip_gap, self.threads, self.seed = options.mip_gap, options.threads, options.seed
         self.smoothing = smoothing
@@ -804,9 +819,12 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.econ = econ
         self.prob = Problem(econ)
+        for p in self.prob.pricers:
+            p.highs.clock = effort
         self.timings["build"] = time.perf_counter() - self.clock
         self.master = Master(self.prob.coupling, self.prob.n_sites)
-        self.repair = Repair(self.prob)
+        self.master.highs.clock = effort
+        self.repair = Repair(self.prob, effort)
         self.pool: list[Column] = []
         self.seen: set[tuple[int, bytes]] = set()
         self.best: PlanArrays | None = None
@@ -821,10 +839,12 @@ class _Run:
 
     # ----------------------------------------------------------------- bookkeeping
     def say(self, message: str) -> None:
-        self.log.append(f"{time.perf_counter() - self.clock:8.2f}s  {message}")
+        # effort seconds (deterministic), so that the log is the same on any machine load
+        self.log.append(f"{self.effort.now() - self.started:8.2f}e  {message}")
 
     def left(self) -> float:
-        return self.deadline - time.perf_counter()
+        """Effort seconds left."""
+        return self.deadline - self.effort.now()
 
     def gap(self) -> float:
         return relative_gap(self.best.npv, self.bound) if self.best is not None else INF
@@ -924,8 +944,8 @@ class _Run:
                 return "converged"
             if self.iterations >= max_iterations:
                 return "iteration_limit"
-            if time.perf_counter() >= until:
-                return "time_limit"
+            if self.effort.now() >= until:
+                return "effort_limit"
             if self.iterations % 5 == 0:
                 self.offer(repair.run(self.pool, self.lam, self.pi_master, self.deadline),
                            "repair of the master LP")
@@ -941,7 +961,7 @@ class _Run:
         last: int | None = None
         feasible = (self.lam, self.pi_master)  # the last master LP solution before a fix
         try:
-            while time.perf_counter() < until:
+            while self.effort.now() < until:
                 _obj, pi, mu, lam, art = master.solve()
                 if art > 1e-6:  # the last fractional column fixed was one too many
                     if last is None or len(forbidden) >= 3:
@@ -961,10 +981,10 @@ class _Run:
                     for p in prob.pricers:
                         if p.site in fixed_sites:
                             continue
-                        _ub, x = p.price(costs[p.site], max(0.2, until - time.perf_counter()))
+                        _ub, x = p.price(costs[p.site], max(0.2, until - self.effort.now()))
                         if x is not None and costs[p.site] @ x - mu[p.site] > RC_TOLERANCE:
                             added += self.add(prob.column(p.site, x))
-                    if not added or time.perf_counter() >= until:
+                    if not added or self.effort.now() >= until:
                         break
                     _obj, pi, mu, lam, art = master.solve()
                 feasible = (lam, pi)
@@ -993,7 +1013,8 @@ class _Run:
         self.offer(self.repair.run(self.pool, self.lam, self.pi_master, self.deadline),
                    "repair of the master LP")
         chosen, mip_obj, _ = _column_mip(self.prob, self.pool, self.best_columns, time_limit,
-                                         self.mip_gap / 4, self.threads, self.seed)
+                                         self.mip_gap / 4, self.threads, self.seed,
+                                         self.effort)
         if chosen is not None:
             plan = _assemble(self.prob, [self.pool[j].x[:self.prob.pricers[self.pool[j].site]
                                                         .n_build] for j in chosen])
@@ -1023,7 +1044,7 @@ class _Run:
             return self.result(Termination.INFEASIBLE)
         self.seeds(use_greedy, greedy)
         self.timings["seeds"] = time.perf_counter() - self.clock
-        budget_end = self.clock + 0.5 * (self.deadline - self.clock)
+        budget_end = self.started + 0.5 * (self.deadline - self.started)
         why = self.generate(max_iterations, budget_end if polish else self.deadline)
         if why == "infeasible":
             self.say("a site's own rules and commitments admit no schedule; no plan exists")
@@ -1033,24 +1054,25 @@ class _Run:
         if not self.proven() and self.left() > 0:
             self.column_mip(min(self.left(), max(1.0, 0.15 * self.left())))
         if not self.proven() and self.left() > 0:
-            self.dive(time.perf_counter() + 0.3 * self.left())
+            self.dive(self.effort.now() + 0.3 * self.left())
             if not self.proven() and self.left() > 0:
                 self.column_mip(min(self.left(), max(1.0, 0.15 * self.left())))
         self.timings["column_generation"] = time.perf_counter() - self.clock
         # The Pyomo build takes ~0.05 s a site: not worth starting without time to use it.
         if polish and not self.proven() and why != "iteration_limit" and \
                 self.left() > max(2.0, 0.1 * prob.n_sites):
-            mono = Monolithic(prob, self.options)
+            mono = Monolithic(prob, self.options, self.effort)
             self.timings["monolithic_build"] = time.perf_counter() - self.clock
             if self.best is not None:
-                self.neighbourhoods(mono, time.perf_counter() + 0.6 * self.left())
+                self.neighbourhoods(mono, self.effort.now() + 0.6 * self.left())
             if not self.proven() and self.left() > 0.5 and self.best is not None:
-                self.say(f"monolithic model from the best plan for {self.left():.1f}s")
+                self.say(f"monolithic model from the best plan for {self.left():.1f} effort s")
                 plan, bound, status, _ = mono.solve(self.best, None, self.left(), self.mip_gap)
                 self.offer(plan, f"monolithic model ({status})")
                 self.lower_bound_to(bound, f"monolithic model ({status})")
         termination = Termination.OPTIMAL if self.proven() else (
-            Termination.ITERATION_LIMIT if why == "iteration_limit" else Termination.TIME_LIMIT)
+            Termination.ITERATION_LIMIT if why == "iteration_limit" else
+            Termination.TIME_LIMIT if self.effort.capped else Termination.EFFORT_LIMIT)
         return self.result(termination)
 
     def result(self, termination: Termination) -> DecomposedResult:

@@ -16,23 +16,35 @@ run that has a plan is `feasible` with a gap, never `optimal`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from highspy.highs import HighsCallback, HighsCallbackEvent
+from highspy.highs import HighsCallbackEvent
 from pyomo.contrib.solver.common.results import SolutionStatus
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.base.var import VarData
 
-from optimizer.solve.options import SolverOptions
+from optimizer.solve.options import (
+    RUN_OVERHEAD_SECONDS,
+    WORK_PER_SECOND,
+    EffortClock,
+    SolverOptions,
+    time_cap,
+)
 from optimizer.solve.status import Status, Termination, has_plan, status_of
 
 INF = highspy.kHighsInf  # HiGHS's infinity, for bounds and "no bound known"
+# Threads of a solve whose options say 0: fixed, so that a plan does not depend on the machine's
+# core count; one, as measured (benchmarks/README.md, "Threads": HiGHS 1.16 on two threads
+# against one on the sample).
+DEFAULT_THREADS = 1
 
 # HiGHS's model status -> why the solver stopped, in sitepivot's words: the one map, read by
 # every run (`HighsRunner.solve`, `HighsRunner.run_columns`, `HighsModel.run`). It gives the
@@ -65,6 +77,141 @@ def termination_of(highs: highspy.Highs) -> Termination:
     return TERMINATION.get(highs.getModelStatus(), Termination.UNKNOWN)
 
 
+def _lp_iterations(out: object, running_time: float, nodes: int) -> int | None:
+    """The MIP's LP iterations so far, read from HiGHS's callback output, or None.
+
+    HiGHS fills `mip_total_lp_iterations` in the callback output of every MIP check
+    (`HighsCallbackOutput`, HiGHS 1.16), but highspy 1.16 does not expose that field. It is
+    read here from the C++ struct behind the Python object (pybind11 keeps the struct's address
+    just after the object's header; the field follows `mip_node_count`), and trusted only when
+    the fields around it hold exactly what highspy reports for `running_time` and
+    `mip_node_count`; otherwise None (the caller then counts checks).
+    """
+    try:
+        base = ctypes.c_void_p.from_address(id(out) + _PYBIND_VALUE_OFFSET).value
+        if not base:
+            return None
+        if ctypes.c_double.from_address(base + _RUNNING_TIME_OFFSET).value != running_time \
+                or ctypes.c_int64.from_address(base + _NODE_COUNT_OFFSET).value != nodes:
+            return None
+        return int(ctypes.c_int64.from_address(base + _NODE_COUNT_OFFSET + 8).value)
+    except (ValueError, OverflowError):
+        return None
+
+
+_PYBIND_VALUE_OFFSET = 16  # a pybind11 instance: PyObject header, then the value's address
+_RUNNING_TIME_OFFSET = 16  # HighsCallbackOutput: Highs*, log type, running_time, ...
+_NODE_COUNT_OFFSET = 48  # ... objective value, mip_node_count, mip_total_lp_iterations
+ITERATIONS_PER_CHECK = 30  # LP iterations a check counts for when they cannot be read (the
+# sample's average, benchmarks/effort.py)
+
+
+def work_scale(rows: float) -> float:
+    """Work units per LP iteration on a model of `rows` rows: (rows / 1000) ** 0.7 (at least
+    0.1). An iteration costs more on a larger model; with this scale an effort second took
+    about as long on the sample (2,322 rows), 8x40 (1,825) and 60x40 (12,727) instances
+    (benchmarks/effort.py)."""
+    return max(0.1, (max(1.0, float(rows)) / 1000.0) ** 0.7)
+
+
+def _free_rows(highs: highspy.Highs) -> float:
+    """The model's rows times the share of its columns that are free (lower < upper): a
+    neighbourhood's MILP, most columns fixed, is a small model once presolved, and its LP
+    iterations cost what a small model's do."""
+    lp = highs.getLp()
+    n = max(1, int(lp.num_col_))
+    free = int(np.count_nonzero(np.asarray(lp.col_lower_) < np.asarray(lp.col_upper_)))
+    return int(lp.num_row_) * max(free, 1) / n
+
+
+class Meter:
+    """Stops one HiGHS run once it has spent `effort` effort seconds, a deterministic point of
+    the search; the wall clock (`time_cap`) is the run's safety cap only. Charges the run's work
+    to `clock`.
+
+    Work: the MIP's LP iterations plus one per limit check (HiGHS's `kCallbackMipInterrupt`,
+    asked at fixed points of the search: each node, each root cut round, ...), times
+    `work_scale` of the model's rows times its share of free columns (`_free_rows`);
+    WORK_PER_SECOND units make an effort second (`optimizer.solve.options`).
+    Both counts are the same in the same order whatever the machine's load, so the stop is too.
+    An LP (no MIP checks) is charged its simplex iterations the same way.
+
+    `rule(effort seconds since the run began, proven bound, best objective) -> stop?` is asked at
+    each check too (a method's hand-over; it may run solves of its own, whose effort, charged to
+    the clock, counts in the run's); a stop by it is "interrupted", by the budget
+    "effort_limit", by the cap "time_limit" (and the clock is marked `capped`).
+    """
+
+    def __init__(self, highs: highspy.Highs, effort: float, clock: EffortClock | None = None,
+                 rule: StopRule | None = None) -> None:
+        self.highs, self.clock, self.rule = highs, clock, rule
+        # the model as it will run: set `highs`'s bounds before the Meter is made
+        self.effort = float(effort)
+        self.scale = work_scale(_free_rows(highs))
+        self.checks = 0
+        self.iterations = 0  # the MIP's LP iterations at the last check
+        self.began = 0.0  # the clock when the run began
+        self.stopped_by = ""  # "effort" or "rule" when this meter stopped the run
+
+    def own(self) -> float:
+        """Effort seconds of this run's own work so far."""
+        if self.checks:
+            work = self.iterations + self.checks
+        else:
+            work = max(0, int(self.highs.getInfo().simplex_iteration_count))
+        return work * self.scale / WORK_PER_SECOND
+
+    def elapsed(self) -> float:
+        """Effort seconds since the run began: its own work, and the effort of any run made
+        inside its callbacks (a search beside it, `SearchHelper`), charged to the clock."""
+        nested = self.clock.now() - self.began if self.clock is not None else 0.0
+        return self.own() + nested
+
+    def _check(self, event: HighsCallbackEvent) -> None:
+        self.checks += 1
+        if self.stopped_by:
+            event.interrupt()
+            return
+        out = event.data_out
+        iterations = _lp_iterations(out, out.running_time, out.mip_node_count)
+        self.iterations = (max(self.iterations, iterations) if iterations is not None
+                           else self.checks * ITERATIONS_PER_CHECK)
+        if self.elapsed() >= self.effort:
+            self.stopped_by = "effort"
+        elif self.rule is not None and self.rule(self.elapsed(), out.mip_dual_bound,
+                                                 out.mip_primal_bound):
+            self.stopped_by = "rule"
+        if self.stopped_by:
+            event.interrupt()
+
+    def __enter__(self) -> Meter:
+        self.began = self.clock.now() if self.clock is not None else 0.0
+        self.highs.setOptionValue("time_limit", time_cap(self.effort))
+        self.highs.cbMipInterrupt.subscribe(self._check)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.highs.cbMipInterrupt.unsubscribe(self._check)
+        # HiGHS keeps an interrupt set for every later run of this instance; registering the
+        # callbacks again clears it.
+        self.highs.enableCallbacks()
+        if self.clock is not None:
+            self.clock.add(self.spent())
+            if self.highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+                self.clock.capped = True
+
+    def spent(self) -> float:
+        """Effort seconds this run spent, its own work (nested runs charged themselves)."""
+        return self.own() + RUN_OVERHEAD_SECONDS
+
+    def termination(self) -> Termination:
+        """Why the run stopped, the meter's stops named."""
+        if self.highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt \
+                and self.stopped_by == "effort":
+            return Termination.EFFORT_LIMIT
+        return termination_of(self.highs)
+
+
 def reset_thread_scheduler() -> None:
     """Start HiGHS's thread scheduler afresh. HiGHS keeps one per process; a run with a different
     thread count than the one that started it stops with an error."""
@@ -94,10 +241,10 @@ class RunResult:
         return self.termination == Termination.OPTIMAL
 
 
-def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bool = False
-                ) -> RunResult:
+def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bool = False,
+                termination: Termination | None = None) -> RunResult:
     info = highs.getInfo()
-    termination = termination_of(highs)
+    termination = termination_of(highs) if termination is None else termination
     failed = run_status == highspy.HighsStatus.kError or not info.valid
     has_solution = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
     values = row_duals = None
@@ -112,6 +259,12 @@ def _run_result(highs: highspy.Highs, run_status: highspy.HighsStatus, duals: bo
                      bound=float(info.mip_dual_bound), duals=row_duals)
 
 
+def threads_of(options: SolverOptions) -> int:
+    """HiGHS's thread count for `options`: 0 (the default) means DEFAULT_THREADS, a fixed count,
+    so that a solve is the same on any machine (HiGHS's own default follows the core count)."""
+    return int(options.threads) or DEFAULT_THREADS
+
+
 class HighsModel:
     """A HiGHS model given as arrays, maximised, with HiGHS's output off.
 
@@ -119,8 +272,9 @@ class HighsModel:
     (`mip_rel_gap=1e-6`, `presolve="off"`, ...). Bounds of +-INF are free.
     """
 
-    def __init__(self, *, threads: int = 1, seed: int = 0,
+    def __init__(self, *, threads: int = 1, seed: int = 0, clock: EffortClock | None = None,
                  **options: float | int | str | bool) -> None:
+        self.clock = clock  # charged each run's effort (None: not counted)
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("threads", max(1, int(threads)))
@@ -189,10 +343,17 @@ class HighsModel:
         self._highs.clearSolver()
 
     def run(self, time_limit: float | None = None, *, duals: bool = False) -> RunResult:
-        """Solve (within `time_limit` seconds if given); `duals`: also return the row duals."""
-        if time_limit is not None:
-            self._highs.setOptionValue("time_limit", float(time_limit))
-        return _run_result(self._highs, self._highs.run(), duals)
+        """Solve within `time_limit` effort seconds if given (`Meter`; a MIP stops on its
+        work, the wall clock is its safety cap); `duals`: also return the row duals."""
+        if time_limit is None:
+            self._highs.setOptionValue("time_limit", INF)
+            status = self._highs.run()
+            if self.clock is not None:
+                self.clock.add(Meter(self._highs, 0.0).spent())
+            return _run_result(self._highs, status, duals)
+        with Meter(self._highs, time_limit, self.clock) as meter:
+            status = self._highs.run()
+        return _run_result(self._highs, status, duals, meter.termination())
 
 
 @dataclass
@@ -218,6 +379,25 @@ def relative_gap(objective: float, bound: float) -> float:
 
 # (seconds since the MIP search began, proven bound, best objective) -> stop now?
 StopRule = Callable[[float, float, float], bool]
+
+
+class SearchHelper(Protocol):
+    """A search that runs beside one HiGHS MIP search, inside its callbacks, and hands it
+    better plans instead of stopping it (so no proven bound is lost).
+
+    `check(effort, bound, objective)` is asked at each of HiGHS's limit checks (effort seconds
+    since the run began, its own and the helper's; $M) and may run the helper's own solves on
+    another HiGHS instance, charging their effort to the solve's clock; it answers whether to
+    stop HiGHS. `improved(values, objective)` is told each new incumbent of HiGHS (column
+    values, $M). `offer()` is asked whenever HiGHS takes user solutions: a better plan's column
+    values, or None.
+    """
+
+    def check(self, effort: float, bound: float, objective: float) -> bool: ...
+
+    def improved(self, values: np.ndarray, objective: float) -> None: ...
+
+    def offer(self) -> np.ndarray | None: ...
 # (seconds since the MIP search began, proven bound, best objective) -> None: progress to show
 ProgressHook = Callable[[float, float, float], None]
 
@@ -238,6 +418,14 @@ NO_AUTO_UPDATES = {key: False for key in (
     "check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
     "update_vars", "update_parameters", "update_named_expressions", "update_objective")}
+
+
+def _either(first: StopRule | None, second: StopRule) -> StopRule:
+    """A stop rule that asks `first` (if any), then `second`."""
+    if first is None:
+        return second
+    rule: StopRule = first
+    return lambda *a: rule(*a) or second(*a)
 
 
 class HighsRunner:
@@ -278,17 +466,24 @@ class HighsRunner:
     def solve(self, options: SolverOptions | None = None, *, time_limit: float | None = None,
               mip_gap: float | None = None, threads: int | None = None, seed: int | None = None,
               should_stop: StopRule | None = None,
-              on_progress: ProgressHook | None = None) -> SolveOutcome:
+              on_progress: ProgressHook | None = None,
+              clock: EffortClock | None = None,
+              helper: SearchHelper | None = None) -> SolveOutcome:
         """Solve with `options`; check that the objective HiGHS reports is that of the plan it
         returns.
 
         `time_limit`, `mip_gap`, `threads`, `seed`: given (not None), each replaces that value
         of `options`; without `options`, time_limit and mip_gap are needed (threads and seed
-        default to 0).
+        default to 0). The run stops on its effort (`options.effort_seconds`, `Meter`): the
+        outcome's termination is then "effort_limit"; "time_limit" means the wall-clock safety
+        cap stopped it (not reproducible). Its effort is charged to `clock`.
 
-        `should_stop(seconds, bound, objective)` is asked as the MIP search runs (seconds since
-        it began, the proven bound and the best plan's objective, $M); when it answers True the
-        search stops and the outcome's termination is "interrupted".
+        `should_stop(effort seconds, bound, objective)` is asked as the MIP search runs (effort
+        seconds since it began, the proven bound and the best plan's objective, $M); when it
+        answers True the search stops and the outcome's termination is "interrupted".
+
+        `helper`: a search run beside HiGHS inside its callbacks (`SearchHelper`), its plans
+        handed to HiGHS as user solutions; its effort counts against the run's.
 
         `on_progress(seconds, bound, objective)` (same figures) is told of each improving plan
         and each line of HiGHS's MIP log (every few seconds); it must return quickly.
@@ -301,33 +496,39 @@ class HighsRunner:
         if on_progress is not None:
             return self._with_progress(on_progress, lambda: self.solve(
                 options, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                should_stop=should_stop))
+                should_stop=should_stop, clock=clock, helper=helper))
         if options is None:
             if time_limit is None or mip_gap is None:
                 raise TypeError("solve needs SolverOptions or a time_limit and a mip_gap")
             options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
         options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
                                          threads=threads, seed=seed)
+        if helper is None:
+            return self._solve_checked(options, should_stop, clock)
+        return self._with_helper(helper, lambda: self._solve_checked(
+            options, _either(should_stop, helper.check), clock))
+
+    def _with_helper(self, helper: SearchHelper, run: Callable[[], SolveOutcome]
+                     ) -> SolveOutcome:
+        """`run()` with `helper` told of HiGHS's incumbents and asked for user solutions."""
         highs = self._highs
-        subscribed: list[tuple[HighsCallback, Callable[[HighsCallbackEvent], None]]] = []
-        if should_stop is not None:
-            rule: StopRule = should_stop
 
-            def ask(event: HighsCallbackEvent) -> None:
-                out = event.data_out
-                if rule(out.running_time, out.mip_dual_bound, out.mip_primal_bound):
-                    event.interrupt()
+        def improved(event: HighsCallbackEvent) -> None:
+            helper.improved(np.array(event.data_out.mip_solution, dtype=float),
+                            float(event.data_out.objective_function_value))
 
-            subscribed.append((highs.cbMipInterrupt, ask))
-        for callback, function in subscribed:
-            callback.subscribe(function)
+        def offer(event: HighsCallbackEvent) -> None:
+            values = helper.offer()
+            if values is not None and event.data_in is not None:
+                event.data_in.setSolution(np.asarray(values, dtype=np.float64))
+
+        highs.cbMipImprovingSolution.subscribe(improved)
+        highs.cbMipUserSolution.subscribe(offer)
         try:
-            return self._solve_checked(options)
+            return run()
         finally:
-            for callback, function in subscribed:
-                callback.unsubscribe(function)
-            if should_stop is not None:
-                highs.enableCallbacks()  # clears the interrupt flag (see `clear`)
+            highs.cbMipImprovingSolution.unsubscribe(improved)
+            highs.cbMipUserSolution.unsubscribe(offer)
 
     def _with_progress(self, hook: ProgressHook, run: Callable[[], SolveOutcome]
                        ) -> SolveOutcome:
@@ -346,15 +547,16 @@ class HighsRunner:
             highs.cbMipImprovingSolution.unsubscribe(tell)
             highs.cbMipLogging.unsubscribe(tell)
 
-    def _solve_checked(self, options: SolverOptions) -> SolveOutcome:
-        outcome = self._run(options)
+    def _solve_checked(self, options: SolverOptions, should_stop: StopRule | None,
+                       clock: EffortClock | None) -> SolveOutcome:
+        outcome = self._run(options, should_stop, clock)
         if self._start_given and has_plan(outcome.status) \
                 and not self._objective_consistent(outcome.objective):
             self.clear()  # drops the start and the bad incumbent
             note = ("sitepivot: HiGHS misreported the objective of the MIP start "
                     f"({outcome.objective:.9g} reported, {self.model_objective():.9g} "
                     "actual); solved again without the start.\n")
-            retry = self._run(options)
+            retry = self._run(options, should_stop, clock)
             retry.log = outcome.log + note + retry.log
             retry.seconds += outcome.seconds
             outcome = retry
@@ -427,20 +629,22 @@ class HighsRunner:
         self._start_given = True
 
     def run_columns(self, *, time_limit: float, mip_gap: float, threads: int = 0,
-                    seed: int = 0) -> RunResult:
+                    seed: int = 0, clock: EffortClock | None = None) -> RunResult:
         """A quiet HiGHS run of the model as it is now (bounds changed in place included), from
-        the start given by `set_start_columns` if any; nothing is loaded into Pyomo and the
-        objective is not checked (the caller values the columns itself). `threads` 0 leaves
-        HiGHS's thread count as it is."""
+        the start given by `set_start_columns` if any, within `time_limit` effort seconds
+        (`Meter`, charged to `clock`); nothing is loaded into Pyomo and the objective is not
+        checked (the caller values the columns itself). `threads` 0 leaves HiGHS's thread count
+        as it is."""
         highs = self._highs
         for key, value in (("output_flag", False), ("log_to_console", False),
-                           ("mip_rel_gap", float(mip_gap)), ("random_seed", int(seed)),
-                           ("time_limit", max(0.1, float(time_limit)))):
+                           ("mip_rel_gap", float(mip_gap)), ("random_seed", int(seed))):
             highs.setOptionValue(key, value)
         if threads:
             highs.setOptionValue("threads", int(threads))
         self._start_given = False  # the start is used up by this run
-        return _run_result(highs, highs.run())
+        with Meter(highs, max(0.01, float(time_limit)), clock) as meter:
+            status = highs.run()
+        return _run_result(highs, status, termination=meter.termination())
 
     def model_objective(self) -> float:
         """The Pyomo objective at the variables' current values ($M)."""
@@ -450,21 +654,23 @@ class HighsRunner:
     def _objective_consistent(self, reported: float) -> bool:
         return bool(np.isclose(self.model_objective(), reported, rtol=1e-7, atol=1e-7))
 
-    def _run(self, options: SolverOptions) -> SolveOutcome:
+    def _run(self, options: SolverOptions, should_stop: StopRule | None = None,
+             clock: EffortClock | None = None) -> SolveOutcome:
         highs_options = {"random_seed": options.seed, "output_flag": True,
                          "log_to_console": True}
-        if options.threads:
-            # HiGHS keeps one thread scheduler per process; a different thread count needs a
-            # fresh one, or the run stops with an error.
-            reset_thread_scheduler()
+        threads = threads_of(options)
+        # HiGHS keeps one thread scheduler per process; a different thread count needs a
+        # fresh one, or the run stops with an error.
+        reset_thread_scheduler()
         started = time.perf_counter()
-        results = self.solver.solve(
-            self.model, time_limit=options.time_limit, rel_gap=options.mip_gap,
-            threads=options.threads or None, load_solutions=False,
-            raise_exception_on_nonoptimal_result=False, solver_options=highs_options,
-            auto_updates=NO_AUTO_UPDATES)
+        with Meter(self._highs, options.effort_seconds, clock, should_stop) as meter:
+            results = self.solver.solve(
+                self.model, time_limit=options.time_cap, rel_gap=options.mip_gap,
+                threads=threads, load_solutions=False,
+                raise_exception_on_nonoptimal_result=False, solver_options=highs_options,
+                auto_updates=NO_AUTO_UPDATES)
         seconds = time.perf_counter() - started
-        termination = termination_of(self._highs)
+        termination = meter.termination()
         solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         objective = (float(results.incumbent_objective)
                      if solution and results.incumbent_objective is not None else float("nan"))
@@ -478,3 +684,22 @@ class HighsRunner:
         return SolveOutcome(status=status, termination=termination, objective=objective,
                             bound=bound, gap=relative_gap(objective, bound), seconds=seconds,
                             log=results.solver_log or "")
+
+
+class HighsTwin(HighsRunner):
+    """A second HiGHS instance holding a copy of a runner's model, column for column: a search
+    changes and runs it (the column methods, `run_columns`) while the runner's own HiGHS search
+    is paused in a callback (`SearchHelper`). Its Pyomo model and column map are the runner's;
+    it never loads values into them, nor runs the audited `solve`."""
+
+    def __init__(self, runner: HighsRunner) -> None:
+        self.model = runner.model
+        self.solver = runner.solver  # its column map only
+        self._start_given = False
+        self._copy = highspy.Highs()
+        self._copy.setOptionValue("output_flag", False)
+        self._copy.passModel(runner._highs.getLp())
+
+    @property
+    def _highs(self) -> highspy.Highs:
+        return self._copy

@@ -21,8 +21,9 @@ from optimizer.plan import Plan
 from optimizer.progress import Reporter, both, reporter, reporting
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
-from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap
-from optimizer.solve.options import SolverOptions
+from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap, threads_of
+from optimizer.solve.neighbourhood import Beside
+from optimizer.solve.options import EffortClock, SolverOptions
 from optimizer.solve.status import Status, Termination, has_plan
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
@@ -34,13 +35,18 @@ AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's o
 AUTO_DECOMPOSITION_SITES = 100
 # Below AUTO_DECOMPOSITION_SITES `auto` runs "neighbourhood": HiGHS on the whole model and, only if
 # its bound stalls, a neighbourhood search from its plan (`optimizer.solve.neighbourhood`).
-# The hand-over depends on the time since HiGHS began only, never on the time limit, so that a
-# longer limit repeats a shorter run and then goes on: more time never gives a worse plan (a
-# hand-over at a share of the limit made a 10 s run worse than a 5 s one: benchmarks/README.md).
-HIGHS_SECONDS = 10.0  # HiGHS runs at least this long before any search
+# The hand-over depends on the effort since HiGHS began only (effort seconds, deterministic:
+# `optimizer.solve.options`), never on the limit nor on the wall clock, so that a longer limit
+# repeats a shorter run and then goes on: more time never gives a worse plan (a hand-over at a
+# share of the limit made a 10 s run worse than a 5 s one: benchmarks/README.md).
+HIGHS_SECONDS = 10.0  # HiGHS runs at least this many effort seconds before any search
 STALL_CLOSED = 0.25  # stalled: the bound closed less than this share of the gap in the last
 # half of the time so far
 METHODS = ("auto", "monolithic", "neighbourhood", "decomposition")
+NOT_REPRODUCIBLE = ("This plan is NOT reproducible: the wall-clock safety cap ({cap:.0f} s) "
+                    "stopped the solver before its effort was spent (the machine was very "
+                    "busy); the same workbook may give another plan. Rerun when the machine "
+                    "is less busy, or with a smaller --time-limit.")
 
 
 @dataclass
@@ -63,6 +69,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
              seed: int | None = None, mip_start: Plan | None = None,
              with_greedy: bool = True, method: str = "auto",
              on_progress: ProgressHook | None = None, deadline: float | None = None,
+             effort: float | None = None,
              progress: bool | str | Reporter | None = None) -> Plan:
     """Find the plan of highest NPV for a validated Portfolio.
 
@@ -73,12 +80,16 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     The Plan's `method` says what ran ("monolithic" when the search was not needed). A greedy
     plan (the spreadsheet way) is computed for comparison and used as a starting plan.
     Raises InfeasibleError (with an explanation), NoSolutionError (time limit, no plan) or
-    SolverError. A plan stopped by the time limit has status "feasible" and its gap stated.
+    SolverError. A plan stopped by its effort has status "feasible" and its gap stated.
+    Every solve stops on its effort, never on the clock, so the same inputs and arguments give
+    the same plan on any machine load (`optimizer.solve.options`): `time_limit` seconds are
+    converted to effort seconds; `effort` (effort seconds), when given, replaces that
+    conversion. The wall clock is a safety cap only: a plan it stopped says it is not
+    reproducible (`Plan.reproducible`).
     `on_progress(seconds, bound, NPV)` is told of the solver's progress as it runs ($M; see
-    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it. `deadline` (a
-    `time.perf_counter()` moment): the solve, building the model included, ends by then; the
-    solver's limit is the lesser of `time_limit` and what is left when it starts (at least
-    MIN_SOLVE_SECONDS). `sitepivot plan` uses it so that its phases fit the user's limit.
+    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it. `deadline` is kept
+    for callers of earlier versions and no longer shortens the solve (that made the plan
+    depend on how long building took).
     `progress`: True shows on stderr what `sitepivot plan` shows while it solves (a bar on a
     terminal, plain lines in a notebook or a log), "bar"/"lines" that mode, a
     `optimizer.progress.Console` (or any Reporter) its own "solve" phase; None/False nothing.
@@ -91,7 +102,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
             return optimize(portfolio, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                             seed=seed, mip_start=mip_start, with_greedy=with_greedy,
                             method=method, on_progress=both(on_progress, shown.solver),
-                            deadline=deadline)
+                            deadline=deadline, effort=effort)
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     settings = portfolio.settings
@@ -99,8 +110,12 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
                     settings.mip_gap if mip_gap is None else mip_gap,
                     settings.threads if threads is None else threads,
                     settings.random_seed if seed is None else seed)
+    if effort is not None:
+        check_arguments(effort, 0.0, 0, 0)
     options = SolverOptions.from_settings(settings, time_limit=time_limit,
-                                          mip_gap=mip_gap, threads=threads, seed=seed)
+                                          mip_gap=mip_gap, threads=threads, seed=seed,
+                                          effort=effort)
+    del deadline  # accepted, not used: see the docstring
     timings: dict[str, float] = {"read": portfolio.read_seconds}
     clock = time.perf_counter()
     econ = build_economics(portfolio)
@@ -135,13 +150,13 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         if on_progress is not None:
             on_progress(seconds, bound, objective)
 
+    clock_of_effort = EffortClock()
     if method == "decomposition":
-        solved = _decomposed(econ, options.with_overrides(
-            time_limit=_left(options.time_limit, deadline)), greedy, timings, record)
+        solved = _decomposed(econ, options, greedy, timings, record, clock_of_effort)
     else:
         solved = _monolithic(econ, options, greedy, mip_start, timings,
                              search=method == "neighbourhood", on_progress=record,
-                             deadline=deadline)
+                             clock=clock_of_effort)
 
     if has_plan(solved.status):  # the last word is the plan returned
         record(time.perf_counter() - solve_began, solved.bound, solved.objective)
@@ -159,6 +174,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
                           f"{solved.log[-2000:]}")
 
     warnings += solver_warnings(solved.log)
+    if clock_of_effort.capped:
+        warnings.append(NOT_REPRODUCIBLE.format(cap=options.time_cap))
     valuation = evaluate(econ, solved.decisions)
     audit(objective_npv(econ, valuation), solved.objective, solved.rounding)
     frames = plan_frames(econ, solved.decisions, valuation)
@@ -171,7 +188,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         greedy_objective_musd=None if greedy is None else objective_npv(econ, greedy.valuation),
         greedy_halls=None if greedy is None else round(float(greedy.decisions.halls.sum())),
         timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
-        solver_trace=trace,
+        effort_s=options.effort_seconds, effort_spent_s=clock_of_effort.now(),
+        reproducible=not clock_of_effort.capped, solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
 
 
@@ -234,26 +252,37 @@ def auto_method(n_sites: int, has_start: bool) -> str:
 
 def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,
                 mip_start: Plan | None, timings: dict[str, float], search: bool = False,
-                on_progress: ProgressHook | None = None, deadline: float | None = None
+                on_progress: ProgressHook | None = None, clock: EffortClock | None = None
                 ) -> Solved:
     """The whole MILP (models/conversion.py) in HiGHS, from the given or the greedy plan; with
-    `search`, HiGHS stops once its bound stalls (`Stall`) and `_search_from` takes over."""
-    clock = time.perf_counter()
+    `search`, once HiGHS's bound stalls (`Stall`) the neighbourhood search runs beside it and
+    hands it its better plans (`optimizer.solve.neighbourhood.Beside`): one HiGHS search from
+    start to end, so its bound is never lost. All within `options.effort_seconds`, charged to
+    `clock`."""
+
+    clock = EffortClock() if clock is None else clock
+    began = time.perf_counter()
     model = build_model(econ)
     runner = HighsRunner(model)
-    timings["build"] = time.perf_counter() - clock
+    timings["build"] = time.perf_counter() - began
     if mip_start is not None:
         runner.set_start(start_values_from_plan(model, econ, mip_start))
     elif greedy is not None:
         runner.set_start(greedy.start_values(model))
-    options = options.with_overrides(time_limit=_left(options.time_limit, deadline))
     started = time.perf_counter()
-    outcome = runner.solve(options, should_stop=Stall(options.time_limit) if search else None,
-                           on_progress=on_progress)
-    searched = search and outcome.termination == Termination.INTERRUPTED
-    if searched:
-        outcome = _search_from(runner, econ, outcome, until=started + options.time_limit,
-                               options=options, on_progress=on_progress)
+    helper = None
+    if search:
+        def better(objective: float) -> None:
+            if on_progress is not None:
+                on_progress(time.perf_counter() - started, float("nan"), objective)
+
+        helper = Beside(runner, econ, budget=options.effort_seconds, clock=clock,
+                        stall=Stall(options.time_limit), wait=HIGHS_SECONDS, seed=options.seed,
+                        threads=threads_of(options), on_better=better)
+    outcome = runner.solve(options, on_progress=on_progress, clock=clock, helper=helper)
+    searched = helper is not None and helper.searches > 0
+    if helper is not None and searched:
+        outcome = _keep_best(runner, outcome, helper, options)
     timings["solve"] = time.perf_counter() - started
     planned = has_plan(outcome.status)
     return Solved(status=outcome.status, termination=outcome.termination,
@@ -264,24 +293,14 @@ def _monolithic(econ: Economics, options: SolverOptions, greedy: GreedyPlan | No
                   method="neighbourhood" if searched else "monolithic")
 
 
-MIN_SOLVE_SECONDS = 0.5  # a solve with a deadline still gets this long to find a plan
-
-
-def _left(time_limit: float, deadline: float | None) -> float:
-    """The solver's limit: `time_limit`, or less when `deadline` comes sooner."""
-    if deadline is None:
-        return time_limit
-    return min(time_limit, max(MIN_SOLVE_SECONDS, deadline - time.perf_counter()))
-
-
 @dataclass
 class Stall:
     """When HiGHS should hand over to the neighbourhood search: after HIGHS_SECONDS, once its
-    bound has stalled, i.e. over the last half of the time so far it closed less than
-    STALL_CLOSED of the gap still open. While the bound keeps moving HiGHS runs to the end,
-    exactly as the monolithic method. The answer at `seconds` depends only on what HiGHS
-    reported until then, not on `time_limit` (kept for the callers; a limit below HIGHS_SECONDS
-    simply ends before any hand-over)."""
+    bound has stalled, i.e. over the last half of the effort so far it closed less than
+    STALL_CLOSED of the gap still open. `seconds` are effort seconds (deterministic). While
+    the bound keeps moving HiGHS runs to the end, exactly as the monolithic method. The answer
+    at `seconds` depends only on what HiGHS reported until then, not on `time_limit` (kept for
+    the callers; a limit below HIGHS_SECONDS simply ends before any hand-over)."""
 
     time_limit: float
     bounds: list[tuple[float, float]] = field(default_factory=list)  # (seconds, bound) changes
@@ -298,61 +317,33 @@ class Stall:
         return abs(earlier - bound) < STALL_CLOSED * abs(bound - objective)
 
 
-def _search_from(runner: HighsRunner, econ: Economics, first: SolveOutcome, *, until: float,
-                 options: SolverOptions, on_progress: ProgressHook | None = None
-                 ) -> SolveOutcome:
-    """Neighbourhood search from HiGHS's plan, then HiGHS on the whole model from the best plan
-    with the time left (`until`, not `options.time_limit`). Both HiGHS runs prove bounds on the
-    same model: the smaller is kept.
-    """
-    from optimizer.solve.neighbourhood import search_sites
-
-    started = time.perf_counter()
-
-    def better(objective: float) -> None:
-        if on_progress is not None:
-            on_progress(time.perf_counter() - started, first.bound, objective)
-
-    found = search_sites(runner, econ, runner.column_values(), until=until, seed=options.seed,
-                         threads=options.threads, on_better=better)
-    log = first.log + "\n".join(found.log) + "\n"
-    bound, termination = first.bound, Termination.TIME_LIMIT
-    left = until - time.perf_counter()
-    final = None
-    if left >= 1.0:
-        runner.set_start_columns(found.values)
-
-        def show_proven(seconds: float, final_bound: float, objective: float) -> None:
-            # Both runs bound the same model: what is proven is the smaller bound (the second
-            # run starts from its own, looser one), and the user should see that, not a jump.
-            if on_progress is not None:
-                on_progress(seconds, min(first.bound, final_bound), objective)
-
-        final = runner.solve(options.with_overrides(time_limit=left), on_progress=show_proven)
-        log += final.log
-        if has_plan(final.status) and final.bound == final.bound:  # not NaN
-            bound = min(bound, final.bound)
-    if final is None or not has_plan(final.status) or final.objective < found.objective:
-        runner.load_column_values(found.values)
+def _keep_best(runner: HighsRunner, outcome: SolveOutcome, helper: Beside,
+               options: SolverOptions) -> SolveOutcome:
+    """HiGHS's outcome with the search's log, and the search's best plan when HiGHS ended
+    before taking it (its bound, on the same model, holds for every plan)."""
+    outcome.log += "\n".join(helper.log) + "\n"
+    best = helper.best
+    if best is None or not has_plan(outcome.status) or best.objective <= outcome.objective:
+        return outcome
+    runner.load_column_values(best.values)
     objective = runner.model_objective()
-    gap = relative_gap(objective, bound)
-    proven = gap <= options.mip_gap + 1e-9  # rounding of the NPV sums is no gap
-    if final is not None and final.termination not in (Termination.OPTIMAL,
-                                                       Termination.TIME_LIMIT) and not proven:
-        termination = final.termination
+    gap = relative_gap(objective, outcome.bound)
+    proven = gap <= options.mip_gap + 1e-9
+    outcome.log += f"sitepivot: the search's best plan {objective:.6f} kept\n"
     return SolveOutcome(status=Status.OPTIMAL if proven else Status.FEASIBLE,
-                        termination=Termination.OPTIMAL if proven else termination,
-                        objective=objective,
-                        bound=bound, gap=gap, log=log,
-                        seconds=first.seconds + time.perf_counter() - started)
+                        termination=Termination.OPTIMAL if proven else outcome.termination,
+                        objective=objective, bound=outcome.bound, gap=gap, log=outcome.log,
+                        seconds=outcome.seconds)
 
 
 def _decomposed(econ: Economics, options: SolverOptions, greedy: GreedyPlan | None,
-                timings: dict[str, float], on_progress: ProgressHook | None = None) -> Solved:
+                timings: dict[str, float], on_progress: ProgressHook | None = None,
+                clock: EffortClock | None = None) -> Solved:
     """Dantzig-Wolfe by site (`optimizer.solve.decompose`), from the greedy plan if any."""
     from optimizer.solve.decompose import solve_decomposed
 
-    result = solve_decomposed(econ, options, greedy=greedy, on_progress=on_progress)
+    result = solve_decomposed(econ, options, greedy=greedy, on_progress=on_progress,
+                              clock=clock)
     timings["build"] = result.timings.get("build", 0.0)
     timings["solve"] = result.seconds - timings["build"]
     planned = has_plan(result.status)

@@ -25,7 +25,8 @@ class Termination(StrEnum):
     """Why the solver stopped."""
 
     OPTIMAL = "optimal"  # the requested gap is proven
-    TIME_LIMIT = "time_limit"
+    EFFORT_LIMIT = "effort_limit"  # the solve's effort is spent (deterministic: reproducible)
+    TIME_LIMIT = "time_limit"  # the wall-clock safety cap stopped it: not reproducible
     ITERATION_LIMIT = "iteration_limit"  # also HiGHS's solution limit
     OBJECTIVE_LIMIT = "objective_limit"
     INTERRUPTED = "interrupted"  # a stop rule (`should_stop`) or Ctrl-C

@@ -263,9 +263,12 @@ def sweep_text(results: pd.DataFrame) -> str:
                      "--total-time)")
     stopped = int((results["status"] == Status.FEASIBLE).sum())
     if stopped:
-        lines.append(f"warning: {stopped} solve(s) stopped on the time limit before the gap; "
-                     "their rows depend on this machine's speed (raise --time-limit or "
-                     "--mip-gap)")
+        lines.append(f"warning: {stopped} solve(s) stopped on their effort before the gap "
+                     "(raise --time-limit or --mip-gap)")
+    capped = int(results["message"].astype(str).str.contains("not reproducible").sum())
+    if capped:
+        lines.append(f"warning: {capped} solve(s) NOT reproducible: the wall-clock safety cap "
+                     "stopped them (a very busy machine); their rows may differ on a rerun")
     regret = results["regret_musd"]
     if regret.notna().any():
         worst = results.loc[regret.idxmax()]

@@ -43,7 +43,7 @@ from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import Status, has_plan
+from optimizer.solve.status import Status, Termination, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
@@ -283,6 +283,12 @@ def _models(token: str) -> _WorkerModels:
 
 
 # ---- the task ------------------------------------------------------------------------------
+# A row whose solve the wall-clock safety cap stopped (every other stops on its effort and is
+# the same on any machine load: `optimizer.solve.options`).
+NOT_REPRODUCIBLE_ROW = ("not reproducible: the wall-clock safety cap stopped this solve before "
+                        "its effort was spent")
+
+
 def solve_scenario(setup: SweepSetup, scenario: Scenario) -> dict[str, Any]:
     """Re-optimize one scenario and value the base plan under it; a result row (never raises).
 
@@ -322,6 +328,8 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
         row["capped"] = True
         messages.append(f"stopped after {limit:.3g} s, before its own {setup.solver.time_limit:.3g}"
                         " s, by the whole run's total time: not reproducible")
+    elif outcome.termination == Termination.TIME_LIMIT:
+        messages.append(NOT_REPRODUCIBLE_ROW)
     if has_plan(outcome.status):
         decisions = solution_decisions(model, econ)
         valuation = evaluate(econ, decisions)
