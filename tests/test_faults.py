@@ -312,13 +312,15 @@ def test_a_sweep_keeps_its_total_time_and_each_solve_gets_the_same_share(
     results = run_sweep(p, "monte_carlo", draws=3, seed=1, progress=False, mip_gap=0.0,
                         time_limit=600.0, workers=1, total_time=12.0)
     took = time.perf_counter() - began
-    assert took <= 12.0 + 1.0, took
+    assert took <= 12.0 + 2.0, took  # the cap stops a solve at its next check: a second or so
     econ = build_economics(p)
     overhead = solve_overhead_s(len(econ.halls) + len(econ.cooling) + len(econ.power))
     per = (12.0 * 0.9 - 4 * overhead) / 4  # the base, then three draws on one slot
     assert results.attrs["time_limit_s"] == pytest.approx(per)
     assert "total time 12 s for the whole run" in results.attrs["budget"]
-    assert results["solve_seconds"].max() <= per + 0.5
+    # Each solve stops on its share as effort (deterministic work), not on the clock, so its
+    # own wall time may differ from the share; the whole run's time is what the total keeps.
+    assert (results["status"].iloc[1:] == "feasible").all()  # stopped by the share, not the gap
     assert math.isfinite(results["npv_reoptimized_musd"].iloc[0])
 
 
@@ -407,7 +409,7 @@ def test_robust_keeps_its_total_time_and_its_split_is_fixed() -> None:
     assert rows["total_time_s"] == 20.0
     solved = plan.wait_and_see_results
     assert all(r.status == "feasible" for r in solved)  # stopped by their share, not the gap
-    assert max(r.seconds for r in solved) <= split.per_solve_s + 1.0
+    # Effort, not the clock, stops each solve: its wall time is not its share; the run's is.
     assert ("not reproducible" in robust_text(plan)) == (not rows["reproducible"])
 
 
