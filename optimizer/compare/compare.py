@@ -384,7 +384,7 @@ def compare_reports(old_path: Path | str, new_path: Path | str, *,
 
 def comparison_text(c: Comparison) -> str:
     """The comparison for the terminal: the NPVs, each bar, the halls changed."""
-    from optimizer.reports.summary import money
+    from optimizer.money import money
 
     b = c.bridge
     lines = [f"old plan NPV  {money(b.old_npv)}  ({c.old.path})",

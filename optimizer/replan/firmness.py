@@ -68,6 +68,7 @@ from models.firmness import (
     profile_of,
 )
 from models.robust import FirstKey, start_variables
+from optimizer.money import money
 from optimizer.parallel import run_all
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
@@ -426,7 +427,7 @@ def _firmness_frame(ctx: Context, first: dict[FirstKey, float],
                    npv_cost_at_most_musd=at_most if math.isfinite(at_most) else None,
                    npv_cost_musd=point)
         phrase = cost_phrase(at_least, at_most if math.isfinite(at_most) else None, point)
-        tol = f"the tolerance ${ctx.tol:,.1f}M"
+        tol = f"the tolerance {money(ctx.tol)}"
         if at_least > ctx.tol:
             row.update(firmness="firm", proven=True,
                        note=f"{beyond}not making it {phrase}: more than {tol}; every plan "
@@ -661,7 +662,7 @@ def firmness_text(plan: Plan) -> str:
                    f"move within: {window_words(plan, k)}")
         if len(f):
             out.append(f"  (commit window: the first {k} quarters; tolerance "
-                       f"${float(f['tolerance_musd'].iloc[0]):,.1f}M of NPV)")
+                       f"{money(float(f['tolerance_musd'].iloc[0]))} of NPV)")
         for r in f.itertuples(index=False):
             if r.firmness == "committed":
                 continue
@@ -672,8 +673,6 @@ def firmness_text(plan: Plan) -> str:
                        f"{cost}")
     a = plan.alternatives
     if a is not None and len(a):
-        from optimizer.reports.summary import money
-
         out += ["", "Alternatives within the tolerance:"]
         for r in a.itertuples(index=False):
             if pd.isna(r.npv_musd):
