@@ -54,7 +54,8 @@ from models.errors import InputError, Problem
 from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.inputs import schema
-from optimizer.inputs.validation import SheetData, is_blank, validate_sheets
+from optimizer.inputs.cells import SheetData, is_blank
+from optimizer.inputs.validation import validate_sheets
 from optimizer.reports.write import open_report, sheet_table
 
 Tables = dict[str, pd.DataFrame]

@@ -36,7 +36,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models.quarters import quarter_range
 from optimizer.files import check_target, save_atomically
 from optimizer.inputs import schema
-from optimizer.inputs.validation import ANNOTATION_COLUMNS
+from optimizer.inputs.cells import ANNOTATION_COLUMNS
 
 # Dropdowns cover this many data rows (beyond the written ones) so that rows a user adds get them.
 DROPDOWN_ROWS = 1000

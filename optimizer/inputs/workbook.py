@@ -39,13 +39,8 @@ import pandas as pd
 from models.errors import InputError, Problem
 from models.portfolio import Portfolio
 from optimizer.inputs import schema
-from optimizer.inputs.validation import (
-    SheetData,
-    Unreadable,
-    column_letter,
-    is_blank,
-    validate_sheets,
-)
+from optimizer.inputs.cells import SheetData, Unreadable, column_letter, is_blank
+from optimizer.inputs.validation import validate_sheets
 
 OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 # Limits on what the zip directory may claim before anything is decompressed.
