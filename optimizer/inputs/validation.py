@@ -33,6 +33,7 @@ Rules, in the order they are checked:
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,58 @@ class _Rows:
         return value is not BAD and value is not None and not (
             isinstance(value, float) and math.isnan(value))
 
+
+@dataclass
+class _Commitments:
+    """What the Commitments checks look up, each built once: every readable option's
+    lead_quarters, each readable site's record, the (site, option) pairs SiteOptions forbids,
+    and by (site, option) (a blank option is None) the exclude rows and the not_before rows
+    with a readable quarter (as (quarter ordinal, row), sorted)."""
+
+    lead: dict[str, Any]
+    sites: dict[str, dict[str, Any]]
+    forbidden: set[tuple[str, str]]
+    excludes: dict[tuple[object, object], list[int]]
+    not_befores: dict[tuple[object, object], list[tuple[int, int]]]
+
+    @classmethod
+    def of(cls, rows: _Rows, sites: _Rows | None, options: _Rows | None,
+           site_options: _Rows | None) -> _Commitments:
+        lead = {}
+        if options is not None:
+            lead = {r["option"]: r["lead_quarters"] for i, r in enumerate(options.records)
+                    if options.ok(i, "option") and options.ok(i, "lead_quarters")}
+        site_rec = {}
+        if sites is not None:
+            site_rec = {r["site"]: r for i, r in enumerate(sites.records) if sites.ok(i, "site")}
+        forbidden: set[tuple[str, str]] = set()
+        if site_options is not None:
+            forbidden = {(r["site"], r["option"]) for i, r in enumerate(site_options.records)
+                         if site_options.ok(i, "site") and site_options.ok(i, "option")
+                         and r["allowed"] is False}
+        excludes: dict[tuple[object, object], list[int]] = {}
+        not_befores: dict[tuple[object, object], list[tuple[int, int]]] = {}
+        for j, rec in enumerate(rows.records):
+            key = (rec["site"], rec["option"])
+            if rec["action"] == "exclude":
+                excludes.setdefault(key, []).append(j)
+            elif rec["action"] == "not_before" and rows.ok(j, "quarter"):
+                not_befores.setdefault(key, []).append((quarter_ordinal(rec["quarter"]), j))
+        for pairs in not_befores.values():
+            pairs.sort()
+        return cls(lead, site_rec, forbidden, excludes, not_befores)
+
+    def against(self, site: str, option: str | None, quarter: str) -> list[int]:
+        """The rows that contradict a start of `option` (None: any option) at `site` in
+        `quarter`: the site's excludes and its not_befores later than `quarter`, of no option
+        or the same option, in row order. Cost: the rows found, plus a bisection."""
+        after = quarter_ordinal(quarter)
+        found: list[int] = []
+        for key in dict.fromkeys([(site, None), (site, option)]):
+            found += self.excludes.get(key, [])
+            pairs = self.not_befores.get(key, [])
+            found += [j for _, j in pairs[bisect.bisect_right(pairs, (after, math.inf)):]]
+        return sorted(found)
 
 class _Validator:
     def __init__(self, sheets: Mapping[str, SheetData], csv_folder: bool = False,
@@ -525,21 +578,23 @@ class _Validator:
           quarter: a hall begun in an earlier plan, its capex before the start quarter sunk
           (a warning).
         - exclude: no quarter, no halls. not_before: a quarter, no halls.
+
+        Linear in the rows and the contradictions found: the excludes and not_befores are
+        indexed by (site, option) once (`_Commitments`), not scanned for each start.
         """
-        lead = {}
-        if options is not None:
-            lead = {r["option"]: r["lead_quarters"] for i, r in enumerate(options.records)
-                    if options.ok(i, "option") and options.ok(i, "lead_quarters")}
-        site_rec = {}
-        if sites is not None:
-            site_rec = {r["site"]: r for i, r in enumerate(sites.records) if sites.ok(i, "site")}
-        forbidden: set[tuple[str, str]] = set()
-        if site_options is not None:
-            forbidden = {(r["site"], r["option"]) for i, r in enumerate(site_options.records)
-                         if site_options.ok(i, "site") and site_options.ok(i, "option")
-                         and r["allowed"] is False}
-        recs = rows.records
-        for i, rec in enumerate(recs):
+        self._commitment_cells(rows)
+        known = _Commitments.of(rows, sites, options, site_options)
+        for i, rec in enumerate(rows.records):
+            if rec["action"] == "start" and all(
+                    rows.ok(i, c) for c in ("site", "quarter", "halls")):
+                self._commitment_start(rows, i, known)
+        self._commitment_totals(rows, known)
+
+    def _commitment_cells(self, rows: _Rows) -> None:
+        """Which cells each action needs or forbids: a start needs quarter and halls; exclude
+        and not_before take no halls; exclude takes no quarter; not_before needs one. A cell
+        reported here is marked bad (its checks downstream are skipped)."""
+        for i, rec in enumerate(rows.records):
             action = rec["action"]
             if action is BAD:
                 continue
@@ -564,78 +619,81 @@ class _Validator:
                     self.problems.append(rows.problem(
                         i, "quarter", None, "blank; not_before needs the first allowed quarter"))
                     rec["quarter"] = BAD
-        for i, rec in enumerate(recs):
-            if rec["action"] != "start" or not all(
-                    rows.ok(i, c) for c in ("site", "quarter", "halls")):
-                continue
-            site, option, quarter = rec["site"], rec["option"], rec["quarter"]
-            if option is BAD:
-                continue
-            any_option = option is None
-            where = f"start of {'any option' if any_option else option} at {site} in {quarter}"
-            begun = self.start is not None and (
-                quarter_ordinal(quarter) < quarter_ordinal(self.start))
-            if any_option and begun:
+
+    def _commitment_start(self, rows: _Rows, i: int, known: _Commitments) -> None:
+        """One start (site, quarter and halls readable): its option, its hall online by the
+        last quarter, no exclude or later not_before against it, and the warnings for a start
+        before the start quarter or before the site's earliest_start."""
+        rec = rows.records[i]
+        site, option, quarter = rec["site"], rec["option"], rec["quarter"]
+        if option is BAD:
+            return
+        lead = known.lead
+        any_option = option is None
+        where = f"start of {'any option' if any_option else option} at {site} in {quarter}"
+        begun = self.start is not None and (
+            quarter_ordinal(quarter) < quarter_ordinal(self.start))
+        if any_option and begun:
+            self.problems.append(rows.problem(
+                i, "option", None,
+                f"{where}: a hall begun before the start quarter must name its option"))
+            return
+        # A blank option means "any option": it fails only if every option fails.
+        candidates = list(lead) if any_option else [option]
+        usable = [o for o in candidates if (site, o) not in known.forbidden]
+        if not usable:
+            self.problems.append(rows.problem(
+                i, "option", option,
+                f"{where}: " + ("no option is" if any_option else "the option is not")
+                + " allowed at the site (SiteOptions allowed FALSE)"))
+        elif self.last is not None and all(
+                quarter_ordinal(add_quarters(quarter, lead[o])) > quarter_ordinal(self.last)
+                for o in usable if o in lead) and any(o in lead for o in usable):
+            o = min((o for o in usable if o in lead), key=lambda o: lead[o])
+            self.problems.append(rows.problem(
+                i, "quarter", quarter,
+                f"{where}: its hall would be online in {add_quarters(quarter, lead[o])} "
+                f"(lead_quarters {lead[o]}), after the last quarter {self.last}"))
+        for j in known.against(site, option, quarter):
+            other = rows.records[j]
+            if other["action"] == "exclude":
                 self.problems.append(rows.problem(
-                    i, "option", None,
-                    f"{where}: a hall begun before the start quarter must name its option"))
-                continue
-            # A blank option means "any option": it fails only if every option fails.
-            candidates = list(lead) if any_option else [option]
-            usable = [o for o in candidates if (site, o) not in forbidden]
-            if not usable:
-                self.problems.append(rows.problem(
-                    i, "option", option,
-                    f"{where}: " + ("no option is" if any_option else "the option is not")
-                    + " allowed at the site (SiteOptions allowed FALSE)"))
-            elif self.last is not None and all(
-                    quarter_ordinal(add_quarters(quarter, lead[o])) > quarter_ordinal(self.last)
-                    for o in usable if o in lead) and any(o in lead for o in usable):
-                o = min((o for o in usable if o in lead), key=lambda o: lead[o])
+                    i, "action", "start",
+                    f"{where}: contradicted by the exclude at {rows.cell_name(j, 'action')}"))
+            else:
                 self.problems.append(rows.problem(
                     i, "quarter", quarter,
-                    f"{where}: its hall would be online in {add_quarters(quarter, lead[o])} "
-                    f"(lead_quarters {lead[o]}), after the last quarter {self.last}"))
-            for j, other in enumerate(recs):
-                if (other["action"] not in ("exclude", "not_before") or other["site"] != site
-                        or other["option"] not in (None, option)):
-                    continue
-                if other["action"] == "exclude":
-                    self.problems.append(rows.problem(
-                        i, "action", "start",
-                        f"{where}: contradicted by the exclude at {rows.cell_name(j, 'action')}"))
-                elif rows.ok(j, "quarter") and (
-                        quarter_ordinal(quarter) < quarter_ordinal(other["quarter"])):
-                    self.problems.append(rows.problem(
-                        i, "quarter", quarter,
-                        f"{where}: before the not_before {other['quarter']} at "
-                        f"{rows.cell_name(j, 'quarter')}"))
-            site_row = site_rec.get(site)
-            if self.start is not None and quarter_ordinal(quarter) < quarter_ordinal(self.start):
-                self.warnings.append(str(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: before the start quarter {self.start}; accepted as a hall begun "
-                    "in an earlier plan, its capex before the start quarter is sunk")))
-            elif site_row is not None and isinstance(site_row["earliest_start"], str) and (
-                    quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
-                self.warnings.append(str(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: before the site's earliest_start "
-                    f"{site_row['earliest_start']}; honoured as a decision already taken")))
+                    f"{where}: before the not_before {other['quarter']} at "
+                    f"{rows.cell_name(j, 'quarter')}"))
+        site_row = known.sites.get(site)
+        if self.start is not None and quarter_ordinal(quarter) < quarter_ordinal(self.start):
+            self.warnings.append(str(rows.problem(
+                i, "quarter", quarter,
+                f"{where}: before the start quarter {self.start}; accepted as a hall begun "
+                "in an earlier plan, its capex before the start quarter is sunk")))
+        elif site_row is not None and isinstance(site_row["earliest_start"], str) and (
+                quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
+            self.warnings.append(str(rows.problem(
+                i, "quarter", quarter,
+                f"{where}: before the site's earliest_start "
+                f"{site_row['earliest_start']}; honoured as a decision already taken")))
+
+    def _commitment_totals(self, rows: _Rows, known: _Commitments) -> None:
+        """The committed starts at a site total at most its halls (reported at the site's last
+        start row)."""
         totals: dict[str, tuple[int, int]] = {}
-        for i, rec in enumerate(recs):
+        for i, rec in enumerate(rows.records):
             if rec["action"] == "start" and rows.ok(i, "site") and rows.ok(i, "halls"):
                 total, _ = totals.get(rec["site"], (0, i))
                 totals[rec["site"]] = (total + rec["halls"], i)
         for site, (total, i) in totals.items():
-            site_row = site_rec.get(site)
+            site_row = known.sites.get(site)
             if site_row is not None and isinstance(site_row["halls"], int) and (
                     total > site_row["halls"]):
                 self.problems.append(rows.problem(
                     i, "halls", total,
                     f"committed starts at {site} total {total} halls, more than its "
                     f"{site_row['halls']} halls (Sites)"))
-
 
     def _signed_leases(self, rows: _Rows, options: _Rows | None) -> None:
         """lease_signed: only on a `start` row, naming its option (the signed contract modelled
