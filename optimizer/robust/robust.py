@@ -67,7 +67,8 @@ from optimizer.checkpoint import ResultStore
 from optimizer.money import money
 from optimizer.parallel import dask_slots
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
-from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts, run_tasks
+from optimizer.robust.recourse import KeyedStarts as Starts  # renamed: recourse.KeyedStarts
+from optimizer.robust.recourse import RecourseResult, RecourseTask, run_tasks
 from optimizer.solve.frames import decision_rows, upgrade_rows
 from optimizer.solve.highs import HighsRunner, relative_gap
 from optimizer.solve.optimize import (
