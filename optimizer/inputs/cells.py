@@ -17,7 +17,7 @@ import difflib
 import functools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from models.errors import Problem
 from models.quarters import date_of, parse_quarter, quarter_hint
-from optimizer.inputs.schema import Column
+from optimizer.inputs.schema import Column, Table
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
 _FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
@@ -225,3 +225,32 @@ def resembling(name: str, candidates: Iterable[str]) -> str | None:
 
 def norm_name(name: object) -> str:
     return "" if is_blank(name) else str(name).strip().lower()
+
+
+@dataclass
+class Rows:
+    """A table after cell coercion: one dict per non-empty row, plus where each came from (a
+    problem is located at its cell)."""
+
+    sheet: SheetData | None
+    table: Table
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # spreadsheet row of each record
+    positions: dict[str, int] = field(default_factory=dict)  # column -> frame position
+    # column -> (record, raw cell, quarter) of each date read as a quarter
+    dates: dict[str, list[tuple[int, object, str]]] = field(default_factory=dict)
+
+    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
+        assert self.sheet is not None
+        return self.sheet.problem(self.rows[i], self.positions.get(column), column, value,
+                                  expected)
+
+    def cell_name(self, i: int, column: str) -> str:
+        assert self.sheet is not None
+        return self.sheet.cell_name(self.rows[i], self.positions.get(column))
+
+    def ok(self, i: int, column: str) -> bool:
+        """The cell holds a valid, non-blank value."""
+        value = self.records[i][column]
+        return value is not BAD and value is not None and not (
+            isinstance(value, float) and math.isnan(value))

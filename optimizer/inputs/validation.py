@@ -27,16 +27,13 @@ Rules, in the order they are checked:
   every option.
 - SiteOptions: known site and option, one row per pair; missing pairs are allowed at x1.
 - Quarters: every quarter of the horizon exactly once, any row order; none outside it.
-- Commitments: see `_Validator._commitments`.
+- Commitments: see `optimizer.inputs.commitments.CommitmentChecks`.
 - Scenarios: known site/option; exactly one of value / multiplier per row.
 """
 
 from __future__ import annotations
 
-import bisect
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +51,7 @@ from optimizer.inputs import schema
 from optimizer.inputs.cells import (
     ANNOTATION_COLUMNS,
     BAD,
+    Rows,
     SheetData,
     Unreadable,
     coerce_cell,
@@ -64,89 +62,10 @@ from optimizer.inputs.cells import (
     suggest,
 )
 from optimizer.inputs.cells import column_letter as column_letter  # re-exported
+from optimizer.inputs.commitments import CommitmentChecks
 from optimizer.inputs.describe import describe_portfolio as describe_portfolio  # re-exported
 from optimizer.inputs.schema import Column, Table
 
-
-@dataclass
-class _Rows:
-    """A table after cell coercion: one dict per non-empty row, plus locations."""
-
-    sheet: SheetData | None
-    table: Table
-    records: list[dict[str, Any]] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)  # spreadsheet row of each record
-    positions: dict[str, int] = field(default_factory=dict)  # column -> frame position
-    # column -> (record, raw cell, quarter) of each date read as a quarter
-    dates: dict[str, list[tuple[int, object, str]]] = field(default_factory=dict)
-
-    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
-        assert self.sheet is not None
-        return self.sheet.problem(self.rows[i], self.positions.get(column), column, value,
-                                  expected)
-
-    def cell_name(self, i: int, column: str) -> str:
-        assert self.sheet is not None
-        return self.sheet.cell_name(self.rows[i], self.positions.get(column))
-
-    def ok(self, i: int, column: str) -> bool:
-        """The cell holds a valid, non-blank value."""
-        value = self.records[i][column]
-        return value is not BAD and value is not None and not (
-            isinstance(value, float) and math.isnan(value))
-
-
-@dataclass
-class _Commitments:
-    """What the Commitments checks look up, each built once: every readable option's
-    lead_quarters, each readable site's record, the (site, option) pairs SiteOptions forbids,
-    and by (site, option) (a blank option is None) the exclude rows and the not_before rows
-    with a readable quarter (as (quarter ordinal, row), sorted)."""
-
-    lead: dict[str, Any]
-    sites: dict[str, dict[str, Any]]
-    forbidden: set[tuple[str, str]]
-    excludes: dict[tuple[object, object], list[int]]
-    not_befores: dict[tuple[object, object], list[tuple[int, int]]]
-
-    @classmethod
-    def of(cls, rows: _Rows, sites: _Rows | None, options: _Rows | None,
-           site_options: _Rows | None) -> _Commitments:
-        lead = {}
-        if options is not None:
-            lead = {r["option"]: r["lead_quarters"] for i, r in enumerate(options.records)
-                    if options.ok(i, "option") and options.ok(i, "lead_quarters")}
-        site_rec = {}
-        if sites is not None:
-            site_rec = {r["site"]: r for i, r in enumerate(sites.records) if sites.ok(i, "site")}
-        forbidden: set[tuple[str, str]] = set()
-        if site_options is not None:
-            forbidden = {(r["site"], r["option"]) for i, r in enumerate(site_options.records)
-                         if site_options.ok(i, "site") and site_options.ok(i, "option")
-                         and r["allowed"] is False}
-        excludes: dict[tuple[object, object], list[int]] = {}
-        not_befores: dict[tuple[object, object], list[tuple[int, int]]] = {}
-        for j, rec in enumerate(rows.records):
-            key = (rec["site"], rec["option"])
-            if rec["action"] == "exclude":
-                excludes.setdefault(key, []).append(j)
-            elif rec["action"] == "not_before" and rows.ok(j, "quarter"):
-                not_befores.setdefault(key, []).append((quarter_ordinal(rec["quarter"]), j))
-        for pairs in not_befores.values():
-            pairs.sort()
-        return cls(lead, site_rec, forbidden, excludes, not_befores)
-
-    def against(self, site: str, option: str | None, quarter: str) -> list[int]:
-        """The rows that contradict a start of `option` (None: any option) at `site` in
-        `quarter`: the site's excludes and its not_befores later than `quarter`, of no option
-        or the same option, in row order. Cost: the rows found, plus a bisection."""
-        after = quarter_ordinal(quarter)
-        found: list[int] = []
-        for key in dict.fromkeys([(site, None), (site, option)]):
-            found += self.excludes.get(key, [])
-            pairs = self.not_befores.get(key, [])
-            found += [j for _, j in pairs[bisect.bisect_right(pairs, (after, math.inf)):]]
-        return sorted(found)
 
 class _Validator:
     def __init__(self, sheets: Mapping[str, SheetData], csv_folder: bool = False,
@@ -203,7 +122,7 @@ class _Validator:
         return [i for i, values in enumerate(data.cells)
                 if not all(is_blank(v) for v in values)]
 
-    def _cell(self, rows: _Rows, i: int, raw: object, col: Column) -> Any:
+    def _cell(self, rows: Rows, i: int, raw: object, col: Column) -> Any:
         """Typed value of one cell, its default when blank, or BAD (reported)."""
         if isinstance(raw, Unreadable):
             return BAD
@@ -225,7 +144,7 @@ class _Validator:
             self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
 
-    def _date_warnings(self, rows: _Rows) -> None:
+    def _date_warnings(self, rows: Rows) -> None:
         """One warning per column of dates read as quarters: the cell itself when it is one,
         else how many, the first and the last (a Quarters sheet of dates is 40 cells)."""
         for column, found in rows.dates.items():
@@ -242,16 +161,16 @@ class _Validator:
                 f"{label} .. {rows.cell_name(j, column)} {shown_value(last_raw)} as {last}; "
                 "write the quarter labels to say so")
 
-    def _table(self, table: Table) -> _Rows | None:
+    def _table(self, table: Table) -> Rows | None:
         """Read and coerce one sheet; None if a required sheet is missing."""
         data = self.sheets.get(table.sheet.lower())
         if data is None:
             if table.required:
                 self._missing_sheet(table.sheet, table.meaning)
                 return None
-            return _Rows(None, table)
+            return Rows(None, table)
         positions = self._header(data, table.names)
-        rows = _Rows(data, table, positions=positions)
+        rows = Rows(data, table, positions=positions)
         missing = [c.name for c in table.columns if c.required and c.name not in positions]
         unknown = {name: pos for name, pos in positions.items()
                    if name not in table.names and name not in ANNOTATION_COLUMNS}
@@ -290,7 +209,7 @@ class _Validator:
         self._date_warnings(rows)
         return rows
 
-    def _unique(self, rows: _Rows, key: Sequence[str]) -> None:
+    def _unique(self, rows: Rows, key: Sequence[str]) -> None:
         """Report a key (tuple of columns) given on more than one row."""
         seen: dict[tuple[Any, ...], int] = {}
         for i, rec in enumerate(rows.records):
@@ -411,7 +330,7 @@ class _Validator:
             self._settings_problem(data, "debt_tenor_years", tenor,
                                    "a whole number of quarters (a multiple of 0.25 years)")
 
-    def _options(self, rows: _Rows, settings: dict[str, Any] | None) -> None:
+    def _options(self, rows: Rows, settings: dict[str, Any] | None) -> None:
         """Deal columns of Options: whole-quarter terms and lives, equipment life with
         equipment capex, and lease terms on every option for a contracted terminal value."""
         contracted = settings is not None and settings["terminal_value"] == "contracted"
@@ -471,21 +390,22 @@ class _Validator:
             self._quarters(quarters)
         if commitments is not None:
             self._references(commitments, site_names, option_names)
-            self._commitments(commitments, sites, options, site_options)
-            self._signed_leases(commitments, options)
+            checks = CommitmentChecks(self.start, self.last, self.problems, self.warnings)
+            checks.run(commitments, sites, options, site_options)
+            checks.signed_leases(commitments, options)
         return {"settings": settings, "sites": sites, "options": options,
                 "site_options": site_options, "quarters": quarters,
                 "commitments": commitments, "scenarios": scenarios}
 
     @staticmethod
-    def _names(rows: _Rows | None, column: str) -> dict[str, str] | None:
+    def _names(rows: Rows | None, column: str) -> dict[str, str] | None:
         """Lower-case name -> name as written; None if the sheet or a name is unusable."""
         if rows is None or any(r[column] is BAD for r in rows.records):
             return None  # a name is unreadable: references to it cannot be judged
         return {str(r[column]).lower(): r[column] for i, r in enumerate(rows.records)
                 if rows.ok(i, column)}
 
-    def _references(self, rows: _Rows, sites: dict[str, str] | None,
+    def _references(self, rows: Rows, sites: dict[str, str] | None,
                     options: dict[str, str] | None) -> None:
         """Site / option cells must name a row of Sites / Options; stored as written there."""
         for column, names, sheet in (("site", sites, "Sites"), ("option", options, "Options")):
@@ -504,7 +424,7 @@ class _Validator:
                         "sheet" + suggest(value, names.values())))
                     rec[column] = BAD
 
-    def _sites(self, rows: _Rows) -> None:
+    def _sites(self, rows: Rows) -> None:
         for i, rec in enumerate(rows.records):
             for group in schema.SITES.groups:
                 given = [c for c in group if rows.ok(i, c) or rec[c] is BAD]
@@ -528,7 +448,7 @@ class _Validator:
                     i, "earliest_start", rec["earliest_start"],
                     f"after the last quarter ({self.last}): the site can never convert")))
 
-    def _quarters(self, rows: _Rows) -> None:
+    def _quarters(self, rows: Rows) -> None:
         if self.start is None or self.horizon is None:
             return
         horizon = quarter_range(self.start, self.horizon)
@@ -555,7 +475,7 @@ class _Validator:
                 f"no row for {shown}: every quarter of the horizon "
                 f"{horizon[0]}..{horizon[-1]} needs exactly one row"))
 
-    def _scenarios(self, rows: _Rows) -> None:
+    def _scenarios(self, rows: Rows) -> None:
         for i, rec in enumerate(rows.records):
             value_given = rows.ok(i, "value") or rec["value"] is BAD
             mult_given = rows.ok(i, "multiplier") or rec["multiplier"] is BAD
@@ -564,168 +484,6 @@ class _Validator:
                     i, "value", rec["value"] if value_given else None,
                     "give exactly one of value and multiplier"
                     + (" (both given)" if value_given else " (both blank)")))
-
-    def _commitments(self, rows: _Rows, sites: _Rows | None, options: _Rows | None,
-                     site_options: _Rows | None) -> None:
-        """Commitments rules.
-
-        - start: needs quarter and halls; a blank option means any option (but a hall begun
-          before the start quarter must name its option); the option must be allowed at the site;
-          its hall must be online by the last quarter (quarter + lead_quarters <= last);
-          no exclude of the same site (blank or same option) and no not_before later than it
-          at the same site (blank or same option); the starts at a site total at most its
-          halls. Before the site's earliest_start: honoured, with a warning. Before the start
-          quarter: a hall begun in an earlier plan, its capex before the start quarter sunk
-          (a warning).
-        - exclude: no quarter, no halls. not_before: a quarter, no halls.
-
-        Linear in the rows and the contradictions found: the excludes and not_befores are
-        indexed by (site, option) once (`_Commitments`), not scanned for each start.
-        """
-        self._commitment_cells(rows)
-        known = _Commitments.of(rows, sites, options, site_options)
-        for i, rec in enumerate(rows.records):
-            if rec["action"] == "start" and all(
-                    rows.ok(i, c) for c in ("site", "quarter", "halls")):
-                self._commitment_start(rows, i, known)
-        self._commitment_totals(rows, known)
-
-    def _commitment_cells(self, rows: _Rows) -> None:
-        """Which cells each action needs or forbids: a start needs quarter and halls; exclude
-        and not_before take no halls; exclude takes no quarter; not_before needs one. A cell
-        reported here is marked bad (its checks downstream are skipped)."""
-        for i, rec in enumerate(rows.records):
-            action = rec["action"]
-            if action is BAD:
-                continue
-            if action == "start":
-                for column in ("quarter", "halls"):
-                    if rec[column] is None or (isinstance(rec[column], float)
-                                               and math.isnan(rec[column])):
-                        self.problems.append(rows.problem(
-                            i, column, None, f"blank; a start needs its {column}"))
-                        rec[column] = BAD
-            else:
-                if rows.ok(i, "halls") or rec["halls"] is BAD:
-                    self.problems.append(rows.problem(
-                        i, "halls", rec["halls"] if rec["halls"] is not BAD else None,
-                        f"halls only go with action start, not {action}; leave blank"))
-                if action == "exclude" and (rows.ok(i, "quarter") or rec["quarter"] is BAD):
-                    self.problems.append(rows.problem(
-                        i, "quarter", rec["quarter"] if rec["quarter"] is not BAD else None,
-                        "an exclude has no quarter (it forbids every start); leave blank or "
-                        "use not_before"))
-                if action == "not_before" and rec["quarter"] is None:
-                    self.problems.append(rows.problem(
-                        i, "quarter", None, "blank; not_before needs the first allowed quarter"))
-                    rec["quarter"] = BAD
-
-    def _commitment_start(self, rows: _Rows, i: int, known: _Commitments) -> None:
-        """One start (site, quarter and halls readable): its option, its hall online by the
-        last quarter, no exclude or later not_before against it, and the warnings for a start
-        before the start quarter or before the site's earliest_start."""
-        rec = rows.records[i]
-        site, option, quarter = rec["site"], rec["option"], rec["quarter"]
-        if option is BAD:
-            return
-        lead = known.lead
-        any_option = option is None
-        where = f"start of {'any option' if any_option else option} at {site} in {quarter}"
-        begun = self.start is not None and (
-            quarter_ordinal(quarter) < quarter_ordinal(self.start))
-        if any_option and begun:
-            self.problems.append(rows.problem(
-                i, "option", None,
-                f"{where}: a hall begun before the start quarter must name its option"))
-            return
-        # A blank option means "any option": it fails only if every option fails.
-        candidates = list(lead) if any_option else [option]
-        usable = [o for o in candidates if (site, o) not in known.forbidden]
-        if not usable:
-            self.problems.append(rows.problem(
-                i, "option", option,
-                f"{where}: " + ("no option is" if any_option else "the option is not")
-                + " allowed at the site (SiteOptions allowed FALSE)"))
-        elif self.last is not None and all(
-                quarter_ordinal(add_quarters(quarter, lead[o])) > quarter_ordinal(self.last)
-                for o in usable if o in lead) and any(o in lead for o in usable):
-            o = min((o for o in usable if o in lead), key=lambda o: lead[o])
-            self.problems.append(rows.problem(
-                i, "quarter", quarter,
-                f"{where}: its hall would be online in {add_quarters(quarter, lead[o])} "
-                f"(lead_quarters {lead[o]}), after the last quarter {self.last}"))
-        for j in known.against(site, option, quarter):
-            other = rows.records[j]
-            if other["action"] == "exclude":
-                self.problems.append(rows.problem(
-                    i, "action", "start",
-                    f"{where}: contradicted by the exclude at {rows.cell_name(j, 'action')}"))
-            else:
-                self.problems.append(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: before the not_before {other['quarter']} at "
-                    f"{rows.cell_name(j, 'quarter')}"))
-        site_row = known.sites.get(site)
-        if self.start is not None and quarter_ordinal(quarter) < quarter_ordinal(self.start):
-            self.warnings.append(str(rows.problem(
-                i, "quarter", quarter,
-                f"{where}: before the start quarter {self.start}; accepted as a hall begun "
-                "in an earlier plan, its capex before the start quarter is sunk")))
-        elif site_row is not None and isinstance(site_row["earliest_start"], str) and (
-                quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
-            self.warnings.append(str(rows.problem(
-                i, "quarter", quarter,
-                f"{where}: before the site's earliest_start "
-                f"{site_row['earliest_start']}; honoured as a decision already taken")))
-
-    def _commitment_totals(self, rows: _Rows, known: _Commitments) -> None:
-        """The committed starts at a site total at most its halls (reported at the site's last
-        start row)."""
-        totals: dict[str, tuple[int, int]] = {}
-        for i, rec in enumerate(rows.records):
-            if rec["action"] == "start" and rows.ok(i, "site") and rows.ok(i, "halls"):
-                total, _ = totals.get(rec["site"], (0, i))
-                totals[rec["site"]] = (total + rec["halls"], i)
-        for site, (total, i) in totals.items():
-            site_row = known.sites.get(site)
-            if site_row is not None and isinstance(site_row["halls"], int) and (
-                    total > site_row["halls"]):
-                self.problems.append(rows.problem(
-                    i, "halls", total,
-                    f"committed starts at {site} total {total} halls, more than its "
-                    f"{site_row['halls']} halls (Sites)"))
-
-    def _signed_leases(self, rows: _Rows, options: _Rows | None) -> None:
-        """lease_signed: only on a `start` row, naming its option (the signed contract modelled
-        as its own option), and that option needs lease_term_years (the backlog runs to the end
-        of the first term)."""
-        terms = {}
-        if options is not None:
-            terms = {r["option"]: r["lease_term_years"] for i, r in enumerate(options.records)
-                     if options.ok(i, "option") and r["lease_term_years"] is not BAD}
-        for i, rec in enumerate(rows.records):
-            if not rows.ok(i, "lease_signed") or rec["lease_signed"] is not True:
-                continue
-            action = rec["action"]
-            if action is BAD:
-                continue
-            if action != "start":
-                self.problems.append(rows.problem(
-                    i, "lease_signed", rec["lease_signed"],
-                    f"lease_signed only goes with action start, not {action}; leave blank or "
-                    "FALSE"))
-                continue
-            option = rec["option"]
-            if option is None:
-                self.problems.append(rows.problem(
-                    i, "option", None,
-                    "blank, but lease_signed is TRUE: a signed start names its option (the "
-                    "contract modelled as its own option)"))
-            elif option is not BAD and option in terms and terms[option] is None:
-                self.problems.append(rows.problem(
-                    i, "lease_signed", rec["lease_signed"],
-                    f"the signed start's option {option} has no lease_term_years (Options); "
-                    "a signed lease needs its term for the contracted backlog"))
 
 
 def _whole_quarters(years: float) -> bool:
@@ -750,14 +508,14 @@ def _series(values: list[Any], col: Column, index: pd.Index | None = None) -> pd
     return pd.Series(values, index=index, dtype=object)
 
 
-def _frame(rows: _Rows | None, table: Table, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def _frame(rows: Rows | None, table: Table, columns: Sequence[str] | None = None) -> pd.DataFrame:
     columns = list(columns or table.names)
     records = rows.records if rows is not None else []
     return pd.DataFrame({c: _series([r[c] for r in records], table.column(c))
                          for c in columns})
 
 
-def _locations(rows: _Rows | None) -> dict[str, Any]:
+def _locations(rows: Rows | None) -> dict[str, Any]:
     """Where each record of a table was read, for messages raised after validation (a sweep's
     Scenarios rows): the sheet's label, each record's spreadsheet row, each column's letter
     (None for a CSV file, whose problems are named by row)."""
