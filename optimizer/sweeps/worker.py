@@ -224,7 +224,8 @@ def structure_key(econ: Economics) -> str:
             digest.update(str(column).encode())
             digest.update(pd.util.hash_pandas_object(frame[column], index=True)
                           .to_numpy().tobytes())
-    digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.objective)).encode())
+    digest.update(repr([getattr(p.settings, c.name) for c in schema.SETTINGS.columns
+                        if c.structural]).encode())
     # The covenant's rows and the idle-power constant are written as numbers, not Params: a
     # scenario that moves them gets its own model.
     digest.update(repr(econ.objective_constant).encode())
