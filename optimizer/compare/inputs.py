@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from models.errors import InputError, Problem
+from models.errors import InputError, InputProblem
 from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.inputs import schema
@@ -132,7 +132,7 @@ def read_report_inputs(report_path: Path | str, wb: Workbook | None = None) -> P
     wb = wb if wb is not None else open_report(path)
     missing = [n for n in REQUIRED_INPUTS if f"Input_{n}" not in wb.sheetnames]
     if missing:
-        raise InputError([Problem(f"Input_{n}", "", "", None, "this sheet, as written by "
+        raise InputError([InputProblem(f"Input_{n}", "", "", None, "this sheet, as written by "
                                   "sitepivot plan (a report carries its inputs); was the report "
                                   "made by sitepivot?") for n in missing], source)
     sheets: dict[str, SheetData] = {}
@@ -157,14 +157,14 @@ def report_metrics(wb: Workbook, source: str) -> dict[str, object]:
     (the problem names its cell)."""
     frame, letters = sheet_table(wb, SUMMARY_SHEET, source)
     if "metric" not in frame.columns or "value" not in frame.columns:
-        raise InputError([Problem(SUMMARY_SHEET, "row 1", "metric", None, "columns metric and "
+        raise InputError([InputProblem(SUMMARY_SHEET, "row 1", "metric", None, "columns metric and "
                                   "value, as written by sitepivot plan")], source)
     metrics = {str(m): v for m, v in zip(frame["metric"], frame["value"], strict=True)}
     npv = metrics.get("npv_musd")
     if not isinstance(npv, int | float) or isinstance(npv, bool) or not math.isfinite(npv):
         rows = frame.index[frame["metric"] == "npv_musd"]
         cell = f"{letters['value']}{rows[0]}" if len(rows) else ""
-        raise InputError([Problem(SUMMARY_SHEET, cell, "npv_musd", npv,
+        raise InputError([InputProblem(SUMMARY_SHEET, cell, "npv_musd", npv,
                                   "the plan's NPV in $M (a number)")], source)
     return metrics
 

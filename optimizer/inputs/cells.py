@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
-from models.errors import Problem
+from models.errors import InputProblem
 from models.quarters import date_of, parse_quarter, quarter_hint
 from optimizer.inputs.schema import Column, Table
 
@@ -81,14 +81,14 @@ class SheetData:
         return self.csv_file or self.name
 
     def problem(self, row: int | None, col_pos: int | None, column: str, value: object,
-                expected: str) -> Problem:
-        """A Problem located at a cell (row = spreadsheet row, None for the whole sheet)."""
+                expected: str) -> InputProblem:
+        """An InputProblem located at a cell (row = spreadsheet row, None for the whole sheet)."""
         if row is None:
-            return Problem(self.label, "", column, value, expected)
+            return InputProblem(self.label, "", column, value, expected)
         if self.csv_file is not None or col_pos is None:
-            return Problem(f"{self.label} row {row}", "", column, value, expected)
+            return InputProblem(f"{self.label} row {row}", "", column, value, expected)
         assert self.letters is not None
-        return Problem(self.label, f"{self.letters[col_pos]}{row}", column, value, expected)
+        return InputProblem(self.label, f"{self.letters[col_pos]}{row}", column, value, expected)
 
     def cell_name(self, row: int, col_pos: int | None) -> str:
         """How a cell is named inside a message (``Sites!D7`` or ``sites.csv row 7``)."""
@@ -240,7 +240,7 @@ class Rows:
     # column -> (record, raw cell, quarter) of each date read as a quarter
     dates: dict[str, list[tuple[int, object, str]]] = field(default_factory=dict)
 
-    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
+    def problem(self, i: int, column: str, value: object, expected: str) -> InputProblem:
         assert self.sheet is not None
         return self.sheet.problem(self.rows[i], self.positions.get(column), column, value,
                                   expected)

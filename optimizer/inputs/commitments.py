@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from models.errors import Problem
+from models.errors import InputProblem
 from models.quarters import add_quarters, quarter_ordinal
 from optimizer.inputs.cells import BAD, Rows
 
@@ -77,7 +77,7 @@ class CommitmentChecks:
 
     start: str | None
     last: str | None
-    problems: list[Problem]
+    problems: list[InputProblem]
     warnings: list[str]
 
     def run(self, rows: Rows, sites: Rows | None, options: Rows | None,

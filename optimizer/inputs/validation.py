@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.errors import InputError, Problem, shown_value
+from models.errors import InputError, InputProblem, shown_value
 from models.portfolio import Portfolio, Settings
 from models.quarters import (
     add_quarters,
@@ -72,14 +72,14 @@ class _Validator:
                  sheet_names: Sequence[str] = ()) -> None:
         self.csv_folder = csv_folder
         self.sheet_names = list(sheet_names) or [str(k) for k in sheets]
-        self.problems: list[Problem] = []
+        self.problems: list[InputProblem] = []
         self.warnings: list[str] = []
         self.settings_cells: dict[str, tuple[int, int]] = {}  # key -> (row, value column)
         self.sheets: dict[str, SheetData] = {}
         for key, data in sheets.items():
             norm = norm_name(key)
             if norm in self.sheets:
-                self.problems.append(Problem(data.label, "", "", None,
+                self.problems.append(InputProblem(data.label, "", "", None,
                                              f"sheet named twice (also "
                                              f"{self.sheets[norm].label!r})"))
                 continue
@@ -88,12 +88,12 @@ class _Validator:
     def _missing_sheet(self, sheet: str, meaning: str) -> None:
         found = ", ".join(self.sheet_names) or "none"
         if self.csv_folder:
-            self.problems.append(Problem(
+            self.problems.append(InputProblem(
                 f"{sheet.lower()}.csv", "", "", None,
                 f"required file missing from the folder (one CSV file per sheet, named after "
                 f"the sheet). {meaning} Files found: {found}"))
         else:
-            self.problems.append(Problem(
+            self.problems.append(InputProblem(
                 sheet, "", "", None, f"required sheet missing. {meaning} Sheets found: {found}"))
 
     # ---- generic table reading -----------------------------------------------------------
@@ -470,7 +470,7 @@ class _Validator:
         if missing:
             shown = ", ".join(missing[:12]) + (f" and {len(missing) - 12} more"
                                                if len(missing) > 12 else "")
-            self.problems.append(Problem(
+            self.problems.append(InputProblem(
                 rows.sheet.label if rows.sheet else "Quarters", "", "quarter", None,
                 f"no row for {shown}: every quarter of the horizon "
                 f"{horizon[0]}..{horizon[-1]} needs exactly one row"))
@@ -556,7 +556,7 @@ def _build(parts: dict[str, Any], *, source: str, sha256: str,
 
 
 def validate_sheets(sheets: Mapping[str, SheetData], *, source: str = "", sha256: str = "",
-                    problems: Sequence[Problem | str] = (), warnings: Sequence[str] = (),
+                    problems: Sequence[InputProblem | str] = (), warnings: Sequence[str] = (),
                     csv_folder: bool = False, sheet_names: Sequence[str] = ()) -> Portfolio:
     """Validate located sheets (see `SheetData`) into a Portfolio, or raise `InputError`.
 

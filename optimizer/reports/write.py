@@ -20,7 +20,7 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from models.errors import InputError, Problem, UsageError
+from models.errors import InputError, InputProblem, UsageError
 from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.files import check_target, save_atomically
@@ -64,7 +64,7 @@ def open_report(report_path: Path, sheet: str | None = None) -> Workbook:
     try:
         return load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(sheet or path.name, "", "", None, "a sitepivot report "
+        raise InputError([InputProblem(sheet or path.name, "", "", None, "a sitepivot report "
                                   f"(.xlsx) that can be opened ({type(err).__name__}: {err})")],
                          str(report_path)) from err
 
@@ -73,7 +73,7 @@ def sheet_table(wb: Workbook, sheet: str, source: str) -> tuple[pd.DataFrame, di
     """A sheet's (first) Excel table as a frame indexed by Excel row number, with the column
     letter of each column. InputError (naming `source` and the sheet) when the sheet is absent."""
     if sheet not in wb.sheetnames:
-        raise InputError([Problem(sheet, "", "", None, "a sheet of this name, as written by "
+        raise InputError([InputProblem(sheet, "", "", None, "a sheet of this name, as written by "
                                   "sitepivot plan")], source)
     ws = wb[sheet]
     if ws.tables:
@@ -119,7 +119,7 @@ def read_decisions(report_path: Path, alternative: int | None = None) -> pd.Data
     if alternative is not None and "alternative" not in frame.columns:
         missing.insert(0, "alternative")
     if missing:
-        raise InputError([Problem(frame.attrs["sheet"], "row 1", c, None, "this column, as "
+        raise InputError([InputProblem(frame.attrs["sheet"], "row 1", c, None, "this column, as "
                                   "written by sitepivot plan") for c in missing],
                          str(report_path))
     if alternative is not None:
@@ -127,7 +127,7 @@ def read_decisions(report_path: Path, alternative: int | None = None) -> pd.Data
         if not chosen.any():
             known = sorted({int(a) for a in pd.to_numeric(frame["alternative"], errors="coerce")
                             .dropna()})
-            raise InputError([Problem(ALTERNATIVES_SHEET, f"{letters['alternative']}:"
+            raise InputError([InputProblem(ALTERNATIVES_SHEET, f"{letters['alternative']}:"
                                       f"{letters['alternative']}", "alternative", alternative,
                                       "an alternative the report holds: "
                                       + (", ".join(map(str, known)) or "none"))],
@@ -179,13 +179,13 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path,
     letters: dict[str, str] = frame.attrs["letters"]
     sheet: str = frame.attrs["sheet"]
     start = quarter_ordinal(portfolio.settings.start_quarter)
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     locked: list[dict[str, object]] = []
     warnings: list[str] = []
     last_row: dict[str, int] = {}  # per site, the report row of its last locked start
 
     def problem(row: int, col: str, value: object, expected: str) -> None:
-        problems.append(Problem(sheet, f"{letters[col]}{row}", col, value, expected))
+        problems.append(InputProblem(sheet, f"{letters[col]}{row}", col, value, expected))
 
     for row, rec in frame.iterrows():
         quarter = parse_quarter(rec["start_quarter"])

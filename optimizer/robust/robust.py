@@ -43,7 +43,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.economics import Economics, build_economics, evaluate, objective_npv
-from models.errors import InputError, NoSolutionError, Problem, SolverError, UsageError
+from models.errors import InputError, NoSolutionError, SolverError, UsageError
+from models.errors import InputProblem as Problem  # renamed: models.errors.InputProblem
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from models.robust import (

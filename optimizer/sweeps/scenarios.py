@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from models.errors import InputError, Problem, UsageError
+from models.errors import InputError, InputProblem, UsageError
 from models.portfolio import Portfolio
 from optimizer.inputs import schema
 from optimizer.money import money
@@ -320,7 +320,7 @@ def _letters() -> dict[str, str]:
     return {c.name: chr(ord("A") + j) for j, c in enumerate(schema.SCENARIOS.columns)}
 
 
-def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) -> Problem:
+def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) -> InputProblem:
     """A problem of Scenarios record i, at the cell it was read from (`validation._locations`
     puts the sheet, rows and column letters in the frame's attrs); a frame built in Python is
     named by the usual layout (header in row 1, columns in the contract's order)."""
@@ -329,9 +329,9 @@ def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) ->
     row = rows[i] if rows is not None and i < len(rows) else i + 2
     sheet = where.get("sheet", "Scenarios")
     if "letters" in where and where["letters"] is None:  # a CSV file: named by row
-        return Problem(f"{sheet} row {row}", "", column, value, expected)
+        return InputProblem(f"{sheet} row {row}", "", column, value, expected)
     letters = where.get("letters") or _letters()
-    return Problem(sheet, f"{letters.get(column, _letters()[column])}{row}", column, value,
+    return InputProblem(sheet, f"{letters.get(column, _letters()[column])}{row}", column, value,
                    expected)
 
 
@@ -343,7 +343,7 @@ def sheet_scenarios(p: Portfolio) -> list[Scenario]:
     if frame is None or not len(frame):
         raise UsageError("the workbook has no Scenarios rows; add rows (scenario, parameter, "
                          "value or multiplier, site, option) or choose another sweep kind")
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     grouped: dict[str, list[Change]] = {}
     for i, rec in enumerate(frame.to_dict("records")):
         given = [(m, rec[m]) for m in ("value", "multiplier")
