@@ -22,9 +22,11 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_target(target: Path, inputs: list[Path], force: bool,
-                 create_folder: bool = False, what: str = "report") -> None:
+                 create_folder: bool = False, what: str = "report",
+                 choose: str = "choose another output path (-o)") -> None:
     """Raise UsageError unless a workbook (`what`: a report, a template) can be written to
-    `target`. Every workbook sitepivot writes is checked here first.
+    `target`. Every workbook sitepivot writes is checked here first; `choose` is what the
+    messages tell the user to do instead (a command without -o says so differently).
 
     Refused: a name not ending in .xlsx; the same file as any of `inputs` (even with force);
     a missing folder (unless `create_folder`: the default `reports/`, which the command creates
@@ -38,16 +40,16 @@ def check_target(target: Path, inputs: list[Path], force: bool,
     for source in inputs:
         if source and _same_file(target, Path(source)):
             raise UsageError(f"refusing to write the {what} onto the input {source}; "
-                             "choose another output path (-o)")
+                             f"{choose}")
     folder = target.resolve().parent
     if create_folder and not folder.exists() and folder.parent.is_dir():
         if not os.access(folder.parent, os.W_OK | os.X_OK):
             raise UsageError(f"cannot create the folder {target.parent} for {target}: "
-                             f"{folder.parent} is not writable; choose another output path (-o)")
+                             f"{folder.parent} is not writable; {choose}")
         return
     if not folder.is_dir():
         raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist; "
-                         "create it or choose another output path (-o)")
+                         f"create it or {choose}")
     if target.is_dir():
         raise UsageError(f"cannot write {target}: it is a folder")
     if target.exists() and not force:

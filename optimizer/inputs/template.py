@@ -131,7 +131,7 @@ def build_workbook(tables: Mapping[str, pd.DataFrame],
 
 def save_workbook(workbook: Workbook, path: Path, *, force: bool = False) -> None:
     """Save atomically: a temporary file in the target folder, then `os.replace` onto ``path``."""
-    check_target(path, [], force, what="workbook")
+    check_target(path, [], force, what="workbook", choose="choose another path")
     save_atomically(workbook, path)
 
 
