@@ -243,6 +243,13 @@ def discount_factors(rate: float, horizon: int, timing: str) -> np.ndarray:
     return (1.0 + rate) ** (-(np.arange(horizon) + offset) / 4.0)
 
 
+def equity_discount_factors(portfolio: Portfolio) -> np.ndarray:
+    """DF^e_t, t = 0..T-1: the equity cash flows' discount factors, at the equity rate
+    (equity_discount_rate; blank = discount_rate) with the plan's end- or mid-quarter timing."""
+    st = portfolio.settings
+    return discount_factors(st.equity_rate, st.horizon_quarters, st.discounting)
+
+
 def terminal_factor(portfolio: Portfolio) -> float:
     """Multiplier of the last quarter's AI NOI giving the (undiscounted) terminal value; with
     terminal_value_tax = taxed (the default) the NOI is after tax, NOI x (1 - tax_rate)."""
@@ -315,7 +322,7 @@ def build_economics(portfolio: Portfolio) -> Economics:
     idle_rate = column(sites, "idle_power_value_usd_per_mw_year", 0.0) / 4.0 / 1e6
     per_mw = mining_margin - idle_rate[:, None] if (idle_rate != 0).any() else mining_margin
     mining_value = per_mw * (1.0 - st.tax_rate) * discount[None, :]
-    equity_discount = discount_factors(st.equity_rate, horizon, st.discounting)
+    equity_discount = equity_discount_factors(portfolio)
     mining_equity = per_mw * (1.0 - st.tax_rate) * equity_discount[None, :]
     deal = Deal.of(portfolio, discount, equity_discount)
     idle_base = idle_rate[:, None] * sites["grid_mw"].to_numpy(float)[:, None] * np.ones(horizon)

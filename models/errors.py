@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Problem:
+class InputProblem:
     """One thing wrong with the input: where it is, what was found, what was expected."""
 
     sheet: str
@@ -46,7 +46,7 @@ class InputError(SitepivotError):
 
     exit_code = 2
 
-    def __init__(self, problems: Sequence[Problem | str], source: str = "") -> None:
+    def __init__(self, problems: Sequence[InputProblem | str], source: str = "") -> None:
         self.problems = list(problems)
         self.source = source
         head = f"{source}: " if source else ""

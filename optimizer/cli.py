@@ -168,7 +168,7 @@ def main() -> None:
 @_reports_errors
 def validate(workbook: Path) -> None:
     """Check WORKBOOK (.xlsx or a folder of CSV files) and summarise it, or list every problem."""
-    from optimizer.inputs.validation import describe_portfolio
+    from optimizer.inputs.describe import describe_portfolio
     from optimizer.inputs.workbook import load_portfolio
 
     portfolio = load_portfolio(workbook)

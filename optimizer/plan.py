@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from models.economics import equity_discount_factors
 from models.portfolio import Portfolio
 from optimizer.solve.status import Status, Termination
 
@@ -165,6 +167,13 @@ class Plan:
         row["cumulative_discounted_musd"] = before + self.terminal_value_musd
         return pd.concat([cf, pd.DataFrame([row], columns=CASH_FLOW_COLUMNS)],
                          ignore_index=True)
+
+    @property
+    def equity_discount_factors(self) -> np.ndarray:
+        """DF^e_t of each quarter of the plan (`models.economics.equity_discount_factors`):
+        what the equity cash flows and the equity's share of the terminal value are discounted
+        by."""
+        return equity_discount_factors(self.portfolio)
 
     @property
     def halls_converted(self) -> int:

@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol, TextIO, cast
 
+from optimizer.money import money
+
 Mode = Literal["auto", "bar", "lines", "quiet"]
 
 
@@ -53,12 +55,6 @@ FALLBACK_COLUMNS = 80  # the width of a terminal that tells none (or 0)
 BAR_MIN_COLUMNS = 10  # a bar narrower than this is left out
 
 
-def _money(value: float) -> str:
-    from optimizer.money import money
-
-    return money(value)
-
-
 def solver_figures(objective: float, bound: float) -> str:
     """`best NPV $6,746.1M, bound $6,921.9M, gap 2.61%` (what HiGHS has so far)."""
     return solver_figure_forms(objective, bound)[0]
@@ -70,13 +66,13 @@ def solver_figure_forms(objective: float, bound: float) -> list[str]:
     Each number is whole in each form; the gap is relative to |NPV| (as `highs.relative_gap`)."""
     if not math.isfinite(objective):
         if math.isfinite(bound):
-            return [f"no plan yet, bound {_money(bound)}", "no plan yet"]
+            return [f"no plan yet, bound {money(bound)}", "no plan yet"]
         return ["no plan yet"]
-    best = f"best NPV {_money(objective)}"
+    best = f"best NPV {money(objective)}"
     if not math.isfinite(bound):
-        return [best, f"NPV {_money(objective)}"]
+        return [best, f"NPV {money(objective)}"]
     gap = f"gap {max(0.0, bound - objective) / max(abs(objective), 1e-9):.2%}"
-    return [f"{best}, bound {_money(bound)}, {gap}", f"NPV {_money(objective)}, {gap}", gap]
+    return [f"{best}, bound {money(bound)}, {gap}", f"NPV {money(objective)}, {gap}", gap]
 
 
 def fit_line(name: str, middle: str, figures: Sequence[str], width: int,

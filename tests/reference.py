@@ -32,7 +32,7 @@ from optimizer.inputs import schema
 D = 365.25 / 4  # days in a quarter
 START = "2027Q1"
 
-Starts = dict[tuple[str, str, int], int]  # (site, option, start quarter t) -> halls
+HallStarts = dict[tuple[str, str, int], int]  # (site, option, start quarter t) -> halls started
 CoolingStarts = dict[tuple[str, int], int]  # (site, start quarter t) -> modules
 PowerStart = dict[str, int]  # site -> start quarter t of its one power upgrade
 
@@ -340,7 +340,7 @@ class _Book:
         self.power = [0.0] * T
 
 
-def site_feasible(d: Data, s: str, starts: Starts, cooling: CoolingStarts,
+def site_feasible(d: Data, s: str, starts: HallStarts, cooling: CoolingStarts,
                   power_start: PowerStart) -> bool:
     """The per-site rules: eligibility, halls, upgrade limits, power and cooling every quarter."""
     st = d.site[s]
@@ -385,7 +385,7 @@ def site_feasible(d: Data, s: str, starts: Starts, cooling: CoolingStarts,
     return True
 
 
-def power_left(d: Data, s: str, t: int, starts: Starts, power_start: PowerStart) -> float:
+def power_left(d: Data, s: str, t: int, starts: HallStarts, power_start: PowerStart) -> float:
     """Grid MW of site s left for miners in quarter t after the halls started by t."""
     st = d.site[s]
     avail = st["grid_mw"]
@@ -396,7 +396,7 @@ def power_left(d: Data, s: str, t: int, starts: Starts, power_start: PowerStart)
     return avail - used
 
 
-def cooling_used(d: Data, s: str, t: int, starts: Starts) -> float:
+def cooling_used(d: Data, s: str, t: int, starts: HallStarts) -> float:
     h = d.site[s]["hall_it_mw"]
     return sum(x * d.opt[o]["cooling_mw_per_it_mw"] * h
                for (ss, o, tau), x in starts.items()
@@ -434,7 +434,7 @@ def dispatch(d: Data, t: int, caps: dict[str, float]) -> dict[str, float] | None
     return run
 
 
-def evaluate(portfolio: Portfolio | Data, starts: Starts, cooling_starts: CoolingStarts,
+def evaluate(portfolio: Portfolio | Data, starts: HallStarts, cooling_starts: CoolingStarts,
              power_start: PowerStart) -> Evaluation | None:
     """Check every constraint of a plan; if it holds, value it. None when infeasible.
 
@@ -529,7 +529,7 @@ def _depreciate(d: Data, book: _Book, amount: float, online: int) -> None:
         book.dep[t] += amount / n * _overlap(t, online, n)
 
 
-def _book_halls(d: Data, starts: Starts, book: _Book) -> None:
+def _book_halls(d: Data, starts: HallStarts, book: _Book) -> None:
     for (s, o, tau), x in starts.items():
         st, op = d.site[s], d.opt[o]
         h = st["hall_it_mw"]
@@ -578,7 +578,7 @@ def _book_upgrades(d: Data, cooling: CoolingStarts, power_start: PowerStart,
 @dataclass
 class Best:
     npv: float
-    starts: Starts
+    starts: HallStarts
     cooling_starts: CoolingStarts
     power_start: PowerStart
     evaluation: Evaluation
@@ -597,7 +597,7 @@ def _multisets(items: list[Any], most: int) -> list[dict[Any, int]]:
     return out
 
 
-def site_plans(d: Data, s: str) -> list[tuple[Starts, CoolingStarts, PowerStart]]:
+def site_plans(d: Data, s: str) -> list[tuple[HallStarts, CoolingStarts, PowerStart]]:
     """Every per-site plan that passes the per-site rules."""
     st = d.site[s]
     fixed = {(s, co, ct): n for cs, co, ct, n in d.commit_start if cs == s and ct < 0}
@@ -632,7 +632,7 @@ def count_plans(portfolio: Portfolio) -> int:
 
 
 def all_plans(portfolio: Portfolio, limit: int = 100_000
-              ) -> list[tuple[Starts, CoolingStarts, PowerStart, Evaluation]]:
+              ) -> list[tuple[HallStarts, CoolingStarts, PowerStart, Evaluation]]:
     """Every feasible plan of a tiny instance with its evaluation, in a fixed order."""
     d = read(portfolio)
     per_site = [site_plans(d, s) for s in d.S]
@@ -641,7 +641,7 @@ def all_plans(portfolio: Portfolio, limit: int = 100_000
         raise ValueError(f"{total} plans to enumerate: too many for a test instance")
     out = []
     for combo in itertools.product(*per_site):
-        starts: Starts = {}
+        starts: HallStarts = {}
         cooling: CoolingStarts = {}
         power: PowerStart = {}
         for st, cs, ps in combo:
@@ -668,10 +668,10 @@ def enumerate_best(portfolio: Portfolio, limit: int = 100_000) -> Best | None:
 # Reading a Plan back
 # --------------------------------------------------------------------------------------------
 
-def decisions_of(plan: Any) -> tuple[Starts, CoolingStarts, PowerStart]:
+def decisions_of(plan: Any) -> tuple[HallStarts, CoolingStarts, PowerStart]:
     """The starts, cooling module starts and power upgrade starts of an `optimizer.plan.Plan`."""
     portfolio = plan.portfolio
-    starts: Starts = {}
+    starts: HallStarts = {}
     for _, row in plan.decisions.iterrows():
         key = (row["site"], row["option"], portfolio.t_of(row["start_quarter"]))
         starts[key] = starts.get(key, 0) + round(float(row["halls"]))

@@ -22,8 +22,8 @@ from openpyxl import load_workbook
 from reference import (
     CoolingStarts,
     Evaluation,
+    HallStarts,
     PowerStart,
-    Starts,
     all_plans,
     decisions_of,
     make_portfolio,
@@ -53,7 +53,7 @@ from optimizer.solve.optimize import optimize
 
 TOLERANCES = (0.01, 0.05)
 MARGIN = 1e-5  # $M: no enumerated plan may lie this close to the floor (the test's soundness)
-Enumerated = list[tuple[Starts, CoolingStarts, PowerStart, Evaluation]]
+Enumerated = list[tuple[HallStarts, CoolingStarts, PowerStart, Evaluation]]
 
 
 def _within(portfolio: Portfolio, tolerance: float) -> tuple[Plan, Enumerated]:
@@ -67,7 +67,7 @@ def _within(portfolio: Portfolio, tolerance: float) -> tuple[Plan, Enumerated]:
     return plan, [p for p in plans if p[3].npv >= floor]
 
 
-def _makes(plan_: tuple[Starts, CoolingStarts, PowerStart, Evaluation], kind: str, site: str,
+def _makes(plan_: tuple[HallStarts, CoolingStarts, PowerStart, Evaluation], kind: str, site: str,
            option: str | None, t: int, committed: float = 0.0) -> bool:
     """The plan makes the start: a hall start beyond the `committed` halls, or the upgrade."""
     starts, cooling, power, _ = plan_
@@ -78,7 +78,7 @@ def _makes(plan_: tuple[Starts, CoolingStarts, PowerStart, Evaluation], kind: st
     return power.get(site) == t
 
 
-def _first_start(starts: Starts, site: str) -> int | None:
+def _first_start(starts: HallStarts, site: str) -> int | None:
     ts = [t for (s, _o, t), n in starts.items() if s == site and n > 0]
     return min(ts) if ts else None
 

@@ -39,7 +39,7 @@ from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.compare.inputs import (
     FAMILIES,
-    Family,
+    BridgeFamily,
     Tables,
     apply_family,
     input_changes,
@@ -259,7 +259,7 @@ def _with_begun(decisions: pd.DataFrame, portfolio: Portfolio) -> Plan:
 def npv_bridge(old: Portfolio, new: Portfolio, old_npv: float, new_npv: float,
                old_decisions: pd.DataFrame, new_decisions: pd.DataFrame, *,
                time_limit: float | None = None, mip_gap: float | None = None,
-               threads: int | None = None, families: tuple[Family, ...] = FAMILIES,
+               threads: int | None = None, families: tuple[BridgeFamily, ...] = FAMILIES,
                progress: Reporter | None = None) -> Bridge:
     """Attribute `new_npv - old_npv` to the input families (see the module docstring).
 
@@ -384,7 +384,7 @@ def compare_reports(old_path: Path | str, new_path: Path | str, *,
 
 def comparison_text(c: Comparison) -> str:
     """The comparison for the terminal: the NPVs, each bar, the halls changed."""
-    from optimizer.reports.summary import money
+    from optimizer.money import money
 
     b = c.bridge
     lines = [f"old plan NPV  {money(b.old_npv)}  ({c.old.path})",

@@ -43,88 +43,79 @@ step leaves an upgrade half-described; otherwise the change arrives with ``other
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from models.errors import InputError, Problem
+from models.errors import InputError, InputProblem
 from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
 from optimizer.inputs import schema
-from optimizer.inputs.validation import SheetData, is_blank, validate_sheets
+from optimizer.inputs.cells import SheetData, is_blank
+from optimizer.inputs.validation import validate_sheets
 from optimizer.reports.write import open_report, sheet_table
 
 Tables = dict[str, pd.DataFrame]
 
 # Input tables of a report (sheet `Input_<name>`) and the columns identifying a row.
-TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "Settings": ("key",), "Sites": ("site",), "Options": ("option",),
-    "SiteOptions": ("site", "option"), "Quarters": ("quarter",), "Commitments": (),
-}
+TABLE_KEYS: dict[str, tuple[str, ...]] = {t.sheet: schema.row_key(t) for t in schema.INPUT_TABLES}
 REQUIRED_INPUTS = ("Settings", "Sites", "Options", "Quarters")
 SUMMARY_SHEET = "Summary"
 
 
 @dataclass(frozen=True)
-class Family:
-    """Inputs that move together in one bridge step (see the module docstring)."""
+class BridgeFamily:
+    """Inputs that move together in one bridge step (see the module docstring). Its columns
+    are the contract's columns whose `schema.Column.family` is this family's name."""
 
     name: str
     meaning: str
-    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # table -> columns
-    settings: tuple[str, ...] = ()
     horizon: bool = False  # the quarter rows follow the new horizon
     commitments: bool = False  # the Commitments table moves whole
     everything: bool = False  # the step ends at the new inputs
 
+    @property
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        """Table -> the columns of this family (Settings keys are in `settings`)."""
+        out = {t.sheet: tuple(c.name for c in t.columns if c.family == self.name)
+               for t in schema.INPUT_TABLES if t is not schema.SETTINGS and not self.commitments}
+        return {sheet: cols for sheet, cols in out.items() if cols}
 
-FAMILIES: tuple[Family, ...] = (
-    Family("horizon", "start quarter and horizon (quarters dropped and added)",
-           settings=("start_quarter", "horizon_quarters"), horizon=True),
-    Family("hashprice", "hashprice forecast",
-           {"Quarters": ("hashprice_usd_per_ph_day",)}),
-    Family("lease", "lease rates, escalators, ramps and the lease index",
-           {"Options": ("lease_usd_per_kw_month", "lease_escalator", "ramp_quarters"),
-            "SiteOptions": ("lease_multiplier",), "Quarters": ("lease_index",)}),
-    Family("capex", "conversion and upgrade capex",
-           {"Options": ("capex_musd_per_it_mw",), "SiteOptions": ("capex_multiplier",),
-            "Sites": ("cooling_module_capex_musd", "power_upgrade_capex_musd")}),
-    Family("power", "grid, cooling and power cost",
-           {"Sites": ("grid_mw", "power_cost_usd_per_mwh", "cooling_mw", "cooling_module_mw",
-                      "max_cooling_modules", "power_upgrade_mw"),
-            "Quarters": ("power_index",),
-            "Options": ("pue", "cooling_mw_per_it_mw", "power_passthrough")}),
-    Family("budget", "capital budget", {"Quarters": ("budget_musd",)},
-           settings=("budget_carryover",)),
-    Family("lease terms", "lease terms, renewals, tenant capex share and prepayments",
-           {"Options": ("lease_term_years", "renewal_probability", "vacancy_quarters",
-                        "tenant_capex_share", "prepaid_quarters")}),
-    Family("financing", "project debt, its covenant, the equity discount rate and the budget "
-           "basis",
-           settings=("debt_ltc", "debt_rate", "debt_tenor_years", "equity_discount_rate",
-                     "budget_basis", "min_dscr")),
-    Family("commitments", "commitments (starts locked, exclusions, not-before dates)",
-           commitments=True),
-    Family("other", "everything else (discount rate, tax, terminal value, lead times, opex, "
-           "halls, mining fleet, demand and start caps, sites or options added or removed, "
-           "solver settings)", everything=True),
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """The Settings keys of this family."""
+        return tuple(c.name for c in schema.SETTINGS.columns if c.family == self.name)
+
+
+FAMILIES: tuple[BridgeFamily, ...] = (
+    BridgeFamily("horizon", "start quarter and horizon (quarters dropped and added)",
+                 horizon=True),
+    BridgeFamily("hashprice", "hashprice forecast"),
+    BridgeFamily("lease", "lease rates, escalators, ramps and the lease index"),
+    BridgeFamily("capex", "conversion and upgrade capex"),
+    BridgeFamily("power", "grid, cooling and power cost"),
+    BridgeFamily("budget", "capital budget"),
+    BridgeFamily("lease terms", "lease terms, renewals, tenant capex share and prepayments"),
+    BridgeFamily("financing", "project debt, its covenant, the equity discount rate and the "
+                 "budget basis"),
+    BridgeFamily("commitments", "commitments (starts locked, exclusions, not-before dates)",
+                 commitments=True),
+    BridgeFamily("other", "everything else (discount rate, tax, terminal value, lead times, "
+                 "opex, halls, mining fleet, demand and start caps, sites or options added or "
+                 "removed, solver settings)", everything=True),
 )
 
 
 def family_of(table: str, column: str) -> str:
-    """The family a changed input cell belongs to (`other` if no family names it)."""
-    for fam in FAMILIES:
-        if table == "Settings" and column in fam.settings:
-            return fam.name
-        if column in fam.columns.get(table, ()):
-            return fam.name
-        if fam.commitments and table == "Commitments":
-            return fam.name
-    return "other"
+    """The family a changed input cell belongs to: any Commitments change is `commitments`,
+    any other the family its schema column names (`other` if none, or no such column)."""
+    if table == "Commitments":
+        return "commitments"
+    col = schema.find_column(table, column)
+    return col.family if col is not None and col.family else "other"
 
 
 # ---- reading a report ------------------------------------------------------------------------
@@ -141,7 +132,7 @@ def read_report_inputs(report_path: Path | str, wb: Workbook | None = None) -> P
     wb = wb if wb is not None else open_report(path)
     missing = [n for n in REQUIRED_INPUTS if f"Input_{n}" not in wb.sheetnames]
     if missing:
-        raise InputError([Problem(f"Input_{n}", "", "", None, "this sheet, as written by "
+        raise InputError([InputProblem(f"Input_{n}", "", "", None, "this sheet, as written by "
                                   "sitepivot plan (a report carries its inputs); was the report "
                                   "made by sitepivot?") for n in missing], source)
     sheets: dict[str, SheetData] = {}
@@ -166,14 +157,14 @@ def report_metrics(wb: Workbook, source: str) -> dict[str, object]:
     (the problem names its cell)."""
     frame, letters = sheet_table(wb, SUMMARY_SHEET, source)
     if "metric" not in frame.columns or "value" not in frame.columns:
-        raise InputError([Problem(SUMMARY_SHEET, "row 1", "metric", None, "columns metric and "
+        raise InputError([InputProblem(SUMMARY_SHEET, "row 1", "metric", None, "columns metric and "
                                   "value, as written by sitepivot plan")], source)
     metrics = {str(m): v for m, v in zip(frame["metric"], frame["value"], strict=True)}
     npv = metrics.get("npv_musd")
     if not isinstance(npv, int | float) or isinstance(npv, bool) or not math.isfinite(npv):
         rows = frame.index[frame["metric"] == "npv_musd"]
         cell = f"{letters['value']}{rows[0]}" if len(rows) else ""
-        raise InputError([Problem(SUMMARY_SHEET, cell, "npv_musd", npv,
+        raise InputError([InputProblem(SUMMARY_SHEET, cell, "npv_musd", npv,
                                   "the plan's NPV in $M (a number)")], source)
     return metrics
 
@@ -268,7 +259,7 @@ def _open_from_start(cur: pd.DataFrame, new: pd.DataFrame, start: str | None) ->
     return out
 
 
-def apply_family(current: Tables, new: Tables, family: Family) -> Tables:
+def apply_family(current: Tables, new: Tables, family: BridgeFamily) -> Tables:
     """`current` with `family` moved to its values in `new` (see the module docstring)."""
     if family.everything:
         return {n: f.copy() for n, f in new.items()}

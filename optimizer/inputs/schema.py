@@ -49,6 +49,12 @@ class Column:
     # Plausible range (inclusive; None = open): a value outside it is accepted with a warning
     # naming its cell (a unit slip: $ for $M, kW for MW). The bounds above are errors.
     typical: tuple[float | None, float | None] | None = None
+    # The `compare` bridge family its changes are booked under ("" = `other`); the sweep driver
+    # (a Scenarios `parameter` or tornado driver) that varies it ("" = none); whether a change of
+    # its value changes the solver model's structure (the sweep worker rebuilds, not re-solves).
+    family: str = ""
+    driver: str = ""
+    structural: bool = False
 
     def expectation(self) -> str:
         """Plain-language statement of what a valid cell holds, for error messages."""
@@ -135,11 +141,11 @@ SETTINGS = Table(
     meaning="Run-wide settings: one row per key, columns `key` and `value`.",
     columns=(
         Column("start_quarter", "quarter", "quarter", "First quarter of the plan (t = 0).",
-               example="2027Q1"),
+               example="2027Q1", family="horizon"),
         Column("horizon_quarters", "integer", "quarters", "Number of quarters T in the plan.",
-               ge=1, le=400, typical=(4, 120), example=8),
+               ge=1, le=400, typical=(4, 120), example=8, family="horizon", structural=True),
         Column("discount_rate", "number", "per year", "Annual discount rate r.",
-               ge=0.0, lt=1.0, typical=(0.02, 0.30), example=0.10),
+               ge=0.0, lt=1.0, typical=(0.02, 0.30), example=0.10, driver="discount_rate"),
         Column("discounting", "choice", "", "Cash flows at the end or middle of each quarter.",
                required=False, default="end", choices=("end", "mid"), example="end"),
         Column("tax_rate", "number", "fraction", "Tax on operating profit less depreciation.",
@@ -161,7 +167,7 @@ SETTINGS = Table(
                typical=(-0.05, 0.05), example=None),
         Column("budget_carryover", "bool", "",
                "If TRUE, unspent budget carries forward (cumulative spend <= cumulative budget).",
-               required=False, default=False, example=False),
+               required=False, default=False, example=False, family="budget", structural=True),
         Column("mip_gap", "number", "fraction", "Relative MIP gap at which the solver stops.",
                required=False, default=0.001, ge=0.0, lt=1.0, typical=(0.0, 0.05), example=0.001),
         Column("time_limit_s", "number", "seconds",
@@ -174,25 +180,26 @@ SETTINGS = Table(
                required=False, default=0, ge=0, le=2**31 - 1, example=0),
         Column("debt_ltc", "number", "fraction",
                "Project debt as a share of each quarter's owner capex (loan-to-cost); 0 = none.",
-               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0),
+               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0, family="financing"),
         Column("debt_rate", "number", "per year",
                "Annual interest rate of the project debt (required when debt_ltc > 0).",
-               required=False, default=None, ge=0.0, lt=1.0, example=None),
+               required=False, default=None, ge=0.0, lt=1.0, example=None,
+               family="financing", driver="debt_rate"),
         Column("debt_tenor_years", "number", "years",
                "Years over which each quarter's draw is repaid as a level quarterly annuity "
                "(required when debt_ltc > 0; whole quarters).",
-               required=False, default=None, gt=0.0, le=50.0, example=None),
+               required=False, default=None, gt=0.0, le=50.0, example=None, family="financing"),
         Column("equity_discount_rate", "number", "per year",
                "Annual discount rate of the equity cash flows; blank = discount_rate.",
-               required=False, default=None, ge=0.0, lt=1.0, example=None),
+               required=False, default=None, ge=0.0, lt=1.0, example=None, family="financing"),
         Column("objective", "choice", "",
                "What the optimizer maximises: the project NPV or the equity NPV.",
                required=False, default="project_npv", choices=("project_npv", "equity_npv"),
-               example="project_npv"),
+               example="project_npv", structural=True),
         Column("budget_basis", "choice", "",
                "What counts against budget_musd: owner capex, or equity (owner capex less "
                "debt draws).", required=False, default="capex", choices=("capex", "equity"),
-               example="capex"),
+               example="capex", family="financing"),
         Column("commit_quarters", "integer", "quarters",
                "Starts in the first K quarters are committed now: robust plans keep them the "
                "same in every scenario (later starts adapt to each); plan runs say which of "
@@ -213,7 +220,7 @@ SETTINGS = Table(
                "Debt service coverage covenant: in every calendar year, CFADS >= min_dscr x "
                "debt service (a year without debt service needs CFADS >= 0); blank = none.",
                required=False, default=None, gt=0.0, le=100.0, typical=(1.0, 3.0),
-               example=None),
+               example=None, family="financing", driver="min_dscr"),
     ),
 )
 
@@ -227,59 +234,64 @@ SITES = Table(
     key=("site",),
     groups=(_UPGRADE_COOLING, _UPGRADE_POWER),
     columns=(
-        Column("site", "text", "", "Site name (unique).", example="Childress"),
+        Column("site", "text", "", "Site name (unique).", example="Childress", structural=True),
         Column("region", "text", "", "Grid region or market.", example="ERCOT, TX"),
         Column("grid_mw", "number", "MW", "Energized grid power available at the site.",
-               ge=0.0, le=20_000.0, typical=(0.0, 3_000.0), example=750),
+               ge=0.0, le=20_000.0, typical=(0.0, 3_000.0), example=750,
+               family="power", driver="grid_mw"),
         Column("mining_mw", "number", "MW", "Miner capacity installed (power drawn at full run).",
-               ge=0.0, le=20_000.0, typical=(0.0, 3_000.0), example=450),
+               ge=0.0, le=20_000.0, typical=(0.0, 3_000.0), example=450, structural=True),
         Column("efficiency_j_per_th", "number", "J/TH", "Fleet efficiency of the site's miners.",
                gt=0.0, le=200.0, typical=(10.0, 40.0), example=17.5),
         Column("power_cost_usd_per_mwh", "number", "$/MWh", "All-in power cost.",
-               ge=0.0, le=1_000.0, typical=(10.0, 150.0), example=38),
+               ge=0.0, le=1_000.0, typical=(10.0, 150.0), example=38,
+               family="power", driver="power_cost"),
         Column("uptime", "number", "fraction", "Share of the quarter the miners hash.",
                required=False, default=1.0, ge=0.0, le=1.0, example=0.95),
         Column("halls", "integer", "halls", "Most halls the site can convert.", ge=0,
-               le=1_000, typical=(0, 50), example=6),
+               le=1_000, typical=(0, 50), example=6, driver="halls"),
         Column("hall_it_mw", "number", "MW IT", "IT capacity of one hall.", gt=0.0,
-               le=2_000.0, typical=(5.0, 300.0), example=50),
+               le=2_000.0, typical=(5.0, 300.0), example=50, structural=True),
         Column("cooling_mw", "number", "MW", "Cooling capacity available for AI halls today.",
                required=False, default=0.0, ge=0.0, le=40_000.0, typical=(0.0, 3_000.0),
-               example=100),
+               example=100, family="power", structural=True),
         Column("earliest_start", "quarter", "quarter", "First quarter a hall may start here.",
                required=False, default=None, example="2027Q1"),
         Column("cooling_module_mw", "number", "MW", "Cooling added by one cooling module.",
-               required=False, default=None, gt=0.0, le=5_000.0, typical=(1.0, 500.0), example=50),
+               required=False, default=None, gt=0.0, le=5_000.0, typical=(1.0, 500.0), example=50,
+               family="power", structural=True),
         Column("cooling_module_capex_musd", "number", "$M", "Capex of one cooling module.",
-               required=False, default=None, ge=0.0, le=10_000.0, typical=(0.0, 500.0), example=40),
+               required=False, default=None, ge=0.0, le=10_000.0, typical=(0.0, 500.0), example=40,
+               family="capex", structural=True),
         Column("cooling_lead_quarters", "integer", "quarters",
                "Quarters from starting a cooling module to its capacity counting.",
-               required=False, default=None, ge=1, le=40, example=2),
+               required=False, default=None, ge=1, le=40, example=2, structural=True),
         Column("max_cooling_modules", "integer", "modules", "Most cooling modules at the site.",
-               required=False, default=None, ge=0, le=1_000, typical=(0, 50), example=4),
+               required=False, default=None, ge=0, le=1_000, typical=(0, 50), example=4,
+               family="power", structural=True),
         Column("power_upgrade_mw", "number", "MW", "Grid power added by the one power upgrade.",
                required=False, default=None, gt=0.0, le=20_000.0, typical=(1.0, 3_000.0),
-               example=200),
+               example=200, family="power", structural=True),
         Column("power_upgrade_capex_musd", "number", "$M", "Capex of the power upgrade.",
                required=False, default=None, ge=0.0, le=100_000.0, typical=(0.0, 5_000.0),
-               example=120),
+               example=120, family="capex", structural=True),
         Column("power_upgrade_lead_quarters", "integer", "quarters",
                "Quarters from starting the power upgrade to its capacity counting.",
-               required=False, default=None, ge=1, le=80, example=6),
+               required=False, default=None, ge=1, le=80, example=6, structural=True),
         Column("flex_credit_usd_per_kw_year", "number", "$/kW-year",
                "Demand-response / curtailment credits earned per kW of miners run (lost on the "
                "miners a conversion displaces).", required=False, default=0.0, ge=0.0,
-               le=1000.0, example=0),
+               le=1000.0, example=0, structural=True),
         Column("mining_opex_usd_per_mw_year", "number", "$/MW-year",
                "Non-power cost of running a MW of miners for a year (staff, repairs, pool fees, "
                "fleet replacement spread over its life), charged on the MW run.",
                required=False, default=0.0, ge=0.0, le=10_000_000.0,
-               typical=(0.0, 1_000_000.0), example=0),
+               typical=(0.0, 1_000_000.0), example=0, structural=True),
         Column("idle_power_value_usd_per_mw_year", "number", "$/MW-year",
                "What a MW of grid power earns when neither miners nor halls use it (power "
                "resale, demand response, capacity payments); taxed like revenue.",
                required=False, default=0.0, ge=0.0, le=10_000_000.0,
-               typical=(0.0, 1_000_000.0), example=0),
+               typical=(0.0, 1_000_000.0), example=0, structural=True),
     ),
 )
 
@@ -290,41 +302,45 @@ OPTIONS = Table(
     columns=(
         Column("option", "text", "", "Option name (unique).", example="dlc_ai"),
         Column("capex_musd_per_it_mw", "number", "$M per MW IT", "Conversion capex.",
-               ge=0.0, le=1_000.0, typical=(1.0, 30.0), example=9.5),
+               ge=0.0, le=1_000.0, typical=(1.0, 30.0), example=9.5,
+               family="capex", driver="capex"),
         Column("lead_quarters", "integer", "quarters",
                "Build time L: a hall started in quarter t is online in t + L.", ge=1, le=40,
-               example=4),
+               example=4, driver="lead_quarters", structural=True),
         Column("pue", "number", "grid MW per IT MW", "Grid power reserved per IT MW.",
-               ge=1.0, le=3.0, example=1.3),
+               ge=1.0, le=3.0, example=1.3, family="power", structural=True),
         Column("cooling_mw_per_it_mw", "number", "MW per MW IT", "Cooling needed per IT MW.",
-               ge=0.0, le=10.0, typical=(0.0, 2.0), example=1.1),
+               ge=0.0, le=10.0, typical=(0.0, 2.0), example=1.1, family="power", structural=True),
         Column("lease_usd_per_kw_month", "number", "$/kW-month", "Lease rate at delivery.",
-               ge=0.0, le=10_000.0, typical=(30.0, 1_500.0), example=150),
+               ge=0.0, le=10_000.0, typical=(30.0, 1_500.0), example=150,
+               family="lease", driver="lease"),
         Column("lease_escalator", "number", "per year", "Yearly lease escalation from delivery.",
-               required=False, default=0.0, ge=-0.5, le=0.5, example=0.03),
+               required=False, default=0.0, ge=-0.5, le=0.5, example=0.03, family="lease"),
         Column("ramp_quarters", "integer", "quarters",
                "Quarters for the tenant to fill the hall (occupancy rises linearly).",
-               required=False, default=1, ge=1, le=40, example=2),
+               required=False, default=1, ge=1, le=40, example=2, family="lease"),
         Column("opex_usd_per_kw_month", "number", "$/kW-month", "Operating cost of a hall.",
                required=False, default=0.0, ge=0.0, le=10_000.0, typical=(0.0, 200.0), example=18),
         Column("power_passthrough", "bool", "",
                "TRUE if the tenant pays for power; FALSE if the owner pays it.",
-               required=False, default=True, example=True),
+               required=False, default=True, example=True, family="power"),
         Column("lease_term_years", "number", "years",
                "Lease term from delivery (whole quarters); blank = no expiry.",
-               required=False, default=None, gt=0.0, le=100.0, example=None),
+               required=False, default=None, gt=0.0, le=100.0, example=None, family="lease terms"),
         Column("renewal_probability", "number", "fraction",
                "Share of the hall re-let at each lease expiry without a vacancy.",
-               required=False, default=1.0, ge=0.0, le=1.0, example=1.0),
+               required=False, default=1.0, ge=0.0, le=1.0, example=1.0,
+               family="lease terms", driver="renewal_probability"),
         Column("vacancy_quarters", "integer", "quarters",
                "Quarters the share not renewed stays vacant before it is re-let.",
-               required=False, default=4, ge=0, le=40, example=4),
+               required=False, default=4, ge=0, le=40, example=4, family="lease terms"),
         Column("tenant_capex_share", "number", "fraction",
                "Share of the hall's conversion capex the tenant funds.",
-               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0),
+               required=False, default=0.0, ge=0.0, lt=1.0, example=0.0,
+               family="lease terms", driver="tenant_share"),
         Column("prepaid_quarters", "number", "quarters",
                "Quarters of full rent the tenant prepays when construction starts.",
-               required=False, default=0.0, ge=0.0, le=400.0, example=0),
+               required=False, default=0.0, ge=0.0, le=400.0, example=0, family="lease terms"),
         Column("equipment_capex_musd_per_it_mw", "number", "$M per MW IT",
                "Owner-bought IT equipment (GPUs), bought at delivery and again every "
                "equipment_life_years; never tenant-funded.",
@@ -350,9 +366,11 @@ SITE_OPTIONS = Table(
         Column("allowed", "bool", "", "FALSE forbids this option at this site.",
                required=False, default=True, example=True),
         Column("capex_multiplier", "number", "x", "Multiplies the option's capex here.",
-               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 3.0), example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 3.0), example=1.0,
+               family="capex", driver="capex"),
         Column("lease_multiplier", "number", "x", "Multiplies the option's lease here.",
-               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 3.0), example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 3.0), example=1.0,
+               family="lease", driver="lease"),
     ),
 )
 
@@ -363,23 +381,27 @@ QUARTERS = Table(
     columns=(
         Column("quarter", "quarter", "quarter", "The quarter.", example="2027Q1"),
         Column("hashprice_usd_per_ph_day", "number", "$/PH/s/day", "Hashprice forecast.",
-               ge=0.0, le=100_000.0, typical=(5.0, 1_000.0), example=45),
+               ge=0.0, le=100_000.0, typical=(5.0, 1_000.0), example=45,
+               family="hashprice", driver="hashprice"),
         Column("budget_musd", "number", "$M", "Capital budget; blank = no limit.",
                required=False, default=None, ge=0.0, le=1_000_000.0, typical=(0.0, 50_000.0),
-               example=250),
+               example=250, family="budget", driver="budget"),
         Column("power_index", "number", "x", "Multiplies every site's power cost.",
-               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 5.0), example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 5.0), example=1.0,
+               family="power"),
         Column("lease_index", "number", "x", "Multiplies the lease rate of halls delivered now.",
-               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 5.0), example=1.0),
+               required=False, default=1.0, ge=0.0, le=100.0, typical=(0.2, 5.0), example=1.0,
+               family="lease"),
         Column("ai_demand_mw", "number", "MW IT", "Most AI IT MW online; blank = no limit.",
                required=False, default=None, ge=0.0, le=1_000_000.0, typical=(0.0, 100_000.0),
-               example=None),
+               example=None, driver="ai_demand"),
         Column("max_hall_starts", "integer", "halls",
                "Most hall starts in the quarter; blank = no limit.",
-               required=False, default=None, ge=0, le=10_000, typical=(0, 100), example=None),
+               required=False, default=None, ge=0, le=10_000, typical=(0, 100), example=None,
+               structural=True),
         Column("min_mining_mw", "number", "MW", "Portfolio mining floor; blank = no floor.",
                required=False, default=None, ge=0.0, le=1_000_000.0, typical=(0.0, 100_000.0),
-               example=None),
+               example=None, structural=True),
     ),
 )
 
@@ -388,20 +410,22 @@ COMMITMENTS = Table(
     meaning="Optional decisions already taken or ruled out.",
     required=False,
     columns=(
-        Column("site", "text", "", "A site of the Sites sheet.", example="Childress"),
+        Column("site", "text", "", "A site of the Sites sheet.", example="Childress",
+               family="commitments"),
         Column("option", "text", "", "An option; blank = every option.", required=False,
-               default=None, example="dlc_ai"),
+               default=None, example="dlc_ai", family="commitments"),
         Column("quarter", "quarter", "quarter",
                "Quarter of a start, or first allowed quarter for not_before.",
-               required=False, default=None, example="2027Q1"),
+               required=False, default=None, example="2027Q1", family="commitments"),
         Column("halls", "integer", "halls", "Halls that start (action = start).",
-               required=False, default=None, ge=1, le=1_000, example=1),
+               required=False, default=None, ge=1, le=1_000, example=1, family="commitments"),
         Column("action", "choice", "", "start, exclude or not_before.",
-               choices=("start", "exclude", "not_before"), example="start"),
+               choices=("start", "exclude", "not_before"), example="start", family="commitments"),
         Column("lease_signed", "bool", "",
                "TRUE on a start whose halls' leases are signed on its option's terms (the "
                "contract modelled as its own option, with lease_term_years): counted in the "
-               "contracted backlog.", required=False, default=False, example=False),
+               "contracted backlog.", required=False, default=False, example=False,
+               family="commitments"),
     ),
 )
 
@@ -435,6 +459,41 @@ SCENARIOS = Table(
 
 TABLES: tuple[Table, ...] = (SETTINGS, SITES, OPTIONS, SITE_OPTIONS, QUARTERS, COMMITMENTS,
                              SCENARIOS)
+# The workbook's input tables, as a report copies them (`Input_<sheet>`).
+INPUT_TABLES: tuple[Table, ...] = (SETTINGS, SITES, OPTIONS, SITE_OPTIONS, QUARTERS, COMMITMENTS)
+
+
+def row_key(table: Table) -> tuple[str, ...]:
+    """The columns naming one row of the sheet as written: a Settings row by its `key` column
+    (the sheet is key/value), every other table by its `key` (none for Commitments)."""
+    return ("key",) if table is SETTINGS else table.key
+
+
+def table(sheet: str) -> Table:
+    """The table of a sheet name (KeyError if the contract has no such sheet)."""
+    for t in TABLES:
+        if t.sheet == sheet:
+            return t
+    raise KeyError(sheet)
+
+
+def find_column(sheet: str, name: str) -> Column | None:
+    """The column `name` of `sheet` (a Settings key for Settings), or None if there is none."""
+    try:
+        return table(sheet).column(name)
+    except KeyError:
+        return None
+
+
+def driver_columns(driver: str) -> dict[str, str]:
+    """Sheet -> the column of that sheet a sweep driver varies (e.g. `lease`: Options'
+    lease_usd_per_kw_month and SiteOptions' lease_multiplier)."""
+    return {t.sheet: c.name for t in TABLES for c in t.columns if c.driver == driver}
+
+
+def drivers() -> tuple[str, ...]:
+    """Every sweep driver a column names, in contract order (first column naming it)."""
+    return tuple(dict.fromkeys(c.driver for t in TABLES for c in t.columns if c.driver))
 
 
 def markdown() -> str:

@@ -33,11 +33,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models.errors import UsageError
 from models.quarters import quarter_range
-from optimizer.files import save_atomically
+from optimizer.files import check_target, save_atomically
 from optimizer.inputs import schema
-from optimizer.inputs.validation import ANNOTATION_COLUMNS
+from optimizer.inputs.cells import ANNOTATION_COLUMNS
 
 # Dropdowns cover this many data rows (beyond the written ones) so that rows a user adds get them.
 DROPDOWN_ROWS = 1000
@@ -132,7 +131,7 @@ def build_workbook(tables: Mapping[str, pd.DataFrame],
 
 def save_workbook(workbook: Workbook, path: Path, *, force: bool = False) -> None:
     """Save atomically: a temporary file in the target folder, then `os.replace` onto ``path``."""
-    _check_target(path, force)
+    check_target(path, [], force, what="workbook", choose="choose another path")
     save_atomically(workbook, path)
 
 
@@ -152,18 +151,6 @@ def header_comment(column: schema.Column) -> str:
 
 
 # --- writers ------------------------------------------------------------------------------------
-
-def _check_target(path: Path, force: bool) -> None:
-    """Refuse what would lose data or cannot work, with a message saying what to do."""
-    if path.suffix.lower() != ".xlsx":
-        raise UsageError(f"{path}: the workbook must be an .xlsx file")
-    if not path.parent.is_dir():
-        raise UsageError(f"{path}: folder {path.parent} does not exist; create it first")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give a file name ending in .xlsx")
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists; use --force (force=True) to overwrite it")
-
 
 def _write_table(sheet: Worksheet, table: schema.Table, frame: pd.DataFrame) -> None:
     """One contract table: documented header, typed cells, dropdowns, frozen header."""

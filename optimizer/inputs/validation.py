@@ -1,6 +1,8 @@
 """Validation: raw tables (as read from a workbook or CSV folder) -> a typed `Portfolio`.
 
 Everything is driven by `optimizer.inputs.schema`: each column's kind, bounds, default and wording.
+Reading one cell is `optimizer.inputs.cells`; the summary `sitepivot validate` prints is
+`optimizer.inputs.describe`.
 One pass collects every problem (with sheet, cell, column, value and what was expected) and
 raises a single `InputError`; a bad cell never stops the checks of other cells, and a check that
 depends on a bad value is skipped rather than reported again (no cascades from one root cause).
@@ -25,263 +27,44 @@ Rules, in the order they are checked:
   every option.
 - SiteOptions: known site and option, one row per pair; missing pairs are allowed at x1.
 - Quarters: every quarter of the horizon exactly once, any row order; none outside it.
-- Commitments: see `_Validator._commitments`.
+- Commitments: see `optimizer.inputs.commitments.CommitmentChecks`.
 - Scenarios: known site/option; exactly one of value / multiplier per row.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, TypeAdapter, ValidationError
 
-from models.economics import column as numeric_column
-from models.errors import InputError, Problem, shown_value
+from models.errors import InputError, InputProblem, shown_value
 from models.portfolio import Portfolio, Settings
 from models.quarters import (
     add_quarters,
     date_of,
-    parse_quarter,
-    quarter_hint,
     quarter_ordinal,
     quarter_range,
 )
 from optimizer.inputs import schema
+from optimizer.inputs.cells import (
+    ANNOTATION_COLUMNS,
+    BAD,
+    Rows,
+    SheetData,
+    Unreadable,
+    coerce_cell,
+    is_blank,
+    norm_name,
+    reading_note,
+    resembling,
+    suggest,
+)
+from optimizer.inputs.cells import column_letter as column_letter  # re-exported
+from optimizer.inputs.commitments import CommitmentChecks
+from optimizer.inputs.describe import describe_portfolio as describe_portfolio  # re-exported
 from optimizer.inputs.schema import Column, Table
-from optimizer.money import money
-
-# Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
-_FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
-_INT = TypeAdapter(int)
-_BOOL = TypeAdapter(bool)
-
-# Extra columns people add to document their figures; ignored without a warning.
-ANNOTATION_COLUMNS = frozenset({"note", "notes", "comment", "comments", "source", "sources",
-                                "description", "unit", "units", "meaning"})
-
-_BAD = object()  # a cell already reported as a problem: its checks downstream are skipped
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A cell the reader could not give a value for (e.g. a formula without a saved result,
-    or a merged cell). The reader reports it; validation treats the cell as bad, silently."""
-
-    reason: str
-
-
-@dataclass
-class SheetData:
-    """One sheet as read, and where each of its cells came from.
-
-    ``frame`` holds the raw values with the header as written (not yet normalised).
-    ``rows`` is the spreadsheet row number of each frame row (default 2, 3, ...: header in
-    row 1); ``letters`` the column letter of each frame column (default A, B, ... in frame
-    order). With ``csv_file`` set, cells are named ``file.csv row N`` instead of ``Sheet!D7``.
-    """
-
-    name: str
-    frame: pd.DataFrame
-    rows: list[int] | None = None
-    letters: list[str] | None = None
-    csv_file: str | None = None
-    header_row: int = 1
-
-    def __post_init__(self) -> None:
-        if self.rows is None:
-            self.rows = [self.header_row + 1 + i for i in range(len(self.frame))]
-        if self.letters is None:
-            self.letters = [column_letter(i + 1) for i in range(self.frame.shape[1])]
-
-    @functools.cached_property
-    def cells(self) -> list[list[Any]]:
-        """The raw values, row by row (plain lists: much faster than row-wise pandas)."""
-        return self.frame.to_numpy(dtype=object).tolist()
-
-    @property
-    def label(self) -> str:
-        return self.csv_file or self.name
-
-    def problem(self, row: int | None, col_pos: int | None, column: str, value: object,
-                expected: str) -> Problem:
-        """A Problem located at a cell (row = spreadsheet row, None for the whole sheet)."""
-        if row is None:
-            return Problem(self.label, "", column, value, expected)
-        if self.csv_file is not None or col_pos is None:
-            return Problem(f"{self.label} row {row}", "", column, value, expected)
-        assert self.letters is not None
-        return Problem(self.label, f"{self.letters[col_pos]}{row}", column, value, expected)
-
-    def cell_name(self, row: int, col_pos: int | None) -> str:
-        """How a cell is named inside a message (``Sites!D7`` or ``sites.csv row 7``)."""
-        if self.csv_file is not None or col_pos is None:
-            return f"{self.label} row {row}"
-        assert self.letters is not None
-        return f"{self.label}!{self.letters[col_pos]}{row}"
-
-
-def column_letter(index: int) -> str:
-    """Excel column letter of a 1-based column index (1 -> A, 27 -> AA)."""
-    letters = ""
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def is_blank(value: object) -> bool:
-    """True for an empty cell: None, NaN/NA/NaT, or text of spaces only."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    if isinstance(value, float | np.floating):
-        return math.isnan(float(value))
-    return False
-
-
-def _plain(value: object) -> object:
-    """numpy scalars -> Python scalars, so pydantic sees ordinary values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
-    """Convert one non-blank cell by its column's kind and check its bounds.
-
-    Returns ``(typed_value, None)`` or ``(None, what was expected)``.
-    """
-    value = _plain(value)
-    if isinstance(value, str):
-        value = value.strip()
-    expected = f"expected {col.expectation()}"
-    kind = col.kind
-    try:
-        if kind == "text":
-            if isinstance(value, bool):
-                return None, expected
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            return str(value), None
-        if kind == "choice":
-            text = str(value).lower()
-            if text in col.choices:
-                return text, None
-            near = difflib.get_close_matches(text, col.choices, n=1)
-            return None, expected + (f" (did you mean {near[0]}?)" if near else "")
-        if kind == "quarter":
-            label = parse_quarter(value)
-            hint = quarter_hint(value)
-            return (label, None) if label is not None else (
-                None, expected + (f" (did you mean {hint}?)" if hint else ""))
-        if kind == "bool":
-            return _BOOL.validate_python(value), None
-        if isinstance(value, bool):  # TRUE in a number column is a mistake, not 1
-            return None, expected
-        if kind == "integer":
-            number: float | int = _INT.validate_python(
-                _FLOAT.validate_python(value) if isinstance(value, str) else value)
-        else:
-            number = _FLOAT.validate_python(value)
-    except ValidationError:
-        return None, expected
-    if not _within(number, col):
-        return None, expected + _percent_hint(number, col)
-    return number, None
-
-
-def _within(number: float, col: Column) -> bool:
-    """`number` within the column's bounds (ge/le inclusive, gt/lt exclusive)."""
-    return not ((col.ge is not None and number < col.ge)
-                or (col.gt is not None and number <= col.gt)
-                or (col.le is not None and number > col.le)
-                or (col.lt is not None and number >= col.lt))
-
-
-def _percent_hint(number: float, col: Column) -> str:
-    """` (did you mean 0.12? ...)` for a rate or share (unit `fraction` or `per year`, at most
-    1) typed as a whole percentage (12 for 12%), when the hundredth is allowed; else ""."""
-    upper = col.le if col.le is not None else col.lt
-    if col.unit not in ("fraction", "per year") or upper is None or upper > 1 or number <= 1:
-        return ""
-    fraction = number / 100
-    if not _within(fraction, col):
-        return ""
-    return (f" (did you mean {fraction:g}? {col.name} is a fraction: {number:g}% is "
-            f"{fraction:g})")
-
-
-def reading_note(raw: object, value: object, col: Column) -> str | None:
-    """A warning's words when a valid cell was read as something it does not spell: a date
-    in a quarter column (read as the calendar quarter it falls in), or a value outside the
-    column's typical range (`Column.atypical`); else None."""
-    if col.kind == "quarter" and date_of(raw) is not None:
-        return (f"a date, read as {value} (the calendar quarter it falls in); write {value} to "
-                "say so")
-    if col.kind in ("number", "integer") and isinstance(value, int | float) \
-            and not isinstance(value, bool):
-        return col.atypical(float(value))
-    return None
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the nearest candidate (case-insensitive), else ""."""
-    by_lower = {c.lower(): c for c in candidates}
-    near = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
-    return f" (did you mean {by_lower[near[0]]!r}?)" if near else ""
-
-
-def _resembling(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate `name` most likely was meant by: one that begins the other (at least 3
-    characters: `power_cost` for `power_cost_usd_per_mwh`), else difflib's nearest (ratio at
-    least 0.6); None when none is near."""
-    names = list(candidates)
-    starts = [c for c in names if min(len(c), len(name)) >= 3
-              and (name.startswith(c) or c.startswith(name))]
-    if starts:
-        return max(starts, key=lambda c: difflib.SequenceMatcher(None, name, c).ratio())
-    near = difflib.get_close_matches(name, names, n=1)
-    return near[0] if near else None
-
-
-def _norm(name: object) -> str:
-    return "" if is_blank(name) else str(name).strip().lower()
-
-
-@dataclass
-class _Rows:
-    """A table after cell coercion: one dict per non-empty row, plus locations."""
-
-    sheet: SheetData | None
-    table: Table
-    records: list[dict[str, Any]] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)  # spreadsheet row of each record
-    positions: dict[str, int] = field(default_factory=dict)  # column -> frame position
-    # column -> (record, raw cell, quarter) of each date read as a quarter
-    dates: dict[str, list[tuple[int, object, str]]] = field(default_factory=dict)
-
-    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
-        assert self.sheet is not None
-        return self.sheet.problem(self.rows[i], self.positions.get(column), column, value,
-                                  expected)
-
-    def cell_name(self, i: int, column: str) -> str:
-        assert self.sheet is not None
-        return self.sheet.cell_name(self.rows[i], self.positions.get(column))
-
-    def ok(self, i: int, column: str) -> bool:
-        """The cell holds a valid, non-blank value."""
-        value = self.records[i][column]
-        return value is not _BAD and value is not None and not (
-            isinstance(value, float) and math.isnan(value))
 
 
 class _Validator:
@@ -289,14 +72,14 @@ class _Validator:
                  sheet_names: Sequence[str] = ()) -> None:
         self.csv_folder = csv_folder
         self.sheet_names = list(sheet_names) or [str(k) for k in sheets]
-        self.problems: list[Problem] = []
+        self.problems: list[InputProblem] = []
         self.warnings: list[str] = []
         self.settings_cells: dict[str, tuple[int, int]] = {}  # key -> (row, value column)
         self.sheets: dict[str, SheetData] = {}
         for key, data in sheets.items():
-            norm = _norm(key)
+            norm = norm_name(key)
             if norm in self.sheets:
-                self.problems.append(Problem(data.label, "", "", None,
+                self.problems.append(InputProblem(data.label, "", "", None,
                                              f"sheet named twice (also "
                                              f"{self.sheets[norm].label!r})"))
                 continue
@@ -305,12 +88,12 @@ class _Validator:
     def _missing_sheet(self, sheet: str, meaning: str) -> None:
         found = ", ".join(self.sheet_names) or "none"
         if self.csv_folder:
-            self.problems.append(Problem(
+            self.problems.append(InputProblem(
                 f"{sheet.lower()}.csv", "", "", None,
                 f"required file missing from the folder (one CSV file per sheet, named after "
                 f"the sheet). {meaning} Files found: {found}"))
         else:
-            self.problems.append(Problem(
+            self.problems.append(InputProblem(
                 sheet, "", "", None, f"required sheet missing. {meaning} Sheets found: {found}"))
 
     # ---- generic table reading -----------------------------------------------------------
@@ -318,7 +101,7 @@ class _Validator:
         """Normalised column name -> frame position; duplicates reported, unknowns warned."""
         positions: dict[str, int] = {}
         for pos, raw in enumerate(data.frame.columns):
-            name = _norm(raw)
+            name = norm_name(raw)
             if not name:
                 continue
             if name in positions:
@@ -331,7 +114,7 @@ class _Validator:
             if name not in wanted and name not in ANNOTATION_COLUMNS:
                 self.warnings.append(str(data.problem(
                     data.header_row, pos, name, None,
-                    "unknown column, ignored" + _suggest(name, wanted))))
+                    "unknown column, ignored" + suggest(name, wanted))))
         return positions
 
     def _present_rows(self, data: SheetData) -> list[int]:
@@ -339,20 +122,20 @@ class _Validator:
         return [i for i, values in enumerate(data.cells)
                 if not all(is_blank(v) for v in values)]
 
-    def _cell(self, rows: _Rows, i: int, raw: object, col: Column) -> Any:
-        """Typed value of one cell, its default when blank, or _BAD (reported)."""
+    def _cell(self, rows: Rows, i: int, raw: object, col: Column) -> Any:
+        """Typed value of one cell, its default when blank, or BAD (reported)."""
         if isinstance(raw, Unreadable):
-            return _BAD
+            return BAD
         if is_blank(raw):
             if col.required:
                 self.problems.append(rows.problem(
                     i, col.name, None, f"blank; expected {col.expectation()}"))
-                return _BAD
+                return BAD
             return col.default
         value, error = coerce_cell(raw, col)
         if error is not None:
             self.problems.append(rows.problem(i, col.name, raw, error))
-            return _BAD
+            return BAD
         if col.kind == "quarter" and date_of(raw) is not None:
             rows.dates.setdefault(col.name, []).append((i, raw, str(value)))
             return value  # one warning per column (`_date_warnings`), not one per cell
@@ -361,7 +144,7 @@ class _Validator:
             self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
 
-    def _date_warnings(self, rows: _Rows) -> None:
+    def _date_warnings(self, rows: Rows) -> None:
         """One warning per column of dates read as quarters: the cell itself when it is one,
         else how many, the first and the last (a Quarters sheet of dates is 40 cells)."""
         for column, found in rows.dates.items():
@@ -378,21 +161,21 @@ class _Validator:
                 f"{label} .. {rows.cell_name(j, column)} {shown_value(last_raw)} as {last}; "
                 "write the quarter labels to say so")
 
-    def _table(self, table: Table) -> _Rows | None:
+    def _table(self, table: Table) -> Rows | None:
         """Read and coerce one sheet; None if a required sheet is missing."""
         data = self.sheets.get(table.sheet.lower())
         if data is None:
             if table.required:
                 self._missing_sheet(table.sheet, table.meaning)
                 return None
-            return _Rows(None, table)
+            return Rows(None, table)
         positions = self._header(data, table.names)
-        rows = _Rows(data, table, positions=positions)
+        rows = Rows(data, table, positions=positions)
         missing = [c.name for c in table.columns if c.required and c.name not in positions]
         unknown = {name: pos for name, pos in positions.items()
                    if name not in table.names and name not in ANNOTATION_COLUMNS}
         for name in missing:
-            near = _resembling(name, unknown)
+            near = resembling(name, unknown)
             self.problems.append(data.problem(
                 None, None, name, None,
                 f"required column missing from the header row (row {data.header_row})"
@@ -417,7 +200,7 @@ class _Validator:
             values = data.cells[i]
             for col in table.columns:
                 if col.name in missing:
-                    rows.records[k][col.name] = _BAD
+                    rows.records[k][col.name] = BAD
                 elif col.name not in positions:
                     rows.records[k][col.name] = col.default
                 else:
@@ -426,7 +209,7 @@ class _Validator:
         self._date_warnings(rows)
         return rows
 
-    def _unique(self, rows: _Rows, key: Sequence[str]) -> None:
+    def _unique(self, rows: Rows, key: Sequence[str]) -> None:
         """Report a key (tuple of columns) given on more than one row."""
         seen: dict[tuple[Any, ...], int] = {}
         for i, rec in enumerate(rows.records):
@@ -443,7 +226,7 @@ class _Validator:
 
     # ---- Settings -----------------------------------------------------------------------
     def _settings(self) -> dict[str, Any] | None:
-        """Settings values by key (defaults applied, _BAD where reported); None if unusable."""
+        """Settings values by key (defaults applied, BAD where reported); None if unusable."""
         data = self.sheets.get("settings")
         if data is None:
             self._missing_sheet("Settings", schema.SETTINGS.meaning)
@@ -465,7 +248,7 @@ class _Validator:
         for i in self._present_rows(data):
             row = data.rows[i]
             raw_key, raw = data.cells[i][kpos], data.cells[i][vpos]
-            key = _norm(raw_key)
+            key = norm_name(raw_key)
             if not key:
                 self.problems.append(data.problem(row, kpos, "key", None,
                                                   "blank key next to a value; expected a "
@@ -474,7 +257,7 @@ class _Validator:
             if key not in known:
                 unknown_keys[key] = row
                 self.problems.append(data.problem(
-                    row, kpos, "key", raw_key, "unknown setting" + _suggest(key, known)))
+                    row, kpos, "key", raw_key, "unknown setting" + suggest(key, known)))
                 continue
             if key in values:
                 first = data.cell_name(self.settings_cells[key][0], kpos)
@@ -484,19 +267,19 @@ class _Validator:
             self.settings_cells[key] = (row, vpos)
             col = known[key]
             if isinstance(raw, Unreadable):
-                values[key] = _BAD
+                values[key] = BAD
             elif is_blank(raw):
                 if col.required:
                     self.problems.append(data.problem(row, vpos, key, None,
                                                       f"blank; expected {col.expectation()}"))
-                    values[key] = _BAD
+                    values[key] = BAD
                 else:
                     values[key] = col.default
             else:
                 value, error = coerce_cell(raw, col)
                 if error is not None:
                     self.problems.append(data.problem(row, vpos, key, raw, error))
-                    value = _BAD
+                    value = BAD
                 elif unusual := reading_note(raw, value, col):
                     self.warnings.append(str(data.problem(row, vpos, key, raw, unusual)))
                 values[key] = value
@@ -504,14 +287,14 @@ class _Validator:
             if col.name in values:
                 continue
             if col.required:
-                near = _resembling(col.name, unknown_keys)
+                near = resembling(col.name, unknown_keys)
                 self.problems.append(data.problem(
                     None, None, col.name, None,
                     f"required setting missing: add a row with key {col.name} "
                     f"and a value ({col.expectation()})"
                     + (f"; the unknown key {near!r} ({data.cell_name(unknown_keys[near], kpos)})"
                        f" may be it" if near is not None else "")))
-                values[col.name] = _BAD
+                values[col.name] = BAD
             else:
                 values[col.name] = col.default
         self._settings_rules(data, values)
@@ -532,22 +315,22 @@ class _Validator:
             if growth is None:
                 self._settings_problem(data, "terminal_growth", None,
                                        "required when terminal_value is gordon")
-            elif growth is not _BAD and rate is not _BAD and growth >= rate:
+            elif growth is not BAD and rate is not BAD and growth >= rate:
                 self._settings_problem(data, "terminal_growth", growth,
                                        f"must be below discount_rate ({rate:g}) for the "
                                        "Gordon growth terminal value")
         ltc = values["debt_ltc"]
-        if ltc is not _BAD and ltc is not None and ltc > 0:
+        if ltc is not BAD and ltc is not None and ltc > 0:
             for key in ("debt_rate", "debt_tenor_years"):
                 if values[key] is None:
                     self._settings_problem(data, key, None,
                                            f"required when debt_ltc is above 0 (it is {ltc:g})")
         tenor = values["debt_tenor_years"]
-        if tenor not in (_BAD, None) and not _whole_quarters(tenor):
+        if tenor not in (BAD, None) and not _whole_quarters(tenor):
             self._settings_problem(data, "debt_tenor_years", tenor,
                                    "a whole number of quarters (a multiple of 0.25 years)")
 
-    def _options(self, rows: _Rows, settings: dict[str, Any] | None) -> None:
+    def _options(self, rows: Rows, settings: dict[str, Any] | None) -> None:
         """Deal columns of Options: whole-quarter terms and lives, equipment life with
         equipment capex, and lease terms on every option for a contracted terminal value."""
         contracted = settings is not None and settings["terminal_value"] == "contracted"
@@ -576,9 +359,9 @@ class _Validator:
         start: str | None = None
         horizon: int | None = None
         if settings is not None:
-            if settings["start_quarter"] not in (_BAD, None):
+            if settings["start_quarter"] not in (BAD, None):
                 start = settings["start_quarter"]
-            if settings["horizon_quarters"] not in (_BAD, None):
+            if settings["horizon_quarters"] not in (BAD, None):
                 horizon = settings["horizon_quarters"]
         self.start, self.horizon = start, horizon
         self.last = (add_quarters(start, horizon - 1)
@@ -607,21 +390,22 @@ class _Validator:
             self._quarters(quarters)
         if commitments is not None:
             self._references(commitments, site_names, option_names)
-            self._commitments(commitments, sites, options, site_options)
-            self._signed_leases(commitments, options)
+            checks = CommitmentChecks(self.start, self.last, self.problems, self.warnings)
+            checks.run(commitments, sites, options, site_options)
+            checks.signed_leases(commitments, options)
         return {"settings": settings, "sites": sites, "options": options,
                 "site_options": site_options, "quarters": quarters,
                 "commitments": commitments, "scenarios": scenarios}
 
     @staticmethod
-    def _names(rows: _Rows | None, column: str) -> dict[str, str] | None:
+    def _names(rows: Rows | None, column: str) -> dict[str, str] | None:
         """Lower-case name -> name as written; None if the sheet or a name is unusable."""
-        if rows is None or any(r[column] is _BAD for r in rows.records):
+        if rows is None or any(r[column] is BAD for r in rows.records):
             return None  # a name is unreadable: references to it cannot be judged
         return {str(r[column]).lower(): r[column] for i, r in enumerate(rows.records)
                 if rows.ok(i, column)}
 
-    def _references(self, rows: _Rows, sites: dict[str, str] | None,
+    def _references(self, rows: Rows, sites: dict[str, str] | None,
                     options: dict[str, str] | None) -> None:
         """Site / option cells must name a row of Sites / Options; stored as written there."""
         for column, names, sheet in (("site", sites, "Sites"), ("option", options, "Options")):
@@ -637,13 +421,13 @@ class _Validator:
                     self.problems.append(rows.problem(
                         i, column, value,
                         f"not {'an' if column == 'option' else 'a'} {column} of the {sheet} "
-                        "sheet" + _suggest(value, names.values())))
-                    rec[column] = _BAD
+                        "sheet" + suggest(value, names.values())))
+                    rec[column] = BAD
 
-    def _sites(self, rows: _Rows) -> None:
+    def _sites(self, rows: Rows) -> None:
         for i, rec in enumerate(rows.records):
             for group in schema.SITES.groups:
-                given = [c for c in group if rows.ok(i, c) or rec[c] is _BAD]
+                given = [c for c in group if rows.ok(i, c) or rec[c] is BAD]
                 if given and len(given) < len(group):
                     for c in group:
                         if c not in given:
@@ -664,7 +448,7 @@ class _Validator:
                     i, "earliest_start", rec["earliest_start"],
                     f"after the last quarter ({self.last}): the site can never convert")))
 
-    def _quarters(self, rows: _Rows) -> None:
+    def _quarters(self, rows: Rows) -> None:
         if self.start is None or self.horizon is None:
             return
         horizon = quarter_range(self.start, self.horizon)
@@ -680,183 +464,26 @@ class _Validator:
                     i, "quarter", label,
                     f"outside the horizon {horizon[0]}..{horizon[-1]} (start_quarter "
                     f"{self.start}, horizon_quarters {self.horizon}); remove the row"))
-        if any(rec["quarter"] is _BAD for rec in rows.records):
+        if any(rec["quarter"] is BAD for rec in rows.records):
             return  # a bad label may be the missing quarter: do not guess
         missing = [q for q in horizon if q not in seen]
         if missing:
             shown = ", ".join(missing[:12]) + (f" and {len(missing) - 12} more"
                                                if len(missing) > 12 else "")
-            self.problems.append(Problem(
+            self.problems.append(InputProblem(
                 rows.sheet.label if rows.sheet else "Quarters", "", "quarter", None,
                 f"no row for {shown}: every quarter of the horizon "
                 f"{horizon[0]}..{horizon[-1]} needs exactly one row"))
 
-    def _scenarios(self, rows: _Rows) -> None:
+    def _scenarios(self, rows: Rows) -> None:
         for i, rec in enumerate(rows.records):
-            value_given = rows.ok(i, "value") or rec["value"] is _BAD
-            mult_given = rows.ok(i, "multiplier") or rec["multiplier"] is _BAD
+            value_given = rows.ok(i, "value") or rec["value"] is BAD
+            mult_given = rows.ok(i, "multiplier") or rec["multiplier"] is BAD
             if value_given == mult_given:
                 self.problems.append(rows.problem(
                     i, "value", rec["value"] if value_given else None,
                     "give exactly one of value and multiplier"
                     + (" (both given)" if value_given else " (both blank)")))
-
-    def _commitments(self, rows: _Rows, sites: _Rows | None, options: _Rows | None,
-                     site_options: _Rows | None) -> None:
-        """Commitments rules.
-
-        - start: needs quarter and halls; a blank option means any option (but a hall begun
-          before the start quarter must name its option); the option must be allowed at the site;
-          its hall must be online by the last quarter (quarter + lead_quarters <= last);
-          no exclude of the same site (blank or same option) and no not_before later than it
-          at the same site (blank or same option); the starts at a site total at most its
-          halls. Before the site's earliest_start: honoured, with a warning. Before the start
-          quarter: a hall begun in an earlier plan, its capex before the start quarter sunk
-          (a warning).
-        - exclude: no quarter, no halls. not_before: a quarter, no halls.
-        """
-        lead = {}
-        if options is not None:
-            lead = {r["option"]: r["lead_quarters"] for i, r in enumerate(options.records)
-                    if options.ok(i, "option") and options.ok(i, "lead_quarters")}
-        site_rec = {}
-        if sites is not None:
-            site_rec = {r["site"]: r for i, r in enumerate(sites.records) if sites.ok(i, "site")}
-        forbidden: set[tuple[str, str]] = set()
-        if site_options is not None:
-            forbidden = {(r["site"], r["option"]) for i, r in enumerate(site_options.records)
-                         if site_options.ok(i, "site") and site_options.ok(i, "option")
-                         and r["allowed"] is False}
-        recs = rows.records
-        for i, rec in enumerate(recs):
-            action = rec["action"]
-            if action is _BAD:
-                continue
-            if action == "start":
-                for column in ("quarter", "halls"):
-                    if rec[column] is None or (isinstance(rec[column], float)
-                                               and math.isnan(rec[column])):
-                        self.problems.append(rows.problem(
-                            i, column, None, f"blank; a start needs its {column}"))
-                        rec[column] = _BAD
-            else:
-                if rows.ok(i, "halls") or rec["halls"] is _BAD:
-                    self.problems.append(rows.problem(
-                        i, "halls", rec["halls"] if rec["halls"] is not _BAD else None,
-                        f"halls only go with action start, not {action}; leave blank"))
-                if action == "exclude" and (rows.ok(i, "quarter") or rec["quarter"] is _BAD):
-                    self.problems.append(rows.problem(
-                        i, "quarter", rec["quarter"] if rec["quarter"] is not _BAD else None,
-                        "an exclude has no quarter (it forbids every start); leave blank or "
-                        "use not_before"))
-                if action == "not_before" and rec["quarter"] is None:
-                    self.problems.append(rows.problem(
-                        i, "quarter", None, "blank; not_before needs the first allowed quarter"))
-                    rec["quarter"] = _BAD
-        for i, rec in enumerate(recs):
-            if rec["action"] != "start" or not all(
-                    rows.ok(i, c) for c in ("site", "quarter", "halls")):
-                continue
-            site, option, quarter = rec["site"], rec["option"], rec["quarter"]
-            if option is _BAD:
-                continue
-            any_option = option is None
-            where = f"start of {'any option' if any_option else option} at {site} in {quarter}"
-            begun = self.start is not None and (
-                quarter_ordinal(quarter) < quarter_ordinal(self.start))
-            if any_option and begun:
-                self.problems.append(rows.problem(
-                    i, "option", None,
-                    f"{where}: a hall begun before the start quarter must name its option"))
-                continue
-            # A blank option means "any option": it fails only if every option fails.
-            candidates = list(lead) if any_option else [option]
-            usable = [o for o in candidates if (site, o) not in forbidden]
-            if not usable:
-                self.problems.append(rows.problem(
-                    i, "option", option,
-                    f"{where}: " + ("no option is" if any_option else "the option is not")
-                    + " allowed at the site (SiteOptions allowed FALSE)"))
-            elif self.last is not None and all(
-                    quarter_ordinal(add_quarters(quarter, lead[o])) > quarter_ordinal(self.last)
-                    for o in usable if o in lead) and any(o in lead for o in usable):
-                o = min((o for o in usable if o in lead), key=lambda o: lead[o])
-                self.problems.append(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: its hall would be online in {add_quarters(quarter, lead[o])} "
-                    f"(lead_quarters {lead[o]}), after the last quarter {self.last}"))
-            for j, other in enumerate(recs):
-                if (other["action"] not in ("exclude", "not_before") or other["site"] != site
-                        or other["option"] not in (None, option)):
-                    continue
-                if other["action"] == "exclude":
-                    self.problems.append(rows.problem(
-                        i, "action", "start",
-                        f"{where}: contradicted by the exclude at {rows.cell_name(j, 'action')}"))
-                elif rows.ok(j, "quarter") and (
-                        quarter_ordinal(quarter) < quarter_ordinal(other["quarter"])):
-                    self.problems.append(rows.problem(
-                        i, "quarter", quarter,
-                        f"{where}: before the not_before {other['quarter']} at "
-                        f"{rows.cell_name(j, 'quarter')}"))
-            site_row = site_rec.get(site)
-            if self.start is not None and quarter_ordinal(quarter) < quarter_ordinal(self.start):
-                self.warnings.append(str(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: before the start quarter {self.start}; accepted as a hall begun "
-                    "in an earlier plan, its capex before the start quarter is sunk")))
-            elif site_row is not None and isinstance(site_row["earliest_start"], str) and (
-                    quarter_ordinal(quarter) < quarter_ordinal(site_row["earliest_start"])):
-                self.warnings.append(str(rows.problem(
-                    i, "quarter", quarter,
-                    f"{where}: before the site's earliest_start "
-                    f"{site_row['earliest_start']}; honoured as a decision already taken")))
-        totals: dict[str, tuple[int, int]] = {}
-        for i, rec in enumerate(recs):
-            if rec["action"] == "start" and rows.ok(i, "site") and rows.ok(i, "halls"):
-                total, _ = totals.get(rec["site"], (0, i))
-                totals[rec["site"]] = (total + rec["halls"], i)
-        for site, (total, i) in totals.items():
-            site_row = site_rec.get(site)
-            if site_row is not None and isinstance(site_row["halls"], int) and (
-                    total > site_row["halls"]):
-                self.problems.append(rows.problem(
-                    i, "halls", total,
-                    f"committed starts at {site} total {total} halls, more than its "
-                    f"{site_row['halls']} halls (Sites)"))
-
-
-    def _signed_leases(self, rows: _Rows, options: _Rows | None) -> None:
-        """lease_signed: only on a `start` row, naming its option (the signed contract modelled
-        as its own option), and that option needs lease_term_years (the backlog runs to the end
-        of the first term)."""
-        terms = {}
-        if options is not None:
-            terms = {r["option"]: r["lease_term_years"] for i, r in enumerate(options.records)
-                     if options.ok(i, "option") and r["lease_term_years"] is not _BAD}
-        for i, rec in enumerate(rows.records):
-            if not rows.ok(i, "lease_signed") or rec["lease_signed"] is not True:
-                continue
-            action = rec["action"]
-            if action is _BAD:
-                continue
-            if action != "start":
-                self.problems.append(rows.problem(
-                    i, "lease_signed", rec["lease_signed"],
-                    f"lease_signed only goes with action start, not {action}; leave blank or "
-                    "FALSE"))
-                continue
-            option = rec["option"]
-            if option is None:
-                self.problems.append(rows.problem(
-                    i, "option", None,
-                    "blank, but lease_signed is TRUE: a signed start names its option (the "
-                    "contract modelled as its own option)"))
-            elif option is not _BAD and option in terms and terms[option] is None:
-                self.problems.append(rows.problem(
-                    i, "lease_signed", rec["lease_signed"],
-                    f"the signed start's option {option} has no lease_term_years (Options); "
-                    "a signed lease needs its term for the contracted backlog"))
 
 
 def _whole_quarters(years: float) -> bool:
@@ -881,14 +508,14 @@ def _series(values: list[Any], col: Column, index: pd.Index | None = None) -> pd
     return pd.Series(values, index=index, dtype=object)
 
 
-def _frame(rows: _Rows | None, table: Table, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def _frame(rows: Rows | None, table: Table, columns: Sequence[str] | None = None) -> pd.DataFrame:
     columns = list(columns or table.names)
     records = rows.records if rows is not None else []
     return pd.DataFrame({c: _series([r[c] for r in records], table.column(c))
                          for c in columns})
 
 
-def _locations(rows: _Rows | None) -> dict[str, Any]:
+def _locations(rows: Rows | None) -> dict[str, Any]:
     """Where each record of a table was read, for messages raised after validation (a sweep's
     Scenarios rows): the sheet's label, each record's spreadsheet row, each column's letter
     (None for a CSV file, whose problems are named by row)."""
@@ -929,7 +556,7 @@ def _build(parts: dict[str, Any], *, source: str, sha256: str,
 
 
 def validate_sheets(sheets: Mapping[str, SheetData], *, source: str = "", sha256: str = "",
-                    problems: Sequence[Problem | str] = (), warnings: Sequence[str] = (),
+                    problems: Sequence[InputProblem | str] = (), warnings: Sequence[str] = (),
                     csv_folder: bool = False, sheet_names: Sequence[str] = ()) -> Portfolio:
     """Validate located sheets (see `SheetData`) into a Portfolio, or raise `InputError`.
 
@@ -958,84 +585,3 @@ def portfolio_from_tables(tables: Mapping[str, pd.DataFrame], *, source: str = "
     """
     sheets = {name: SheetData(str(name), frame) for name, frame in tables.items()}
     return validate_sheets(sheets, source=source, sha256=sha256, warnings=warnings)
-
-
-def describe_portfolio(portfolio: Portfolio) -> str:
-    """A short human summary of a validated portfolio (for ``sitepivot validate``)."""
-    s = portfolio.settings
-    sites, options, q = portfolio.sites, portfolio.options, portfolio.quarters
-    labels = portfolio.quarter_labels
-    halls = int(sites["halls"].sum())
-    it_mw = float((sites["halls"] * sites["hall_it_mw"]).sum())
-    budget = q["budget_musd"]
-    lines = [
-        f"workbook: {portfolio.source or '(tables)'}",
-        f"sha256: {portfolio.sha256 or '-'}",
-        f"sites: {len(sites)} ({sites['grid_mw'].sum():,.0f} MW grid, "
-        f"{sites['mining_mw'].sum():,.0f} MW mining)",
-        f"convertible: {halls} halls, {it_mw:,.0f} MW IT",
-        f"options: {len(options)} ({', '.join(map(str, options.index))})",
-        f"horizon: {labels[0]}..{labels[-1]} ({s.horizon_quarters} quarters), "
-        f"discount rate {s.discount_rate:.1%}",
-    ]
-    if budget.isna().all():
-        lines.append("budget: no limit")
-    else:
-        unlimited = int(budget.isna().sum())
-        per_year = ", ".join(f"{year}: {_budget_text(b)}" for year, b in
-                             budget.groupby(q["quarter"].str[:4]))
-        lines.append(f"budget: {money(budget.sum(), 0)} in total"
-                     + (f" ({_quarters_text(unlimited)} without limit)" if unlimited else "")
-                     + f"; per year ($M) {per_year}")
-    deal = _deal_text(portfolio)
-    if deal:
-        lines.append(f"deal: {deal}")
-    lines.append(f"commitments: {len(portfolio.commitments)}; scenarios: "
-                 f"{portfolio.scenarios['scenario'].nunique()}")
-    lines.append(f"warnings: {len(portfolio.warnings)}")
-    return "\n".join(lines)
-
-
-def _deal_text(portfolio: Portfolio) -> str:
-    """The deal terms in a phrase ('' when every deal column is blank)."""
-    s, o = portfolio.settings, portfolio.options
-    parts = []
-    terms = pd.Series(numeric_column(o, "lease_term_years", np.nan)).dropna()
-    if len(terms):
-        parts.append(f"lease terms on {len(terms)} of {len(o)} options "
-                     f"({terms.min():g}-{terms.max():g} years)")
-    shared = o.index[numeric_column(o, "tenant_capex_share", 0.0) > 0]
-    if len(shared):
-        parts.append("tenant-funded capex on " + ", ".join(map(str, shared)))
-    prepaid = o.index[numeric_column(o, "prepaid_quarters", 0.0) > 0]
-    if len(prepaid):
-        parts.append("prepayments on " + ", ".join(map(str, prepaid)))
-    equipment = o.index[numeric_column(o, "equipment_capex_musd_per_it_mw", 0.0) > 0]
-    if len(equipment):
-        parts.append("owner equipment on " + ", ".join(map(str, equipment)))
-    credited = int((numeric_column(portfolio.sites, "flex_credit_usd_per_kw_year", 0.0) > 0).sum())
-    if credited:
-        parts.append(f"flex credits at {credited} site{'s' if credited != 1 else ''}")
-    if s.debt_ltc > 0:
-        parts.append(f"debt {s.debt_ltc:.0%} of capex at {s.debt_rate or 0:.2%} over "
-                     f"{s.debt_tenor_years or 0:g} years")
-    if s.equity_discount_rate is not None:
-        parts.append(f"equity discounted at {s.equity_discount_rate:.1%}")
-    if s.objective != "project_npv" or s.budget_basis != "capex":
-        parts.append(f"objective {s.objective}, budget on {s.budget_basis}")
-    if s.terminal_value == "contracted":
-        parts.append("contracted terminal value")
-    return "; ".join(parts)
-
-
-def _quarters_text(n: int) -> str:
-    return f"{n} quarter{'s' if n != 1 else ''}"
-
-
-def _budget_text(budget: pd.Series) -> str:
-    """A budget total, with how many quarters have no limit."""
-    unlimited = int(budget.isna().sum())
-    if unlimited == len(budget):
-        return "no limit"
-    text = f"{budget.sum():,.0f}"
-    return text + (f" + no limit in {_quarters_text(unlimited)}" if unlimited else "")

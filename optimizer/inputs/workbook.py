@@ -36,16 +36,11 @@ from typing import Any
 
 import pandas as pd
 
-from models.errors import InputError, Problem
+from models.errors import InputError, InputProblem
 from models.portfolio import Portfolio
 from optimizer.inputs import schema
-from optimizer.inputs.validation import (
-    SheetData,
-    Unreadable,
-    column_letter,
-    is_blank,
-    validate_sheets,
-)
+from optimizer.inputs.cells import SheetData, Unreadable, column_letter, is_blank
+from optimizer.inputs.validation import validate_sheets
 
 OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 # Limits on what the zip directory may claim before anything is decompressed.
@@ -93,7 +88,7 @@ class _Read:
     sheets: dict[str, SheetData]
     sha256: str
     names: list[str]  # every sheet (or file) present, for "sheet missing" messages
-    problems: list[Problem | str] = field(default_factory=list)
+    problems: list[InputProblem | str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -174,10 +169,10 @@ def _read_xlsx(path: Path) -> _Read:
     sha256 = _sha256_file(path)
     book = _open_book(path, data_only=True)
     formulas = _open_book(path, data_only=False) if _has_formulas(path) else None
-    problems: list[Problem | str] = []
+    problems: list[InputProblem | str] = []
     warnings: list[str] = []
     sheets: dict[str, SheetData] = {}
-    formula_problems: list[Problem] = []
+    formula_problems: list[InputProblem] = []
     seen: dict[str, str] = {}  # table name -> the sheet read for it
     for ws in book.worksheets:
         table = ws.title.strip().lower()
@@ -207,7 +202,7 @@ def _read_xlsx(path: Path) -> _Read:
         for merged in ws.merged_cells.ranges:
             if merged.min_col > last_col:
                 continue
-            problems.append(Problem(ws.title, merged.coord, _name(header[merged.min_col - 1]),
+            problems.append(InputProblem(ws.title, merged.coord, _name(header[merged.min_col - 1]),
                                     None, "merged cells inside a table; unmerge them and "
                                     "fill every cell"))
             for r in range(max(merged.min_row, 2), merged.max_row + 1):
@@ -223,7 +218,7 @@ def _read_xlsx(path: Path) -> _Read:
                     i, k = cell.row - 2, keep.index(cell.column - 1)
                     if i < len(grid) and grid[i][k] is None:
                         grid[i][k] = Unreadable("formula without a saved result")
-                        formula_problems.append(Problem(
+                        formula_problems.append(InputProblem(
                             ws.title, cell.coordinate, _name(header[cell.column - 1]),
                             _formula_text(cell.value), _NO_CACHED_VALUE))
         while grid and all(is_blank(v) for v in grid[-1]):
@@ -252,7 +247,7 @@ def _formula_text(value: object) -> str:
 def _read_csv_folder(folder: Path) -> _Read:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
     digest = hashlib.sha256()
-    problems: list[Problem | str] = []
+    problems: list[InputProblem | str] = []
     sheets: dict[str, SheetData] = {}
     seen: dict[str, Path] = {}
     for file in files:

@@ -313,7 +313,7 @@ def cost_phrase(at_least: float | None, at_most: float | None, point: float | No
     optimal), `costs at least $12.0M, at most $79.3M` (stopped by its effort), `costs at
     most $79.3M; it is not proven to cost anything` (its bound allows no loss), or `gives a
     plan $3.1M better than this one` (the forced plan is better: this plan was not optimal)."""
-    from optimizer.reports.summary import money
+    from optimizer.money import money
 
     if point is not None and math.isfinite(point):
         if point < 0:
@@ -427,7 +427,7 @@ def timing_worth(plan: Plan, early: float) -> str:
     """What choosing the timing is worth over "as early as possible", as sure as the solve
     proved it: a point for an optimal plan, else at least (this plan less early) and at most
     (the proven bound less early)."""
-    from optimizer.reports.summary import money
+    from optimizer.money import money
 
     if not math.isfinite(early):
         return "no plan can be worth more than this"
@@ -470,7 +470,7 @@ def explain_plan(plan: Plan, *, baseline: Path | None = None,
 
 def explanation_text(plan: Plan) -> str:
     """For the terminal: NPV against the baseline, value of timing, why sites stay mining."""
-    from optimizer.reports.summary import money
+    from optimizer.money import money
 
     out: list[str] = []
     if plan.baseline_metrics is not None and plan.baseline_changes is not None:

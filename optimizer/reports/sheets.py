@@ -28,7 +28,6 @@ from optimizer.plan import (
     UPGRADE_COLUMNS,
     Plan,
 )
-from models.economics import discount_factors
 from models.portfolio import Portfolio
 from optimizer.reports.xl import (
     BOLD,
@@ -267,8 +266,7 @@ def cash_flows_sheet(ws: Worksheet, plan: Plan) -> tuple[int, int]:
                   discounted_musd=tv, cumulative_discounted_musd=cum_last + tv)
     if len(cf) and df_last:
         # The equity holders get the same terminal value, discounted at the equity rate.
-        st = plan.portfolio.settings
-        dfe_last = float(discount_factors(st.equity_rate, len(cf), st.discounting)[-1])
+        dfe_last = float(plan.equity_discount_factors[-1])
         tv_row.update(equity_cash_flow_musd=tv / df_last,
                       equity_discounted_musd=tv / df_last * dfe_last)
         last_q = cf.iloc[-1]

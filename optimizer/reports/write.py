@@ -1,7 +1,8 @@
 """The Excel report of a plan: where it may be written, writing it atomically, reading it back.
 
-- `check_target` refuses a target that is an input, exists (without force), or sits in a
-  missing or read-only folder; the CLI calls it before solving so a long solve is not wasted.
+- `check_target` (`optimizer.files`) refuses a target that is an input, exists (without
+  force), or sits in a missing or read-only folder; the CLI calls it before solving so a
+  long solve is not wasted.
 - `write_report` builds the workbook (`optimizer.reports.sheets`) and saves it to a temporary
   file in the target folder, then renames it into place (`os.replace`): a reader never sees a
   half-written report, and a failed write leaves no temporary file behind.
@@ -11,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 from typing import cast
@@ -20,10 +20,10 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from models.errors import InputError, Problem, UsageError
+from models.errors import InputError, InputProblem, UsageError
 from models.portfolio import Portfolio
 from models.quarters import parse_quarter, quarter_ordinal
-from optimizer.files import save_atomically
+from optimizer.files import check_target, save_atomically
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.reports.firmness import ALTERNATIVES_SHEET
 from optimizer.reports.sheets import build_workbook
@@ -32,50 +32,6 @@ DECISIONS_SHEET = "Decisions"
 # A robust report (`sitepivot robust`) has no Decisions sheet; its FirstStage sheet has the same
 # columns and is what --commitments-from reads there.
 FIRST_STAGE_SHEET = "FirstStage"
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def check_target(target: Path, inputs: list[Path], force: bool,
-                 create_folder: bool = False) -> None:
-    """Raise UsageError unless a report can be written to `target`.
-
-    Refused: a name not ending in .xlsx; the same file as any of `inputs` (even with force);
-    a missing folder (unless `create_folder`: the default `reports/`, which the command creates
-    when it writes, `make_folder`, in a folder that exists and is writable); an existing file
-    without `force`; a folder or file we may not write.
-    """
-    target = Path(target)
-    if target.suffix.lower() != ".xlsx":
-        raise UsageError(f"report path {target} must end in .xlsx")
-    for source in inputs:
-        if source and _same_file(target, Path(source)):
-            raise UsageError(f"refusing to write the report onto the input {source}; "
-                             "choose another output path (-o)")
-    folder = target.resolve().parent
-    if create_folder and not folder.exists() and folder.parent.is_dir():
-        if not os.access(folder.parent, os.W_OK | os.X_OK):
-            raise UsageError(f"cannot create the folder {target.parent} for {target}: "
-                             f"{folder.parent} is not writable; choose another output path (-o)")
-        return
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist; "
-                         "create it or choose another output path (-o)")
-    if target.is_dir():
-        raise UsageError(f"cannot write {target}: it is a folder")
-    if target.exists() and not force:
-        raise UsageError(f"{target} already exists; use --force (force=True) to overwrite it")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {target}: the folder {folder} is not writable")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise UsageError(f"cannot overwrite {target}: the file is read-only")
 
 
 def make_folder(target: Path) -> None:
@@ -108,7 +64,7 @@ def open_report(report_path: Path, sheet: str | None = None) -> Workbook:
     try:
         return load_workbook(report_path, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise InputError([Problem(sheet or path.name, "", "", None, "a sitepivot report "
+        raise InputError([InputProblem(sheet or path.name, "", "", None, "a sitepivot report "
                                   f"(.xlsx) that can be opened ({type(err).__name__}: {err})")],
                          str(report_path)) from err
 
@@ -117,7 +73,7 @@ def sheet_table(wb: Workbook, sheet: str, source: str) -> tuple[pd.DataFrame, di
     """A sheet's (first) Excel table as a frame indexed by Excel row number, with the column
     letter of each column. InputError (naming `source` and the sheet) when the sheet is absent."""
     if sheet not in wb.sheetnames:
-        raise InputError([Problem(sheet, "", "", None, "a sheet of this name, as written by "
+        raise InputError([InputProblem(sheet, "", "", None, "a sheet of this name, as written by "
                                   "sitepivot plan")], source)
     ws = wb[sheet]
     if ws.tables:
@@ -163,7 +119,7 @@ def read_decisions(report_path: Path, alternative: int | None = None) -> pd.Data
     if alternative is not None and "alternative" not in frame.columns:
         missing.insert(0, "alternative")
     if missing:
-        raise InputError([Problem(frame.attrs["sheet"], "row 1", c, None, "this column, as "
+        raise InputError([InputProblem(frame.attrs["sheet"], "row 1", c, None, "this column, as "
                                   "written by sitepivot plan") for c in missing],
                          str(report_path))
     if alternative is not None:
@@ -171,7 +127,7 @@ def read_decisions(report_path: Path, alternative: int | None = None) -> pd.Data
         if not chosen.any():
             known = sorted({int(a) for a in pd.to_numeric(frame["alternative"], errors="coerce")
                             .dropna()})
-            raise InputError([Problem(ALTERNATIVES_SHEET, f"{letters['alternative']}:"
+            raise InputError([InputProblem(ALTERNATIVES_SHEET, f"{letters['alternative']}:"
                                       f"{letters['alternative']}", "alternative", alternative,
                                       "an alternative the report holds: "
                                       + (", ".join(map(str, known)) or "none"))],
@@ -223,13 +179,13 @@ def commitments_from_report(portfolio: Portfolio, report_path: Path,
     letters: dict[str, str] = frame.attrs["letters"]
     sheet: str = frame.attrs["sheet"]
     start = quarter_ordinal(portfolio.settings.start_quarter)
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     locked: list[dict[str, object]] = []
     warnings: list[str] = []
     last_row: dict[str, int] = {}  # per site, the report row of its last locked start
 
     def problem(row: int, col: str, value: object, expected: str) -> None:
-        problems.append(Problem(sheet, f"{letters[col]}{row}", col, value, expected))
+        problems.append(InputProblem(sheet, f"{letters[col]}{row}", col, value, expected))
 
     for row, rec in frame.iterrows():
         quarter = parse_quarter(rec["start_quarter"])

@@ -35,7 +35,9 @@ from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.status import Status, has_plan
 
-Starts = tuple[tuple[FirstKey, float], ...]  # every positive start, by business key
+# Every positive start of an answer, by business key (site, option, start quarter): matched
+# across futures by key, never by position (`models.robust`).
+KeyedStarts = tuple[tuple[FirstKey, float], ...]
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class RecourseTask:
     time_limit: float
     mip_gap: float
     seed: int = 0
-    start: Starts = ()  # a MIP start: starts by key (all quarters); others start at 0
+    start: KeyedStarts = ()  # a MIP start: starts by key (all quarters); others start at 0
     # The whole run's wall-clock deadline (time.time()), a safety cap: a solve starting
     # closer to it than `time_limit` gets only what is left (`optimizer.budget`).
     deadline: float | None = None
@@ -68,8 +70,8 @@ class RecourseResult:
     bound: float  # proven upper bound on this sub-problem's NPV
     gap: float
     seconds: float
-    starts: Starts = ()  # every positive start of the answer
-    first_stage: Starts = ()  # its starts in quarters < K
+    starts: KeyedStarts = ()  # every positive start of the answer
+    first_stage: KeyedStarts = ()  # its starts in quarters < K
     message: str = ""
     missing: tuple[FirstKey, ...] = field(default=())  # fixed starts absent in this scenario
     capped: bool = False  # the whole run's deadline cut the solve short: not reproducible

@@ -43,7 +43,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.economics import Economics, build_economics, evaluate, objective_npv
-from models.errors import InputError, NoSolutionError, Problem, SolverError, UsageError
+from models.errors import InputError, NoSolutionError, SolverError, UsageError
+from models.errors import InputProblem as Problem  # renamed: models.errors.InputProblem
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from models.robust import (
@@ -67,7 +68,8 @@ from optimizer.checkpoint import ResultStore
 from optimizer.money import money
 from optimizer.parallel import dask_slots
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
-from optimizer.robust.recourse import RecourseResult, RecourseTask, Starts, run_tasks
+from optimizer.robust.recourse import KeyedStarts as Starts  # renamed: recourse.KeyedStarts
+from optimizer.robust.recourse import RecourseResult, RecourseTask, run_tasks
 from optimizer.solve.frames import decision_rows, upgrade_rows
 from optimizer.solve.highs import HighsRunner, relative_gap
 from optimizer.solve.optimize import (

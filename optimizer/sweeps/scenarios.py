@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from models.errors import InputError, Problem, UsageError
+from models.errors import InputError, InputProblem, UsageError
 from models.portfolio import Portfolio
 from optimizer.inputs import schema
 from optimizer.money import money
@@ -49,14 +49,19 @@ from optimizer.money import money
 Mode = Literal["multiplier", "value", "add"]
 
 SHEET_PARAMETERS: tuple[str, ...] = schema.SCENARIOS.column("parameter").choices
+
+
+def _scope(driver: str) -> tuple[str, ...]:
+    """The scopes a driver accepts, from the sheets of the columns it varies (schema
+    `Column.driver`): `site` if a Sites or SiteOptions column, `option` if an Options or
+    SiteOptions column; none (portfolio-wide) for Quarters and Settings drivers."""
+    sheets = schema.driver_columns(driver)
+    return (("site",) * bool({"Sites", "SiteOptions"} & set(sheets))
+            + ("option",) * bool({"Options", "SiteOptions"} & set(sheets)))
+
+
 # Which scope each parameter accepts (marginal-only parameters included).
-SCOPES: dict[str, tuple[str, ...]] = {
-    "hashprice": (), "lease": ("site", "option"), "capex": ("site", "option"), "budget": (),
-    "power_cost": ("site",), "discount_rate": (), "lead_quarters": ("option",),
-    "ai_demand": (), "grid_mw": ("site",), "halls": ("site",),
-    "debt_rate": (), "renewal_probability": ("option",), "tenant_share": ("option",),
-    "min_dscr": (),
-}
+SCOPES: dict[str, tuple[str, ...]] = {d: _scope(d) for d in schema.drivers()}
 # Drivers a tornado or grid varies, with the default tornado levels (multipliers, or quarters
 # added for lead_quarters).
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
@@ -68,12 +73,18 @@ DEFAULT_RANGES: dict[str, tuple[float, float]] = {
 }
 MAX_TENANT_SHARE = 0.99  # tenant_capex_share must stay below 1 (the owner funds something)
 # Deal drivers -> (Options column, upper bound) for the option-level ones.
-_DEAL_OPTION_COLUMN = {"renewal_probability": ("renewal_probability", 1.0),
-                       "tenant_share": ("tenant_capex_share", MAX_TENANT_SHARE)}
+_DEAL_OPTION_COLUMN = {"renewal_probability": (
+                           schema.driver_columns("renewal_probability")["Options"], 1.0),
+                       "tenant_share": (schema.driver_columns("tenant_share")["Options"],
+                                        MAX_TENANT_SHARE)}
 MAX_LEAD = int(schema.OPTIONS.column("lead_quarters").le or 40)
-_OPTION_COLUMN = {"lease": ("lease_usd_per_kw_month", "lease_multiplier"),
-                  "capex": ("capex_musd_per_it_mw", "capex_multiplier")}
-_QUARTER_COLUMN = {"budget": "budget_musd", "ai_demand": "ai_demand_mw"}
+# Option figures (an Options column with a SiteOptions multiplier) and the quarter caps (an
+# optional Quarters column, blank = no cap), each by the driver that varies it.
+_OPTION_COLUMN = {d: (cols["Options"], cols["SiteOptions"]) for d in schema.drivers()
+                  if {"Options", "SiteOptions"} <= set(cols := schema.driver_columns(d))}
+_QUARTER_COLUMN = {d: name for d in schema.drivers()
+                   if (name := schema.driver_columns(d).get("Quarters", ""))
+                   and not schema.QUARTERS.column(name).required}
 
 
 @dataclass(frozen=True)
@@ -185,8 +196,7 @@ def apply_change(p: Portfolio, change: Change) -> Portfolio:
         quarters.loc[rows, column] = _scaled(quarters.loc[rows, column].astype(float), change)
         return p.replace(quarters=quarters)
     if name in ("power_cost", "grid_mw", "halls"):
-        column = {"power_cost": "power_cost_usd_per_mwh", "grid_mw": "grid_mw",
-                  "halls": "halls"}[name]
+        column = schema.driver_columns(name)["Sites"]
         sites = p.sites.copy()
         rows = [change.site] if change.site else list(sites.index)
         new = _scaled(sites.loc[rows, column].astype(float), change)
@@ -310,7 +320,7 @@ def _letters() -> dict[str, str]:
     return {c.name: chr(ord("A") + j) for j, c in enumerate(schema.SCENARIOS.columns)}
 
 
-def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) -> Problem:
+def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) -> InputProblem:
     """A problem of Scenarios record i, at the cell it was read from (`validation._locations`
     puts the sheet, rows and column letters in the frame's attrs); a frame built in Python is
     named by the usual layout (header in row 1, columns in the contract's order)."""
@@ -319,9 +329,9 @@ def _problem(p: Portfolio, i: int, column: str, value: object, expected: str) ->
     row = rows[i] if rows is not None and i < len(rows) else i + 2
     sheet = where.get("sheet", "Scenarios")
     if "letters" in where and where["letters"] is None:  # a CSV file: named by row
-        return Problem(f"{sheet} row {row}", "", column, value, expected)
+        return InputProblem(f"{sheet} row {row}", "", column, value, expected)
     letters = where.get("letters") or _letters()
-    return Problem(sheet, f"{letters.get(column, _letters()[column])}{row}", column, value,
+    return InputProblem(sheet, f"{letters.get(column, _letters()[column])}{row}", column, value,
                    expected)
 
 
@@ -333,7 +343,7 @@ def sheet_scenarios(p: Portfolio) -> list[Scenario]:
     if frame is None or not len(frame):
         raise UsageError("the workbook has no Scenarios rows; add rows (scenario, parameter, "
                          "value or multiplier, site, option) or choose another sweep kind")
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     grouped: dict[str, list[Change]] = {}
     for i, rec in enumerate(frame.to_dict("records")):
         given = [(m, rec[m]) for m in ("value", "multiplier")

@@ -25,6 +25,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.budget import RunBudget, cut_short
+from optimizer.inputs import schema
 from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
@@ -182,6 +184,23 @@ def best_start(econ: Economics, fixed: FixedPlan | None) -> GreedyPlan | None:
 
 
 # ---- the model cache of one worker process -----------------------------------------------
+def _structural(table: schema.Table, columns: Iterable[object]) -> list[str]:
+    """The frame's columns whose value shapes the model (`schema.Column.structural`; a column
+    the contract does not describe counts as structural), in the frame's order."""
+    out = []
+    for name in columns:
+        col = schema.find_column(table.sheet, str(name))
+        if col is None or col.structural:
+            out.append(str(name))
+    return out
+
+
+def _capped(col: schema.Column) -> bool:
+    """An optional Quarters cap whose blank means "no limit" and whose value is a Param: only
+    which quarters have it shapes the model (e.g. budget_musd, ai_demand_mw)."""
+    return not col.required and col.default is None and not col.structural
+
+
 def structure_key(econ: Economics) -> str:
     """Hash of everything that shapes the model (not its mutable Params): candidates, lead
     times, capacities, which quarters have a budget or demand cap, the other caps, commitments.
@@ -194,20 +213,18 @@ def structure_key(econ: Economics) -> str:
     rules = econ.rules
     for kind in (rules.halls, rules.modules, rules.upgrades):  # which budget Params exist
         digest.update(kind.budget_rate.pattern())
-    fixed_site_columns = [c for c in p.sites.columns if c not in
-                          ("power_cost_usd_per_mwh", "efficiency_j_per_th", "uptime",
-                           "grid_mw", "halls", "region", "earliest_start")]
     q = p.quarters
-    frames = (p.sites[fixed_site_columns], p.options[["lead_quarters", "pue",
-                                                      "cooling_mw_per_it_mw"]],
-              q[["budget_musd", "ai_demand_mw"]].notna(), q[["max_hall_starts", "min_mining_mw"]],
-              p.commitments)
+    frames = (p.sites[_structural(schema.SITES, p.sites.columns)],
+              p.options[_structural(schema.OPTIONS, p.options.columns)],
+              q[[c.name for c in schema.QUARTERS.columns if _capped(c)]].notna(),
+              q[_structural(schema.QUARTERS, q.columns)], p.commitments)
     for frame in frames:  # by values, not by pickle (its bytes depend on the memory layout)
         for column in frame.columns:
             digest.update(str(column).encode())
             digest.update(pd.util.hash_pandas_object(frame[column], index=True)
                           .to_numpy().tobytes())
-    digest.update(repr((p.settings.budget_carryover, p.horizon, p.settings.objective)).encode())
+    digest.update(repr([getattr(p.settings, c.name) for c in schema.SETTINGS.columns
+                        if c.structural]).encode())
     # The covenant's rows and the idle-power constant are written as numbers, not Params: a
     # scenario that moves them gets its own model.
     digest.update(repr(econ.objective_constant).encode())
