@@ -521,17 +521,50 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
                                 float, str, bool]:
     """The extensive form's solve (see `_extensive`): its first stage, each future's NPV and
     starts, its bound, its log and whether the whole run's deadline cut it short."""
+    start = [dict(r.starts) for r in eev] if all(r.has_plan for r in eev) else None
+    model, outcome, capped = extensive_outcome(econs, weights, k, risk_weight, cvar_level,
+                                               start, context, ws_bound)
+    if outcome.status == Status.INFEASIBLE:
+        raise NoSolutionError("No first stage is feasible in every future: each future has a "
+                              "plan of its own, but none shares the starts of the first "
+                              f"{k} quarter(s). Lower --commit-quarters or relax the "
+                              "constraints.")
+    if not has_plan(outcome.status):
+        raise NoSolutionError(f"The extensive form found no plan within the time limit "
+                              f"({outcome.termination}); raise --time-limit or use "
+                              "--method decomposition.")
+    first, npvs, starts = extensive_answer(model, econs, weights, k, risk_weight, cvar_level,
+                                           outcome)
+    return (first, npvs, starts, outcome.bound, outcome.log,
+            cut_short(capped, outcome.termination))
+
+
+def extensive_outcome(econs: list[Economics], weights: np.ndarray, k: int, risk_weight: float,
+                      cvar_level: float, start: Sequence[dict[FirstKey, float]] | None,
+                      context: _Run, ws_bound: float,
+                      forbidden: tuple[FirstKey, float] | None = None
+                      ) -> tuple[pyo.ConcreteModel, Any, bool]:
+    """Build the extensive form (with `forbidden` = (key, units kept): that start forbidden
+    beyond those units in every future, `models.firmness.forbid`), start it from `start`
+    (each future's starts by key, sharing a first stage; None: no start) and solve it within
+    the run's per-solve budget, stopping within mip_gap of the lower of its bound and
+    `ws_bound`. Returns the model, the outcome and whether the run's deadline capped it."""
+    from models.firmness import forbid
+
     model = build_extensive(econs, weights, k, risk_weight, cvar_level)
+    if forbidden is not None:
+        for block in model.scenario_models:
+            forbid(block, *forbidden)
     runner = HighsRunner(model)
-    if all(r.has_plan for r in eev):
+    if start is not None:
         values: list[tuple[pyo.Var, float]] = []
-        for block, result in zip(model.scenario_models, eev, strict=True):
-            wanted = dict(result.starts)
+        for block, wanted in zip(model.scenario_models, start, strict=True):
             values += [(var, float(wanted.get(key, 0.0)))
                        for key, var in start_variables(block).items() if not var.fixed]
-        first = dict(eev[0].first_stage)
+        first = start[0]
         values += [(model.first[j], first.get(key, 0.0)) for j, key in enumerate(model.first_keys)]
         runner.set_start(values)
+
     def proven(seconds: float, bound: float, objective: float) -> bool:
         """Show the progress on the bar; stop once the plan is within mip_gap of the lower
         of the two bounds."""
@@ -545,15 +578,15 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
     limit, capped = context.budget.limit_now()
     outcome = runner.solve(time_limit=min(limit, context.time_limit), mip_gap=context.mip_gap,
                            threads=1, seed=context.seed, should_stop=proven)
-    if outcome.status == Status.INFEASIBLE:
-        raise NoSolutionError("No first stage is feasible in every future: each future has a "
-                              "plan of its own, but none shares the starts of the first "
-                              f"{k} quarter(s). Lower --commit-quarters or relax the "
-                              "constraints.")
-    if not has_plan(outcome.status):
-        raise NoSolutionError(f"The extensive form found no plan within the time limit "
-                              f"({outcome.termination}); raise --time-limit or use "
-                              "--method decomposition.")
+    return model, outcome, capped
+
+
+def extensive_answer(model: pyo.ConcreteModel, econs: list[Economics], weights: np.ndarray,
+                     k: int, risk_weight: float, cvar_level: float, outcome: Any
+                     ) -> tuple[dict[FirstKey, float], list[float], list[dict[FirstKey, float]]]:
+    """A solved extensive form's first stage, each future's NPV (recomputed from the decisions
+    and audited against the solver's) and each future's starts; SolverError when an audit
+    fails."""
     npvs, starts = [], []
     for block, econ in zip(model.scenario_models, econs, strict=True):
         # The objective's NPV: the equity NPV under objective = equity_npv.
@@ -582,8 +615,7 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
         mine = {key: v for key, v in starts[i].items() if key[3] < k and v > 0.5}
         if mine != first:
             raise SolverError(f"the first stage of future {i + 1} differs from future 1's")
-    return (first, npvs, starts, outcome.bound, outcome.log,
-            cut_short(capped, outcome.termination))
+    return first, npvs, starts
 
 
 # ---- the decomposition -------------------------------------------------------------------
