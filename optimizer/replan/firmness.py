@@ -389,7 +389,7 @@ def assess(plan: Plan, *, alternatives: int = DEFAULT_ALTERNATIVES, firmness: bo
 
 
 # ---- firmness -------------------------------------------------------------------------------
-def _start_words(kind: str, site: str, option: str, quarter: str, units: float) -> str:
+def start_words(kind: str, site: str, option: str, quarter: str, units: float) -> str:
     """`3 dlc hall(s) at Corsicana in 2027Q1`, `2 cooling module(s) at ...`."""
     n = round(units)
     what = {"hall": f"{option} hall{'s' if n != 1 else ''}",
@@ -673,7 +673,7 @@ def firmness_text(plan: Plan) -> str:
     f, w = plan.firmness, plan.timing_windows
     if f is not None and w is not None:
         def words(rows: pd.DataFrame) -> str:
-            return ", ".join(_start_words(r.kind, r.site, r.option, r.start_quarter, r.units)
+            return ", ".join(start_words(r.kind, r.site, r.option, r.start_quarter, r.units)
                              + (f" ({r.committed_units:g} committed)"
                                 if 0 < r.committed_units < r.units else "")
                              for r in rows.itertuples(index=False)) or "none"
@@ -691,7 +691,7 @@ def firmness_text(plan: Plan) -> str:
                 continue
             cost = cost_phrase(_num(r.npv_cost_at_least_musd), _num(r.npv_cost_at_most_musd),
                                _num(r.npv_cost_musd))
-            out.append(f"  {_start_words(r.kind, r.site, r.option, r.start_quarter, r.units)}: "
+            out.append(f"  {start_words(r.kind, r.site, r.option, r.start_quarter, r.units)}: "
                        f"{r.firmness}{'' if r.proven else ' (not proven)'}; not making it "
                        f"{cost}")
     a = plan.alternatives
