@@ -439,9 +439,15 @@ def run_budget(total_time: float | None, time_limit: float, method: str, futures
         return split_total(total_time, count, slots, time_limit,
                            overhead_s=(count + extra) * solve_overhead_s(columns),
                            reserve_s=START_RESERVE_S if pool else 0.0)
-    split = split_total(total_time * (1.0 - firmness_share), count, slots, time_limit,
-                        overhead_s=(count + extra) * solve_overhead_s(columns),
-                        reserve_s=START_RESERVE_S if pool else 0.0)
+    rest = total_time * (1.0 - firmness_share)
+    try:
+        split = split_total(rest, count, slots, time_limit,
+                            overhead_s=(count + extra) * solve_overhead_s(columns),
+                            reserve_s=START_RESERVE_S if pool else 0.0)
+    except UsageError as err:
+        raise UsageError(f"--total-time {total_time:g} s keeps {firmness_share:.0%} for the "
+                         f"firmness of the first stage (--no-firmness: none); of the rest, "
+                         f"{err}") from err
     return dataclasses.replace(split, total_s=float(total_time),
                                deadline=time.time() + float(total_time))
 
