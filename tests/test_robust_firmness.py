@@ -7,6 +7,8 @@ the tolerance are those whose objective is at least the robust plan's less toler
 objective| (the robust plan stands for the best, as a plan does in `optimizer.replan.firmness`;
 with the extensive form at gap 0 it is the best, which is checked). Then
 (`optimizer.robust.firmness`):
+- the cost range [at least, at most] of not making a start holds its enumerated cost: the
+  robust objective less the best objective of the first stages without it;
 - a first-stage start labelled `firm` is in every first stage within the tolerance;
 - one labelled `open` and proven is missing from at least one of them.
 """
@@ -57,7 +59,7 @@ def _with_tolerance(portfolio: Portfolio, tolerance: float) -> Portfolio:
 
 
 def _assessed(name: str, method: str, tolerance: float
-              ) -> tuple[RobustPlan, list[dict[tuple, float]]]:
+              ) -> tuple[RobustPlan, list[dict[tuple, float]], dict[tuple, float]]:
     make, k, w = INSTANCES_ROBUST[name]
     portfolio, futures = make()
     plan = robust(_with_tolerance(portfolio, tolerance), futures=futures, commit_quarters=k,
@@ -72,16 +74,24 @@ def _assessed(name: str, method: str, tolerance: float
     scores = [score for score, _ in groups.values() if math.isfinite(score)]
     assert all(abs(score - floor) > MARGIN for score in scores), "a first stage on the floor"
     within = [dict(first) for first, (score, _) in groups.items() if score >= floor]
-    return plan, within
+    # What not making each first-stage start costs, exactly: RP less the best first stage
+    # without it (infinite when none holds in every future).
+    cost = {key: rp - max([score for first, (score, _) in groups.items()
+                           if dict(first).get(key, 0) < units - 0.5] or [-math.inf])
+            for key, units in plan.first_stage.items()}
+    return plan, within, cost
 
 
 @pytest.mark.parametrize(("name", "method", "tolerance"), CASES)
 def test_firm_starts_are_in_every_first_stage_within_the_tolerance(
         name: str, method: str, tolerance: float) -> None:
-    plan, within = _assessed(name, method, tolerance)
+    plan, within, cost = _assessed(name, method, tolerance)
     assert plan.firmness is not None
     assert set(plan.firmness) == set(plan.first_stage)
     for key, row in plan.firmness.items():
+        assert row["npv_cost_at_least_musd"] <= cost[key] + 1e-6, (name, key)
+        if row["npv_cost_at_most_musd"] is not None:
+            assert cost[key] <= row["npv_cost_at_most_musd"] + 1e-6, (name, key)
         without = [f for f in within if f.get(key, 0) < plan.first_stage[key] - 0.5]
         if row["firmness"] == "firm":
             assert not without, f"{name}: firm {key} is missing from a first stage within"
@@ -106,7 +116,7 @@ def test_labels_are_not_vacuous() -> None:
     """Both labels occur, each proven, and the decomposition proves some too."""
     seen: set[tuple[str, str, bool]] = set()
     for name, method, tolerance in CASES:
-        plan, _ = _assessed(name, method, tolerance)
+        plan, _, _ = _assessed(name, method, tolerance)
         assert plan.firmness is not None
         seen |= {(method, r["firmness"], bool(r["proven"])) for r in plan.firmness.values()}
     assert ("extensive", "firm", True) in seen and ("extensive", "open", True) in seen
@@ -114,7 +124,7 @@ def test_labels_are_not_vacuous() -> None:
 
 
 def test_the_console_names_firm_and_open_starts() -> None:
-    plan, _ = _assessed("divergent", "extensive", 0.01)
+    plan, _, _ = _assessed("divergent", "extensive", 0.01)
     text = robust_text(plan)
     assert "Commit now (firm across the futures): " in text and "; open: " in text
     assert "not making it costs" in text and "firmness of the first stage: " in text
