@@ -114,13 +114,18 @@ def assess_first_stage(plan: RobustPlan, cases: Sequence[Future], econs: list[Ec
     kept, limit = phase_split(len(measured), budget_s, context.time_limit, rounds, overhead)
     how = ("the extensive form" if extensive else "the start moved in every future, and each "
            "future alone without it")
-    plan.firmness_phase = (
-        f"firmness of the first stage: {kept} re-solve(s) of the robust problem ({how}) "
-        f"of at most {limit:.3g} s"
-        + (f" each, within {budget_s:.3g} s of the total time (a {FIRMNESS_SHARE:.0%} share)"
-           if budget_s is not None else " each (the per-solve time limit)")
-        + (f"; {len(measured) - kept} not measured (the phase's budget)"
-           if kept < len(measured) else ""))
+    if not measured:
+        plan.firmness_phase = ("firmness of the first stage: nothing to re-solve ("
+                               + ("every start of it is committed)" if keys else
+                                  "it starts nothing)"))
+    else:
+        plan.firmness_phase = (
+            f"firmness of the first stage: {kept} re-solve(s) of the robust problem ({how}) "
+            f"of at most {limit:.3g} s"
+            + (f" each, within {budget_s:.3g} s of the total time (a {FIRMNESS_SHARE:.0%} "
+               "share)" if budget_s is not None else " each (the per-solve time limit)")
+            + (f"; {len(measured) - kept} not measured (the phase's budget)"
+               if kept < len(measured) else ""))
     results: dict[tuple[str, object], Resolved] = {}
     bar = context.bar
     bar.set_description("firmness")
