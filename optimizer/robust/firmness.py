@@ -280,7 +280,7 @@ def firmness_lines(plan: RobustPlan) -> list[str]:
         cost = cost_phrase(_number(r["npv_cost_at_least_musd"]),
                            _number(r["npv_cost_at_most_musd"]), _number(r["npv_cost_musd"]))
         out.append(f"  {words(k)}: {r['firmness']}{'' if r['proven'] else ' (not proven)'}; "
-                   f"not making it {cost} of the robust objective")
+                   f"across the futures, not making it {cost}")
     return out
 
 
