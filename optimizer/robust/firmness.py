@@ -32,8 +32,10 @@ Time. The phase is stated and its budget fixed up front: with the run's --total-
 FIRMNESS_SHARE of T (`optimizer.robust.robust.run_budget` splits the rest among the other
 solves) is split among the re-solves from their count alone (`phase_split`): re-solves that
 would get less than `optimizer.budget.MIN_SOLVE_S` are dropped, from the last (their rows say
-so); each re-solve's limit is at most the per-solve --time-limit. Without T each re-solve has
-the per-solve time limit, as every other solve of the run.
+so); each re-solve's limit is at most the run's per-solve limit (`RunBudget.per_solve_s`).
+Without T each re-solve has the per-solve --time-limit, as every other solve of the run. The
+extensive re-solves run one after another in this process; the decomposition's sub-problems on
+the run's slots (pool or Dask).
 
 Checkpoint. The decomposition's sub-problems are `RecourseTask`s (with `forbid`) and go through
 the run's store like every other; each extensive re-solve is kept whole under its start's key
