@@ -342,9 +342,9 @@ def budget_rate_values(rules: Rules, over_starts: bool = True
 
 def define_capital_budget(m: pyo.ConcreteModel) -> None:
     """Capital budget, each quarter t with a budget  [$M]:
-    budget use_t <= budget_t; with budget_carryover, use_to_date_t <= budget_to_date_t where
-    both sum over the quarters up to t that have a budget (a blank budget quarter is unlimited
-    and its spend does not count against later quarters).
+    the use of the quarters the row sums <= their budget; which quarters (t alone, or with
+    budget_carryover every budgeted quarter up to t) is the layer's `Limits.budget_quarters`,
+    the same rows `Limits.budget_rows` evaluates for a plan.
     """
     rules: Rules = m.rules
     for name, values in budget_rate_values(rules, m.budget_over_starts).items():
@@ -355,21 +355,21 @@ def define_capital_budget(m: pyo.ConcreteModel) -> None:
     if m.budget_over_starts:
         m.budget_terms = _budget_terms(m, budgeted)
     m.budget_use = pyo.Expression(budgeted, rule=lambda _m, t: budget_expression(m, t))
-    if not rules.limits.budget_carryover:
+    window = {t: rules.limits.budget_quarters(t) for t in budgeted}  # the layer's row t
+    if not rules.limits.budget_carryover:  # each row its own quarter
         m.capital_budget = pyo.Constraint(budgeted,
                                           rule=lambda _m, t: m.budget_use[t] <= m.budget[t])
         return
+    # Carried over: spend_to_date[t] = the use of window[t] by a one-step recursion (short rows).
     m.spend_to_date = pyo.Var(budgeted, domain=pyo.NonNegativeReals)
 
     def to_date(_m: pyo.ConcreteModel, t: int) -> object:
-        k = budgeted.index(t)
-        prev = m.spend_to_date[budgeted[k - 1]] if k > 0 else 0
+        prev = m.spend_to_date[window[t][-2]] if len(window[t]) > 1 else 0
         return m.spend_to_date[t] == prev + m.budget_use[t]
 
     m.spend_to_date_definition = pyo.Constraint(budgeted, rule=to_date)
     m.capital_budget = pyo.Constraint(
-        budgeted, rule=lambda _m, t: m.spend_to_date[t]
-        <= sum(m.budget[u] for u in budgeted[: budgeted.index(t) + 1]))
+        budgeted, rule=lambda _m, t: m.spend_to_date[t] <= sum(m.budget[u] for u in window[t]))
 
 
 def define_hall_starts_cap(m: pyo.ConcreteModel) -> None:

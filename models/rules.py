@@ -3,8 +3,11 @@
 What a start uses and adds, and every limit, is derived from the Portfolio's columns here and
 nowhere else. The MILP (`models.conversion`), the greedy ranking, the decomposition's dense site
 models, the report's capacity and constraint rows and the sweep's in-place coefficient update
-all read these arrays; `Rules.usage` evaluates every row of the model for any plan with numpy
-(a property test checks it against the Pyomo rows).
+all read these arrays; `Rules.usage` evaluates every row quantity of the model for any plan
+with numpy, and `Rules.rows` gives each constraint family's rows (key, use, limit, sense;
+`FAMILY_ROWS`, one function per family, the budget's quarters in `Limits.budget_quarters` /
+`budget_rows`), which the greedy's feasibility test, the report's Constraints sheet and the
+tests read (a property test checks them against every Pyomo row).
 
 Per hall candidate c (one row of ``econ.halls``: site s, option o, start quarter tau), one hall:
 - reserves ``grid_mw[c]`` = pue_o * h_s MW of the site's grid power from ``grid_from[c]`` = tau
@@ -31,13 +34,16 @@ Units: MW, $M, quarters t = 0..T-1.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from models.decisions import Decisions
+from models.rows import FAMILY_ROWS, Rows
 
 if TYPE_CHECKING:
     from models.economics import Starts
@@ -110,6 +116,11 @@ class UnitRules:
     def __len__(self) -> int:
         return len(self.site)
 
+    @cached_property
+    def site_set(self) -> frozenset[int]:
+        """`sites` as a set."""
+        return frozenset(self.sites)
+
 
 @dataclass(frozen=True, eq=False)
 class Limits:
@@ -131,6 +142,27 @@ class Limits:
         """Quarters that have a budget."""
         return np.flatnonzero(np.isfinite(self.budget))
 
+    def budget_quarters(self, t: int) -> list[int]:
+        """The budgeted quarters whose use and budget the budget row of quarter t sums: t alone,
+        or with budget_carryover every budgeted quarter up to t (a blank budget quarter is
+        unlimited and its spend does not count against later quarters)."""
+        budgeted = self.budgeted.tolist()
+        return budgeted[: budgeted.index(t) + 1] if self.budget_carryover else [t]
+
+    def budget_rows(self, use: np.ndarray) -> Rows:
+        """The capital budget rows for a budget use `use` (T,) $M, one per budgeted quarter t:
+        the use of `budget_quarters(t)` <= their budget (`np.cumsum` with carryover)."""
+        budgeted = self.budgeted
+        used, limit = np.asarray(use, float)[budgeted], self.budget[budgeted]
+        if self.budget_carryover:
+            used, limit = np.cumsum(used), np.cumsum(limit)
+        return Rows(budgeted.tolist(), used, limit, "<=")
+
+    def quarter_rows(self, cap: np.ndarray, used: np.ndarray, sense: str) -> Rows:
+        """Rows of a per-quarter limit `cap` (T,) (NaN = no row): used_t `sense` cap_t."""
+        quarters = np.flatnonzero(np.isfinite(cap))
+        return Rows(quarters.tolist(), np.asarray(used, float)[quarters], cap[quarters], sense)
+
 
 @dataclass(frozen=True, eq=False)
 class Usage:
@@ -150,10 +182,20 @@ class Usage:
     budget_use: np.ndarray  # (T,) what counts against budget_musd, $M
     hall_starts: np.ndarray  # (T,) halls started in each quarter (in-plan starts)
     committed: np.ndarray  # (R,) halls started that each start commitment counts
+    cfads: np.ndarray  # (Y,) CFADS per calendar year, $M (empty without a covenant)
+    debt_service: np.ndarray  # (Y,) debt service per calendar year, $M (empty without one)
 
     @property
     def power_used(self) -> np.ndarray:
         return self.mining + self.reserved_mw
+
+
+class PerUnit(NamedTuple):
+    """One (units, Y) array per kind of start: halls, cooling modules, power upgrades."""
+
+    hall: np.ndarray
+    modules: np.ndarray
+    upgrades: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +219,14 @@ class CoverageRules:
     upgrades: np.ndarray  # (U, Y)
     mining: np.ndarray  # (S, T) CFADS of one MW mined
     base: np.ndarray  # (Y,) constant CFADS
+    cfads: PerUnit  # CFADS per unit and year, (C, Y), (K, Y), (U, Y)
+    service: PerUnit  # debt service per unit and year, likewise
+
+    def by_year(self, quarterly: np.ndarray) -> np.ndarray:
+        """(Y,) sums of a (T,) quarterly amount by calendar year."""
+        out = np.zeros(len(self.years))
+        np.add.at(out, self.year_of, quarterly)
+        return out
 
 
 def unit_cfads(starts: Starts, tax_rate: float) -> np.ndarray:
@@ -206,9 +256,14 @@ def coverage_rules(portfolio: Portfolio, halls: Starts, cooling: Starts, power: 
     def per_year(starts: Starts) -> np.ndarray:
         return (unit_cfads(starts, st.tax_rate) - k * unit_debt_service(starts)) @ by_year
 
+    def parts(unit: Callable[[Starts], np.ndarray]) -> PerUnit:
+        return PerUnit(*(unit(starts) @ by_year for starts in (halls, cooling, power)))
+
     return CoverageRules(min_dscr=k, years=years, year_of=year_of, hall=per_year(halls),
                          modules=per_year(cooling), upgrades=per_year(power),
-                         mining=mining_cfads, base=base_cfads.sum(axis=0) @ by_year)
+                         mining=mining_cfads, base=base_cfads.sum(axis=0) @ by_year,
+                         cfads=parts(lambda starts: unit_cfads(starts, st.tax_rate)),
+                         service=parts(unit_debt_service))
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,7 +322,42 @@ class Rules:
             capex=d.halls @ h.capex + d.modules @ mod.capex + d.upgrades @ upg.capex,
             budget_use=d.halls @ h.budget + d.modules @ mod.budget + d.upgrades @ upg.budget,
             hall_starts=starts,
-            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]))
+            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]),
+            **self._coverage_usage(d))
+
+    def _coverage_usage(self, d: Decisions) -> dict[str, np.ndarray]:
+        """The plan's CFADS (mining and the constant included) and debt service by year."""
+        cov = self.coverage
+        if cov is None:
+            return {"cfads": np.zeros(0), "debt_service": np.zeros(0)}
+
+        def of(per: PerUnit) -> np.ndarray:
+            return d.halls @ per.hall + d.modules @ per.modules + d.upgrades @ per.upgrades
+
+        mined = cov.by_year((np.asarray(d.mining, float) * cov.mining).sum(axis=0))
+        return {"cfads": of(cov.cfads) + mined + cov.base, "debt_service": of(cov.service)}
+
+    def rows(self, u: Usage, families: Collection[str] | None = None,
+             sites: Sequence[int] | None = None) -> dict[str, Rows]:
+        """Every constraint family's rows for the plan whose usage is `u`, by the name of the
+        model's component (`models.conversion.FAMILIES`, in its order; `FAMILY_ROWS`); the
+        layer has a row for every key, also where the model leaves a row out because it
+        always holds (a site without candidates, a quarter without a cap's use, a mining
+        floor of 0). `families`: only these families; `sites`: the per-site families' rows
+        of these sites only (a check after a change at one site)."""
+        at = range(self.n_sites) if sites is None else sites
+        return {name: rows(self, u, at) for name, rows in FAMILY_ROWS.items()
+                if families is None or name in families}
+
+    def first_broken(self, u: Usage, families: Sequence[str], sites: Sequence[int] | None = None,
+                     tolerance: float = 0.0) -> str | None:
+        """The first of `families`, in that order, with a row of `rows(u, ..., sites)` broken
+        by more than `tolerance`, or None if all hold (stops at the first broken family)."""
+        at = range(self.n_sites) if sites is None else sites
+        for name in families:
+            if not FAMILY_ROWS[name](self, u, at).holds(tolerance):
+                return name
+        return None
 
 
 def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,

@@ -21,6 +21,7 @@ import pytest
 from benchmarks.generate import make_tables
 from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
+from models.rows import Rows
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.decompose import Problem, solve_decomposed
 from optimizer.solve.optimize import optimize
@@ -87,29 +88,13 @@ def optimum(name: str) -> float:
 
 
 def check_plan(econ: Economics, decisions: Decisions, objective: float) -> None:
-    """The plan obeys the portfolio rows and is valued at the reported objective."""
-    halls, modules, upgrades, mining = (decisions.halls, decisions.modules, decisions.upgrades,
-                                        decisions.mining)
-    value = evaluate(econ, decisions).npv
-    assert value == pytest.approx(objective, rel=1e-9)
-    usage = econ.rules.usage(decisions)
-    assert (usage.power_used <= usage.power_available + 1e-6).all()
-    assert (usage.cooling_used <= usage.cooling_available + 1e-6).all()
-    assert (usage.halls_started[:, -1] <= econ.portfolio.sites["halls"].to_numpy() + 1e-9).all()
-    q = econ.portfolio.quarters
-    capex = (halls @ econ.halls.capex + modules @ econ.cooling.capex
-             + upgrades @ econ.power.capex)
-    budget = q["budget_musd"].to_numpy(float)
-    has = np.isfinite(budget)
-    if econ.portfolio.settings.budget_carryover:
-        assert (np.cumsum(capex[has]) <= np.cumsum(budget[has]) + 1e-6).all()
-    else:
-        assert (capex[has] <= budget[has] + 1e-6).all()
-    demand = q["ai_demand_mw"].to_numpy(float)
-    it = usage.ai_it_online.sum(axis=0)
-    assert (it[np.isfinite(demand)] <= demand[np.isfinite(demand)] + 1e-6).all()
-    floor = q["min_mining_mw"].to_numpy(float)
-    assert (mining.sum(axis=0)[np.isfinite(floor)] >= floor[np.isfinite(floor)] - 1e-6).all()
+    """The plan holds every row of the rules layer (`Rules.rows`: each constraint family, the
+    budget by its use and the hall-start cap included), to 1e-6 of each row's limit, and is
+    valued at the reported objective."""
+    assert evaluate(econ, decisions).npv == pytest.approx(objective, rel=1e-9)
+    for family, rows in econ.rules.rows(econ.rules.usage(decisions)).items():
+        tolerance = 1e-6 * np.maximum(1.0, np.abs(rows.limit))
+        assert rows.holds(tolerance), (family, {k: v for k, v in rows.excess().items() if v > 0})
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -194,3 +179,46 @@ def test_exact_after_a_multithreaded_solve_in_the_same_process() -> None:
     result = solve_decomposed(econ, time_limit=20, mip_gap=0.0, threads=1, seed=0)
     assert result.objective == pytest.approx(optimum("budget"), rel=1e-6)
     assert result.bound >= optimum("budget") - 1e-6
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_coupling_rows_are_the_layers_rows(name: str) -> None:
+    """On random plans (units per candidate, mining), the decomposition's coupling rows (the
+    sum of the sites' column activities, and the right-hand sides) are the rules layer's rows
+    (`Rules.rows`): budget (cumulative with carryover), hall starts where capped and
+    startable, AI IT MW online where capped, mining where floored (negated, as <= rows); the
+    hall-start caps rounded down (starts are whole)."""
+    econ = economics(name)
+    prob, rules = Problem(econ), econ.rules
+    c = prob.coupling
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        halls, modules = np.zeros(len(rules.halls)), np.zeros(len(rules.modules))
+        upgrades, mining = np.zeros(len(rules.upgrades)), np.zeros(econ.mining_margin.shape)
+        activity = np.zeros(len(c))
+        for p in prob.pricers:
+            x = np.concatenate([rng.integers(0, 3, p.n_build).astype(float),
+                                rng.random(econ.horizon) * p.mining_cap])
+            nh, nk = len(p.hall_idx), len(p.module_idx)
+            halls[p.hall_idx], modules[p.module_idx] = x[:nh], x[nh:nh + nk]
+            upgrades[p.upgrade_idx], mining[p.site] = x[nh + nk:p.n_build], x[p.n_build:]
+            activity += prob.column(p.site, x).activity
+        rows = rules.rows(rules.usage(Decisions(halls, modules, upgrades, mining)))
+
+        def at(family: str, quarters: np.ndarray, limit: bool = False,
+               rows: dict[str, Rows] = rows) -> np.ndarray:
+            r = rows[family]
+            by_key = dict(zip(r.keys, r.limit if limit else r.used, strict=True))
+            return np.array([by_key[int(t)] for t in quarters])
+
+        budget = rows["capital_budget"]
+        assert budget.keys == c.budget_quarters.tolist()
+        expected = np.concatenate([budget.used, at("hall_starts_cap", c.start_quarters),
+                                   at("ai_demand_cap", c.demand_quarters),
+                                   -at("mining_floor", c.floor_quarters)])
+        np.testing.assert_allclose(activity, expected, rtol=1e-12, atol=1e-9)
+        rhs = np.concatenate([budget.limit,
+                              np.floor(at("hall_starts_cap", c.start_quarters, True) + 1e-9),
+                              at("ai_demand_cap", c.demand_quarters, True),
+                              -at("mining_floor", c.floor_quarters, True)])
+        np.testing.assert_allclose(c.rhs, rhs, rtol=1e-12, atol=1e-9)

@@ -1,12 +1,13 @@
 """The rules' data layer (models/rules.py) is the model: for random plans, feasible or not, every
-row of the Pyomo model evaluated at the plan equals what `Rules.usage` says of it.
+row of the Pyomo model evaluated at the plan equals what `Rules.rows` says of it.
 
 Portfolios are drawn as in test_properties (1-2 sites and options, upgrades, budgets with and
 without carryover, caps, floors), with optional start commitments in the plan and before it.
 Plans are random units per candidate (often breaking limits) and random mining. Each family
 of the registry is compared row by row: body - bound in the model against used - limit in the
-layer; the cumulative definitions hold at the plan's cumulative values; the objective equals
-`evaluate`'s NPV. A family added to the registry without a layer counterpart here fails.
+layer (`Rules.rows`), the covenant's rows also against the plan's valuation; the cumulative
+definitions hold at the plan's cumulative values; the objective equals `evaluate`'s NPV. A
+family added to the registry without rows in the layer fails.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from reference import tables_of
 from support import tiny_tables
 from test_properties import portfolios
 
+from benchmarks.generate import make_tables
 from models.conversion import FAMILIES, build_model, markdown
 from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
@@ -31,40 +33,15 @@ from models.errors import InputError
 from models.portfolio import Portfolio
 from models.rules import Rules, Usage, offset_table
 from optimizer.inputs.validation import portfolio_from_tables
+from optimizer.solve.greedy import greedy_plan
 
 Rows = dict[Any, float]
 
 
 def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
-    """Per family, {row key: used - limit} (<= 0 when the row holds), from the layer only."""
-    lim = rules.limits
-    n_sites, horizon = rules.n_sites, rules.horizon
-    st_ = [(s, t) for s in range(n_sites) for t in range(horizon)]
-    budgeted = lim.budgeted
-    use = u.budget_use[budgeted]
-    if lim.budget_carryover:
-        budget_rows = np.cumsum(use) - np.cumsum(lim.budget[budgeted])
-    else:
-        budget_rows = use - lim.budget[budgeted]
-    it_online, mined = u.ai_it_online.sum(axis=0), u.mining.sum(axis=0)
-    quarters = range(horizon)
-    return {
-        "halls_per_site": {s: u.halls_started[s, -1] - lim.halls[s] for s in range(n_sites)},
-        "site_power": {k: u.power_used[k] - u.power_available[k] for k in st_},
-        "site_cooling": {k: u.cooling_used[k] - u.cooling_available[k] for k in st_},
-        "cooling_module_limit": {s: u.modules[s] - lim.max_modules[s]
-                                 for s in rules.modules.sites},
-        "power_upgrade_once": {s: u.upgrades[s] - 1.0 for s in rules.upgrades.sites},
-        "capital_budget": dict(zip(budgeted.tolist(), budget_rows, strict=True)),
-        "hall_starts_cap": {t: u.hall_starts[t] - lim.max_hall_starts[t] for t in quarters
-                            if np.isfinite(lim.max_hall_starts[t])},
-        "ai_demand_cap": {t: it_online[t] - lim.ai_demand_mw[t] for t in quarters
-                          if np.isfinite(lim.ai_demand_mw[t])},
-        "mining_floor": {t: lim.min_mining_mw[t] - mined[t] for t in quarters
-                         if np.isfinite(lim.min_mining_mw[t])},
-        "start_commitments": {i: c.halls - u.committed[i]
-                              for i, c in enumerate(rules.commitments)},
-    }
+    """Per family, {row key: used - limit for <=, limit - used for >=} (<= 0 when the row
+    holds), from the layer only (`Rules.rows`)."""
+    return {name: rows.excess() for name, rows in rules.rows(u).items()}
 
 
 def _coverage_rows(econ: Economics, d: Decisions) -> Rows:
@@ -177,7 +154,10 @@ def test_layer_usage_equals_every_pyomo_row(case: tuple[Portfolio, int]) -> None
     for d in random_plans(econ, seed, 4):
         _set_plan(model, econ, d)
         layer = _layer_rows(econ.rules, econ.rules.usage(d))
-        layer["debt_service_coverage"] = _coverage_rows(econ, d)
+        valued = _coverage_rows(econ, d)  # the covenant's rows by the valuation, too
+        assert set(valued) == set(layer["debt_service_coverage"])
+        for y, short in valued.items():
+            assert layer["debt_service_coverage"][y] == pytest.approx(short, abs=1e-9)
         assert set(layer) == families, "a registry family has no layer counterpart here"
         for component in families:
             rows = _model_rows(getattr(model, component))
@@ -233,3 +213,51 @@ def test_negative_budget_use_is_refused() -> None:
     """Budget rows must stay knapsacks over the start variables (positive coefficients)."""
     with pytest.raises(AssertionError, match="negative"):
         offset_table(np.array([0]), np.array([0]), np.array([[1.0, -0.5]]), 1, "x")
+
+
+def test_budget_rows_by_hand() -> None:
+    """Budget 10, blank, 5, 5 against a use of 12, 100, 1, 2 ($M): per quarter the first row is
+    2 over and the blank quarter has no row; carried over, the use to date 12, 13, 15 meets
+    the budget to date 10, 15, 20 (2 over, then 2 and 5 under)."""
+    econ = build_economics(portfolio_from_tables(tiny_tables()))
+    budget = np.array([10.0, np.nan, 5.0, 5.0])
+    use = np.array([12.0, 100.0, 1.0, 2.0])
+    for carry, excess, window in ((False, {0: 2.0, 2: -4.0, 3: -3.0}, [3]),
+                                  (True, {0: 2.0, 2: -2.0, 3: -5.0}, [0, 2, 3])):
+        lim = dataclasses.replace(econ.rules.limits, budget=budget, budget_carryover=carry)
+        rows = lim.budget_rows(use)
+        assert rows.excess() == pytest.approx(excess)
+        assert not rows.holds() and rows.holds(2.0)
+        assert lim.budget_quarters(3) == window
+
+
+def _generated(carryover: bool, seed: int) -> Portfolio:
+    """A generated portfolio (3 sites, 10 quarters) with a binding quarterly budget, caps at
+    60% of their level, optionally the budget carried over."""
+    tables = make_tables(3, 10, seed)
+    q = tables["Quarters"]
+    q["max_hall_starts"] = 1
+    q["ai_demand_mw"] = q["ai_demand_mw"] * 0.6
+    if carryover:
+        tables["Settings"].loc[len(tables["Settings"])] = ["budget_carryover", True]
+    return portfolio_from_tables(tables)
+
+
+@pytest.mark.parametrize(("carryover", "seed"), [(False, 2), (True, 3), (False, 4), (True, 5)])
+def test_greedy_plans_hold_every_row_of_the_layer(carryover: bool, seed: int) -> None:
+    """The greedy's feasibility test reads the layer's rows: the plan it returns holds every
+    family's rows (to 1e-6 of each limit; the covenant's to 1e-6 of the year's quarterly
+    |CFADS|, the scale the greedy's own check uses), mining dispatched; and the budget binds
+    (within one quarter's use of a hall) in some quarter, so the test sees the budget rows."""
+    econ = build_economics(_generated(carryover, seed))
+    plan = greedy_plan(econ)
+    assert plan is not None
+    rows = econ.rules.rows(econ.rules.usage(plan.decisions))
+    cov = econ.rules.coverage
+    for name, family in rows.items():
+        scale = np.maximum(1.0, np.abs(family.limit))
+        if name == "debt_service_coverage" and cov is not None:
+            scale = np.maximum(scale, cov.by_year(np.abs(plan.valuation.cfads.sum(axis=0))))
+        assert family.holds(1e-6 * scale), (name, family.excess())
+    rate = econ.rules.halls.budget_rate.rate
+    assert (rows["capital_budget"].slack < rate[rate > 0].max()).any()

@@ -70,6 +70,7 @@ from models.firmness import (
 )
 from models.portfolio import Portfolio
 from models.robust import FirstKey, start_variables
+from optimizer.money import money
 from optimizer.parallel import run_all
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
@@ -450,7 +451,7 @@ def label_start(units: float, keep: float, r: Resolved | None, value: float, bou
                npv_cost_at_most_musd=at_most if math.isfinite(at_most) else None,
                npv_cost_musd=point)
     phrase = cost_phrase(at_least, at_most if math.isfinite(at_most) else None, point)
-    tolerance = f"the tolerance ${tol:,.1f}M"
+    tolerance = f"the tolerance {money(tol)}"
     if at_least > tol:
         row.update(firmness="firm", proven=True,
                    note=f"{beyond}not making it {phrase}: more than {tolerance}; every plan "
@@ -685,7 +686,7 @@ def firmness_text(plan: Plan) -> str:
                    f"move within: {window_words(plan, k)}")
         if len(f):
             out.append(f"  (commit window: the first {k} quarters; tolerance "
-                       f"${float(f['tolerance_musd'].iloc[0]):,.1f}M of NPV)")
+                       f"{money(float(f['tolerance_musd'].iloc[0]))} of NPV)")
         for r in f.itertuples(index=False):
             if r.firmness == "committed":
                 continue
@@ -696,8 +697,6 @@ def firmness_text(plan: Plan) -> str:
                        f"{cost}")
     a = plan.alternatives
     if a is not None and len(a):
-        from optimizer.reports.summary import money
-
         out += ["", "Alternatives within the tolerance:"]
         for r in a.itertuples(index=False):
             if pd.isna(r.npv_musd):

@@ -55,6 +55,7 @@ from models.economics import Economics
 from models.firmness import moved_start
 from models.robust import FirstKey, objective_value
 from optimizer.budget import MIN_SOLVE_S, SOLVE_SHARE, solve_overhead_s, waves
+from optimizer.money import money
 from optimizer.replan.firmness import (
     Resolved,
     committed_halls,
@@ -274,7 +275,7 @@ def firmness_lines(plan: RobustPlan) -> list[str]:
            f"{', '.join(open_) or 'none'}"]
     if keys:
         tol = _number(rows[keys[0]]["tolerance_musd"]) or 0.0
-        out.append(f"  (the robust objective's tolerance ${tol:,.1f}M; {plan.firmness_phase})")
+        out.append(f"  (the robust objective's tolerance {money(tol)}; {plan.firmness_phase})")
     for k in keys:
         r = rows[k]
         if r["firmness"] == "committed":

@@ -76,7 +76,7 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
         "mining_mw": pd.DataFrame(decisions.mining, index=pd.Index(site_names, name="site"),
                                   columns=labels),
         "capacity": _capacity(usage, site_names, labels),
-        "constraints": constraint_rows(econ, usage, lenders),
+        "constraints": constraint_rows(econ, usage),
         "sources_uses": sources_uses(econ, decisions, valuation, labels),
         "site_returns": site_returns(econ, decisions, valuation),
     }
@@ -512,64 +512,52 @@ def _capacity(usage: Usage, sites: list[str], labels: list[str]) -> pd.DataFrame
     return frame[CAPACITY_COLUMNS]
 
 
-def constraint_rows(econ: Economics, usage: Usage, lenders: Coverage | None = None
-                    ) -> pd.DataFrame:
-    """Every limit of the model with the plan's use of it, in business words; each row's
-    family is its constraint family's label in the model's registry (`models.conversion`)."""
-    portfolio = econ.portfolio
-    labels = portfolio.quarter_labels
-    names = portfolio.site_names
-    limits = econ.rules.limits
+def constraint_rows(econ: Economics, usage: Usage) -> pd.DataFrame:
+    """Every limit of the model with the plan's use of it, in business words: the rules
+    layer's rows (`Rules.rows`) with their used, limit and sense; each row's family is its
+    constraint family's label in the model's registry (`models.conversion`). Cooling rows are
+    listed where the plan uses cooling, and the families the registry keeps out of the report
+    (modules, the one upgrade, commitments) are left out."""
+    labels = econ.portfolio.quarter_labels
+    names = econ.portfolio.site_names
+    layer = econ.rules.rows(usage)
     rows: list[dict[str, Any]] = []
     # Halls are lumpy: a limit binds when its slack cannot take one more unit of the smallest
     # thing that uses it (the cheapest hall-quarter of budget, the smallest hall's MW, ...).
     steps = _smallest_steps(econ)
 
-    def add(component: str, constraint: str, site: str, quarter: str, used: float,
-            limit: float, sense: str = "<=", step: float = 0.0) -> None:
-        slack = limit - used if sense == "<=" else used - limit
+    def add(component: str, i: int, constraint: str, site: str, quarter: str,
+            step: float = 0.0) -> None:
+        family = layer[component]
+        used, limit, slack = (float(family.used[i]), float(family.limit[i]),
+                              float(family.slack[i]))
         tight = slack <= BINDING_TOLERANCE * max(1.0, abs(limit)) or slack < step - 1e-9
         rows.append({"constraint": constraint, "family": FAMILY[component].label,
                      "site": site, "quarter": quarter, "used": used, "limit": limit,
                      "slack": slack, "binding": bool(tight)})
 
+    cell = {key: i for i, key in enumerate(layer["site_power"].keys)}  # (s, t) -> row
+    cooling = layer["site_cooling"]
     for s, site in enumerate(names):
-        add("halls_per_site", f"Halls at {site}", site, "",
-            float(usage.halls_started[s, -1]), float(limits.halls[s]), step=1.0)
+        add("halls_per_site", s, f"Halls at {site}", site, "", step=1.0)
         for t, q in enumerate(labels):
-            add("site_power", f"Power at {site} in {q}", site, q, float(usage.power_used[s, t]),
-                float(usage.power_available[s, t]))
-            if usage.cooling_used[s, t] > 0:
-                add("site_cooling", f"Cooling at {site} in {q}", site, q,
-                    float(usage.cooling_used[s, t]), float(usage.cooling_available[s, t]),
+            i = cell[s, t]
+            add("site_power", i, f"Power at {site} in {q}", site, q)
+            if cooling.used[i] > 0:
+                add("site_cooling", i, f"Cooling at {site} in {q}", site, q,
                     step=float(steps["cooling"][s]))
-    spent = limit = 0.0
-    for t, q in enumerate(labels):
-        if np.isfinite(limits.budget[t]):
-            if limits.budget_carryover:
-                spent, limit = spent + usage.budget_use[t], limit + limits.budget[t]
-                add("capital_budget", f"Budget to date in {q}", "", q, spent, limit,
-                    step=steps["budget"])
-            else:
-                add("capital_budget", f"Budget in {q}", "", q, float(usage.budget_use[t]),
-                    float(limits.budget[t]), step=steps["budget"])
-    it_online = usage.ai_it_online.sum(axis=0)
-    mining = usage.mining.sum(axis=0)
-    for component, cap, title, used, sense, step in (
-            ("ai_demand_cap", limits.ai_demand_mw, "AI IT MW online", it_online, "<=",
-             steps["it_mw"]),
-            ("hall_starts_cap", limits.max_hall_starts, "Hall starts", usage.hall_starts, "<=",
-             1.0),
-            ("mining_floor", limits.min_mining_mw, "Mining floor", mining, ">=", 0.0)):
-        for t, q in enumerate(labels):
-            if np.isfinite(cap[t]):
-                add(component, f"{title} in {q}", "", q, float(used[t]), float(cap[t]), sense,
-                    step)
+    title = "Budget to date" if econ.rules.limits.budget_carryover else "Budget"
+    for i, t in enumerate(layer["capital_budget"].keys):
+        add("capital_budget", i, f"{title} in {labels[t]}", "", labels[t], step=steps["budget"])
+    for component, what, step in (("ai_demand_cap", "AI IT MW online", steps["it_mw"]),
+                                  ("hall_starts_cap", "Hall starts", 1.0),
+                                  ("mining_floor", "Mining floor", 0.0)):
+        for i, t in enumerate(layer[component].keys):
+            add(component, i, f"{what} in {labels[t]}", "", labels[t], step)
     cov = econ.rules.coverage
-    if cov is not None and lenders is not None:  # CFADS_y >= min_dscr x debt service_y
-        for y, year in enumerate(lenders.years):
-            add("debt_service_coverage", f"Debt service coverage in {year}", "", str(year),
-                float(lenders.cfads[y]), cov.min_dscr * float(lenders.debt_service[y]), ">=")
+    for i, y in enumerate(layer["debt_service_coverage"].keys):  # CFADS_y >= min_dscr x DS_y
+        year = str(cov.years[y]) if cov is not None else ""
+        add("debt_service_coverage", i, f"Debt service coverage in {year}", "", year)
     return pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
 
 

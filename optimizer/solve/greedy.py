@@ -22,6 +22,7 @@ from models.economics import (
     evaluate,
     hall_net_values,
 )
+from models.rules import Usage
 
 
 @dataclass
@@ -79,24 +80,21 @@ def finish(econ: Economics, state: GreedyState) -> GreedyPlan | None:
         return None
     decisions = Decisions(state.halls, state.modules, state.upgrades, mining)
     valuation = evaluate(econ, decisions)
-    if not covenant_holds(econ, valuation):
+    if not covenant_holds(econ, decisions, valuation):
         return None
     return GreedyPlan(decisions, valuation)
 
 
-def covenant_holds(econ: Economics, valuation: Valuation) -> bool:
+def covenant_holds(econ: Economics, decisions: Decisions, valuation: Valuation) -> bool:
     """The debt service coverage covenant (Settings min_dscr) in every calendar year of a
-    valued plan: sum CFADS >= min_dscr x sum debt service (True without a covenant)."""
-    cov = econ.rules.coverage
+    plan, the layer's rows (`Rules.rows`): CFADS_y >= min_dscr x debt service_y, to within
+    1e-7 of the year's quarterly |CFADS| by the valuation (True without a covenant)."""
+    rules = econ.rules
+    cov = rules.coverage
     if cov is None:
         return True
-    cfads, service = valuation.cfads.sum(axis=0), valuation.debt_service.sum(axis=0)
-    for y in range(len(cov.years)):
-        inside = cov.year_of == y
-        short = cov.min_dscr * service[inside].sum() - cfads[inside].sum()
-        if short > 1e-7 * max(1.0, abs(cfads[inside]).sum()):
-            return False
-    return True
+    scale = np.maximum(1.0, cov.by_year(np.abs(valuation.cfads.sum(axis=0))))
+    return rules.rows(rules.usage(decisions))["debt_service_coverage"].holds(1e-7 * scale)
 
 
 def start_scores(econ: Economics) -> np.ndarray:
@@ -113,8 +111,19 @@ def start_scores(econ: Economics) -> np.ndarray:
     return np.where(net > 0, net / capex, -1.0)
 
 
+# The families the greedy keeps by its rows after each change; the mining floor is kept by
+# dispatching mining, the covenant on the finished plan, the commitments by placing them first.
+# The budget first: it breaks most often, and the check stops at the first broken family.
+CHECKED = ("capital_budget", "halls_per_site", "site_power", "site_cooling",
+           "cooling_module_limit", "power_upgrade_once", "hall_starts_cap", "ai_demand_cap")
+
+
 class GreedyState:
-    """Decisions taken so far and the resources they use, updated incrementally."""
+    """Decisions taken so far and the rules layer's usage of them (`models.rules.Usage`),
+    updated incrementally: only the fields the `CHECKED` families' rows read (halls started,
+    reserved and available power, cooling used and available, AI IT online, modules,
+    upgrades, budget use, hall starts); halls online, capex, mining (dispatched around the
+    halls at the end), commitments and the covenant stay empty."""
 
     def __init__(self, econ: Economics) -> None:
         self.econ = econ
@@ -125,79 +134,60 @@ class GreedyState:
         self.modules = np.zeros(len(econ.cooling))
         self.upgrades = np.zeros(len(econ.power))
         self.feasible = True
-        self.halls_used = np.zeros(n_sites)
-        self.modules_used = np.zeros(n_sites)
-        self.upgraded = np.zeros(n_sites, dtype=bool)
-        self.reserved = np.zeros((n_sites, horizon))
-        self.power_available = np.repeat(lim.grid_mw[:, None], horizon, 1)
-        self.cooling_need = np.zeros((n_sites, horizon))
-        self.cooling_available = np.repeat(lim.cooling_mw[:, None], horizon, 1)
-        self.budget_use = np.zeros(horizon)
-        self.starts = np.zeros(horizon)
-        self.it_online = np.zeros(horizon)
+
+        def grid() -> np.ndarray:
+            return np.zeros((n_sites, horizon))
+
+        self.usage = Usage(
+            halls_started=grid(), halls_online=grid(), reserved_mw=grid(), mining=grid(),
+            power_available=np.repeat(lim.grid_mw[:, None], horizon, 1), cooling_used=grid(),
+            cooling_available=np.repeat(lim.cooling_mw[:, None], horizon, 1),
+            ai_it_online=grid(), modules=np.zeros(n_sites), upgrades=np.zeros(n_sites),
+            capex=np.zeros(horizon), budget_use=np.zeros(horizon), hall_starts=np.zeros(horizon),
+            committed=np.zeros(0), cfads=np.zeros(0), debt_service=np.zeros(0))
         self.modules_by_site = _by_site(rules.modules.site, n_sites)
         self.upgrades_by_site = _by_site(rules.upgrades.site, n_sites)
 
     def power_left(self) -> np.ndarray:
-        return self.power_available - self.reserved
-
-    def _budget_ok(self) -> bool:
-        lim = self.rules.limits
-        has = np.isfinite(lim.budget)
-        use, budget = self.budget_use[has], lim.budget[has]
-        if lim.budget_carryover:
-            return bool((np.cumsum(use) <= np.cumsum(budget) + 1e-9).all())
-        return bool((use <= budget + 1e-9).all())
+        return self.usage.power_available - self.usage.reserved_mw
 
     def _ok(self, s: int) -> bool:
-        """All constraints after a change at site s (site rows of s plus portfolio rows)."""
-        lim = self.rules.limits
-        if self.halls_used[s] > lim.halls[s] + 1e-9:
+        """All constraints after a change at site s: the rules layer's rows (`Rules.rows`) of
+        the `CHECKED` families, the per-site ones at s, each held to 1e-9; then the mining
+        floor by dispatching mining (the covenant is checked on the finished plan,
+        `covenant_holds`)."""
+        if self.rules.first_broken(self.usage, CHECKED, sites=[s], tolerance=1e-9):
             return False
-        if self.modules_used[s] > lim.max_modules[s] + 1e-9:
-            return False
-        if (self.reserved[s] > self.power_available[s] + 1e-9).any():
-            return False
-        if (self.cooling_need[s] > self.cooling_available[s] + 1e-9).any():
-            return False
-        if not self._budget_ok():
-            return False
-        cap = np.isfinite(lim.ai_demand_mw)
-        if (self.it_online[cap] > lim.ai_demand_mw[cap] + 1e-9).any():
-            return False
-        cap = np.isfinite(lim.max_hall_starts)
-        if (self.starts[cap] > lim.max_hall_starts[cap] + 1e-9).any():
-            return False
-        return not (np.isfinite(lim.min_mining_mw).any()
+        return not (np.isfinite(self.rules.limits.min_mining_mw).any()
                     and dispatch_mining(self.econ, self.power_left()) is None)
 
     def _apply_hall(self, c: int, n: float) -> None:
-        h = self.rules.halls
+        h, u = self.rules.halls, self.usage
         s, tau, q0 = int(h.site[c]), int(h.tau[c]), int(h.online[c])
         self.halls[c] += n
-        self.halls_used[s] += n
-        self.reserved[s, max(int(h.grid_from[c]), 0):] += n * h.grid_mw[c]
-        self.cooling_need[s, max(q0, 0):] += n * h.cooling_mw[c]
-        self.it_online[max(q0, 0):] += n * h.it_mw[c]
-        self.budget_use += n * h.budget[c]
+        u.halls_started[s, max(tau, 0):] += n
+        u.reserved_mw[s, max(int(h.grid_from[c]), 0):] += n * h.grid_mw[c]
+        u.cooling_used[s, max(q0, 0):] += n * h.cooling_mw[c]
+        u.ai_it_online[s, max(q0, 0):] += n * h.it_mw[c]
+        u.budget_use[:] += n * h.budget[c]
         if tau >= 0:
-            self.starts[tau] += n
+            u.hall_starts[tau] += n
 
     def _apply_module(self, k: int, n: float) -> None:
-        st = self.rules.modules
+        st, u = self.rules.modules, self.usage
         s = int(st.site[k])
         self.modules[k] += n
-        self.modules_used[s] += n
-        self.cooling_available[s, int(st.online[k]):] += n * st.mw[k]
-        self.budget_use += n * st.budget[k]
+        u.modules[s] += n
+        u.cooling_available[s, int(st.online[k]):] += n * st.mw[k]
+        u.budget_use[:] += n * st.budget[k]
 
     def _apply_upgrade(self, k: int, n: float) -> None:
-        st = self.rules.upgrades
+        st, u = self.rules.upgrades, self.usage
         s = int(st.site[k])
         self.upgrades[k] += n
-        self.upgraded[s] = n > 0
-        self.power_available[s, int(st.online[k]):] += n * st.mw[k]
-        self.budget_use += n * st.budget[k]
+        u.upgrades[s] += n
+        u.power_available[s, int(st.online[k]):] += n * st.mw[k]
+        u.budget_use[:] += n * st.budget[k]
 
     def place(self, c: int, n: int, force: bool = False) -> bool:
         """Add n halls of candidate c (with just-in-time upgrades) if all constraints hold."""
@@ -205,15 +195,16 @@ class GreedyState:
         upgrades, modules = self.rules.upgrades, self.rules.modules
         self._apply_hall(c, n)
         added: list[tuple[str, int, float]] = []
-        short = self.reserved[s] - self.power_available[s]
-        if short.max() > 1e-9 and not self.upgraded[s]:
+        u = self.usage
+        short = u.reserved_mw[s] - u.power_available[s]
+        if short.max() > 1e-9 and not u.upgrades[s] > 0:
             first_short = int(np.argmax(short > 1e-9))
             ks = [k for k in self.upgrades_by_site[s] if upgrades.online[k] <= first_short]
             if ks:
                 k = max(ks, key=lambda k: upgrades.tau[k])
                 self._apply_upgrade(k, 1)
                 added.append(("upgrade", k, 1))
-        short = self.cooling_need[s] - self.cooling_available[s]
+        short = u.cooling_used[s] - u.cooling_available[s]
         module_mw = float(self.rules.modules.site_mw[s])
         if short.max() > 1e-9 and module_mw > 0:
             first_short = int(np.argmax(short > 1e-9))
@@ -230,8 +221,6 @@ class GreedyState:
             return True
         for kind, k, units in added:
             (self._apply_upgrade if kind == "upgrade" else self._apply_module)(k, -units)
-        if any(kind == "upgrade" for kind, _k, _u in added):
-            self.upgraded[s] = False
         self._apply_hall(c, -n)
         return False
 

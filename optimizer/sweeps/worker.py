@@ -38,7 +38,7 @@ from models.economics import Economics, build_economics, evaluate, objective_npv
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.budget import RunBudget, cut_short
-from optimizer.solve.frames import constraint_rows, lender_coverage
+from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
@@ -158,8 +158,7 @@ def value_decisions(econ: Economics, builds: Decisions, notes: list[str]) -> Fix
         mining = np.where(econ.mining_value > 0, cap, 0.0)
     decisions = builds.with_mining(mining)
     valuation = evaluate(econ, decisions)
-    rows = constraint_rows(econ, econ.rules.usage(decisions),
-                           lender_coverage(valuation, econ.portfolio.quarter_labels))
+    rows = constraint_rows(econ, econ.rules.usage(decisions))
     breach = rows["slack"] < -BREACH_TOLERANCE * np.maximum(1.0, rows["limit"].abs())
     for family, group in rows[breach].groupby("family", sort=False):
         first = group.iloc[0]
