@@ -465,6 +465,9 @@ def sweep(workbook: Path, tornado: bool, named: bool, grid: str | None, draws: i
               help="Local worker processes for the scenario sub-problems (default 1).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
               help="Run the scenario sub-problems on an existing Dask scheduler.")
+@click.option("--no-firmness", "no_firmness", is_flag=True,
+              help="Skip the firmness of the first-stage starts (a re-solve of the robust "
+              "problem per start; with --total-time, a quarter of it).")
 @click.option("--commitments-from", "commitments_from", type=click.Path(path_type=Path),
               default=None, help="Lock the starts of a previous report that fall before this "
               "plan's start quarter, in every future.")
@@ -478,13 +481,15 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
            commit_quarters: int | None, risk_weight: float, cvar_level: float,
            out_of_sample: int, time_limit: float | None, mip_gap: float | None,
            total_time: float | None, resume: bool, method: str,
-           workers: int | None, dask_address: str | None, commitments_from: Path | None,
-           output: Path | None, force: bool, quiet: bool) -> None:
+           workers: int | None, dask_address: str | None, no_firmness: bool,
+           commitments_from: Path | None, output: Path | None, force: bool,
+           quiet: bool) -> None:
     """A robust plan for WORKBOOK: the first quarters' starts shared by every future, later
     starts adapted to each; VSS, EVPI and the NPV distribution, written to an Excel workbook.
 
     --time-limit is each solve's limit; --total-time the whole run's budget, split up front
-    into equal per-solve budgets. Each finished solve is kept next to the workbook until it is
+    into equal per-solve budgets (a quarter of it kept for the firmness of the first stage,
+    unless --no-firmness). Each finished solve is kept next to the workbook until it is
     written: after Ctrl-C or a crash, the same command with --resume goes on from there."""
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
@@ -509,7 +514,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
     # What the plan depends on (not where its solves run): a resume must be of this run.
     identity = ("robust", portfolio, draws, named, seed, commit_quarters, risk_weight,
                 cvar_level, out_of_sample, time_limit, mip_gap, total_time, method,
-                _split_by(total_time, workers, dask_address))
+                _split_by(total_time, workers, dask_address), no_firmness)
     store = _open_run_store(target, identity, resume=resume, force=force)
     began = time.perf_counter()
     try:
@@ -518,7 +523,7 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
                              cvar_level=cvar_level, out_of_sample=out_of_sample,
                              time_limit=time_limit, mip_gap=mip_gap, workers=workers or 1,
                              dask_address=dask_address, method=method, progress=not quiet,
-                             total_time=total_time, store=store)
+                             total_time=total_time, store=store, firmness=not no_firmness)
     except KeyboardInterrupt:
         _interrupted(store, f"{store.count()} solve(s)")
     _took(began, total_time, quiet)

@@ -63,6 +63,15 @@ def brute_force(futures: list[Future], k: int, risk_weight: float = 0.0,
                 level: float = 0.1) -> tuple[float, dict, list[float]]:
     """(best objective, its first stage as {("hall", site, option, t): n, ...}, the NPV of
     that first stage in each future with the recourse enumerated)."""
+    groups = first_stage_groups(futures, k, risk_weight, level)
+    first, (best, values) = max(groups.items(), key=lambda item: item[1][0])
+    return best, dict(first), values
+
+
+def first_stage_groups(futures: list[Future], k: int, risk_weight: float = 0.0,
+                       level: float = 0.1) -> dict[tuple, tuple[float, list[float]]]:
+    """Every first stage (sorted ((kind, site, option, t), n) pairs) of the enumerated plans:
+    (its objective, its NPV in each future with the recourse enumerated)."""
     base = read(futures[0].portfolio)
     datas = [read(f.portfolio) for f in futures]
     weights = [f.weight for f in futures]
@@ -93,8 +102,7 @@ def brute_force(futures: list[Future], k: int, risk_weight: float = 0.0,
             return mean
         return (1 - risk_weight) * mean + risk_weight * tail_mean(values, weights, level)
 
-    first, values = max(groups.items(), key=lambda item: score(item[1]))
-    return score(values), dict(first), values
+    return {first: (score(values), values) for first, values in groups.items()}
 
 
 def assert_first_stage_shared(plan: RobustPlan) -> None:
@@ -156,7 +164,8 @@ def test_one_unchanged_future_gives_the_deterministic_plan() -> None:
     assert plan.first_stage == plan.deterministic_first_stage
     assert plan.vss_musd == pytest.approx(0.0, abs=1e-6) and not plan.vss_significant
     assert plan.evpi_musd == pytest.approx(0.0, abs=1e-6)
-    assert plan.first_stage_decisions.equals(plan.deterministic_decisions)
+    det_columns = plan.deterministic_decisions.columns  # the robust frame adds firmness's
+    assert plan.first_stage_decisions[det_columns].equals(plan.deterministic_decisions)
     later = {k: v for k, v in plan.robust_results[0].starts}
     assert later == {k: v for k, v in plan.deterministic_results[0].starts}
     assert_first_stage_shared(plan)

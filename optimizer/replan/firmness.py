@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,7 @@ from models.firmness import (
     moved_start,
     profile_of,
 )
+from models.portfolio import Portfolio
 from models.robust import FirstKey, start_variables
 from optimizer.money import money
 from optimizer.parallel import run_all
@@ -261,7 +263,17 @@ def split_budget(tasks: int, alternatives: int, budget: float | None, workers: i
     return 0, 0, 0.0
 
 
-def tolerance_of(plan: Plan, tolerance: float | None = None) -> float:
+class Planned(Protocol):
+    """What the tolerance and the commitments are read from: a Plan or a RobustPlan."""
+
+    @property
+    def portfolio(self) -> Portfolio: ...
+
+    @property
+    def gap(self) -> float: ...
+
+
+def tolerance_of(plan: Planned, tolerance: float | None = None) -> float:
     """The tolerance as a share of |NPV|: the argument, else Settings firmness_tolerance, else
     the larger of the plan's gap and DEFAULT_TOLERANCE."""
     if tolerance is None:
@@ -313,7 +325,7 @@ def _context(plan: Plan, tolerance: float | None, commit_quarters: int | None,
     return ctx
 
 
-def committed_halls(plan: Plan, key: FirstKey) -> float:
+def committed_halls(plan: Planned, key: FirstKey) -> float:
     """Halls the workbook's Commitments require at a hall start's (site, option or any
     option, quarter); 0 for upgrades and uncommitted starts."""
     kind, site, option, tau = key
@@ -378,7 +390,7 @@ def assess(plan: Plan, *, alternatives: int = DEFAULT_ALTERNATIVES, firmness: bo
 
 
 # ---- firmness -------------------------------------------------------------------------------
-def _start_words(kind: str, site: str, option: str, quarter: str, units: float) -> str:
+def start_words(kind: str, site: str, option: str, quarter: str, units: float) -> str:
     """`3 dlc hall(s) at Corsicana in 2027Q1`, `2 cooling module(s) at ...`."""
     n = round(units)
     what = {"hall": f"{option} hall{'s' if n != 1 else ''}",
@@ -389,59 +401,71 @@ def _start_words(kind: str, site: str, option: str, quarter: str, units: float) 
 
 def _firmness_frame(ctx: Context, first: dict[FirstKey, float],
                     results: dict[tuple[str, object], Resolved]) -> pd.DataFrame:
-    from optimizer.replan.replan import cost_phrase
-
     labels = ctx.plan.portfolio.quarter_labels
-    plan_bound = ctx.plan.bound_musd
     rows = []
     for key in sorted(first, key=lambda k: (k[3], k[1], k[0], k[2])):
         kind, site, option, tau = key
+        keep = committed_halls(ctx.plan, key)
         row: dict[str, object] = {
             "kind": kind, "site": site, "option": option or None, "start_quarter": labels[tau],
-            "units": first[key], "committed_units": committed_halls(ctx.plan, key),
-            "tolerance_musd": ctx.tol, "proven": False,
-            "npv_cost_musd": None, "npv_cost_at_least_musd": None,
-            "npv_cost_at_most_musd": None}
+            "units": first[key], "committed_units": keep}
+        row.update(label_start(first[key], keep, results.get(("forbid", key)), ctx.npv,
+                               ctx.plan.bound_musd, ctx.tol))
         rows.append(row)
-        keep = committed_halls(ctx.plan, key)
-        if keep >= first[key]:
-            row.update(firmness="committed", proven=True,
-                       note="a start the workbook's Commitments require: decided already")
-            continue
-        beyond = (f"{first[key] - keep:g} of its {first[key]:g} halls beyond the {keep:g} "
-                  "committed; " if keep > 0 else "")
-        r = results.get(("forbid", key))
-        if r is None:
-            row.update(firmness="open", note="not measured: the phase's time budget ran out "
-                       "before this re-solve (raise the time limit)")
-            continue
-        if r.status == Status.INFEASIBLE:
-            row.update(firmness="firm", proven=True, npv_cost_at_least_musd=math.inf,
-                       note=f"{beyond}no plan satisfies the constraints without it")
-            continue
-        at_most = ctx.npv - r.npv if r.planned else math.inf
-        bounds = [b for b in (r.bound, plan_bound) if math.isfinite(b)]
-        at_least = max(0.0, ctx.npv - min(bounds)) if bounds else 0.0
-        point = at_most if r.status == Status.OPTIMAL else None
-        row.update(npv_cost_at_least_musd=at_least,
-                   npv_cost_at_most_musd=at_most if math.isfinite(at_most) else None,
-                   npv_cost_musd=point)
-        phrase = cost_phrase(at_least, at_most if math.isfinite(at_most) else None, point)
-        tol = f"the tolerance {money(ctx.tol)}"
-        if at_least > ctx.tol:
-            row.update(firmness="firm", proven=True,
-                       note=f"{beyond}not making it {phrase}: more than {tol}; every plan "
-                       "within the tolerance makes it")
-        elif at_most <= ctx.tol:
-            row.update(firmness="open", proven=True,
-                       note=f"{beyond}not making it {phrase}: a plan within {tol} does "
-                       "without it")
-        else:
-            how = (r.error or f"no plan found ({r.termination})") if not r.planned else \
-                f"re-solve stopped ({r.termination})"
-            row.update(firmness="open", proven=False,
-                       note=f"{beyond}not proven: not making it {phrase}, around {tol}; {how}")
     return pd.DataFrame(rows, columns=FIRMNESS_COLUMNS)
+
+
+def label_start(units: float, keep: float, r: Resolved | None, value: float, bound: float,
+                tol: float) -> dict[str, object]:
+    """The Firmness columns of one commit-now start of `units` (`keep` of them committed)
+    from its forbid re-solve `r` (None: not run), against the plan's `value` and proven
+    `bound` and the tolerance `tol` (all $M, in the objective's units: the NPV of a plan,
+    the robust objective of a robust plan). Not making it costs at least value less the
+    re-solve's bound (or `bound`, if lower), at most value less the re-solve's plan:
+    `firm` when the least exceeds tol, `open` (proven) when the most is within it, else
+    `open`, not proven. Infeasible without it: `firm`. A start committed in full:
+    `committed`."""
+    from optimizer.replan.replan import cost_phrase
+
+    row: dict[str, object] = {"tolerance_musd": tol, "proven": False, "npv_cost_musd": None,
+                              "npv_cost_at_least_musd": None, "npv_cost_at_most_musd": None}
+    if keep >= units:
+        row.update(firmness="committed", proven=True,
+                   note="a start the workbook's Commitments require: decided already")
+        return row
+    beyond = (f"{units - keep:g} of its {units:g} halls beyond the {keep:g} "
+              "committed; " if keep > 0 else "")
+    if r is None:
+        row.update(firmness="open", note="not measured: the phase's time budget ran out "
+                   "before this re-solve (raise the time limit)")
+        return row
+    if r.status == Status.INFEASIBLE:
+        row.update(firmness="firm", proven=True, npv_cost_at_least_musd=math.inf,
+                   note=f"{beyond}no plan satisfies the constraints without it")
+        return row
+    at_most = value - r.npv if r.planned else math.inf
+    bounds = [b for b in (r.bound, bound) if math.isfinite(b)]
+    at_least = max(0.0, value - min(bounds)) if bounds else 0.0
+    point = at_most if r.status == Status.OPTIMAL else None
+    row.update(npv_cost_at_least_musd=at_least,
+               npv_cost_at_most_musd=at_most if math.isfinite(at_most) else None,
+               npv_cost_musd=point)
+    phrase = cost_phrase(at_least, at_most if math.isfinite(at_most) else None, point)
+    tolerance = f"the tolerance {money(tol)}"
+    if at_least > tol:
+        row.update(firmness="firm", proven=True,
+                   note=f"{beyond}not making it {phrase}: more than {tolerance}; every plan "
+                   "within the tolerance makes it")
+    elif at_most <= tol:
+        row.update(firmness="open", proven=True,
+                   note=f"{beyond}not making it {phrase}: a plan within {tolerance} does "
+                   "without it")
+    else:
+        how = (r.error or f"no plan found ({r.termination})") if not r.planned else \
+            f"re-solve stopped ({r.termination})"
+        row.update(firmness="open", proven=False,
+                   note=f"{beyond}not proven: not making it {phrase}, around {tolerance}; {how}")
+    return row
 
 
 # ---- timing windows -------------------------------------------------------------------------
@@ -650,7 +674,7 @@ def firmness_text(plan: Plan) -> str:
     f, w = plan.firmness, plan.timing_windows
     if f is not None and w is not None:
         def words(rows: pd.DataFrame) -> str:
-            return ", ".join(_start_words(r.kind, r.site, r.option, r.start_quarter, r.units)
+            return ", ".join(start_words(r.kind, r.site, r.option, r.start_quarter, r.units)
                              + (f" ({r.committed_units:g} committed)"
                                 if 0 < r.committed_units < r.units else "")
                              for r in rows.itertuples(index=False)) or "none"
@@ -668,7 +692,7 @@ def firmness_text(plan: Plan) -> str:
                 continue
             cost = cost_phrase(_num(r.npv_cost_at_least_musd), _num(r.npv_cost_at_most_musd),
                                _num(r.npv_cost_musd))
-            out.append(f"  {_start_words(r.kind, r.site, r.option, r.start_quarter, r.units)}: "
+            out.append(f"  {start_words(r.kind, r.site, r.option, r.start_quarter, r.units)}: "
                        f"{r.firmness}{'' if r.proven else ' (not proven)'}; not making it "
                        f"{cost}")
     a = plan.alternatives

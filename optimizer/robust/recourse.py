@@ -11,7 +11,9 @@ results do not depend on where they ran (unless a time limit binds).
 
 - wait-and-see (perfect foresight): ``first_stage=None``, every start free;
 - a first stage fixed (the deterministic plan's: EEV; the robust one; a candidate): the
-  recourse, i.e. the later starts and the mining, re-optimised for that scenario.
+  recourse, i.e. the later starts and the mining, re-optimised for that scenario;
+- one start forbidden (`RecourseTask.forbid`), the rest free or fixed as above: the robust
+  firmness re-solves (`optimizer.robust.firmness`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from models.conversion import build_model
 from models.economics import build_economics, evaluate, objective_npv
+from models.firmness import forbid
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
 from optimizer.budget import RunBudget, cut_short
@@ -56,6 +59,9 @@ class RecourseTask:
     # The whole run's wall-clock deadline (time.time()), a safety cap: a solve starting
     # closer to it than `time_limit` gets only what is left (`optimizer.budget`).
     deadline: float | None = None
+    # A start forbidden beyond some units ((key, units kept)), every other start as above: the
+    # firmness re-solves' wait-and-see bound (`models.firmness.forbid`).
+    forbid: tuple[FirstKey, float] | None = None
 
 
 @dataclass
@@ -106,6 +112,8 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
                                   "candidate for (they would not be online by the last "
                                   "quarter): " + ", ".join(map(str, missing)),
                                   missing=tuple(missing))
+    if task.forbid is not None:
+        forbid(model, *task.forbid)
     runner = HighsRunner(model)
     if task.start:
         wanted = dict(task.start)

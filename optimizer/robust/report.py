@@ -2,7 +2,8 @@
 
 Sheets:
 - ``Summary``: the account in plain language, then the metrics (`RobustPlan.summary`);
-- ``FirstStage``: what to commit now, in the Decisions columns (a table from A1, which
+- ``FirstStage``: what to commit now, in the Decisions columns (with each start's firmness
+  across the futures, `optimizer.robust.firmness`, in the last columns; a table from A1, which
   ``sitepivot plan --commitments-from`` reads) and the Upgrades columns below; the
   deterministic plan's first stage to the right, for comparison;
 - ``Scenarios``: one row per future (`RobustPlan.scenarios`);
@@ -110,6 +111,14 @@ def _first_stage(ws: Worksheet, plan: RobustPlan) -> None:
         "every future. capex_musd and npv_musd are weighted means over the futures. "
         "sitepivot plan --commitments-from this workbook locks the hall starts above that lie "
         "before the new workbook's start quarter.").alignment = WRAP
+    if plan.firmness is not None:
+        put(ws.cell(note + 1, 1), "firmness: the cost to the robust objective (across the "
+            "futures) of not making the start, from a re-solve of the robust problem without "
+            "it: at least npv_cost_at_least_musd, at most npv_cost_at_most_musd. firm: even "
+            "the least is more than tolerance_musd, so every first stage within the tolerance "
+            "makes it; open: another first stage about as good does without it (or the "
+            "re-solve could not tell: proven FALSE). " + plan.firmness_phase + "."
+            ).alignment = WRAP
     left = len(plan.first_stage_decisions.columns) + 2
     det_top = 2
     put(ws.cell(det_top - 1, left), "The deterministic plan's first stage, for comparison").font \

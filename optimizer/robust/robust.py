@@ -161,6 +161,10 @@ class RobustPlan:
     log: str = ""
     budget: RunBudget = field(default_factory=lambda: RunBudget(math.nan))  # time per solve
     capped: int = 0  # solves the whole run's total time cut short: not reproducible
+    # The first stage's firmness (`optimizer.robust.firmness`): each start's Firmness columns
+    # by key (None: not assessed) and the phase, stated.
+    firmness: dict[FirstKey, dict[str, object]] | None = None
+    firmness_phase: str = ""
 
     @property
     def reproducible(self) -> bool:
@@ -264,7 +268,7 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
            cvar_level: float = 0.1, out_of_sample: int = 0, time_limit: float | None = None,
            mip_gap: float | None = None, workers: int = 1, dask_address: str | None = None,
            method: str = "auto", progress: bool = True, total_time: float | None = None,
-           store: ResultStore | None = None) -> RobustPlan:
+           store: ResultStore | None = None, firmness: bool = True) -> RobustPlan:
     """The robust two-stage plan of a validated Portfolio (see the module docstring).
 
     Futures: `draws` Monte Carlo draws, or `from_sheet` (the Scenarios sheet), or your own
@@ -278,7 +282,11 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
     every solve (`run_budget`; each at most `time_limit`). `store`
     (`optimizer.checkpoint.open_store`) keeps every finished solve as it completes; solves it
     already holds are not run again, so a resumed run gives the plan of an uninterrupted one.
+    `firmness`: then measure which first-stage starts are firm across the futures
+    (`optimizer.robust.firmness`; with `total_time`, a FIRMNESS_SHARE of it is that phase's).
     """
+    from optimizer.robust.firmness import FIRMNESS_SHARE, assess_first_stage
+
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if not 0.0 <= risk_weight <= 1.0:
@@ -309,8 +317,9 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
     slots = workers if dask_address is None else (
         dask_slots(dask_address) if total_time is not None else 1)
     columns = len(econs[0].halls) + len(econs[0].cooling) + len(econs[0].power)
+    share = FIRMNESS_SHARE if firmness and total_time is not None else 0.0
     budget = run_budget(total_time, limit, method, n, out_of_sample, slots, columns,
-                        pool=dask_address is None and workers > 1)
+                        pool=dask_address is None and workers > 1, firmness_share=share)
     bar = _progress_bar(1 + 3 * n + 2 * out_of_sample + 1, progress)
     context = _Run(k, budget.per_solve_s, gap, rng_seed, workers, dask_address, bar, budget,
                    store)
@@ -382,16 +391,26 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
             oos = _out_of_sample(portfolio, out_of_sample, rng_seed, best_first, det_first,
                                  det_start, context)
             timings["out_of_sample"] = time.perf_counter() - clock
+        plan = _assemble(portfolio, cases, weights, k, risk_weight, cvar_level, gap, method,
+                         deterministic, det_first, best_first, best, eev, ws, ef_bound, oos,
+                         timings, log, budget, context.capped)
+        if firmness:
+            clock = time.perf_counter()
+            assess_first_stage(plan, cases, econs, weights, context,
+                               share * total_time if total_time is not None else None,
+                               ws_bound)
+            plan.capped = context.capped
+            plan.timings["firmness"] = time.perf_counter() - clock
+            plan.summary = summary_frame(plan)
+            plan.account = account_lines(plan)
     finally:
         bar.close()
-    return _assemble(portfolio, cases, weights, k, risk_weight, cvar_level, gap, method,
-                     deterministic, det_first, best_first, best, eev, ws, ef_bound, oos,
-                     timings, log, budget, context.capped)
+    return plan
 
 
 def run_budget(total_time: float | None, time_limit: float, method: str, futures: int,
-               out_of_sample: int, slots: int, columns: int = 0, pool: bool = False
-               ) -> RunBudget:
+               out_of_sample: int, slots: int, columns: int = 0, pool: bool = False,
+               firmness_share: float = 0.0) -> RunBudget:
     """Each solve's time limit (`optimizer.budget.split_total`), from the waves of solves the
     run makes on `slots` parallel slots: the deterministic plan (1); wait-and-see and EEV (2
     per future); then, by method, the extensive form (itself, 1; its evaluation, 1 per
@@ -402,7 +421,10 @@ def run_budget(total_time: float | None, time_limit: float, method: str, futures
     made only when the deterministic first stage breaks a limit in some future; the wall-clock
     cap then cuts them if need be (and says the run is not reproducible). Overhead: each wave's
     `solve_overhead_s` of a future's `columns`, twice for the deterministic plan (its greedy
-    plan too) and once per future for the extensive form (one model copy per future)."""
+    plan too) and once per future for the extensive form (one model copy per future).
+    `firmness_share` of the total is kept for the firmness phase (split by
+    `optimizer.robust.firmness.phase_split` once its re-solves are counted): these solves
+    share the rest, and the deadline stays the whole total's."""
     from optimizer.robust.ph import PH_ITERATIONS
 
     n = futures
@@ -415,9 +437,21 @@ def run_budget(total_time: float | None, time_limit: float, method: str, futures
         count += (PH_ITERATIONS + 1) * n + MAX_CANDIDATES * waves(n, slots)
     else:
         count += (MAX_CANDIDATES + 1) * waves(n, slots)
-    return split_total(total_time, count, slots, time_limit,
-                       overhead_s=(count + extra) * solve_overhead_s(columns),
-                       reserve_s=START_RESERVE_S if pool else 0.0)
+    if total_time is None or firmness_share <= 0:
+        return split_total(total_time, count, slots, time_limit,
+                           overhead_s=(count + extra) * solve_overhead_s(columns),
+                           reserve_s=START_RESERVE_S if pool else 0.0)
+    rest = total_time * (1.0 - firmness_share)
+    try:
+        split = split_total(rest, count, slots, time_limit,
+                            overhead_s=(count + extra) * solve_overhead_s(columns),
+                            reserve_s=START_RESERVE_S if pool else 0.0)
+    except UsageError as err:
+        raise UsageError(f"--total-time {total_time:g} s keeps {firmness_share:.0%} for the "
+                         f"firmness of the first stage (--no-firmness: none); of the rest, "
+                         f"{err}") from err
+    return dataclasses.replace(split, total_s=float(total_time),
+                               deadline=time.time() + float(total_time))
 
 
 @dataclass
@@ -523,17 +557,50 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
                                 float, str, bool]:
     """The extensive form's solve (see `_extensive`): its first stage, each future's NPV and
     starts, its bound, its log and whether the whole run's deadline cut it short."""
+    start = [dict(r.starts) for r in eev] if all(r.has_plan for r in eev) else None
+    model, outcome, capped = extensive_outcome(econs, weights, k, risk_weight, cvar_level,
+                                               start, context, ws_bound)
+    if outcome.status == Status.INFEASIBLE:
+        raise NoSolutionError("No first stage is feasible in every future: each future has a "
+                              "plan of its own, but none shares the starts of the first "
+                              f"{k} quarter(s). Lower --commit-quarters or relax the "
+                              "constraints.")
+    if not has_plan(outcome.status):
+        raise NoSolutionError(f"The extensive form found no plan within the time limit "
+                              f"({outcome.termination}); raise --time-limit or use "
+                              "--method decomposition.")
+    first, npvs, starts = extensive_answer(model, econs, weights, k, risk_weight, cvar_level,
+                                           outcome)
+    return (first, npvs, starts, outcome.bound, outcome.log,
+            cut_short(capped, outcome.termination))
+
+
+def extensive_outcome(econs: list[Economics], weights: np.ndarray, k: int, risk_weight: float,
+                      cvar_level: float, start: Sequence[dict[FirstKey, float]] | None,
+                      context: _Run, ws_bound: float,
+                      forbidden: tuple[FirstKey, float] | None = None
+                      ) -> tuple[pyo.ConcreteModel, Any, bool]:
+    """Build the extensive form (with `forbidden` = (key, units kept): that start forbidden
+    beyond those units in every future, `models.firmness.forbid`), start it from `start`
+    (each future's starts by key, sharing a first stage; None: no start) and solve it within
+    the run's per-solve budget, stopping within mip_gap of the lower of its bound and
+    `ws_bound`. Returns the model, the outcome and whether the run's deadline capped it."""
+    from models.firmness import forbid
+
     model = build_extensive(econs, weights, k, risk_weight, cvar_level)
+    if forbidden is not None:
+        for block in model.scenario_models:
+            forbid(block, *forbidden)
     runner = HighsRunner(model)
-    if all(r.has_plan for r in eev):
+    if start is not None:
         values: list[tuple[pyo.Var, float]] = []
-        for block, result in zip(model.scenario_models, eev, strict=True):
-            wanted = dict(result.starts)
+        for block, wanted in zip(model.scenario_models, start, strict=True):
             values += [(var, float(wanted.get(key, 0.0)))
                        for key, var in start_variables(block).items() if not var.fixed]
-        first = dict(eev[0].first_stage)
+        first = start[0]
         values += [(model.first[j], first.get(key, 0.0)) for j, key in enumerate(model.first_keys)]
         runner.set_start(values)
+
     def proven(seconds: float, bound: float, objective: float) -> bool:
         """Show the progress on the bar; stop once the plan is within mip_gap of the lower
         of the two bounds."""
@@ -547,15 +614,15 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
     limit, capped = context.budget.limit_now()
     outcome = runner.solve(time_limit=min(limit, context.time_limit), mip_gap=context.mip_gap,
                            threads=1, seed=context.seed, should_stop=proven)
-    if outcome.status == Status.INFEASIBLE:
-        raise NoSolutionError("No first stage is feasible in every future: each future has a "
-                              "plan of its own, but none shares the starts of the first "
-                              f"{k} quarter(s). Lower --commit-quarters or relax the "
-                              "constraints.")
-    if not has_plan(outcome.status):
-        raise NoSolutionError(f"The extensive form found no plan within the time limit "
-                              f"({outcome.termination}); raise --time-limit or use "
-                              "--method decomposition.")
+    return model, outcome, capped
+
+
+def extensive_answer(model: pyo.ConcreteModel, econs: list[Economics], weights: np.ndarray,
+                     k: int, risk_weight: float, cvar_level: float, outcome: Any
+                     ) -> tuple[dict[FirstKey, float], list[float], list[dict[FirstKey, float]]]:
+    """A solved extensive form's first stage, each future's NPV (recomputed from the decisions
+    and audited against the solver's) and each future's starts; SolverError when an audit
+    fails."""
     npvs, starts = [], []
     for block, econ in zip(model.scenario_models, econs, strict=True):
         # The objective's NPV: the equity NPV under objective = equity_npv.
@@ -584,8 +651,7 @@ def _solve_extensive(econs: list[Economics], weights: np.ndarray, k: int, risk_w
         mine = {key: v for key, v in starts[i].items() if key[3] < k and v > 0.5}
         if mine != first:
             raise SolverError(f"the first stage of future {i + 1} differs from future 1's")
-    return (first, npvs, starts, outcome.bound, outcome.log,
-            cut_short(capped, outcome.termination))
+    return first, npvs, starts
 
 
 # ---- the decomposition -------------------------------------------------------------------
@@ -1021,6 +1087,10 @@ def summary_frame(plan: RobustPlan) -> pd.DataFrame:
          "their own budget, so the same command may give another answer; raise --total-time"
          if plan.capped else "TRUE as to the total time: every solve had its own budget, "
          "fixed up front"),
+        *([("firmness_tolerance_musd", next(iter(plan.firmness.values()))["tolerance_musd"],
+            "$M", "a first-stage start is firm when not making it costs the robust objective "
+            "more than this (FirstStage: firmness); " + plan.firmness_phase)]
+          if plan.firmness else []),
         ("deterministic_npv_musd", plan.deterministic.npv_musd, "$M",
          f"the deterministic plan's NPV on the base forecast ({plan.deterministic.status}, "
          f"gap {plan.deterministic.gap:.2%})"),
@@ -1059,7 +1129,10 @@ def _halls_started(starts: Starts) -> int:
 
 
 def account_lines(plan: RobustPlan) -> list[str]:
-    """The plain-language account: commit these now; these wait; in bad futures..."""
+    """The plain-language account: commit these now (firm or open, when assessed); these
+    wait; in bad futures..."""
+    from optimizer.robust.firmness import firmness_lines
+
     k, start = plan.commit_quarters, plan.portfolio.settings.start_quarter
     last = add_quarters(start, k - 1)
     lines = [f"Commit now (starts {start}..{last}, the same in every future):"]
@@ -1068,8 +1141,9 @@ def account_lines(plan: RobustPlan) -> list[str]:
               for r in d.itertuples()] or ["  - nothing: every start can wait"]
     lines += [f"  - {int(r.units)} {r.kind} upgrade(s) at {r.site} in {r.start_quarter}"
               for r in u.itertuples()]
+    lines += firmness_lines(plan)
     det = plan.deterministic_decisions
-    if not det.equals(d):
+    if not det.equals(d[det.columns]):  # the robust frame may add its firmness columns
         lines.append(f"The deterministic plan would commit {int(det['halls'].sum())} hall(s) "
                      f"in those quarters; the robust plan commits {int(d['halls'].sum())}.")
     waits = plan.stability
