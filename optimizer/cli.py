@@ -7,6 +7,7 @@ the explanation); 4 no feasible plan within the time limit; 5 solver failure.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -236,8 +237,11 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
 
     The time limit is the whole run's: the firmness and alternatives re-solves get a quarter of
     it (unless --no-firmness and --alternatives 0), the why-not re-solves at most a quarter of
-    the rest (15 s each), the solver what is left, model building included; reading and
-    writing add a second or two. Progress goes to stderr (--quiet: none)."""
+    the rest (15 s each), the solver what is left, model building included; what the solver
+    does not spend (a plan proven early) goes to the firmness phase (or, without it, to the
+    why-not re-solves). Seconds are effort seconds: the same inputs give the same report on any
+    machine load. Reading and writing add a second or two. Progress goes to stderr (--quiet:
+    none)."""
     from optimizer.progress import Console
 
     console = Console("quiet" if quiet else "auto")
@@ -288,6 +292,13 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
         if warning not in portfolio.warnings:  # the solver's (the input's are shown above)
             click.echo(f"warning: {warning}", err=True)
     click.echo(plan_text(result))
+    # What the solver did not spend (a plan proven early) goes to the later phases. Effort is
+    # counted, not the clock, so the carry-over is the same on every run.
+    unused = solve_s - result.effort_spent_s if math.isfinite(result.effort_spent_s) else 0.0
+    if firm:
+        firm_s += max(0.0, unused)
+    else:
+        why_not_s += max(0.0, unused)
     with console.phase("value of timing and why not", why_not_s):
         explain_plan(result, baseline=baseline, why_not_solves=solves, budget=why_not_s,
                      progress=console)

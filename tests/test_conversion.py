@@ -151,10 +151,12 @@ def test_conversion_irr_exists_where_the_contract_irr_has_several(  # type: igno
     note = metrics.loc["project_irr", "note"]
     assert note.startswith("several IRRs (") and note.endswith("is conversion_irr")
     assert math.isfinite(metrics.loc["conversion_irr", "value"])
-    # The contract's payback exists (3.16, -5.0, -13.1, -3.5, +6.1 in t = 4): its note stays
-    # the contract's own, no pointer.
+    # The contract's payback exists (3.16, -5.0, -13.1, -3.5, +6.1 in t = 4): its note says
+    # what it measures, then, as its flows hold the mining income, where the conversion's is.
     assert metrics.loc["payback_quarter", "value"] == "2028Q1"
-    assert "conversion" not in metrics.loc["payback_quarter", "note"]
+    # a value on flows that hold the mining income still points to the conversion's own
+    assert metrics.loc["payback_quarter", "note"].startswith("cumulative project net")
+    assert "is conversion_payback_quarter" in metrics.loc["payback_quarter", "note"]
 
 
 def test_a_conversion_that_never_pays_back() -> None:

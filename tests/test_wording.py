@@ -29,6 +29,9 @@ def test_a_bound_that_allows_no_loss_says_so() -> None:
 
 def test_a_better_forced_plan_is_called_better() -> None:
     assert cost_phrase(-9.0, -3.1, None) == "gives a plan $3.1M better than this one"
+    # what prints as $0.0M is said as nothing, never "a plan $0.0M better"
+    assert cost_phrase(None, None, -0.01) == "costs nothing: another plan is as good"
+    assert cost_phrase(-1.0, 0.02, None) == "costs nothing: another plan is as good"
 
 
 def _row(**values: object) -> dict[str, object]:

@@ -675,7 +675,8 @@ def firmness_text(plan: Plan) -> str:
     if f is not None and w is not None:
         def words(rows: pd.DataFrame) -> str:
             return ", ".join(start_words(r.kind, r.site, r.option, r.start_quarter, r.units)
-                             + (f" ({r.committed_units:g} committed)"
+                             + (" (committed)" if r.firmness == "committed"
+                                else f" ({r.committed_units:g} committed)"
                                 if 0 < r.committed_units < r.units else "")
                              for r in rows.itertuples(index=False)) or "none"
 

@@ -308,21 +308,30 @@ def why_not(plan: Plan, *, max_solves: int = WHY_NOT_MAX_SOLVES,
     return pd.DataFrame(rows, columns=WHY_NOT_COLUMNS)
 
 
+# A cost smaller than this ($M) prints as $0.0M: it is said as "costs nothing".
+NOTHING_MUSD = 0.05
+
+
 def cost_phrase(at_least: float | None, at_most: float | None, point: float | None) -> str:
     """What forcing a hall costs, as sure as the re-solve proved it: `costs $19.5M` (proven
     optimal), `costs at least $12.0M, at most $79.3M` (stopped by its effort), `costs at
     most $79.3M; it is not proven to cost anything` (its bound allows no loss), or `gives a
-    plan $3.1M better than this one` (the forced plan is better: this plan was not optimal)."""
+    plan $3.1M better than this one` (the forced plan is better: this plan was not optimal), or
+    `costs nothing: another plan is as good` (within half the last shown digit, $0.05M)."""
     from optimizer.money import money
 
     if point is not None and math.isfinite(point):
+        if abs(point) < NOTHING_MUSD:
+            return "costs nothing: another plan is as good"
         if point < 0:
             return f"gives a plan {money(-point)} better than this one"
         return f"costs {money(point)}"
     if at_most is None or not math.isfinite(at_most):
         return "costs an unknown amount"
-    if at_most < 0:
+    if at_most <= -NOTHING_MUSD:
         return f"gives a plan {money(-at_most)} better than this one"
+    if at_most < NOTHING_MUSD:
+        return "costs nothing: another plan is as good"
     if at_least is not None and math.isfinite(at_least) and at_least > 0:
         return f"costs at least {money(at_least)}, at most {money(at_most)}"
     return f"costs at most {money(at_most)}; it is not proven to cost anything"

@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from models.portfolio import Portfolio
 from optimizer.plan import (
     ANNUAL_COLUMNS,
     CAPACITY_COLUMNS,
@@ -28,7 +29,10 @@ from optimizer.plan import (
     UPGRADE_COLUMNS,
     Plan,
 )
-from models.portfolio import Portfolio
+from optimizer.reports.firmness import firmness_sheets, timing_band
+from optimizer.reports.labels import label_for
+from optimizer.reports.paper import print_report
+from optimizer.reports.summary import headline_metrics, plan_narrative
 from optimizer.reports.xl import (
     BOLD,
     COUNT,
@@ -49,10 +53,6 @@ from optimizer.reports.xl import (
     write_frame,
     write_rows,
 )
-from optimizer.reports.labels import label_for
-from optimizer.reports.paper import print_report
-from optimizer.reports.firmness import firmness_sheets, timing_band
-from optimizer.reports.summary import headline_metrics, plan_narrative
 
 # Schedule colours: mining amber, idle grey, building orange, hosting green.
 COLOURS = {"mining": "FFE699", "idle": "D9D9D9", "building": "F4B183", "hosting": "A9D08E"}
@@ -62,7 +62,8 @@ NEAR_BINDING = 0.01
 # account. The charts sit below both, on page 2, two by two (`add_charts`).
 SUMMARY_WIDTHS = {"A": 26, "B": 16, "C": 28, "D": 8, "E": 40, "F": 2}
 ACCOUNT_COL, ACCOUNT_WIDTH = "G", 84
-LABEL = Alignment(horizontal="left", wrap_text=True, vertical="top", indent=1)  # clear of the value before it
+# Indented: clear of the right-aligned value before it.
+LABEL = Alignment(horizontal="left", wrap_text=True, vertical="top", indent=1)
 
 
 def build_workbook(plan: Plan) -> Workbook:
@@ -432,7 +433,8 @@ def constraints_sheet(ws: Worksheet, plan: Plan) -> None:
     fit_widths(ws, rows=range(1, last + 1))
 
 
-# Optional sheets explaining the plan (computed by `optimizer.replan.replan`; absent when not computed):
+# Optional sheets explaining the plan (computed by `optimizer.replan.replan`; absent when not
+# computed):
 # sheet name, Plan field, Excel table name, a note under the table.
 EXPLANATION_SHEETS = (
     ("Changes", "baseline_changes", "tChanges",

@@ -270,11 +270,11 @@ def returns_line(plan: Plan) -> str:
     clauses, pointed = [], False
     for name, label in (("project_irr", "project"), ("equity_irr", "equity")):
         value = _metric(plan, name)
+        note = str(notes[name])
+        pointed = pointed or MINING_INCOME in note
         if isinstance(value, float) and _finite(value):
             clauses.append(f"{label} IRR {percent(value)} a year")
             continue
-        note = str(notes[name])
-        pointed = pointed or MINING_INCOME in note
         reason = note.split(MINING_INCOME)[0].removeprefix("no IRR: ").replace("): ", "), ")
         clauses.append(f"no {label} IRR: {reason}")
     text = "; ".join(clauses)

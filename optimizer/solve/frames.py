@@ -282,8 +282,14 @@ def conversion_of(econ: Economics, valuation: Valuation) -> Conversion | None:
                               valuation.npv, b.npv)
 
 
-# Appended to a contract metric left blank by the mining income in the plan's flows.
+# Appended to a plan-level metric whose flows hold the mining income (its conversion metric's
+# name is the key of DEFAULT_NOTES: what the plan-level metric measures).
 _SEE_CONVERSION = MINING_INCOME + ": the conversion's own {what} is {name}"
+DEFAULT_NOTES = {
+    "conversion_irr": "project net cash flows, terminal value in the last quarter",
+    "conversion_equity_irr": "equity cash flows, terminal value in the last quarter",
+    "conversion_payback_quarter": "cumulative project net cash flow back to >= 0 (TV excluded)",
+}
 
 
 def deal_metrics(v: Valuation, labels: list[str], conversion: Conversion | None = None,
@@ -307,10 +313,15 @@ def deal_metrics(v: Valuation, labels: list[str], conversion: Conversion | None 
     c = conversion if converted and bool(np.abs(v.mining_margin).sum() > 0) else None
 
     def see(note: str, blank: bool, what: str, name: str, has: object) -> str:
-        """A blank contract metric whose conversion metric has a value: the mining income is
-        what leaves it blank, so the note says where the conversion's own figure is."""
-        return note + (_SEE_CONVERSION.format(what=what, name=name)
-                       if blank and has is not None else "")
+        """A plan-level metric whose conversion metric has a value: the plan's flows hold the
+        whole portfolio's mining income (and halls begun before the plan, their capex sunk),
+        which leaves the metric blank or far from the conversion's return (an IRR of several
+        hundred %), so the note says where the conversion's own figure is. Blank: after the
+        reason; with a value: after what the metric measures (`DEFAULT_NOTES`)."""
+        if has is None:
+            return note
+        return (note if blank else DEFAULT_NOTES[name]) \
+            + _SEE_CONVERSION.format(what=what, name=name)
 
     rows = [
         ("project_irr", m.project_irr.annual, "per year",
