@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import optimizer
+from optimizer.replan.firmness import assess
 
 SAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "sample_portfolio.xlsx"
 MAX_PAGES = 25
@@ -35,6 +36,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[optimizer.Plan, 
     portfolio = optimizer.load_portfolio(SAMPLE)
     plan = optimizer.optimize(portfolio, time_limit=5)
     optimizer.explain_plan(plan, budget=2)
+    # as `sitepivot plan` does: the Firmness and Alternatives sheets print too
+    assess(plan, alternatives=2, budget=15)
     report = folder / "plan.xlsx"
     optimizer.write_report(plan, report)
     done = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir",
@@ -63,6 +66,8 @@ def test_the_report_prints_on_few_pages(rendered):
     assert len(_pages_of(texts, "Log")) == 1  # the solver log is not printed in full
     assert len(_pages_of(texts, "Schedule")) == 1  # 40 quarters one page wide
     assert len(_pages_of(texts, "CashFlows")) == 1  # every line one page wide (it took 18)
+    assert _pages_of(texts, "Firmness") and _pages_of(texts, "Alternatives")
+    assert len(_pages_of(texts, "Capacity")) <= 3  # portrait: narrow, 400 rows (4 landscape)
     for sheet in ("Input_Settings", "Input_Options", "Input_Quarters"):
         assert len(_pages_of(texts, sheet)) == 1
 

@@ -1,7 +1,9 @@
 """The report on paper (print and PDF): which sheets print, in what order, on how many pages.
 
 Rules, applied to every sheet of a plan report after it is written (`print_report`):
-- every sheet: landscape A4, one page wide, its header row repeated (`xl.print_setup`);
+- every sheet: landscape A4, one page wide, its header row repeated (`xl.print_setup`); a long
+  table narrow enough prints portrait at the same type size, on fewer pages
+  (`portrait_if_narrow`);
 - the Summary: two pages, the metrics and the account on the first, the charts on the second
   (a page break below the account); no repeated header;
 - helper sheets (`HIDDEN_SHEETS`, the chart series) are hidden, so they neither show nor print;
@@ -24,14 +26,14 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.reports.xl import MARGIN_IN, print_setup
+from optimizer.reports.xl import MARGIN_IN, ROWS_PER_PAGE, print_setup
 
 HIDDEN_SHEETS = ("ChartData",)
 LOG_SHEET = "Log"
 INPUT_PREFIX = "Input_"
 LOG_PRINT_ROWS = 40
 ROW_CM = 2.54 * 15 / 72  # a 15-point row, in cm
-A4_INCHES = (11.69, 8.27)  # landscape
+A4_INCHES = (11.69, 8.27)  # landscape: width, height
 FOOTER_PT = 12  # the footer's line, inside the bottom margin
 # LibreOffice without Calibri (no Carlito font) draws text in DejaVu Sans, whose columns come
 # out about 1.33 times wider (measured: the Summary fitted at 48% where Calibri needs 64%).
@@ -63,6 +65,24 @@ def print_report(wb: Workbook, summary_break: int | None = None) -> None:
             print_setup(ws, pages_tall=1)
         else:
             print_setup(ws)
+            portrait_if_narrow(ws)
+
+
+def portrait_if_narrow(ws: Worksheet) -> None:
+    """A table longer than one page that is narrow enough prints on portrait pages: the same
+    type size as landscape at `ROWS_PER_PAGE` rows a page (its width measured as in
+    `summary_pages`, with `FONT_SLACK`), about 1.46 times the rows a page, so fewer pages
+    (the sample's Capacity: 4 landscape pages, 3 portrait)."""
+    rows = ws.max_row
+    if rows <= ROWS_PER_PAGE:
+        return
+    short, long = (inches - 2 * MARGIN_IN for inches in sorted(A4_INCHES))
+    scale = short * 72 / (ROWS_PER_PAGE * 15)  # landscape: ROWS_PER_PAGE rows of 15 points
+    width = FONT_SLACK * sum(column_points(ws, c) for c in range(1, ws.max_column + 1))
+    if width * scale > short * 72:
+        return  # too wide for a portrait page at that size: landscape as set
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToHeight = math.ceil(rows / math.floor(ROWS_PER_PAGE * long / short))
 
 
 def wrap_long_text(ws: Worksheet) -> None:
