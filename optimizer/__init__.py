@@ -4,7 +4,7 @@ Public API (the README's "Python API" section shows it in full)::
 
     import optimizer
     portfolio = optimizer.load_portfolio("inputs/sample_portfolio.xlsx")
-    solver_s, why_not_s = optimizer.time_budgets(60)   # as `sitepivot plan --time-limit 60`
+    solver_s, why_not_s = optimizer.time_budgets(45)   # `plan --time-limit 60` less firmness
     plan = optimizer.optimize(portfolio, time_limit=solver_s, mip_gap=1e-3, progress=True)
     optimizer.explain_plan(plan, budget=why_not_s)      # the WhyNot and Timing sheets
     commit_now, windows = optimizer.firmness(plan)      # the Firmness sheet's two tables
