@@ -33,11 +33,12 @@ def test_readme_python_snippet_runs_twice(tmp_path: Path, monkeypatch: object) -
     import shutil
 
     snippet = _python_api_snippet()
-    assert "time_budgets(60)" in snippet and "force=True" in snippet
+    assert "time_budgets(45)" in snippet and "force=True" in snippet
     shutil.copytree(ROOT / "inputs", tmp_path / "inputs")
     (tmp_path / "reports").mkdir()
     monkeypatch.chdir(tmp_path)  # type: ignore[attr-defined]
-    quick = snippet.replace("time_budgets(60)", "time_budgets(4)")
+    quick = (snippet.replace("time_budgets(45)", "time_budgets(4)")
+             .replace("budget=10)", "budget=2)").replace("budget=5)", "budget=2)"))
     for _ in range(2):
         namespace: dict[str, object] = {}
         exec(compile(quick, "README.md", "exec"), namespace)
@@ -46,7 +47,7 @@ def test_readme_python_snippet_runs_twice(tmp_path: Path, monkeypatch: object) -
     from openpyxl import load_workbook
 
     sheets = load_workbook(tmp_path / "reports" / "plan.xlsx", read_only=True).sheetnames
-    assert {"WhyNot", "Timing"} <= set(sheets)
+    assert {"WhyNot", "Timing", "Firmness", "Alternatives"} <= set(sheets)
 
 
 # Paths that would send a reader outside the repository: the engineers' shared notes, the
