@@ -237,11 +237,11 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
 
     The time limit is the whole run's: the firmness and alternatives re-solves get a quarter of
     it (unless --no-firmness and --alternatives 0), the why-not re-solves at most a quarter of
-    the rest (15 s each), the solver what is left, model building included; what the solver
-    does not spend (a plan proven early) goes to the firmness phase (or, without it, to the
-    why-not re-solves). Seconds are effort seconds: the same inputs give the same report on any
-    machine load. Reading and writing add a second or two. Progress goes to stderr (--quiet:
-    none)."""
+    the rest (15 s each), the solver what is left; what the solver does not spend (a plan
+    proven early) goes to the firmness phase (or, without it, to the why-not re-solves).
+    Seconds are effort seconds: the same inputs give the same report on any machine load;
+    building models, reading and writing come on top (a few seconds on the sample). Progress
+    goes to stderr (--quiet: none)."""
     from optimizer.progress import Console
 
     console = Console("quiet" if quiet else "auto")
@@ -297,7 +297,7 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     unused = solve_s - result.effort_spent_s if math.isfinite(result.effort_spent_s) else 0.0
     if firm:
         firm_s += max(0.0, unused)
-    else:
+    elif solves > 0:
         why_not_s += max(0.0, unused)
     with console.phase("value of timing and why not", why_not_s):
         explain_plan(result, baseline=baseline, why_not_solves=solves, budget=why_not_s,

@@ -384,8 +384,6 @@ def compare_reports(old_path: Path | str, new_path: Path | str, *,
 
 def comparison_text(c: Comparison) -> str:
     """The comparison for the terminal: the NPVs, each bar, the halls changed."""
-    from optimizer.money import money
-
     b = c.bridge
     lines = [f"old plan NPV  {money(b.old_npv)}  ({c.old.path})",
              f"new plan NPV  {money(b.new_npv)}  ({c.new.path})",

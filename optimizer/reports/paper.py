@@ -17,6 +17,7 @@ Rules, applied to every sheet of a plan report after it is written (`print_repor
 from __future__ import annotations
 
 import math
+from copy import copy
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import MergedCell
@@ -96,6 +97,7 @@ def wrap_long_text(ws: Worksheet) -> None:
         return sum(ws.column_dimensions[get_column_letter(c)].width or 8.43
                    for c in range(first, last + 1))
 
+    grown: set[int] = set()
     for row in ws.iter_rows():
         for cell in row:
             text = cell.value
@@ -114,9 +116,20 @@ def wrap_long_text(ws: Worksheet) -> None:
                 ws.merge_cells(start_row=r, start_column=col, end_row=r, end_column=last)
             cell.alignment = Alignment(wrap_text=True, vertical="top",
                                        horizontal=cell.alignment.horizontal)
-            lines = sum(max(1, math.ceil(len(part) / max(chars - 1, 1)))
+            # Lines counted in the wider font LibreOffice draws with, so that no row's text runs
+            # into the next (Excel then shows a little space below).
+            drawn = chars / FONT_SLACK
+            lines = sum(max(1, math.ceil(len(part) / max(drawn - 1, 1)))
                         for part in text.split("\n"))
+            if lines > 1:
+                grown.add(r)
             ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 15.0, 15.0 * lines)
+    for r in grown:  # a taller row reads from its top, as its wrapped text does
+        for cell in ws[r]:
+            if not isinstance(cell, MergedCell) and cell.alignment.vertical != "top":
+                align = copy(cell.alignment)
+                align.vertical = "top"
+                cell.alignment = align
 
 
 def summary_pages(ws: Worksheet, first_page_last_row: int) -> None:

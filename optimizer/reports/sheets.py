@@ -394,7 +394,7 @@ def capacity_sheet(ws: Worksheet, plan: Plan) -> None:
 
 
 # Why a constraint is listed (the `binds_because` column of the Constraints sheet).
-AT_LIMIT = "at its limit (slack within 1% of it)"
+AT_LIMIT = f"at its limit (slack within {NEAR_BINDING:.0%} of it)"
 LUMPY = "no room for one more hall (slack below the smallest use)"
 
 

@@ -14,12 +14,11 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import TypeGuard
 
 import pandas as pd
 
 from models.portfolio import Settings
-from optimizer.money import money
+from optimizer.money import finite, money
 from optimizer.plan import MINING_INCOME, Plan
 from optimizer.solve.status import Status
 
@@ -50,14 +49,10 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _finite(value: object) -> TypeGuard[float]:
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
-
-
 def percent(fraction: object) -> str:
     """A fraction as a short percentage: 0.001 -> `0.1%`, 0.0063 -> `0.63%`; `n/a` unless a
     finite number."""
-    if not _finite(fraction):
+    if not finite(fraction):
         return "n/a"
     return f"{fraction * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
@@ -93,9 +88,9 @@ def effort_note(plan: Plan) -> str:
     """The effort row's note: the budget in HiGHS work units and what was spent."""
     from optimizer.solve.options import WORK_PER_SECOND
 
-    if not _finite(plan.effort_s):
+    if not finite(plan.effort_s):
         return "the solve's deterministic work budget"
-    spent = (f"; spent {plan.effort_spent_s:,.1f} effort s" if _finite(plan.effort_spent_s)
+    spent = (f"; spent {plan.effort_spent_s:,.1f} effort s" if finite(plan.effort_spent_s)
              else "")
     return (f"the solve's deterministic work budget: {plan.effort_s * WORK_PER_SECOND:,.0f} "
             f"HiGHS work units ({WORK_PER_SECOND:,.0f} an effort second, which takes about a "
@@ -111,13 +106,13 @@ def solve_outcome(plan: Plan) -> str:
     if plan.status == Status.OPTIMAL:
         tol = plan.mip_gap_requested
         text = f"optimal within {percent(tol)}" if tol > 0 else "optimal"
-        if _finite(gap) and gap > 0:
+        if finite(gap) and gap > 0:
             text += f" (gap {percent(gap)})"
         return text
     if plan.status == Status.FEASIBLE:
         why = plan.termination.replace("_", " ")
         head = f"{why} reached" if why.endswith("limit") else f"solver stopped ({why})"
-        if _finite(gap):
+        if finite(gap):
             return f"{head}: best plan found is within {percent(gap)} of the best possible"
         return f"{head}: best plan found; its distance from the best possible is unknown"
     return f"no plan ({plan.status}, {plan.termination.replace('_', ' ')})"
@@ -134,16 +129,16 @@ def next_step(plan: Plan, time_limit: float | None = None) -> str:
     moved, more time is unlikely to help: accept the gap (--mip-gap) or try the other method.
     `time_limit`: the run's whole limit, doubled in the advice (default: the solver's).
     """
-    if plan.status != "feasible" or not _finite(plan.gap):
+    if plan.status != "feasible" or not finite(plan.gap):
         return ""
     trace = [t for t in plan.solver_trace if math.isfinite(t[1]) and math.isfinite(t[2])]
-    limit = plan.time_limit_s if _finite(plan.time_limit_s) else plan.timings.get("solve")
+    limit = plan.time_limit_s if finite(plan.time_limit_s) else plan.timings.get("solve")
     suggest = time_limit if time_limit is not None else limit
     head = (f"Next step: the plan is within {percent(plan.gap)} of the best possible "
             f"(asked: {percent(plan.mip_gap_requested)}).")
     accept = (f"To accept this plan as good enough, rerun with --mip-gap "
               f"{_round_up(plan.gap)}." if plan.gap < 0.5 else "")
-    if not trace or not _finite(limit):
+    if not trace or not finite(limit):
         return f"{head} {accept}"
     end_s, end_bound, end_npv = trace[-1]
     half = max(end_s, float(limit or 0.0)) / 2
@@ -272,7 +267,7 @@ def returns_line(plan: Plan) -> str:
         value = _metric(plan, name)
         note = str(notes[name])
         pointed = pointed or MINING_INCOME in note
-        if isinstance(value, float) and _finite(value):
+        if isinstance(value, float) and finite(value):
             clauses.append(f"{label} IRR {percent(value)} a year")
             continue
         reason = note.split(MINING_INCOME)[0].removeprefix("no IRR: ").replace("): ", "), ")
@@ -300,14 +295,14 @@ def conversion_line(plan: Plan) -> str:
     notes = dict(zip(plan.deal_metrics["metric"], plan.deal_metrics["note"], strict=True))
     rate, equity = _metric(plan, "conversion_irr"), _metric(plan, "conversion_equity_irr")
     back, npv = _metric(plan, "conversion_payback_quarter"), _metric(plan, "conversion_npv_musd")
-    if not _finite(npv) or notes["conversion_irr"].startswith("nothing converted"):
+    if not finite(npv) or notes["conversion_irr"].startswith("nothing converted"):
         return f"No conversion metrics: {notes['conversion_irr']}."
     text = "The conversion itself (this plan less the portfolio kept mining) earns "
-    text += (f"{percent(rate)} a year" if _finite(rate)
+    text += (f"{percent(rate)} a year" if finite(rate)
              else f"no single IRR ({notes['conversion_irr']})")
-    if _finite(equity):
+    if finite(equity):
         text += f" (equity {percent(equity)})"
-    elif _finite(rate):
+    elif finite(rate):
         text += f" (no equity IRR: {notes['conversion_equity_irr']})"
     text += f", adds {money(npv)} of NPV and "
     text += (f"pays back in {back}" if back
@@ -319,7 +314,7 @@ def beyond_horizon_line(plan: Plan) -> str:
     """The terminal value's share of NPV in words, flagged above one half with the sites that
     earn most of their value beyond the horizon."""
     share = _metric(plan, "npv_beyond_horizon_share")
-    if not isinstance(share, float) or not _finite(share) or plan.terminal_value_musd == 0:
+    if not isinstance(share, float) or not finite(share) or plan.terminal_value_musd == 0:
         return ""
     kind = plan.portfolio.settings.terminal_value
     text = (f"{percent(share)} of the NPV is value beyond the horizon ({kind} terminal value, "
@@ -433,10 +428,10 @@ def plan_narrative(plan: Plan) -> list[str]:
                  f"{money(capex_total_musd(plan))}.")
     s = plan.portfolio.settings
     npv = f"NPV {money(plan.npv_musd)} at a discount rate of {percent(s.discount_rate)}"
-    if _finite(plan.terminal_value_musd) and plan.terminal_value_musd != 0:
+    if finite(plan.terminal_value_musd) and plan.terminal_value_musd != 0:
         npv += f", of which {money(plan.terminal_value_musd)} is terminal value"
     uplift = plan.uplift_vs_greedy_musd
-    if _finite(uplift):
+    if finite(uplift):
         more = "more" if uplift >= 0 else "less"
         npv += f"; {money(abs(uplift))} {more} than converting by a simple ranking"
     lines.append(npv + ".")
@@ -481,7 +476,7 @@ _TEXT_DEAL_METRICS = ("equity_npv_musd", "project_irr", "equity_irr", "payback_q
 
 def _table(frame: pd.DataFrame) -> str:
     if "irr" in frame.columns:  # a rate: as a percentage, blank when the start has none
-        frame = frame.assign(irr=[percent(x) if _finite(x) else "" for x in frame["irr"]])
+        frame = frame.assign(irr=[percent(x) if finite(x) else "" for x in frame["irr"]])
     if "payback_quarter" in frame.columns:
         frame = frame.assign(payback_quarter=frame["payback_quarter"].fillna(""))
     return frame.to_string(index=False, float_format=lambda x: f"{x:,.1f}")

@@ -43,8 +43,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.economics import Economics, build_economics, evaluate, objective_npv
-from models.errors import InputError, NoSolutionError, SolverError, UsageError
-from models.errors import InputProblem as Problem  # renamed: models.errors.InputProblem
+from models.errors import InputError, InputProblem, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from models.robust import (
@@ -68,8 +67,7 @@ from optimizer.checkpoint import ResultStore
 from optimizer.money import money
 from optimizer.parallel import dask_slots
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS, Plan
-from optimizer.robust.recourse import KeyedStarts as Starts  # renamed: recourse.KeyedStarts
-from optimizer.robust.recourse import RecourseResult, RecourseTask, run_tasks
+from optimizer.robust.recourse import KeyedStarts, RecourseResult, RecourseTask, run_tasks
 from optimizer.solve.frames import decision_rows, upgrade_rows
 from optimizer.solve.highs import HighsRunner, relative_gap
 from optimizer.solve.optimize import (
@@ -213,22 +211,23 @@ def sheet_weights(portfolio: Portfolio, names: Sequence[str]) -> list[float]:
                                       strict=True)):
         if w is not None and not pd.isna(w):
             given.setdefault(name, {}).setdefault(float(w), i)
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     out: list[float] = []
     for name in names:
         values = given.get(name, {})
         if len(values) > 1:
             for w, i in list(values.items())[1:]:
-                problems.append(Problem(sheet, cell(i), "weight", w, f"the same weight on every "
-                                        f"row of scenario {name!r} (or on one row only)"))
+                problems.append(InputProblem(sheet, cell(i), "weight", w,
+                                             f"the same weight on every row of scenario "
+                                             f"{name!r} (or on one row only)"))
         elif not values:
             first = int(np.flatnonzero(frame["scenario"].astype(str).to_numpy() == name)[0])
-            problems.append(Problem(sheet, cell(first), "weight", None, "a weight >= 0: give "
-                                    "every scenario a weight, or none"))
+            problems.append(InputProblem(sheet, cell(first), "weight", None,
+                                         "a weight >= 0: give every scenario a weight, or none"))
         else:
             out.append(next(iter(values)))
     if not problems and sum(out) <= 0:
-        problems.append(Problem(sheet, cell(0), "weight", 0.0, "at least one weight > 0"))
+        problems.append(InputProblem(sheet, cell(0), "weight", 0.0, "at least one weight > 0"))
     if problems:
         raise InputError(problems, portfolio.source)
     return out
@@ -252,7 +251,7 @@ def plan_first_stage(plan: Plan, commit_quarters: int) -> dict[FirstKey, float]:
     return out
 
 
-def plan_starts(plan: Plan) -> Starts:
+def plan_starts(plan: Plan) -> KeyedStarts:
     """Every start of a Plan in quarters >= 0, by business key (a MIP start)."""
     return tuple(sorted(plan_first_stage(plan, 10**9).items()))
 
@@ -470,7 +469,7 @@ class _Run:
     capped: int = 0  # solves the whole run's deadline cut short (not reproducible)
 
     def task(self, label: str, i: int, portfolio: Portfolio,
-             first: dict[FirstKey, float] | None, start: Starts = ()) -> RecourseTask:
+             first: dict[FirstKey, float] | None, start: KeyedStarts = ()) -> RecourseTask:
         return RecourseTask(label, i, portfolio, self.commit_quarters,
                             None if first is None else _frozen(first), self.time_limit,
                             self.mip_gap, self.seed, start, deadline=self.budget.deadline)
@@ -682,7 +681,7 @@ def _decomposition(cases: Sequence[Future], weights: np.ndarray, k: int, risk_we
 def _best_candidate(cases: Sequence[Future], weights: np.ndarray, risk_weight: float,
                     cvar_level: float, det_key: tuple[tuple[FirstKey, float], ...],
                     eev: list[RecourseResult],
-                    chosen: Sequence[tuple[tuple[tuple[FirstKey, float], ...], Starts]],
+                    chosen: Sequence[tuple[tuple[tuple[FirstKey, float], ...], KeyedStarts]],
                     context: _Run, ws_bound: float = math.inf
                     ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
     """Evaluate each candidate first stage (with a MIP start for its recourse) in every future
@@ -725,7 +724,7 @@ def _best_candidate(cases: Sequence[Future], weights: np.ndarray, risk_weight: f
 
 def _progressive_hedging(cases: Sequence[Future], econs: list[Economics], weights: np.ndarray,
                          k: int, risk_weight: float, cvar_level: float,
-                         det_first: dict[FirstKey, float], det_start: Starts,
+                         det_first: dict[FirstKey, float], det_start: KeyedStarts,
                          eev: list[RecourseResult], context: _Run, ws_bound: float = math.inf
                          ) -> tuple[dict[FirstKey, float], list[RecourseResult], float, str]:
     """PH (mpi-sppy, `optimizer.robust.ph`) proposes first stages; each is evaluated in every
@@ -744,7 +743,7 @@ def _progressive_hedging(cases: Sequence[Future], econs: list[Economics], weight
 
 # ---- out of sample -------------------------------------------------------------------------
 def _out_of_sample(portfolio: Portfolio, m: int, seed: int, robust_first: dict[FirstKey, float],
-                   det_first: dict[FirstKey, float], det_start: Starts, context: _Run
+                   det_first: dict[FirstKey, float], det_start: KeyedStarts, context: _Run
                    ) -> pd.DataFrame:
     """Both first stages on `m` fresh Monte Carlo draws (seed + 1), recourse re-optimised."""
     draws = monte_carlo_scenarios(portfolio, m, seed + OUT_OF_SAMPLE_SEED_OFFSET)[1:]
@@ -1123,7 +1122,7 @@ def _finite_mean(values: pd.Series) -> float:
     return float(v.mean()) if np.isfinite(v).all() else math.nan
 
 
-def _halls_started(starts: Starts) -> int:
+def _halls_started(starts: KeyedStarts) -> int:
     """Halls started in all by one future's answer (its positive starts by business key)."""
     return round(sum(v for key, v in starts if key[0] == "hall"))
 

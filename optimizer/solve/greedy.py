@@ -94,7 +94,8 @@ def covenant_holds(econ: Economics, decisions: Decisions, valuation: Valuation) 
     if cov is None:
         return True
     scale = np.maximum(1.0, cov.by_year(np.abs(valuation.cfads.sum(axis=0))))
-    return rules.rows(rules.usage(decisions))["debt_service_coverage"].holds(1e-7 * scale)
+    rows = rules.rows(rules.usage(decisions), families=("debt_service_coverage",))
+    return rows["debt_service_coverage"].holds(1e-7 * scale)
 
 
 def start_scores(econ: Economics) -> np.ndarray:

@@ -17,6 +17,7 @@ run that has a plan is `feasible` with a gap, never `optimal`.
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -87,6 +88,8 @@ def _lp_iterations(out: object, running_time: float, nodes: int) -> int | None:
     the fields around it hold exactly what highspy reports for `running_time` and
     `mip_node_count`; otherwise None (the caller then counts checks).
     """
+    if not _STRUCT_READABLE:
+        return None
     try:
         base = ctypes.c_void_p.from_address(id(out) + _PYBIND_VALUE_OFFSET).value
         if not base:
@@ -99,6 +102,10 @@ def _lp_iterations(out: object, running_time: float, nodes: int) -> int | None:
         return None
 
 
+# The offsets below were read off highspy 1.16 (CPython's object header); on another version a
+# read through them could touch the wrong memory, so only that version is read at all, and any
+# other counts checks (a different effort scale: pyproject pins highspy to 1.16.x).
+_STRUCT_READABLE = importlib.metadata.version("highspy").startswith("1.16.")
 _PYBIND_VALUE_OFFSET = 16  # a pybind11 instance: PyObject header, then the value's address
 _RUNNING_TIME_OFFSET = 16  # HighsCallbackOutput: Highs*, log type, running_time, ...
 _NODE_COUNT_OFFSET = 48  # ... objective value, mip_node_count, mip_total_lp_iterations

@@ -55,7 +55,12 @@ from optimizer.sweeps.scenarios import (
     sheet_scenarios,
     tornado_scenarios,
 )
-from optimizer.sweeps.worker import SweepSetup, portfolio_token, solve_scenario
+from optimizer.sweeps.worker import (
+    NOT_REPRODUCIBLE_ROW,
+    SweepSetup,
+    portfolio_token,
+    solve_scenario,
+)
 
 __all__ = ["KINDS", "RESULT_COLUMNS", "make_scenarios", "run_sweep", "write_sweep_report"]
 
@@ -265,7 +270,9 @@ def sweep_text(results: pd.DataFrame) -> str:
     if stopped:
         lines.append(f"warning: {stopped} solve(s) stopped on their effort before the gap "
                      "(raise --time-limit or --mip-gap)")
-    capped = int(results["message"].astype(str).str.contains("not reproducible").sum())
+    # only the safety cap's rows: those the total time cut are counted above
+    capped = int(results["message"].astype(str).str.contains(NOT_REPRODUCIBLE_ROW,
+                                                              regex=False).sum())
     if capped:
         lines.append(f"warning: {capped} solve(s) NOT reproducible: the wall-clock safety cap "
                      "stopped them (a very busy machine); their rows may differ on a rerun")
