@@ -8,6 +8,7 @@ the explanation); 4 no feasible plan within the time limit; 5 solver failure.
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +19,12 @@ from typing import Any, NoReturn
 import click
 
 from models.errors import SitepivotError
+
+
+def _ignore_more_interrupts() -> None:
+    """Once Ctrl-C is being handled, a second interrupt (or one still pending, e.g. HiGHS's
+    own stop already raised it) must not end the process by the signal instead of exit 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,6 +38,7 @@ def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
+            _ignore_more_interrupts()
             click.echo("interrupted", err=True)
             sys.exit(130)
 
@@ -134,6 +142,7 @@ def _open_run_store(target: Path, identity: Any, *, resume: bool, force: bool) -
 def _interrupted(store: Any, kept: str) -> NoReturn:
     """Ctrl-C: no workbook; say what is `kept` (e.g. "3 of 9 scenarios") and the command
     that resumes; exit 130."""
+    _ignore_more_interrupts()
     click.echo(f"interrupted: no workbook written; {kept} finished, kept in {store.path}.\n"
                f"To resume: {_resume_command()}", err=True)
     store.close()

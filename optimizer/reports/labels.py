@@ -44,7 +44,7 @@ LABELS: dict[str, str] = {
 # Unit suffixes, longest first: (suffix, unit shown in brackets, whether the suffix's word
 # stays in the label: `discount_rate` -> "Discount rate (%)", `npv_musd` -> "NPV ($M)").
 UNIT_SUFFIXES: tuple[tuple[str, str, bool], ...] = (
-    ("_usd_per_ph_day", "$/PH/day", False),
+    ("_usd_per_ph_day", "$/PH/s/day", False),  # hashprice: per PH/s of hashrate a day
     ("_usd_per_kw_month", "$/kW-month", False),
     ("_usd_per_mwh", "$/MWh", False),
     ("_musd_per_it_mw", "$M per IT MW", False),
