@@ -5,7 +5,10 @@ one function per family of the model's registry (`models.conversion.FAMILIES`, b
 name, in its order) that gives its rows from a plan's `Usage`; `Rules.rows` and
 `Rules.first_broken` call them. The model writes the same rows in Pyomo (a property test,
 tests/test_rules.py, compares them row by row); the greedy's feasibility test, the report's
-Constraints sheet and the tests read them here. Units: each family's (MW, $M, halls).
+Constraints sheet and the tests read them here, and `LinearRows` is the same rows as a matrix
+(`Rules.linear_rows`), for the decomposition. Each function works on a plan's usage and, the
+rows being linear, on the usage of n directions (arrays with a trailing axis of n).
+Units: each family's (MW, $M, halls).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ class Rows:
     limit), in the family's unit."""
 
     keys: list[Any]
-    used: np.ndarray
-    limit: np.ndarray
+    used: np.ndarray  # (rows,), or (rows, n) for the usage of n directions
+    limit: np.ndarray  # (rows,), or (rows, n) where the limit moves with the plan
     sense: str
 
     @property
@@ -46,6 +49,49 @@ class Rows:
         return dict(zip(self.keys, (-self.slack).tolist(), strict=True))
 
 
+@dataclass(frozen=True, eq=False)
+class LinearRows:
+    """Rows as  lower <= matrix @ v <= upper  over n variables v (a "<=" row has lower -inf,
+    a ">=" row upper +inf): the rows of `Rows` written as coefficients, for a solver that
+    takes a matrix (`models.rules.Rules.linear_rows`). `family` and `keys` name each row as
+    `Rules.rows` does."""
+
+    family: list[str]
+    keys: list[Any]
+    matrix: np.ndarray  # (R, n)
+    lower: np.ndarray  # (R,)
+    upper: np.ndarray  # (R,)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def take(self, keep: np.ndarray) -> LinearRows:
+        """Only the rows `keep` (indices or a boolean mask)."""
+        rows = np.arange(len(self))[keep]
+        return LinearRows([self.family[i] for i in rows], [self.keys[i] for i in rows],
+                          self.matrix[rows], self.lower[rows], self.upper[rows])
+
+    def as_upper(self) -> tuple[np.ndarray, np.ndarray]:
+        """(A, b) with every row as  A v <= b: a ">=" row negated (rows must be one-sided)."""
+        below = np.isfinite(self.lower)
+        if (below & np.isfinite(self.upper)).any():
+            raise ValueError("a two-sided row has no single <= form")
+        sign = np.where(below, -1.0, 1.0)
+        return sign[:, None] * self.matrix, np.where(below, -self.lower, self.upper)
+
+    def always_hold(self) -> np.ndarray:
+        """(R,) mask of the rows every v >= 0 meets: no positive coefficient in their <= form
+        and a bound >= 0 (a quarter no hall can reach, a cooling row only modules touch)."""
+        a, b = self.as_upper()
+        return (a <= 0).all(axis=1) & (b >= 0)
+
+    def never_hold(self) -> np.ndarray:
+        """(R,) mask of the rows no v >= 0 can meet: no coefficients and 0 outside the row's
+        bounds (a start commitment with no candidate left)."""
+        empty = ~self.matrix.any(axis=1)
+        return empty & ((self.lower > 0) | (self.upper < 0))
+
+
 
 # ---- each constraint family's rows: (rules, usage, sites of the per-site families) -> Rows --
 def _per_site(used: np.ndarray, limit: np.ndarray, at: Sequence[int],
@@ -59,7 +105,11 @@ def _per_cell(used: np.ndarray, limit: np.ndarray, at: Sequence[int]) -> Rows:
     """used_{s,t} <= limit_{s,t} for the sites `at` and every quarter."""
     sites = list(at)
     cells = [(s, t) for s in sites for t in range(used.shape[1])]
-    return Rows(cells, used[sites].ravel(), limit[sites].ravel(), "<=")
+
+    def flat(a: np.ndarray) -> np.ndarray:  # keeps a trailing axis of directions
+        return a[sites].reshape(len(cells), *a.shape[2:])
+
+    return Rows(cells, flat(used), flat(limit), "<=")
 
 
 def _halls_rows(r: Rules, u: Usage, at: Sequence[int]) -> Rows:

@@ -1,13 +1,15 @@
 """The rules of the model as per-candidate arrays: the one data layer every reader uses.
 
 What a start uses and adds, and every limit, is derived from the Portfolio's columns here and
-nowhere else. The MILP (`models.conversion`), the greedy ranking, the decomposition's dense site
-models, the report's capacity and constraint rows and the sweep's in-place coefficient update
-all read these arrays; `Rules.usage` evaluates every row quantity of the model for any plan
-with numpy, and `Rules.rows` gives each constraint family's rows (key, use, limit, sense;
-`FAMILY_ROWS`, one function per family, the budget's quarters in `Limits.budget_quarters` /
-`budget_rows`), which the greedy's feasibility test, the report's Constraints sheet and the
-tests read (a property test checks them against every Pyomo row).
+nowhere else. The MILP (`models.conversion`), the greedy ranking, the decomposition, the
+report's capacity and constraint rows and the sweep's in-place coefficient update all read
+these arrays; `Rules.usage` evaluates every row quantity of the model for any plan with numpy,
+and `Rules.rows` gives each constraint family's rows (key, use, limit, sense; `FAMILY_ROWS`,
+one function per family, the budget's quarters in `Limits.budget_quarters` / `budget_rows`),
+which the greedy's feasibility test, the report's Constraints sheet and the tests read (a
+property test checks them against every Pyomo row). `Rules.linear_rows` writes the same rows
+as coefficients over chosen variables (the usage of unit plans), which the decomposition's
+site MILPs and coupling rows are built from (`Rules.for_site`: one site's rules alone).
 
 Per hall candidate c (one row of ``econ.halls``: site s, option o, start quarter tau), one hall:
 - reserves ``grid_mw[c]`` = pue_o * h_s MW of the site's grid power from ``grid_from[c]`` = tau
@@ -35,15 +37,15 @@ Units: MW, $M, quarters t = 0..T-1.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from models.decisions import Decisions
-from models.rows import FAMILY_ROWS, Rows
+from models.rows import FAMILY_ROWS, LinearRows, Rows
 
 if TYPE_CHECKING:
     from models.economics import Starts
@@ -155,7 +157,7 @@ class Limits:
         budgeted = self.budgeted
         used, limit = np.asarray(use, float)[budgeted], self.budget[budgeted]
         if self.budget_carryover:
-            used, limit = np.cumsum(used), np.cumsum(limit)
+            used, limit = np.cumsum(used, axis=0), np.cumsum(limit)
         return Rows(budgeted.tolist(), used, limit, "<=")
 
     def quarter_rows(self, cap: np.ndarray, used: np.ndarray, sense: str) -> Rows:
@@ -223,8 +225,8 @@ class CoverageRules:
     service: PerUnit  # debt service per unit and year, likewise
 
     def by_year(self, quarterly: np.ndarray) -> np.ndarray:
-        """(Y,) sums of a (T,) quarterly amount by calendar year."""
-        out = np.zeros(len(self.years))
+        """(Y,) sums of a (T,) quarterly amount by calendar year ((Y, n) for (T, n))."""
+        out = np.zeros((len(self.years), *np.shape(quarterly)[1:]))
         np.add.at(out, self.year_of, quarterly)
         return out
 
@@ -291,51 +293,67 @@ class Rules:
     def horizon(self) -> int:
         return len(self.limits.budget)
 
-    def usage(self, d: Decisions) -> Usage:
-        """Every row quantity of the model for the plan `d`, vectorised."""
+    def usage(self, d: Decisions, *, constants: bool = True) -> Usage:
+        """Every row quantity of the model for the plan `d`, vectorised.
+
+        Linear in `d`: its arrays may carry a trailing axis of n directions, (C, n), (K, n),
+        (U, n) and (S, T, n), and every quantity then gets that axis too. With `constants=False`
+        the parts no decision moves (the grid and cooling a site has, the empty sites' covenant
+        income) are left out, so the usage of unit directions is the rows' coefficients
+        (`linear_rows`)."""
         h, mod, upg = self.halls, self.modules, self.upgrades
         n_sites, horizon = self.n_sites, self.horizon
 
         def by(site: np.ndarray, when: np.ndarray, weight: np.ndarray, units: np.ndarray
                ) -> np.ndarray:
-            return _cumulative(site, when, units * weight, n_sites, horizon)
+            return _cumulative(site, when, _scaled(units, weight), n_sites, horizon)
 
+        extra = np.shape(d.halls)[1:]  # () for a plan, (n,) for directions
         ones = np.ones(len(h))
-        starts = np.zeros(horizon)
+        starts = np.zeros((horizon, *extra))
         live = h.tau >= 0
         np.add.at(starts, h.tau[live], d.halls[live])
-        modules, upgrades = np.zeros(n_sites), np.zeros(n_sites)
+        modules, upgrades = np.zeros((n_sites, *extra)), np.zeros((n_sites, *extra))
         np.add.at(modules, mod.site, d.modules)
         np.add.at(upgrades, upg.site, d.upgrades)
         lim = self.limits
+        on = 1.0 if constants else 0.0
+        grid, cooling = (_scaled(np.ones((n_sites, horizon, *extra)), on * lim.grid_mw),
+                         _scaled(np.ones((n_sites, horizon, *extra)), on * lim.cooling_mw))
         return Usage(
             halls_started=by(h.site, h.tau, ones, d.halls),
             halls_online=by(h.site, h.online, ones, d.halls),
             reserved_mw=by(h.site, h.grid_from, h.grid_mw, d.halls),
             mining=np.asarray(d.mining, float),
-            power_available=lim.grid_mw[:, None] + by(upg.site, upg.online, upg.mw, d.upgrades),
+            power_available=grid + by(upg.site, upg.online, upg.mw, d.upgrades),
             cooling_used=by(h.site, h.online, h.cooling_mw, d.halls),
-            cooling_available=lim.cooling_mw[:, None]
-            + by(mod.site, mod.online, mod.mw, d.modules),
+            cooling_available=cooling + by(mod.site, mod.online, mod.mw, d.modules),
             ai_it_online=by(h.site, h.online, h.it_mw, d.halls),
             modules=modules, upgrades=upgrades,
-            capex=d.halls @ h.capex + d.modules @ mod.capex + d.upgrades @ upg.capex,
-            budget_use=d.halls @ h.budget + d.modules @ mod.budget + d.upgrades @ upg.budget,
+            capex=_per_unit(d.halls, h.capex) + _per_unit(d.modules, mod.capex)
+            + _per_unit(d.upgrades, upg.capex),
+            budget_use=_per_unit(d.halls, h.budget) + _per_unit(d.modules, mod.budget)
+            + _per_unit(d.upgrades, upg.budget),
             hall_starts=starts,
-            committed=np.array([float(d.halls[c.candidates].sum()) for c in self.commitments]),
-            **self._coverage_usage(d))
+            committed=np.array([d.halls[c.candidates].sum(axis=0) for c in self.commitments],
+                               dtype=float).reshape(len(self.commitments), *extra),
+            **self._coverage_usage(d, on))
 
-    def _coverage_usage(self, d: Decisions) -> dict[str, np.ndarray]:
-        """The plan's CFADS (mining and the constant included) and debt service by year."""
+    def _coverage_usage(self, d: Decisions, on: float = 1.0) -> dict[str, np.ndarray]:
+        """The plan's CFADS (mining and, `on`, the constant included) and debt service by
+        year."""
         cov = self.coverage
         if cov is None:
-            return {"cfads": np.zeros(0), "debt_service": np.zeros(0)}
+            extra = np.shape(d.halls)[1:]
+            return {"cfads": np.zeros((0, *extra)), "debt_service": np.zeros((0, *extra))}
 
         def of(per: PerUnit) -> np.ndarray:
-            return d.halls @ per.hall + d.modules @ per.modules + d.upgrades @ per.upgrades
+            return (_per_unit(d.halls, per.hall) + _per_unit(d.modules, per.modules)
+                    + _per_unit(d.upgrades, per.upgrades))
 
-        mined = cov.by_year((np.asarray(d.mining, float) * cov.mining).sum(axis=0))
-        return {"cfads": of(cov.cfads) + mined + cov.base, "debt_service": of(cov.service)}
+        mined = cov.by_year(_scaled(np.asarray(d.mining, float), cov.mining).sum(axis=0))
+        return {"cfads": of(cov.cfads) + mined + _scaled(np.ones_like(mined), on * cov.base),
+                "debt_service": of(cov.service)}
 
     def rows(self, u: Usage, families: Collection[str] | None = None,
              sites: Sequence[int] | None = None) -> dict[str, Rows]:
@@ -349,6 +367,66 @@ class Rules:
         return {name: rows(self, u, at) for name, rows in FAMILY_ROWS.items()
                 if families is None or name in families}
 
+    def zero_plan(self, directions: int | None = None) -> Decisions:
+        """Nothing started, nothing mined; with `directions` = n, arrays of n directions."""
+        extra = () if directions is None else (directions,)
+        return Decisions(np.zeros((len(self.halls), *extra)),
+                         np.zeros((len(self.modules), *extra)),
+                         np.zeros((len(self.upgrades), *extra)),
+                         np.zeros((self.n_sites, self.horizon, *extra)))
+
+    def linear_rows(self, families: Sequence[str], directions: Decisions) -> LinearRows:
+        """The rows of `families` (in that order) as  lower <= A v <= upper  over n variables
+        v, where variable j moves the plan by the j-th direction of `directions` (arrays
+        (C, n), (K, n), (U, n), (S, T, n); unit plans give each candidate's coefficients).
+
+        Derived from `rows`, not written again: a row  used(plan) <= limit(plan)  is linear,
+        so its coefficients are  used - limit  of the directions' usage without the constant
+        parts (`usage(constants=False)`), and its bound is  limit - used  of the empty plan."""
+        empty = self.rows(self.usage(self.zero_plan()), families)
+        unit = self.rows(self.usage(directions, constants=False), families)
+        n = np.shape(directions.halls)[1]
+        names: list[str] = []
+        keys: list[Any] = []
+        matrix, lower, upper = [np.zeros((0, n))], [np.zeros(0)], [np.zeros(0)]
+        for name in families:
+            at_empty, per_unit = empty[name], unit[name]
+            moving_limit = per_unit.limit.ndim == 2
+            matrix.append(per_unit.used - per_unit.limit if moving_limit else per_unit.used)
+            bound = at_empty.limit - at_empty.used
+            none = np.full(len(bound), np.inf)
+            lower.append(-none if at_empty.sense == "<=" else bound)
+            upper.append(bound if at_empty.sense == "<=" else none)
+            names += [name] * len(bound)
+            keys += at_empty.keys
+        return LinearRows(names, keys, np.vstack(matrix), np.concatenate(lower),
+                          np.concatenate(upper))
+
+    def for_site(self, s: int) -> Rules:
+        """The rules of site s alone, as site 0: its candidates in their order, its limits and
+        every per-quarter limit, its start commitments (counting its candidates by their
+        position among the site's); no covenant (it couples every site)."""
+        hall_at = np.flatnonzero(self.halls.site == s)
+        module_at = np.flatnonzero(self.modules.site == s)
+        upgrade_at = np.flatnonzero(self.upgrades.site == s)
+        pair_ids = np.unique(self.halls.pair[hall_at])
+        lim = self.limits
+        one = slice(s, s + 1)
+        return Rules(
+            halls=_take(self.halls, hall_at, pair=np.searchsorted(pair_ids,
+                                                                  self.halls.pair[hall_at])),
+            modules=_take_units(self.modules, module_at, s),
+            upgrades=_take_units(self.upgrades, upgrade_at, s),
+            limits=replace(lim, halls=lim.halls[one], grid_mw=lim.grid_mw[one],
+                           cooling_mw=lim.cooling_mw[one], mining_mw=lim.mining_mw[one],
+                           max_modules=lim.max_modules[one]),
+            pairs=[(0, self.pairs[p][1]) for p in pair_ids],
+            pair_first=self.pair_first[pair_ids], pair_grid_mw=self.pair_grid_mw[pair_ids],
+            pair_cooling_mw=self.pair_cooling_mw[pair_ids],
+            pair_it_mw=self.pair_it_mw[pair_ids], pair_lead=self.pair_lead[pair_ids],
+            commitments=[Commitment(0, np.searchsorted(hall_at, c.candidates), c.halls)
+                         for c in self.commitments if c.site == s])
+
     def first_broken(self, u: Usage, families: Sequence[str], sites: Sequence[int] | None = None,
                      tolerance: float = 0.0) -> str | None:
         """The first of `families`, in that order, with a row of `rows(u, ..., sites)` broken
@@ -360,14 +438,53 @@ class Rules:
         return None
 
 
+def _take(halls: HallRules, at: np.ndarray, pair: np.ndarray) -> HallRules:
+    """The hall candidates `at`, as candidates of site 0 with pairs renumbered `pair`."""
+    return replace(halls, site=np.zeros(len(at), int), option=halls.option[at], pair=pair,
+                   tau=halls.tau[at], grid_mw=halls.grid_mw[at],
+                   grid_from=halls.grid_from[at], cooling_mw=halls.cooling_mw[at],
+                   online=halls.online[at], it_mw=halls.it_mw[at], capex=halls.capex[at],
+                   budget=halls.budget[at],
+                   budget_rate=OffsetTable(halls.budget_rate.rate[np.unique(halls.pair[at])]))
+
+
+def _take_units(units: UnitRules, at: np.ndarray, s: int) -> UnitRules:
+    """The module or upgrade candidates `at` (all of site s), as candidates of site 0."""
+    return replace(units, site=np.zeros(len(at), int), tau=units.tau[at], mw=units.mw[at],
+                   online=units.online[at], capex=units.capex[at], budget=units.budget[at],
+                   budget_rate=OffsetTable(units.budget_rate.rate[s:s + 1]),
+                   site_mw=units.site_mw[s:s + 1], site_lead=units.site_lead[s:s + 1],
+                   sites=[0] if s in units.site_set else [])
+
+
 def _cumulative(site: np.ndarray, when: np.ndarray, amount: np.ndarray, n_sites: int,
                 horizon: int) -> np.ndarray:
-    """(S, T): sum of `amount` of the candidates with `when` <= t (when < 0 counts from 0)."""
-    out = np.zeros((n_sites, horizon + 1))
-    chosen = amount != 0
-    if chosen.any():
-        np.add.at(out, (site[chosen], np.clip(when[chosen], 0, horizon)), amount[chosen])
+    """(S, T): sum of `amount` of the candidates with `when` <= t (when < 0 counts from 0);
+    (S, T, n) for an `amount` (C, n) of n directions."""
+    out = np.zeros((n_sites, horizon + 1, *amount.shape[1:]))
+    if amount.ndim == 1:
+        chosen = amount != 0
+        if chosen.any():
+            np.add.at(out, (site[chosen], np.clip(when[chosen], 0, horizon)), amount[chosen])
+    elif len(amount):  # directions: sum the candidates of each cell at once (add.at is slow)
+        cell = site * (horizon + 1) + np.clip(when, 0, horizon)
+        order = np.argsort(cell, kind="stable")
+        cells, first = np.unique(cell[order], return_index=True)
+        sums = np.add.reduceat(amount[order], first, axis=0)
+        out.reshape(n_sites * (horizon + 1), *amount.shape[1:])[cells] = sums
     return np.cumsum(out, axis=1)[:, :horizon]
+
+
+def _scaled(units: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """units x weight along the leading axes of `weight` (units may have a trailing axis of
+    directions)."""
+    return units * weight.reshape(weight.shape + (1,) * (units.ndim - weight.ndim))
+
+
+def _per_unit(units: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """sum_c units_c table[c, ...]: (T,) or (Y,) for a plan, with a trailing axis for
+    directions (the plan's own product unchanged, so its sums are as they always were)."""
+    return units @ table if units.ndim == 1 else np.tensordot(table, units, axes=(0, 0))
 
 
 def offset_table(group: np.ndarray, tau: np.ndarray, rows: np.ndarray, n_groups: int,

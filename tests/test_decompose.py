@@ -1,4 +1,4 @@
-"""The Dantzig-Wolfe decomposition (optimizer/solve/decompose.py) against the monolithic MILP.
+"""The Dantzig-Wolfe decomposition (optimizer/solve/decompose/) against the monolithic MILP.
 
 Small seeded instances from `benchmarks.generate.make_tables` (2-4 sites, 8-12 quarters, a
 binding quarterly budget, the hall-start and AI-demand caps), varied one rule at a time: budget
@@ -7,7 +7,10 @@ before it). On each:
 - run to gap 0, the decomposition's NPV equals the monolithic optimum (mip_gap 0) within 1e-6;
 - its bound is never below that optimum, also when stopped early (iteration or time limit,
   no final monolithic polish), and its plan is feasible and valued at its objective;
-- the reduced costs the pricers see are value - pi . (coupling-row use) for any duals pi.
+- the reduced costs the pricers see are value - pi . (coupling-row use) for any duals pi;
+- on random plans its coupling rows and each site's own rows equal the rules layer's rows
+  (`Rules.rows`, from the plan's usage), and every family of the model is one of the two or
+  refused.
 """
 
 from __future__ import annotations
@@ -19,11 +22,18 @@ import pandas as pd
 import pytest
 
 from benchmarks.generate import make_tables
+from models.conversion import FAMILIES
 from models.decisions import Decisions
 from models.economics import Economics, build_economics, evaluate
 from models.rows import Rows
 from optimizer.inputs.validation import portfolio_from_tables
-from optimizer.solve.decompose import Problem, solve_decomposed
+from optimizer.solve.decompose import Formulation, solve_decomposed
+from optimizer.solve.decompose.formulation import (
+    COUPLING_FAMILIES,
+    NOT_DECOMPOSED,
+    SITE_FAMILIES,
+    site_directions,
+)
 from optimizer.solve.optimize import optimize
 
 Tables = dict[str, pd.DataFrame]
@@ -149,7 +159,7 @@ def test_without_coupling_the_decomposition_alone_is_exact() -> None:
 @pytest.mark.parametrize("name", ["carryover", "mining_floor", "start_and_demand_caps"])
 def test_reduced_costs_are_value_minus_priced_coupling_use(name: str) -> None:
     econ = economics(name)
-    prob = Problem(econ)
+    prob = Formulation(econ)
     rng = np.random.default_rng(1)
     pi = rng.uniform(0.0, 2.0, len(prob.coupling))
     zero = prob.costs(np.zeros(len(prob.coupling)))
@@ -181,44 +191,89 @@ def test_exact_after_a_multithreaded_solve_in_the_same_process() -> None:
     assert result.bound >= optimum("budget") - 1e-6
 
 
+def _random_plan(econ: Economics, prob: Formulation, rng: np.random.Generator
+                 ) -> tuple[Decisions, list[np.ndarray]]:
+    """A random plan (0-2 units per candidate, mining up to each site's miners) and each
+    site's schedule in it (its pricer variables)."""
+    rules = econ.rules
+    halls, modules = np.zeros(len(rules.halls)), np.zeros(len(rules.modules))
+    upgrades, mining = np.zeros(len(rules.upgrades)), np.zeros(econ.mining_margin.shape)
+    schedules = []
+    for p in prob.pricers:
+        x = np.concatenate([rng.integers(0, 3, p.n_build).astype(float),
+                            rng.random(econ.horizon) * p.mining_cap])
+        nh, nk = len(p.hall_idx), len(p.module_idx)
+        halls[p.hall_idx], modules[p.module_idx] = x[:nh], x[nh:nh + nk]
+        upgrades[p.upgrade_idx], mining[p.site] = x[nh + nk:p.n_build], x[p.n_build:]
+        schedules.append(x)
+    return Decisions(halls, modules, upgrades, mining), schedules
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_coupling_rows_are_the_layers_rows(name: str) -> None:
-    """On random plans (units per candidate, mining), the decomposition's coupling rows (the
-    sum of the sites' column activities, and the right-hand sides) are the rules layer's rows
-    (`Rules.rows`): budget (cumulative with carryover), hall starts where capped and
-    startable, AI IT MW online where capped, mining where floored (negated, as <= rows); the
-    hall-start caps rounded down (starts are whole)."""
+    """On random plans, the decomposition's coupling rows (the sum of the sites' column
+    activities, and the right-hand sides) are the rules layer's rows (`Rules.rows`, computed
+    from the plan's usage, not from any matrix): budget (cumulative with carryover), hall
+    starts, AI IT MW online, mining (negated, as <= rows), each where some plan could break
+    it; every row left out holds for every plan."""
     econ = economics(name)
-    prob, rules = Problem(econ), econ.rules
+    prob, rules = Formulation(econ), econ.rules
     c = prob.coupling
     rng = np.random.default_rng(3)
     for _ in range(5):
-        halls, modules = np.zeros(len(rules.halls)), np.zeros(len(rules.modules))
-        upgrades, mining = np.zeros(len(rules.upgrades)), np.zeros(econ.mining_margin.shape)
-        activity = np.zeros(len(c))
-        for p in prob.pricers:
-            x = np.concatenate([rng.integers(0, 3, p.n_build).astype(float),
-                                rng.random(econ.horizon) * p.mining_cap])
-            nh, nk = len(p.hall_idx), len(p.module_idx)
-            halls[p.hall_idx], modules[p.module_idx] = x[:nh], x[nh:nh + nk]
-            upgrades[p.upgrade_idx], mining[p.site] = x[nh + nk:p.n_build], x[p.n_build:]
-            activity += prob.column(p.site, x).activity
-        rows = rules.rows(rules.usage(Decisions(halls, modules, upgrades, mining)))
+        plan, schedules = _random_plan(econ, prob, rng)
+        activity = sum(prob.column(s, x).activity for s, x in enumerate(schedules))
+        layer = rules.rows(rules.usage(plan))
+        sign = np.array([-1.0 if layer[f].sense == ">=" else 1.0 for f in c.family])
 
-        def at(family: str, quarters: np.ndarray, limit: bool = False,
-               rows: dict[str, Rows] = rows) -> np.ndarray:
-            r = rows[family]
-            by_key = dict(zip(r.keys, r.limit if limit else r.used, strict=True))
-            return np.array([by_key[int(t)] for t in quarters])
+        def of(field: str, layer: dict[str, Rows] = layer) -> np.ndarray:
+            return np.array([dict(zip(layer[f].keys, getattr(layer[f], field), strict=True))[k]
+                             for f, k in zip(c.family, c.keys, strict=True)])
 
-        budget = rows["capital_budget"]
-        assert budget.keys == c.budget_quarters.tolist()
-        expected = np.concatenate([budget.used, at("hall_starts_cap", c.start_quarters),
-                                   at("ai_demand_cap", c.demand_quarters),
-                                   -at("mining_floor", c.floor_quarters)])
-        np.testing.assert_allclose(activity, expected, rtol=1e-12, atol=1e-9)
-        rhs = np.concatenate([budget.limit,
-                              np.floor(at("hall_starts_cap", c.start_quarters, True) + 1e-9),
-                              at("ai_demand_cap", c.demand_quarters, True),
-                              -at("mining_floor", c.floor_quarters, True)])
-        np.testing.assert_allclose(c.rhs, rhs, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(activity, sign * of("used"), rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(c.rhs, sign * of("limit"), rtol=1e-12, atol=1e-9)
+        kept = set(zip(c.family, c.keys, strict=True))
+        for family in COUPLING_FAMILIES:
+            rows = layer[family]
+            left_out = [i for i, k in enumerate(rows.keys) if (family, k) not in kept]
+            # Rows left out have no use at all, or (the mining floor of 0) always hold.
+            assert (rows.slack[left_out] >= 0).all() if family == "mining_floor" \
+                else not rows.used[left_out].any(), family
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_site_rows_are_the_layers_rows(name: str) -> None:
+    """On random plans, each pricer's rows (in its own variables, before the x = D S change)
+    give the rules layer's per-site rows: power, cooling, halls, modules, the upgrade and the
+    start commitments, at every site."""
+    econ = economics(name)
+    prob, rules = Formulation(econ), econ.rules
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        plan, schedules = _random_plan(econ, prob, rng)
+        layer = rules.rows(rules.usage(plan))
+        for p, x in zip(prob.pricers, schedules, strict=True):
+            site = rules.for_site(p.site)
+            own = site.linear_rows(SITE_FAMILIES, site_directions(site))
+            activity = own.matrix @ x
+            for family in SITE_FAMILIES:
+                at = np.array(own.family) == family
+                rows = layer[family]
+                keys = [k for k in rows.keys if _of_site(family, k, p.site, rules)]
+                want = np.array([rows.excess()[k] for k in keys])
+                bound = np.where(np.isfinite(own.upper[at]), own.upper[at], own.lower[at])
+                got = (activity[at] - bound) * (1.0 if rows.sense == "<=" else -1.0)
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9, err_msg=family)
+
+
+def _of_site(family: str, key: object, s: int, rules: object) -> bool:
+    """Whether the layer's row `key` of `family` is site s's."""
+    if family == "start_commitments":
+        return rules.commitments[int(key)].site == s  # type: ignore[attr-defined]
+    return (key[0] if isinstance(key, tuple) else key) == s
+
+
+def test_every_model_row_is_decomposed_or_refused() -> None:
+    """Each constraint family of the model is a site's own, a coupling one, or refused."""
+    names = [f.component for f in FAMILIES]
+    assert sorted(names) == sorted(SITE_FAMILIES + COUPLING_FAMILIES + NOT_DECOMPOSED)

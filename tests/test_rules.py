@@ -6,8 +6,10 @@ without carryover, caps, floors), with optional start commitments in the plan an
 Plans are random units per candidate (often breaking limits) and random mining. Each family
 of the registry is compared row by row: body - bound in the model against used - limit in the
 layer (`Rules.rows`), the covenant's rows also against the plan's valuation; the cumulative
-definitions hold at the plan's cumulative values; the objective equals `evaluate`'s NPV. A
-family added to the registry without rows in the layer fails.
+definitions hold at the plan's cumulative values; the objective equals `evaluate`'s NPV; the
+rows' matrix form (`Rules.linear_rows`, which the decomposition's site and coupling rows are
+built from) gives each plan's rows. A family added to the registry without rows in the layer
+fails.
 """
 
 from __future__ import annotations
@@ -170,6 +172,24 @@ def test_layer_usage_equals_every_pyomo_row(case: tuple[Portfolio, int]) -> None
             for row in getattr(model, name, {}).values() if hasattr(model, name) else []:
                 assert pyo.value(row.body) == pytest.approx(pyo.value(row.upper), abs=1e-9)
         assert pyo.value(model.npv) == pytest.approx(evaluate(econ, d).npv, rel=1e-9, abs=1e-9)
+    _check_linear_rows(econ, random_plans(econ, seed, 4))
+
+
+def _check_linear_rows(econ: Economics, plans: list[Decisions]) -> None:
+    """`Rules.linear_rows` with the plans as directions: row i's coefficient on plan j, less
+    its bound, is plan j's excess in `Rules.rows` (its sign flipped for a >= row), for every
+    row of every family: the matrix form is the rows, not a second writing of them."""
+    rules = econ.rules
+    stacked = Decisions(*(np.stack([getattr(d, f) for d in plans], axis=-1)
+                          for f in ("halls", "modules", "upgrades", "mining")))
+    families = [f.component for f in FAMILIES]
+    linear = rules.linear_rows(families, stacked)
+    for j, d in enumerate(plans):
+        layer = rules.rows(rules.usage(d))
+        excess = [layer[f].excess()[k] for f, k in zip(linear.family, linear.keys, strict=True)]
+        mine = np.where(np.isfinite(linear.upper), linear.matrix[:, j] - linear.upper,
+                        linear.lower - linear.matrix[:, j])
+        np.testing.assert_allclose(mine, excess, rtol=1e-9, atol=1e-9)
 
 
 def test_budget_use_that_depends_on_more_than_the_offset_is_refused() -> None:
