@@ -339,6 +339,34 @@ class Rules:
                                dtype=float).reshape(len(self.commitments), *extra),
             **self._coverage_usage(d, on))
 
+    def empty_usage(self) -> Usage:
+        """The usage of the empty plan with its own arrays, for `add_units` to change."""
+        return self.usage(self.zero_plan())
+
+    def add_units(self, u: Usage, kind: str, k: int, n: float) -> None:
+        """Add n units of candidate k of `kind` ("hall", "module" or "upgrade") to the usage
+        `u`, in place: what `usage` gives for the plan with them, field by field, in O(T) (a
+        greedy changes its plan one start at a time). Halls online, capex, mining, the
+        commitments and the covenant are not kept (the greedy reads them off its finished
+        plan)."""
+        if kind == "hall":
+            h = self.halls
+            s, tau, q0 = int(h.site[k]), int(h.tau[k]), max(int(h.online[k]), 0)
+            u.halls_started[s, max(tau, 0):] += n
+            u.reserved_mw[s, max(int(h.grid_from[k]), 0):] += n * h.grid_mw[k]
+            u.cooling_used[s, q0:] += n * h.cooling_mw[k]
+            u.ai_it_online[s, q0:] += n * h.it_mw[k]
+            u.budget_use[:] += n * h.budget[k]
+            if tau >= 0:
+                u.hall_starts[tau] += n
+            return
+        units = self.modules if kind == "module" else self.upgrades
+        s = int(units.site[k])
+        (u.modules if kind == "module" else u.upgrades)[s] += n
+        available = u.cooling_available if kind == "module" else u.power_available
+        available[s, int(units.online[k]):] += n * units.mw[k]
+        u.budget_use[:] += n * units.budget[k]
+
     def _coverage_usage(self, d: Decisions, on: float = 1.0) -> dict[str, np.ndarray]:
         """The plan's CFADS (mining and, `on`, the constant included) and debt service by
         year."""

@@ -281,3 +281,28 @@ def test_greedy_plans_hold_every_row_of_the_layer(carryover: bool, seed: int) ->
         assert family.holds(1e-6 * scale), (name, family.excess())
     rate = econ.rules.halls.budget_rate.rate
     assert (rows["capital_budget"].slack < rate[rate > 0].max()).any()
+
+
+@pytest.mark.parametrize("seed", [2, 7])
+def test_adding_units_one_at_a_time_gives_the_plans_usage(seed: int) -> None:
+    """`Rules.add_units`, the greedy's update, adds up to `Rules.usage` of the whole plan on
+    every field it keeps, units added and taken away in random order."""
+    econ = build_economics(portfolio_from_tables(make_tables(4, 12, seed)))
+    rules = econ.rules
+    rng = np.random.default_rng(seed)
+    u = rules.empty_usage()
+    plan = rules.zero_plan()
+    for _ in range(60):
+        kind = str(rng.choice(["hall", "module", "upgrade"]))
+        units = {"hall": plan.halls, "module": plan.modules, "upgrade": plan.upgrades}[kind]
+        if not len(units):
+            continue
+        k, n = int(rng.integers(len(units))), float(rng.choice([1.0, 2.0, -1.0]))
+        units[k] += n
+        rules.add_units(u, kind, k, n)
+    want = rules.usage(plan)
+    for field in ("halls_started", "reserved_mw", "power_available", "cooling_used",
+                  "cooling_available", "ai_it_online", "modules", "upgrades", "budget_use",
+                  "hall_starts"):
+        np.testing.assert_allclose(getattr(u, field), getattr(want, field), atol=1e-9,
+                                   err_msg=field)

@@ -22,7 +22,6 @@ from models.economics import (
     evaluate,
     hall_net_values,
 )
-from models.rules import Usage
 
 
 @dataclass
@@ -121,31 +120,20 @@ CHECKED = ("capital_budget", "halls_per_site", "site_power", "site_cooling",
 
 class GreedyState:
     """Decisions taken so far and the rules layer's usage of them (`models.rules.Usage`),
-    updated incrementally: only the fields the `CHECKED` families' rows read (halls started,
-    reserved and available power, cooling used and available, AI IT online, modules,
-    upgrades, budget use, hall starts); halls online, capex, mining (dispatched around the
-    halls at the end), commitments and the covenant stay empty."""
+    updated one start at a time by the layer (`Rules.add_units`): the fields the `CHECKED`
+    families' rows read; halls online, capex, mining (dispatched around the halls at the
+    end), commitments and the covenant stay as for the empty plan."""
 
     def __init__(self, econ: Economics) -> None:
         self.econ = econ
         self.rules = rules = econ.rules
-        lim = rules.limits
-        n_sites, horizon = econ.mining_margin.shape
+        n_sites = rules.n_sites
         self.halls = np.zeros(len(econ.halls))
         self.modules = np.zeros(len(econ.cooling))
         self.upgrades = np.zeros(len(econ.power))
         self.feasible = True
 
-        def grid() -> np.ndarray:
-            return np.zeros((n_sites, horizon))
-
-        self.usage = Usage(
-            halls_started=grid(), halls_online=grid(), reserved_mw=grid(), mining=grid(),
-            power_available=np.repeat(lim.grid_mw[:, None], horizon, 1), cooling_used=grid(),
-            cooling_available=np.repeat(lim.cooling_mw[:, None], horizon, 1),
-            ai_it_online=grid(), modules=np.zeros(n_sites), upgrades=np.zeros(n_sites),
-            capex=np.zeros(horizon), budget_use=np.zeros(horizon), hall_starts=np.zeros(horizon),
-            committed=np.zeros(0), cfads=np.zeros(0), debt_service=np.zeros(0))
+        self.usage = rules.empty_usage()
         self.modules_by_site = _by_site(rules.modules.site, n_sites)
         self.upgrades_by_site = _by_site(rules.upgrades.site, n_sites)
 
@@ -163,32 +151,16 @@ class GreedyState:
                     and dispatch_mining(self.econ, self.power_left()) is None)
 
     def _apply_hall(self, c: int, n: float) -> None:
-        h, u = self.rules.halls, self.usage
-        s, tau, q0 = int(h.site[c]), int(h.tau[c]), int(h.online[c])
         self.halls[c] += n
-        u.halls_started[s, max(tau, 0):] += n
-        u.reserved_mw[s, max(int(h.grid_from[c]), 0):] += n * h.grid_mw[c]
-        u.cooling_used[s, max(q0, 0):] += n * h.cooling_mw[c]
-        u.ai_it_online[s, max(q0, 0):] += n * h.it_mw[c]
-        u.budget_use[:] += n * h.budget[c]
-        if tau >= 0:
-            u.hall_starts[tau] += n
+        self.rules.add_units(self.usage, "hall", c, n)
 
     def _apply_module(self, k: int, n: float) -> None:
-        st, u = self.rules.modules, self.usage
-        s = int(st.site[k])
         self.modules[k] += n
-        u.modules[s] += n
-        u.cooling_available[s, int(st.online[k]):] += n * st.mw[k]
-        u.budget_use[:] += n * st.budget[k]
+        self.rules.add_units(self.usage, "module", k, n)
 
     def _apply_upgrade(self, k: int, n: float) -> None:
-        st, u = self.rules.upgrades, self.usage
-        s = int(st.site[k])
         self.upgrades[k] += n
-        u.upgrades[s] += n
-        u.power_available[s, int(st.online[k]):] += n * st.mw[k]
-        u.budget_use[:] += n * st.budget[k]
+        self.rules.add_units(self.usage, "upgrade", k, n)
 
     def place(self, c: int, n: int, force: bool = False) -> bool:
         """Add n halls of candidate c (with just-in-time upgrades) if all constraints hold."""
