@@ -55,6 +55,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from models.decisions import Decisions
 from models.economics import Economics, build_economics, displaced_mining_value, objective_npv
 from models.errors import InfeasibleError, NoSolutionError
 from models.portfolio import Portfolio
@@ -137,39 +138,53 @@ def _latest(starts_site: np.ndarray, starts_online: np.ndarray, starts_tau: np.n
 
 def single_hall_values(econ: Economics, s: int) -> pd.DataFrame:
     """Every in-horizon candidate start of site `s`, alone: does it fit (power, cooling, with
-    upgrades), and its NPV net of displaced mining and of the upgrades it needs ($M)."""
+    upgrades), and its NPV net of displaced mining and of the upgrades it needs ($M).
+
+    "Fits" is the rules layer's rows of the site (`Rules.rows` of `Rules.for_site`), nothing
+    mined: power with the latest upgrade online by the start if the grid alone is short,
+    cooling with enough of the latest modules online by the hall's first quarter (no more
+    than the site may have) if its own cooling is short."""
     pf, rules = econ.portfolio, econ.rules
-    lim = rules.limits
-    grid = float(lim.grid_mw[s])
-    base_cooling = float(lim.cooling_mw[s])
-    up_mw = float(rules.upgrades.site_mw[s])
+    site = rules.for_site(s)
     module_mw = float(rules.modules.site_mw[s])
-    max_modules = int(lim.max_modules[s])
+    hall_at = np.flatnonzero(rules.halls.site == s)
+    upgrade_at = np.flatnonzero(rules.upgrades.site == s)
+    module_at = np.flatnonzero(rules.modules.site == s)
     halls, rows = econ.halls, []
+
+    def broken(plan: Decisions, family: str) -> float:
+        """How far the plan's worst row of `family` is past its limit (<= 0: it holds)."""
+        excess = site.rows(site.usage(plan), (family,))[family].excess().values()
+        return max(excess, default=0.0)
+
     for c in np.flatnonzero((halls.site == s) & (halls.tau >= 0)):
-        o, tau, q0 = int(halls.option[c]), int(halls.tau[c]), int(halls.online[c])
-        need_power = float(rules.halls.grid_mw[c])
-        need_cooling = float(rules.halls.cooling_mw[c])
-        value, avail = float(halls.value[c]), grid
-        power_ok = need_power <= grid + 1e-9
-        if not power_ok and need_power <= grid + up_mw + 1e-9:
-            k = _latest(econ.power.site, econ.power.online, econ.power.tau, s, tau)
-            if k is not None:
-                power_ok, avail = True, grid + up_mw
+        tau, q0 = int(halls.tau[c]), int(halls.online[c])
+        plan = site.zero_plan()
+        plan.halls[np.searchsorted(hall_at, c)] = 1.0
+        value, avail = float(halls.value[c]), float(site.limits.grid_mw[0])
+        power_ok = broken(plan, "site_power") <= 1e-9
+        k = _latest(econ.power.site, econ.power.online, econ.power.tau, s, tau)
+        if not power_ok and k is not None:
+            plan.upgrades[np.searchsorted(upgrade_at, k)] = 1.0
+            if broken(plan, "site_power") <= 1e-9:
+                power_ok, avail = True, avail + float(rules.upgrades.mw[k])
                 value += float(econ.power.value[k])
-        cooling_ok = need_cooling <= base_cooling + 1e-9
-        if not cooling_ok and module_mw > 0:
-            n = math.ceil((need_cooling - base_cooling) / module_mw - 1e-9)
-            k = _latest(econ.cooling.site, econ.cooling.online, econ.cooling.tau, s, q0)
-            if n <= max_modules and k is not None:
+        short = broken(plan, "site_cooling")
+        cooling_ok = short <= 1e-9
+        k = _latest(econ.cooling.site, econ.cooling.online, econ.cooling.tau, s, q0)
+        if not cooling_ok and module_mw > 0 and k is not None:
+            n = math.ceil(short / module_mw - 1e-9)
+            plan.modules[np.searchsorted(module_at, k)] = n
+            if broken(plan, "cooling_module_limit") <= 1e-9:
                 cooling_ok = True
                 value += n * float(econ.cooling.value[k])
         displaced = float(displaced_mining_value(econ, np.array([c]), np.array([avail]))[0])
-        rows.append({"candidate": int(c), "option": pf.option_names[o], "tau": tau,
-                     "power_ok": power_ok, "cooling_ok": cooling_ok,
+        rows.append({"candidate": int(c), "option": pf.option_names[int(halls.option[c])],
+                     "tau": tau, "power_ok": power_ok, "cooling_ok": cooling_ok,
                      "net_musd": value - displaced, "hall_musd": float(halls.value[c]),
-                     "displaced_musd": displaced, "need_power_mw": need_power,
-                     "need_cooling_mw": need_cooling})
+                     "displaced_musd": displaced,
+                     "need_power_mw": float(rules.halls.grid_mw[c]),
+                     "need_cooling_mw": float(rules.halls.cooling_mw[c])})
     return pd.DataFrame(rows)
 
 
