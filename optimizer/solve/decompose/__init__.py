@@ -9,10 +9,12 @@ each site's own rules stay in a *pricing* MILP built once per site in HiGHS.
 - Column = one site schedule: halls per candidate start (`econ.halls` rows of the site), cooling
   modules, the power upgrade and mining MW per quarter, with its NPV (`value`, $M) and its use of
   each coupling row (capex per budget row, hall starts, IT MW online, mining MW).
-- Pricing (one per site, built once): exactly that site's rows of `models/conversion.py`: halls
-  per site, power, cooling, module limit, upgrade at most once, eligibility (only the site's
-  candidates exist), start commitments and fixed past starts. Each iteration only changes its
-  objective to the reduced costs  value - pi . (coupling use)  under the master duals pi.
+- Pricing (one per site, built once): exactly that site's rows of the model (`formulation`:
+  the rules layer's rows written as coefficients, `Rules.linear_rows`, never a second
+  formulation): halls per site, power, cooling, module limit, upgrade at most once,
+  eligibility (only the site's candidates exist), start commitments and fixed past starts.
+  Each iteration only changes its objective to the reduced costs  value - pi . (coupling use)
+  under the master duals pi.
 - Master LP: max sum value_j lambda_j  s.t. coupling rows (<=, mining floor written as
   -mining <= -floor so every dual is >= 0), sum_j in s lambda_j = 1 per site, lambda >= 0;
   each coupling row has an artificial slack at a large penalty so the master is always feasible.
@@ -35,8 +37,12 @@ each site's own rules stay in a *pricing* MILP built once per site in HiGHS.
   target fast; with a handful of sites the lumpy halls leave the master LP several percent
   above the optimum, and only the monolithic branch-and-bound can prove a tight gap.
 
-Units: $M, MW, quarters. Every coefficient of the pricers and the coupling rows is read from the
-rules' data layer (`econ.rules`, `models.rules`), the one the monolithic model is built from.
+Modules: `formulation` (site MILPs, coupling rows, columns), `master` (the master LP and the MIP
+over columns), `primal` (repair, plan assembly, the monolithic polish), `driver` (the phases).
+
+Units: $M, MW, quarters. Every coefficient of the pricers and the coupling rows is the rules'
+row layer (`models.rows` via `Rules.linear_rows`), the rows the monolithic model is tested
+against.
 The plan comes back as `models.decisions.Decisions` (units per candidate of `econ.halls`,
 `econ.cooling`, `econ.power`, mining MW (S, T)), so it is valued by
 `models.economics.evaluate` and audited like the monolithic one.
