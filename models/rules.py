@@ -455,6 +455,13 @@ class Rules:
             commitments=[Commitment(0, np.searchsorted(hall_at, c.candidates), c.halls)
                          for c in self.commitments if c.site == s])
 
+    def headroom(self, u: Usage, family: str, sites: Sequence[int] | None = None
+                 ) -> np.ndarray:
+        """(sites, T) limit - used of a family with one row per (site, quarter) (site_power,
+        site_cooling): what is left; negative where the row is broken."""
+        at = range(self.n_sites) if sites is None else sites
+        return FAMILY_ROWS[family](self, u, at).slack.reshape(len(at), self.horizon)
+
     def first_broken(self, u: Usage, families: Sequence[str], sites: Sequence[int] | None = None,
                      tolerance: float = 0.0) -> str | None:
         """The first of `families`, in that order, with a row of `rows(u, ..., sites)` broken

@@ -138,7 +138,8 @@ class GreedyState:
         self.upgrades_by_site = _by_site(rules.upgrades.site, n_sites)
 
     def power_left(self) -> np.ndarray:
-        return self.usage.power_available - self.usage.reserved_mw
+        """(S, T) grid MW left for mining around the halls (`Rules.headroom`, nothing mined)."""
+        return self.rules.headroom(self.usage, "site_power")
 
     def _ok(self, s: int) -> bool:
         """All constraints after a change at site s: the rules layer's rows (`Rules.rows`) of
@@ -169,7 +170,7 @@ class GreedyState:
         self._apply_hall(c, n)
         added: list[tuple[str, int, float]] = []
         u = self.usage
-        short = u.reserved_mw[s] - u.power_available[s]
+        short = -self.rules.headroom(u, "site_power", [s])[0]
         if short.max() > 1e-9 and not u.upgrades[s] > 0:
             first_short = int(np.argmax(short > 1e-9))
             ks = [k for k in self.upgrades_by_site[s] if upgrades.online[k] <= first_short]
@@ -177,7 +178,7 @@ class GreedyState:
                 k = max(ks, key=lambda k: upgrades.tau[k])
                 self._apply_upgrade(k, 1)
                 added.append(("upgrade", k, 1))
-        short = u.cooling_used[s] - u.cooling_available[s]
+        short = -self.rules.headroom(u, "site_cooling", [s])[0]
         module_mw = float(self.rules.modules.site_mw[s])
         if short.max() > 1e-9 and module_mw > 0:
             first_short = int(np.argmax(short > 1e-9))

@@ -152,7 +152,7 @@ def value_decisions(econ: Economics, builds: Decisions, notes: list[str]) -> Fix
     """A plan's builds, valued and checked under `econ` with mining re-dispatched (see above);
     `notes` are problems found before (starts without a candidate)."""
     idle = econ.rules.usage(builds.with_mining(np.zeros_like(econ.mining_margin)))
-    power_left = idle.power_available - idle.power_used
+    power_left = econ.rules.headroom(idle, "site_power")
     mining = dispatch_mining(econ, power_left)
     if mining is None:
         notes.append("the mining floor cannot be met around its halls")
