@@ -963,17 +963,9 @@ def _over_futures(rows: pd.DataFrame) -> pd.Series:
 
 
 def first_stage_keys_index(econ: Economics) -> dict[FirstKey, tuple[str, int]]:
-    """Business key -> (kind, candidate index) of every start candidate of `econ`."""
-    p = econ.portfolio
-    sites, options = p.site_names, p.option_names
-    out: dict[FirstKey, tuple[str, int]] = {}
-    for c in range(len(econ.halls)):
-        out[("hall", sites[econ.halls.site[c]], options[econ.halls.option[c]],
-             int(econ.halls.tau[c]))] = ("hall", c)
-    for kind, starts in (("cooling", econ.cooling), ("power", econ.power)):
-        for j in range(len(starts)):
-            out[(kind, sites[starts.site[j]], "", int(starts.tau[j]))] = (kind, j)
-    return out
+    """Business key -> (kind, candidate index) of every start candidate of `econ`
+    (`Economics.candidate_index`)."""
+    return econ.candidate_index().by_key
 
 
 def _stability(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray,

@@ -395,15 +395,10 @@ def solution_decisions(model: pyo.ConcreteModel, econ: Economics) -> Decisions:
 def start_values_from_plan(model: pyo.ConcreteModel, econ: Economics, plan: Plan
                            ) -> list[tuple[pyo.Var, float]]:
     """A MIP start from an earlier Plan's decisions (starts missing from this model dropped)."""
-    portfolio = econ.portfolio
-    sites = {n: i for i, n in enumerate(portfolio.sites.index)}
-    options = {n: j for j, n in enumerate(portfolio.options.index)}
-    lookup = {(int(s), int(o), int(t)): c for c, (s, o, t) in
-              enumerate(zip(econ.halls.site, econ.halls.option, econ.halls.tau, strict=True))}
+    at = econ.candidate_index().by_key  # business key -> (kind, candidate index)
     units = np.zeros(len(econ.halls))
     for row in plan.decisions.itertuples(index=False):
-        if row.site in sites and row.option in options:
-            key = (sites[row.site], options[row.option], portfolio.t_of(row.start_quarter))
-            if key in lookup:
-                units[lookup[key]] = float(row.halls)
+        found = at.get(("hall", row.site, row.option, econ.portfolio.t_of(row.start_quarter)))
+        if found is not None:
+            units[found[1]] = float(row.halls)
     return [(model.halls_started[c], float(units[c])) for c in model.H]
