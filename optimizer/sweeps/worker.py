@@ -40,10 +40,10 @@ from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.budget import RunBudget, cut_short
 from optimizer.inputs import schema
+from optimizer.solve.audit import audited_solution
 from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import Status, Termination, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
@@ -342,10 +342,9 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     elif outcome.termination == Termination.TIME_LIMIT:
         messages.append(NOT_REPRODUCIBLE_ROW)
     if has_plan(outcome.status):
-        decisions = solution_decisions(model, econ)
-        valuation = evaluate(econ, decisions)
-        audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
-        npv, halls = objective_npv(econ, valuation), decisions.halls
+        solution = audited_solution(econ, outcome.objective, model)
+        decisions = solution.decisions
+        npv, halls = solution.npv, decisions.halls
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
             # the best plan found for this future.
