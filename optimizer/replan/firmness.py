@@ -301,7 +301,7 @@ class Context:
 
 def _context(plan: Plan, tolerance: float | None, commit_quarters: int | None,
              threads: int | None) -> Context:
-    from optimizer.robust.robust import plan_starts
+    from optimizer.robust.subproblems import plan_starts
 
     pf = plan.portfolio
     econ = build_economics(pf)
