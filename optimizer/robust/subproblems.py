@@ -45,15 +45,19 @@ class SubproblemRunner:
 
     def task(self, label: str, i: int, portfolio: Portfolio,
              first: dict[FirstKey, float] | None, start: KeyedStarts = ()) -> RecourseTask:
+        """Solve `portfolio` (future `i`) with `first` fixed (None: free), started from
+        `start`, within this run's settings."""
         return RecourseTask(label, i, portfolio, self.commit_quarters,
-                            None if first is None else frozen_first_stage(first), self.time_limit,
-                            self.mip_gap, self.seed, start, deadline=self.budget.deadline)
+                            None if first is None else frozen_first_stage(first),
+                            self.time_limit, self.mip_gap, self.seed, start,
+                            deadline=self.budget.deadline)
 
     def remember(self, what: str, compute: Callable[[], T]) -> T:
         """`compute()`, or its result kept by an interrupted run of this one (`store`)."""
         return compute() if self.store is None else self.store.remember(what, compute)
 
     def run(self, tasks: Sequence[RecourseTask]) -> list[RecourseResult]:
+        """Solve every task (results in task order); SolverError if any failed."""
         results = run_tasks(tasks, workers=self.workers, dask_address=self.dask_address,
                             bar=self.bar, store=self.store)
         self.capped += sum(r.capped for r in results)
@@ -97,8 +101,8 @@ def values_of(results: Sequence[RecourseResult], attr: str = "npv") -> np.ndarra
                      for r in results], dtype=float)
 
 
-def robust_objective(values: np.ndarray, weights: np.ndarray, risk_weight: float, cvar_level: float
-               ) -> float:
+def robust_objective(values: np.ndarray, weights: np.ndarray, risk_weight: float,
+                     cvar_level: float) -> float:
     """The robust objective of per-future values: -inf if infeasible in some future, +inf if
     some future is unbounded (a bound without a proof), NaN if a value is missing."""
     if (values == -math.inf).any():
