@@ -70,7 +70,7 @@ def build_model(econ: Economics, *, budget_over_starts: bool = True) -> pyo.Conc
     m.econ = econ  # coefficients and portfolio, for the constraint builders (not Pyomo data)
     m.rules = econ.rules
     m.budget_over_starts = budget_over_starts
-    m.index = _make_index(econ.rules)
+    m.index = _make_index(econ)
     _add_variables(m)
     _add_cumulative_definitions(m)
     for family in FAMILIES:
@@ -79,20 +79,21 @@ def build_model(econ: Economics, *, budget_over_starts: bool = True) -> pyo.Conc
     return m
 
 
-def _make_index(rules: Rules) -> Index:
+def _make_index(econ: Economics) -> Index:
+    """The model's lookups, its candidates' read from `Economics.candidate_index` (the one
+    place they are built): hall_at is keyed by (site, option) pair rather than by site and
+    option."""
+    rules = econ.rules
     halls = rules.halls
+    candidates = econ.candidate_index()
     idx = Index(pairs=list(rules.pairs), pair_first=dict(enumerate(rules.pair_first.tolist())),
                 pair_of_hall=halls.pair)
-    idx.hall_at = {(p, tau): c for c, (p, tau) in
-                   enumerate(zip(halls.pair.tolist(), halls.tau.tolist(), strict=True))}
+    pair_of = {pair: p for p, pair in enumerate(idx.pairs)}
+    idx.hall_at = {(pair_of[s, o], tau): c for (s, o, tau), c in candidates.hall.items()}
     for p, (s, _o) in enumerate(idx.pairs):
         idx.pairs_of_site[s].append(p)
-    idx.module_at = {(s, t): k for k, (s, t) in
-                     enumerate(zip(rules.modules.site.tolist(), rules.modules.tau.tolist(),
-                                   strict=True))}
-    idx.upgrade_at = {(s, t): k for k, (s, t) in
-                      enumerate(zip(rules.upgrades.site.tolist(), rules.upgrades.tau.tolist(),
-                                    strict=True))}
+    idx.module_at = dict(candidates.cooling)
+    idx.upgrade_at = dict(candidates.power)
     return idx
 
 

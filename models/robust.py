@@ -38,11 +38,11 @@ import numpy as np
 import pyomo.environ as pyo
 
 from models.conversion import build_model
-from models.economics import Economics
+from models.economics import Economics, StartKey
 
 Floats = Sequence[float] | np.ndarray  # one number per future (values, weights)
 
-FirstKey = tuple[str, str, str, int]
+FirstKey = StartKey  # (kind, site, option or "", tau): `models.economics.StartKey`
 KINDS = ("hall", "cooling", "power")
 
 
@@ -50,18 +50,10 @@ def start_variables(model: pyo.ConcreteModel) -> dict[FirstKey, pyo.Var]:
     """Every free start variable of a conversion model, by business key (all quarters >= 0;
     halls begun before the plan are fixed by commitments and left out)."""
     econ: Economics = model.econ
-    sites, options = econ.portfolio.site_names, econ.portfolio.option_names
-    out: dict[FirstKey, pyo.Var] = {}
-    for c in model.H:
-        tau = int(econ.halls.tau[c])
-        if tau >= 0:
-            out[("hall", sites[econ.halls.site[c]], options[econ.halls.option[c]], tau)] = \
-                model.halls_started[c]
-    for kind, starts, var in (("cooling", econ.cooling, model.modules_started),
-                              ("power", econ.power, model.upgrade_started)):
-        for k in range(len(starts)):
-            out[(kind, sites[starts.site[k]], "", int(starts.tau[k]))] = var[k]
-    return out
+    variables = {"hall": model.halls_started, "cooling": model.modules_started,
+                 "power": model.upgrade_started}
+    return {key: variables[kind][i]
+            for key, (kind, i) in econ.candidate_index().by_key.items() if key[3] >= 0}
 
 
 def first_stage_variables(model: pyo.ConcreteModel, commit_quarters: int

@@ -514,9 +514,8 @@ def robust(workbook: Path, draws: int | None, seed: int | None, named: bool,
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.reports.write import check_target, commitments_from_report, make_folder
-    from optimizer.robust.report import write_robust_report
+    from optimizer.robust.report import robust_text, write_robust_report
     from optimizer.robust.robust import robust as robust_plan
-    from optimizer.robust.robust import robust_text
 
     if (draws is None) == (not named):
         raise UsageError("choose the futures: --monte-carlo N or --scenarios")

@@ -150,7 +150,7 @@ def test_firmness_re_solves_are_kept_and_not_run_again_on_resume(
     and gives the same labels."""
     import importlib
 
-    robust_module = importlib.import_module("optimizer.robust.robust")
+    methods = importlib.import_module("optimizer.robust.methods")
     recourse = importlib.import_module("optimizer.robust.recourse")
     portfolio, futures = three_draws()
     calls = {"extensive": 0, "recourse": 0}
@@ -161,7 +161,7 @@ def test_firmness_re_solves_are_kept_and_not_run_again_on_resume(
                        mip_gap=0.0, method=method, progress=False, store=store)
         store.close()
         calls.update(extensive=0, recourse=0)
-        real_outcome, real_recourse = robust_module.extensive_outcome, recourse.solve_recourse
+        real_outcome, real_recourse = methods.extensive_outcome, recourse.solve_recourse
 
         def outcome(*args: object, _real: Callable = real_outcome, **kwargs: object) -> object:
             calls["extensive"] += 1
@@ -171,7 +171,7 @@ def test_firmness_re_solves_are_kept_and_not_run_again_on_resume(
             calls["recourse"] += 1
             return _real(task)
 
-        monkeypatch.setattr(robust_module, "extensive_outcome", outcome)
+        monkeypatch.setattr(methods, "extensive_outcome", outcome)
         monkeypatch.setattr(recourse, "solve_recourse", solve)
         store = open_store(path, ("robust", method), resume=True)
         resumed = robust(portfolio, futures=futures, commit_quarters=2, time_limit=60,

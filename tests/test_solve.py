@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from support import tiny_tables, write_xlsx
 
-import optimizer.solve.optimize as solve_module
+import optimizer.solve.audit as audit_module
 from benchmarks.generate import make_tables
 from models.conversion import build_model
 from models.economics import build_economics
@@ -63,14 +63,14 @@ def test_time_limited_plan_is_feasible_with_its_gap_never_optimal() -> None:
 
 def test_self_audit_fails_loudly_when_objective_and_cash_flows_disagree(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    real = solve_module.evaluate
+    real = audit_module.evaluate
 
     def skewed(*args: object, **kwargs: object) -> object:
         valuation = real(*args, **kwargs)  # type: ignore[arg-type]
         valuation.capex[0, 0] += 1.0  # one $M of capex the solver never saw
         return valuation
 
-    monkeypatch.setattr(solve_module, "evaluate", skewed)
+    monkeypatch.setattr(audit_module, "evaluate", skewed)
     with pytest.raises(SolverError, match="Self-audit failed"):
         optimize(portfolio_from_tables(tiny_tables()))
 

@@ -74,6 +74,7 @@ from optimizer.money import money
 from optimizer.parallel import run_all
 from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
+from optimizer.solve.audit import audited_solution
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions
@@ -198,8 +199,6 @@ def _solve(shared: Shared, task: Task, time_limit: float, start: dict[FirstKey, 
     """Build the MILP, add the task's rows and objective, start it from `start` (`profile`:
     its halls by quarter), solve it within `time_limit`; with `only_site`, every start of the
     other sites fixed as in `start` (and then the bound is the restricted model's)."""
-    from optimizer.solve.optimize import solution_decisions
-
     model = build_model(shared.econ)
     starts = start_variables(model)
     start = dict(start)
@@ -229,9 +228,12 @@ def _solve(shared: Shared, task: Task, time_limit: float, start: dict[FirstKey, 
     out = Resolved(status=outcome.status, termination=outcome.termination,
                    objective=outcome.objective, bound=outcome.bound)
     if has_plan(outcome.status):
+        # The model's NPV (its objective may be another), audited against the decisions' own
+        # cash flows; the re-solve keeps the solver's value, as it always has.
         out.npv = float(pyo.value(model.npv.expr))
+        solution = audited_solution(shared.econ, out.npv, model)
         if task.kind != "forbid":
-            out.decisions = solution_decisions(model, shared.econ)
+            out.decisions = solution.decisions
     return out
 
 
@@ -299,7 +301,7 @@ class Context:
 
 def _context(plan: Plan, tolerance: float | None, commit_quarters: int | None,
              threads: int | None) -> Context:
-    from optimizer.robust.robust import plan_starts
+    from optimizer.robust.subproblems import plan_starts
 
     pf = plan.portfolio
     econ = build_economics(pf)

@@ -45,10 +45,8 @@ the run's store like every other; each extensive re-solve is kept whole under it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from models.economics import Economics
@@ -68,7 +66,8 @@ from optimizer.solve.highs import relative_gap
 from optimizer.solve.status import Status, Termination, has_plan
 
 if TYPE_CHECKING:
-    from optimizer.robust.robust import Future, RobustPlan, _Run
+    from optimizer.robust.methods import MethodContext
+    from optimizer.robust.plan import RobustPlan
 
 FIRMNESS_SHARE = 0.25  # of a robust run's --total-time, the firmness phase's budget
 FIRMNESS_COLUMNS = ["firmness", "proven", "npv_cost_musd", "npv_cost_at_least_musd",
@@ -98,23 +97,23 @@ def commit_now(plan: RobustPlan) -> list[FirstKey]:
     return sorted(plan.first_stage, key=lambda k: (k[3], k[1], k[0], k[2]))
 
 
-def assess_first_stage(plan: RobustPlan, cases: Sequence[Future], econs: list[Economics],
-                       weights: np.ndarray, context: _Run, budget_s: float | None,
-                       ws_bound: float, tolerance: float | None = None) -> RobustPlan:
+def assess_first_stage(plan: RobustPlan, context: MethodContext, budget_s: float | None,
+                       tolerance: float | None = None) -> RobustPlan:
     """The firmness of each start of `plan`'s first stage (module docstring), added to its
     first-stage frames (FIRMNESS_COLUMNS) and kept as `plan.firmness` (by key) and
     `plan.firmness_phase` (the phase, stated). Returns the plan."""
     keys = commit_now(plan)
     measured = [k for k in keys if committed_halls(plan, k) < plan.first_stage[k]]
-    n = len(cases)
-    columns = len(econs[0].halls) + len(econs[0].cooling) + len(econs[0].power)
+    n, econ = len(context.cases), context.econs[0]
+    runner = context.runner
+    columns = len(econ.halls) + len(econ.cooling) + len(econ.power)
     extensive = plan.method == "extensive"
     if extensive:
         rounds, overhead = 1, n * solve_overhead_s(columns)
     else:
-        rounds = waves(2 * n, context.budget.slots if budget_s is not None else 1)
+        rounds = waves(2 * n, runner.budget.slots if budget_s is not None else 1)
         overhead = rounds * solve_overhead_s(columns)
-    kept, limit = phase_split(len(measured), budget_s, context.time_limit, rounds, overhead)
+    kept, limit = phase_split(len(measured), budget_s, runner.time_limit, rounds, overhead)
     how = ("the extensive form" if extensive else "the start moved in every future, and each "
            "future alone without it")
     if not measured:
@@ -130,19 +129,18 @@ def assess_first_stage(plan: RobustPlan, cases: Sequence[Future], econs: list[Ec
             + (f"; {len(measured) - kept} not measured (the phase's budget)"
                if kept < len(measured) else ""))
     results: dict[tuple[str, object], Resolved] = {}
-    bar = context.bar
+    bar = runner.bar
     bar.set_description("firmness")
     bar.total += kept * (1 if extensive else 2 * n)
-    saved = context.time_limit
-    context.time_limit = limit
+    saved = runner.time_limit
+    runner.time_limit = limit
     try:
         for key in measured[:kept]:
             keep = committed_halls(plan, key)
             resolve = _extensive if extensive else _decomposed
-            results[("forbid", key)] = resolve(plan, key, keep, cases, econs, weights, context,
-                                               ws_bound)
+            results[("forbid", key)] = resolve(plan, key, keep, context)
     finally:
-        context.time_limit = saved
+        runner.time_limit = saved
     tol = tolerance_of(plan, tolerance) * max(abs(plan.objective_musd), 1e-9)
     rows = {key: label_start(plan.first_stage[key], committed_halls(plan, key),
                              results.get(("forbid", key)), plan.objective_musd,
@@ -174,33 +172,31 @@ def _start_of(result: RecourseResult, key: FirstKey, keep: float, econ: Economic
               ) -> dict[FirstKey, float]:
     """One future's robust solution with the forbidden units moved one quarter (to a start
     candidate of that future)."""
-    from optimizer.robust.robust import first_stage_keys_index
-
-    return moved_start(dict(result.starts), key, keep, list(first_stage_keys_index(econ)))
+    return moved_start(dict(result.starts), key, keep, list(econ.candidate_index().by_key))
 
 
-def _extensive(plan: RobustPlan, key: FirstKey, keep: float, cases: Sequence[Future],
-               econs: list[Economics], weights: np.ndarray, context: _Run, ws_bound: float
+def _extensive(plan: RobustPlan, key: FirstKey, keep: float, context: MethodContext
                ) -> Resolved:
     """The extensive form with `key` forbidden beyond `keep` units (kept whole in the store)."""
-    return context.remember(f"firmness extensive {key} {keep:g} {context.time_limit!r}",
-                            lambda: _solve_extensive(plan, key, keep, econs, weights, context,
-                                                     ws_bound))
+    runner = context.runner
+    return runner.remember(f"firmness extensive {key} {keep:g} {runner.time_limit!r}",
+                           lambda: _solve_extensive(plan, key, keep, context))
 
 
-def _solve_extensive(plan: RobustPlan, key: FirstKey, keep: float, econs: list[Economics],
-                     weights: np.ndarray, context: _Run, ws_bound: float) -> Resolved:
-    from optimizer.robust.robust import extensive_answer, extensive_outcome
+def _solve_extensive(plan: RobustPlan, key: FirstKey, keep: float, context: MethodContext
+                     ) -> Resolved:
+    from optimizer.robust.methods import extensive_answer, extensive_outcome
 
+    econs, weights, runner = context.econs, context.weights, context.runner
     start = [_start_of(result, key, keep, econ)
              for result, econ in zip(plan.robust_results, econs, strict=True)]
     k = plan.commit_quarters
     try:
         model, outcome, capped = extensive_outcome(
-            econs, weights, k, plan.risk_weight, plan.cvar_level, start, context, ws_bound,
-            forbidden=(key, keep))
-        context.capped += capped
-        context.bar.update(1)
+            econs, weights, k, plan.risk_weight, plan.cvar_level, start, runner,
+            context.ws_bound, forbidden=(key, keep))
+        runner.capped += capped
+        runner.bar.update(1)
         if not has_plan(outcome.status):
             return Resolved(status=outcome.status, termination=outcome.termination,
                             bound=outcome.bound)
@@ -214,25 +210,25 @@ def _solve_extensive(plan: RobustPlan, key: FirstKey, keep: float, econs: list[E
                     bound=max(float(outcome.bound), value), npv=value)
 
 
-def _decomposed(plan: RobustPlan, key: FirstKey, keep: float, cases: Sequence[Future],
-                econs: list[Economics], weights: np.ndarray, context: _Run, ws_bound: float
+def _decomposed(plan: RobustPlan, key: FirstKey, keep: float, context: MethodContext
                 ) -> Resolved:
     """The robust first stage with `key` moved, in every future; each future alone without
     `key` (beyond `keep`): value and bound (module docstring)."""
+    cases, econs, weights, runner = context.cases, context.econs, context.weights, context.runner
     k = plan.commit_quarters
     moved = [_start_of(result, key, keep, econ)
              for result, econ in zip(plan.robust_results, econs, strict=True)]
     starts = [tuple(sorted((c, v) for c, v in m.items() if v > 0.5)) for m in moved]
     moved_first = {c: v for c, v in moved[0].items() if 0 <= c[3] < k and v > 0.5}
-    tasks = [context.task(f"firmness {key} moved, future {i + 1}", i, c.portfolio,
-                          moved_first, starts[i]) for i, c in enumerate(cases)]
+    tasks = [runner.task(f"firmness {key} moved, future {i + 1}", i, c.portfolio,
+                         moved_first, starts[i]) for i, c in enumerate(cases)]
     tasks += [RecourseTask(f"firmness {key} forbidden, future {i + 1} alone", i, c.portfolio,
-                           k, None, context.time_limit, context.mip_gap, context.seed,
-                           starts[i], deadline=context.budget.deadline, forbid=(key, keep))
+                           k, None, runner.time_limit, runner.mip_gap, runner.seed,
+                           starts[i], deadline=runner.budget.deadline, forbid=(key, keep))
               for i, c in enumerate(cases)]
-    done = run_tasks(tasks, workers=context.workers, dask_address=context.dask_address,
-                     bar=context.bar, store=context.store)
-    context.capped += sum(r.capped for r in done)
+    done = run_tasks(tasks, workers=runner.workers, dask_address=runner.dask_address,
+                     bar=runner.bar, store=runner.store)
+    runner.capped += sum(r.capped for r in done)
     evaluated, alone = done[:len(cases)], done[len(cases):]
     failed = [r for r in done if r.status == "error"]
     if any(r.status == "infeasible" for r in alone):
@@ -248,7 +244,7 @@ def _decomposed(plan: RobustPlan, key: FirstKey, keep: float, cases: Sequence[Fu
     value = objective_value([r.npv for r in evaluated], weights, plan.risk_weight,
                             plan.cvar_level)
     bound = max(bound, value) if math.isfinite(bound) else bound
-    proven = math.isfinite(bound) and relative_gap(value, bound) <= context.mip_gap
+    proven = math.isfinite(bound) and relative_gap(value, bound) <= runner.mip_gap
     return Resolved(status=Status.OPTIMAL if proven else Status.FEASIBLE,
                     termination=Termination.OPTIMAL if proven else Termination.TIME_LIMIT,
                     objective=value, bound=bound, npv=value)

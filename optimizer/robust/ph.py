@@ -9,7 +9,7 @@ scenario objective is separable because ``eta`` is first-stage:
     minimise  -[(1 - W) NPV_i + W (eta - shortfall_i / A)],  shortfall_i >= eta - NPV_i.
 
 After PH stops (converged or out of iterations) every distinct rounded first stage the
-scenarios hold is a candidate; `optimizer.robust.robust` evaluates each in every future with
+scenarios hold is a candidate; `optimizer.robust.methods` evaluates each in every future with
 the recourse re-optimised through the HiGHS boundary and keeps the best, with wait-and-see's
 bound. mpi-sppy drives its own HiGHS (``appsi_highs``) for the PH sub-problems: their answers
 are only proposals and never reported.

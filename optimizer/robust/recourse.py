@@ -27,15 +27,15 @@ from typing import Any
 import numpy as np
 
 from models.conversion import build_model
-from models.economics import build_economics, evaluate, objective_npv
+from models.economics import build_economics
 from models.firmness import forbid
 from models.portfolio import Portfolio
 from models.robust import FirstKey, first_stage_variables, fix_first_stage, start_variables
 from optimizer.budget import RunBudget, cut_short
 from optimizer.checkpoint import ResultStore
 from optimizer.parallel import run_all
+from optimizer.solve.audit import audited_solution
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.status import Status, has_plan
 
 # Every positive start of an answer, by business key (site, option, start quarter): matched
@@ -128,9 +128,8 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
         return RecourseResult(task.label, task.scenario, outcome.status, outcome.termination,
                               npv, npv, np.nan, seconds, message=outcome.log[-1500:]
                               if outcome.status == "error" else "", capped=capped)
-    valuation = evaluate(econ, solution_decisions(model, econ))
-    npv = objective_npv(econ, valuation)  # the equity NPV under objective = equity_npv
-    audit(npv, outcome.objective, integrality_slack(model))
+    # The equity NPV under objective = equity_npv.
+    npv = audited_solution(econ, outcome.objective, model).npv
     values = {key: round(var.value or 0.0) for key, var in start_variables(model).items()}
     starts = tuple((k, float(v)) for k, v in sorted(values.items()) if v > 0)
     firsts = set(first_stage_variables(model, task.commit_quarters))

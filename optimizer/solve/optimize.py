@@ -13,21 +13,24 @@ import pyomo.environ as pyo
 
 from models.conversion import build_model
 from models.decisions import Decisions
-from models.economics import Economics, build_economics, evaluate, objective_npv
+from models.economics import Economics, build_economics, objective_npv
 from models.errors import InfeasibleError, NoSolutionError, SolverError, UsageError
 from models.portfolio import Portfolio
-from optimizer.money import money
 from optimizer.plan import Plan
 from optimizer.progress import Reporter, both, reporter, reporting
+from optimizer.solve.audit import (  # noqa: F401  (AUDIT_TOLERANCE, audit: their old home)
+    AUDIT_TOLERANCE,
+    audit,
+    audited_solution,
+    integrality_slack,
+    solution_decisions,
+)
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap, threads_of
 from optimizer.solve.neighbourhood import Beside
 from optimizer.solve.options import EffortClock, SolverOptions
 from optimizer.solve.status import Status, Termination, has_plan
-
-AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
-
 
 # With this many sites or more, `method="auto"` decomposes by site (measured in
 # benchmarks/README.md: the column-generation bound is tight when many sites share the budget;
@@ -176,8 +179,8 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     warnings += solver_warnings(solved.log)
     if clock_of_effort.capped:
         warnings.append(NOT_REPRODUCIBLE.format(cap=options.time_cap))
-    valuation = evaluate(econ, solved.decisions)
-    audit(objective_npv(econ, valuation), solved.objective, solved.rounding)
+    valuation = audited_solution(econ, solved.objective, solved.decisions,
+                                 solved.rounding).valuation
     frames = plan_frames(econ, solved.decisions, valuation)
     return Plan(
         portfolio=portfolio, status=solved.status,
@@ -354,56 +357,13 @@ def _decomposed(econ: Economics, options: SolverOptions, greedy: GreedyPlan | No
                   method="decomposition")
 
 
-def audit(recomputed: float, objective: float, rounding: float = 0.0) -> None:
-    """Fail loudly unless the NPV recomputed from the decisions equals the solver's objective.
-
-    `rounding` is the objective change from rounding the solver's integer values (HiGHS accepts
-    0.999999 as 1); the comparison allows exactly that on top of the 1e-6 relative tolerance.
-    """
-    allowed = AUDIT_TOLERANCE * max(1.0, abs(objective)) + rounding
-    if not abs(recomputed - objective) <= allowed:
-        raise SolverError(f"Self-audit failed: NPV recomputed from the decisions is "
-                          f"{money(recomputed, 9)} but the solver's objective is "
-                          f"{money(objective, 9)}.")
-
-
-def integrality_slack(model: pyo.ConcreteModel) -> float:
-    """Sum of |objective coefficient| x |value - nearest integer| over the integer decisions."""
-    total = 0.0
-    for var, coef in ((model.halls_started, model.hall_value),
-                      (model.modules_started, model.module_value),
-                      (model.upgrade_started, model.upgrade_value)):
-        for i, v in var.items():
-            value = v.value or 0.0
-            total += abs(pyo.value(coef[i])) * abs(value - round(value))
-    return total
-
-
-def solution_decisions(model: pyo.ConcreteModel, econ: Economics) -> Decisions:
-    """Decision values read from the solved model: halls, modules, upgrades (rounded to the
-    integers they are) and mining MW (S, T)."""
-    halls = np.array([round(pyo.value(model.halls_started[c])) for c in model.H], dtype=float)
-    modules = np.array([round(pyo.value(model.modules_started[k])) for k in model.K],
-                       dtype=float)
-    upgrades = np.array([round(pyo.value(model.upgrade_started[k])) for k in model.P],
-                        dtype=float)
-    mining = np.array([[pyo.value(model.mining_mw[s, t]) for t in model.T] for s in model.S])
-    mining = mining.reshape(len(model.S), econ.horizon)
-    return Decisions(halls, modules, upgrades, mining)
-
-
 def start_values_from_plan(model: pyo.ConcreteModel, econ: Economics, plan: Plan
                            ) -> list[tuple[pyo.Var, float]]:
     """A MIP start from an earlier Plan's decisions (starts missing from this model dropped)."""
-    portfolio = econ.portfolio
-    sites = {n: i for i, n in enumerate(portfolio.sites.index)}
-    options = {n: j for j, n in enumerate(portfolio.options.index)}
-    lookup = {(int(s), int(o), int(t)): c for c, (s, o, t) in
-              enumerate(zip(econ.halls.site, econ.halls.option, econ.halls.tau, strict=True))}
+    at = econ.candidate_index().by_key  # business key -> (kind, candidate index)
     units = np.zeros(len(econ.halls))
     for row in plan.decisions.itertuples(index=False):
-        if row.site in sites and row.option in options:
-            key = (sites[row.site], options[row.option], portfolio.t_of(row.start_quarter))
-            if key in lookup:
-                units[lookup[key]] = float(row.halls)
+        found = at.get(("hall", row.site, row.option, econ.portfolio.t_of(row.start_quarter)))
+        if found is not None:
+            units[found[1]] = float(row.halls)
     return [(model.halls_started[c], float(units[c])) for c in model.H]

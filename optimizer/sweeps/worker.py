@@ -40,10 +40,10 @@ from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from optimizer.budget import RunBudget, cut_short
 from optimizer.inputs import schema
+from optimizer.solve.audit import audited_solution
 from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.options import SolverOptions
 from optimizer.solve.status import Status, Termination, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
@@ -78,32 +78,26 @@ class BasePlan:
     def decisions(self, econ: Economics) -> tuple[Decisions, list[str]]:
         """Units per candidate of `econ` (no mining), and the starts that have no candidate
         there."""
-        p = econ.portfolio
-        s_pos = {n: i for i, n in enumerate(p.site_names)}
-        o_pos = {n: j for j, n in enumerate(p.option_names)}
-        hall_at = {(int(s), int(o), int(t)): c for c, (s, o, t) in enumerate(
-            zip(econ.halls.site, econ.halls.option, econ.halls.tau, strict=True))}
+        start = econ.portfolio.settings.start_quarter
+        at = econ.candidate_index().by_key  # business key -> (kind, candidate index)
         halls = np.zeros(len(econ.halls))
         missing: list[str] = []
-        start = p.settings.start_quarter
         for site, option, tau, n in self.halls:
-            c = hall_at.get((s_pos[site], o_pos[option], tau))
-            if c is None:
+            found = at.get(("hall", site, option, tau))
+            if found is None:
                 missing.append(f"its {n} hall(s) of {option} at {site} started in "
                                f"{add_quarters(start, tau)} would not be online by the last "
                                "quarter")
             else:
-                halls[c] = n
+                halls[found[1]] = n
         modules = np.zeros(len(econ.cooling))
         upgrades = np.zeros(len(econ.power))
-        for units, starts, wanted in ((modules, econ.cooling, self.modules),
-                                      (upgrades, econ.power, [(*u, 1) for u in self.upgrades])):
-            at = {(int(s), int(t)): k for k, (s, t) in enumerate(
-                zip(starts.site, starts.tau, strict=True))}
+        for units, kind, wanted in ((modules, "cooling", self.modules),
+                                    (upgrades, "power", [(*u, 1) for u in self.upgrades])):
             for site, tau, n in wanted:
-                k = at.get((s_pos[site], tau))
-                if k is not None:
-                    units[k] = n
+                found = at.get((kind, site, "", tau))
+                if found is not None:
+                    units[found[1]] = n
         return Decisions(halls, modules, upgrades, np.zeros_like(econ.mining_margin)), missing
 
 
@@ -348,10 +342,9 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     elif outcome.termination == Termination.TIME_LIMIT:
         messages.append(NOT_REPRODUCIBLE_ROW)
     if has_plan(outcome.status):
-        decisions = solution_decisions(model, econ)
-        valuation = evaluate(econ, decisions)
-        audit(objective_npv(econ, valuation), outcome.objective, integrality_slack(model))
-        npv, halls = objective_npv(econ, valuation), decisions.halls
+        solution = audited_solution(econ, outcome.objective, model)
+        decisions = solution.decisions
+        npv, halls = solution.npv, decisions.halls
         if fixed is not None and fixed.feasible and fixed.npv > npv + 1e-6 * max(1.0, abs(npv)):
             # The solver stopped (gap, time) below the start it was given: the base plan is
             # the best plan found for this future.
