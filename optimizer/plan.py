@@ -15,7 +15,7 @@ import pandas as pd
 
 from models.economics import equity_discount_factors
 from models.portfolio import Portfolio
-from optimizer.solve.status import Status, Termination
+from optimizer.status import Status, Termination
 
 __all__ = ["Plan", "Status", "Termination"]  # Status: what solution exists (optimize.py)
 

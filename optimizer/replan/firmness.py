@@ -77,7 +77,7 @@ from optimizer.progress import Reporter
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.status import Status, Termination, has_plan
 
 DEFAULT_TOLERANCE = 0.005  # of |NPV|, when Settings firmness_tolerance is blank (or the gap)
 DEFAULT_ALTERNATIVES = 2  # `sitepivot plan --alternatives` default

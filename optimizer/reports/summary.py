@@ -20,7 +20,7 @@ import pandas as pd
 from models.portfolio import Settings
 from optimizer.money import finite, money
 from optimizer.plan import MINING_INCOME, Plan
-from optimizer.solve.status import Status
+from optimizer.status import Status
 
 
 @dataclass(frozen=True)

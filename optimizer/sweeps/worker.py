@@ -45,7 +45,7 @@ from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.status import Status, Termination, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
