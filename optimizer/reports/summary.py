@@ -158,14 +158,10 @@ def next_step(plan: Plan, time_limit: float | None = None) -> str:
 
 
 def _other_method(plan: Plan) -> str:
-    """The method worth trying after a stalled solve, by the measured rule of thumb of
-    `optimizer.solve.optimize.auto_method` (decomposition from 100 sites; below, HiGHS with the
-    neighbourhood search), or "" when the plan came from that one already."""
-    from optimizer.solve.optimize import AUTO_DECOMPOSITION_SITES
-
-    if len(plan.portfolio.sites) >= AUTO_DECOMPOSITION_SITES:
-        return "" if plan.method == "decomposition" else "--method decomposition"
-    return "--method neighbourhood" if plan.method in ("monolithic", "decomposition") else ""
+    """The method worth trying after a stalled solve: the one the solver recommends for the
+    portfolio's size (`Plan.recommended_method`: decomposition from 100 sites; below, HiGHS
+    with the neighbourhood search), or "" when the plan came from that one already."""
+    return "" if plan.method == plan.recommended_method else f"--method {plan.recommended_method}"
 
 
 def _round_up(gap: float) -> str:
