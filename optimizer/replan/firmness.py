@@ -263,7 +263,7 @@ def split_budget(tasks: int, alternatives: int, budget: float | None, workers: i
     return 0, 0, 0.0
 
 
-class Planned(Protocol):
+class PlanLike(Protocol):
     """What the tolerance and the commitments are read from: a Plan or a RobustPlan."""
 
     @property
@@ -273,7 +273,7 @@ class Planned(Protocol):
     def gap(self) -> float: ...
 
 
-def tolerance_of(plan: Planned, tolerance: float | None = None) -> float:
+def tolerance_of(plan: PlanLike, tolerance: float | None = None) -> float:
     """The tolerance as a share of |NPV|: the argument, else Settings firmness_tolerance, else
     the larger of the plan's gap and DEFAULT_TOLERANCE."""
     if tolerance is None:
@@ -325,7 +325,7 @@ def _context(plan: Plan, tolerance: float | None, commit_quarters: int | None,
     return ctx
 
 
-def committed_halls(plan: Planned, key: FirstKey) -> float:
+def committed_halls(plan: PlanLike, key: FirstKey) -> float:
     """Halls the workbook's Commitments require at a hall start's (site, option or any
     option, quarter); 0 for upgrades and uncommitted starts."""
     kind, site, option, tau = key
