@@ -126,6 +126,9 @@ class Plan:
     # reproducible: False when the wall-clock safety cap, not the effort, stopped a solve.
     effort_s: float = float("nan")
     effort_spent_s: float = float("nan")
+    # HiGHS work units in one effort second: the calibration the solve used
+    # (`optimizer.solve.options.WORK_PER_SECOND`), for the report's effort note.
+    work_units_per_effort_s: float = float("nan")
     reproducible: bool = True
     # (seconds since the solve began, proven bound, best NPV) each time HiGHS reported progress
     solver_trace: list[tuple[float, float, float]] = field(default_factory=list)

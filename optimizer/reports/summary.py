@@ -85,15 +85,15 @@ def capex_total_musd(plan: Plan) -> float:
 
 
 def effort_note(plan: Plan) -> str:
-    """The effort row's note: the budget in HiGHS work units and what was spent."""
-    from optimizer.solve.options import WORK_PER_SECOND
-
-    if not finite(plan.effort_s):
+    """The effort row's note: the budget in HiGHS work units (at the plan's work units per
+    effort second) and what was spent."""
+    per_second = plan.work_units_per_effort_s
+    if not (finite(plan.effort_s) and finite(per_second)):
         return "the solve's deterministic work budget"
     spent = (f"; spent {plan.effort_spent_s:,.1f} effort s" if finite(plan.effort_spent_s)
              else "")
-    return (f"the solve's deterministic work budget: {plan.effort_s * WORK_PER_SECOND:,.0f} "
-            f"HiGHS work units ({WORK_PER_SECOND:,.0f} an effort second, which takes about a "
+    return (f"the solve's deterministic work budget: {plan.effort_s * per_second:,.0f} "
+            f"HiGHS work units ({per_second:,.0f} an effort second, which takes about a "
             f"second on an idle machine like the one it was calibrated on){spent}")
 
 

@@ -23,7 +23,7 @@ from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap, threads_of
 from optimizer.solve.neighbourhood import Beside
-from optimizer.solve.options import EffortClock, SolverOptions
+from optimizer.solve.options import WORK_PER_SECOND, EffortClock, SolverOptions
 from optimizer.status import Status, Termination, has_plan
 
 AUDIT_TOLERANCE = 1e-6  # relative; the recomputed NPV must equal the solver's objective
@@ -190,6 +190,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         greedy_halls=None if greedy is None else round(float(greedy.decisions.halls.sum())),
         timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
         effort_s=options.effort_seconds, effort_spent_s=clock_of_effort.now(),
+        work_units_per_effort_s=WORK_PER_SECOND,
         reproducible=not clock_of_effort.capped, solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
 
