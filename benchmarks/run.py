@@ -47,7 +47,7 @@ def run_method(path: Path, method: str, time_limit: float, gap: float, threads: 
     from optimizer.inputs.workbook import load_portfolio
     from optimizer.solve.optimize import audit, optimize
     from optimizer.solve.options import SolverOptions
-    from optimizer.solve.status import has_plan
+    from optimizer.status import has_plan
 
     out: dict = {"method": method}
     clock = time.perf_counter()
@@ -88,7 +88,7 @@ def cumulative_rows(portfolio: object, time_limit: float, gap: float, threads: i
     from optimizer.solve.highs import HighsRunner
     from optimizer.solve.optimize import audit, integrality_slack, solution_decisions
     from optimizer.solve.options import SolverOptions
-    from optimizer.solve.status import has_plan
+    from optimizer.status import has_plan
 
     clock = time.perf_counter()
     econ = build_economics(portfolio)  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ from optimizer.replan.replan import explain_plan, time_budgets
 from optimizer.reports.write import write_report
 from optimizer.robust.robust import RobustPlan, robust  # `optimizer.robust` is this function
 from optimizer.solve.optimize import optimize
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.status import Status, Termination, has_plan
 
 try:
     __version__ = version("sitepivot")

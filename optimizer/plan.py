@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.economics import equity_discount_factors
 from models.portfolio import Portfolio
-from optimizer.solve.status import Status, Termination
+from optimizer.status import Status, Termination
 
 __all__ = ["Plan", "Status", "Termination"]  # Status: what solution exists (optimize.py)
 
@@ -103,13 +102,19 @@ class Plan:
     upgrades: pd.DataFrame  # UPGRADE_COLUMNS
     cash_flows: pd.DataFrame  # CASH_FLOW_COLUMNS, one row per quarter
     terminal_value_musd: float  # discounted terminal value included in npv_musd
+    # DF^e_t of each quarter (`models.economics.equity_discount_factors`): what the equity cash
+    # flows and the equity's share of the terminal value are discounted by.
+    equity_discount_factors: np.ndarray
     site_npv_musd: pd.Series  # NPV contribution of each site, its terminal value included
     # (the sites add up to npv_musd)
     mining_mw: pd.DataFrame  # sites x quarter labels
     capacity: pd.DataFrame  # CAPACITY_COLUMNS
     constraints: pd.DataFrame  # CONSTRAINT_COLUMNS
     mip_gap_requested: float = 0.001  # the relative gap the solve was asked to prove
-    method: str = "monolithic"
+    method: str = "monolithic"  # what ran: monolithic, neighbourhood or decomposition
+    # The method `method="auto"` picks for a portfolio of this size without a MIP start
+    # (`optimizer.solve.optimize.auto_method`): the one a stalled solve is told to try.
+    recommended_method: str = "neighbourhood"
     greedy_npv_musd: float | None = None
     greedy_objective_musd: float | None = None  # its objective's NPV (equity NPV if that)
     greedy_halls: int | None = None  # halls the greedy plan starts, committed ones included
@@ -121,6 +126,9 @@ class Plan:
     # reproducible: False when the wall-clock safety cap, not the effort, stopped a solve.
     effort_s: float = float("nan")
     effort_spent_s: float = float("nan")
+    # HiGHS work units in one effort second: the calibration the solve used
+    # (`optimizer.solve.options.WORK_PER_SECOND`), for the report's effort note.
+    work_units_per_effort_s: float = float("nan")
     reproducible: bool = True
     # (seconds since the solve began, proven bound, best NPV) each time HiGHS reported progress
     solver_trace: list[tuple[float, float, float]] = field(default_factory=list)
@@ -167,13 +175,6 @@ class Plan:
         row["cumulative_discounted_musd"] = before + self.terminal_value_musd
         return pd.concat([cf, pd.DataFrame([row], columns=CASH_FLOW_COLUMNS)],
                          ignore_index=True)
-
-    @property
-    def equity_discount_factors(self) -> np.ndarray:
-        """DF^e_t of each quarter of the plan (`models.economics.equity_discount_factors`):
-        what the equity cash flows and the equity's share of the terminal value are discounted
-        by."""
-        return equity_discount_factors(self.portfolio)
 
     @property
     def halls_converted(self) -> int:

@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol, TextIO, cast
 
 from optimizer.money import money
 
-Mode = Literal["auto", "bar", "lines", "quiet"]
+DisplayMode = Literal["auto", "bar", "lines", "quiet"]
 
 
 class Reporter(Protocol):
@@ -136,13 +136,13 @@ class Console:
     """Progress on `stream` (default stderr) in one of the modes above; `auto` picks `bar` on a
     terminal and `lines` otherwise."""
 
-    def __init__(self, mode: Mode = "auto", stream: TextIO | None = None,
+    def __init__(self, mode: DisplayMode = "auto", stream: TextIO | None = None,
                  every: float = LINE_SECONDS) -> None:
         self.stream = stream if stream is not None else _own_stderr()
         if mode == "auto":
             isatty = getattr(self.stream, "isatty", None)
             mode = "bar" if callable(isatty) and isatty() else "lines"
-        self.mode: Mode = mode
+        self.mode: DisplayMode = mode
         self.every = float(every)
         self._lock = threading.Lock()
         self._name = ""
@@ -385,5 +385,5 @@ def reporter(progress: bool | str | Reporter | None) -> Reporter | None:
 
             raise UsageError(f"progress must be True, False, 'bar', 'lines' or a Console, "
                              f"not {progress!r}")
-        return Console(cast(Mode, progress))
+        return Console(cast(DisplayMode, progress))
     return progress

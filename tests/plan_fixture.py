@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.economics import equity_discount_factors
 from models.portfolio import Portfolio, Settings
 from models.quarters import quarter_range
 from optimizer.plan import (
@@ -221,7 +222,8 @@ def make_plan(site_names: tuple[str, str] = ("Childress", "Odessa"), region: str
     return Plan(portfolio=pf, status=status, termination=termination,  # type: ignore[arg-type]
                 npv_musd=npv, objective_musd=npv, bound_musd=bound, gap=gap,
                 decisions=decisions, upgrades=upgrades, cash_flows=cash[CASH_FLOW_COLUMNS],
-                terminal_value_musd=tv, site_npv_musd=site_npv, mining_mw=mining_mw,
+                terminal_value_musd=tv, equity_discount_factors=equity_discount_factors(pf),
+                site_npv_musd=site_npv, mining_mw=mining_mw,
                 capacity=capacity, constraints=constraints, greedy_npv_musd=npv - 42.5,
                 greedy_objective_musd=npv - 42.5,
                 timings={"read": 0.2, "build": 0.4, "solve": 1.25}, solver_log=log,

@@ -1,5 +1,5 @@
-"""Column metadata is written once, on `schema.Column`: the compare bridge's families, the sweep
-drivers and the sweep worker's structure key all read it (issue 23, item 5)."""
+"""Column metadata is written once, on `schema.InputColumn`: the compare bridge's families, the
+sweep drivers and the sweep worker's structure key all read it (issue 23, item 5)."""
 
 from __future__ import annotations
 

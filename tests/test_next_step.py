@@ -8,11 +8,12 @@ from optimizer.reports.summary import next_step
 
 
 def _plan(trace: list[tuple[float, float, float]], *, status: str = "feasible",
-          method: str = "neighbourhood", sites: int = 10) -> SimpleNamespace:
+          method: str = "neighbourhood", recommended: str = "neighbourhood"
+          ) -> SimpleNamespace:
     _, bound, npv = trace[-1]
     return SimpleNamespace(status=status, gap=(bound - npv) / npv, mip_gap_requested=0.001,
                            solver_trace=trace, time_limit_s=45.0, timings={"solve": 45.0},
-                           method=method, portfolio=SimpleNamespace(sites=[0] * sites))
+                           method=method, recommended_method=recommended)
 
 
 def test_an_optimal_plan_needs_no_next_step() -> None:
@@ -35,5 +36,8 @@ def test_a_stalled_bound_says_more_time_is_unlikely_to_help() -> None:
     assert "closed only 5% of the gap: more time is unlikely to help much" in text
     assert "--mip-gap 0.019" in text and "--method" not in text  # neighbourhood already ran
     assert "Or try --method neighbourhood." in next_step(_plan(trace, method="monolithic"))
+    # 100 sites or more: the solver recommends the decomposition (`Plan.recommended_method`).
     assert "Or try --method decomposition." in next_step(_plan(trace, method="monolithic",
-                                                               sites=150))
+                                                               recommended="decomposition"))
+    assert "--method" not in next_step(_plan(trace, method="decomposition",
+                                             recommended="decomposition"))

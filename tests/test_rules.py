@@ -37,16 +37,16 @@ from models.rules import Rules, Usage, offset_table
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.solve.greedy import greedy_plan
 
-Rows = dict[Any, float]
+RowExcess = dict[Any, float]  # {row key: how far past its limit the row is (<= 0: it holds)}
 
 
-def _layer_rows(rules: Rules, u: Usage) -> dict[str, Rows]:
+def _layer_rows(rules: Rules, u: Usage) -> dict[str, RowExcess]:
     """Per family, {row key: used - limit for <=, limit - used for >=} (<= 0 when the row
     holds), from the layer only (`Rules.rows`)."""
     return {name: rows.excess() for name, rows in rules.rows(u).items()}
 
 
-def _coverage_rows(econ: Economics, d: Decisions) -> Rows:
+def _coverage_rows(econ: Economics, d: Decisions) -> RowExcess:
     """{year index: k DS_y - CFADS_y} from the plan's valuation (not from the covenant's
     coefficients): <= 0 when the covenant holds; no rows without min_dscr."""
     cov = econ.rules.coverage
@@ -58,9 +58,9 @@ def _coverage_rows(econ: Economics, d: Decisions) -> Rows:
             for y in range(len(cov.years))}
 
 
-def _model_rows(con: pyo.Constraint) -> Rows:
+def _model_rows(con: pyo.Constraint) -> RowExcess:
     """{row key: body - upper} for <= rows, {key: lower - body} for >= rows, at the values."""
-    out: Rows = {}
+    out: RowExcess = {}
     for key, row in con.items():
         body = pyo.value(row.body)
         out[key] = (body - pyo.value(row.upper) if row.has_ub()

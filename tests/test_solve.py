@@ -211,6 +211,7 @@ def test_decomposition_behind_optimize_matches_the_monolithic_optimum(
     mono = optimize(portfolio, mip_gap=0.0, method="monolithic")
     dw = optimize(portfolio, mip_gap=0.0, method="decomposition")
     assert dw.method == "decomposition" and dw.status == "optimal"
+    assert dw.recommended_method == mono.recommended_method == "neighbourhood"  # < 100 sites
     assert dw.npv_musd == pytest.approx(mono.npv_musd, rel=1e-6)
     assert dw.bound_musd >= mono.npv_musd - 1e-6
 

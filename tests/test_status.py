@@ -1,4 +1,4 @@
-"""Typed outcomes (optimizer/solve/status.py, optimizer/solve/options.py) and the one map from
+"""Typed outcomes (optimizer/status.py, optimizer/solve/options.py) and the one map from
 HiGHS's codes.
 
 - The enums' values are the words the reports and tools read, and compare equal to them.
@@ -25,7 +25,7 @@ from models.economics import build_economics
 from models.portfolio import Settings
 from optimizer.solve.highs import TERMINATION, HighsRunner, termination_of
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import PLANNED, Status, Termination, has_plan, status_of
+from optimizer.status import PLANNED, Status, Termination, has_plan, status_of
 
 WORDS = ["optimal", "feasible", "infeasible", "no_solution", "error"]
 

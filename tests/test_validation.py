@@ -193,7 +193,7 @@ def test_choice_is_case_insensitive_and_a_typo_gets_a_suggestion() -> None:
     (True, "number", None), ("2027Q5", "quarter", None), (12, "text", "12"),
     (np.int64(7), "number", 7.0), ("maybe", "bool", None), (2, "bool", None)])
 def test_coerce_cell(value: object, kind: str, ok: object) -> None:
-    col = schema.Column("x", kind, "", "")  # type: ignore[arg-type]
+    col = schema.InputColumn("x", kind, "", "")  # type: ignore[arg-type]
     typed, error = coerce_cell(value, col)
     if ok is None:
         assert typed is None and error is not None and error.startswith("expected ")

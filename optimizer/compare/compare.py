@@ -53,7 +53,7 @@ from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter
 from optimizer.reports.sheets import input_tables
 from optimizer.reports.write import open_report, read_decisions
-from optimizer.solve.status import PLANNED, Status
+from optimizer.status import PLANNED, Status
 
 CHANGE_COLUMNS = ["site", "option", "change", "old_start_quarter", "new_start_quarter", "halls",
                   "shift_quarters"]

@@ -69,7 +69,7 @@ SUMMARY_SHEET = "Summary"
 @dataclass(frozen=True)
 class BridgeFamily:
     """Inputs that move together in one bridge step (see the module docstring). Its columns
-    are the contract's columns whose `schema.Column.family` is this family's name."""
+    are the contract's columns whose `schema.InputColumn.family` is this family's name."""
 
     name: str
     meaning: str

@@ -26,7 +26,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from models.errors import InputProblem
 from models.quarters import date_of, parse_quarter, quarter_hint
-from optimizer.inputs.schema import Column, Table
+from optimizer.inputs.schema import InputColumn, Table
 
 # Lax pydantic coercion: "3.5" -> 3.5, 3.0 -> 3 (3.5 rejected), yes/no/TRUE/1 -> bool.
 _FLOAT: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
@@ -125,7 +125,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
+def coerce_cell(value: object, col: InputColumn) -> tuple[object, str | None]:
     """Convert one non-blank cell by its column's kind and check its bounds.
 
     Returns ``(typed_value, None)`` or ``(None, what was expected)``.
@@ -169,7 +169,7 @@ def coerce_cell(value: object, col: Column) -> tuple[object, str | None]:
     return number, None
 
 
-def _within(number: float, col: Column) -> bool:
+def _within(number: float, col: InputColumn) -> bool:
     """`number` within the column's bounds (ge/le inclusive, gt/lt exclusive)."""
     return not ((col.ge is not None and number < col.ge)
                 or (col.gt is not None and number <= col.gt)
@@ -177,7 +177,7 @@ def _within(number: float, col: Column) -> bool:
                 or (col.lt is not None and number >= col.lt))
 
 
-def _percent_hint(number: float, col: Column) -> str:
+def _percent_hint(number: float, col: InputColumn) -> str:
     """` (did you mean 0.12? ...)` for a rate or share (unit `fraction` or `per year`, at most
     1) typed as a whole percentage (12 for 12%), when the hundredth is allowed; else ""."""
     upper = col.le if col.le is not None else col.lt
@@ -190,10 +190,10 @@ def _percent_hint(number: float, col: Column) -> str:
             f"{fraction:g})")
 
 
-def reading_note(raw: object, value: object, col: Column) -> str | None:
+def reading_note(raw: object, value: object, col: InputColumn) -> str | None:
     """A warning's words when a valid cell was read as something it does not spell: a date
     in a quarter column (read as the calendar quarter it falls in), or a value outside the
-    column's typical range (`Column.atypical`); else None."""
+    column's typical range (`InputColumn.atypical`); else None."""
     if col.kind == "quarter" and date_of(raw) is not None:
         return (f"a date, read as {value} (the calendar quarter it falls in); write {value} to "
                 "say so")
@@ -228,7 +228,7 @@ def norm_name(name: object) -> str:
 
 
 @dataclass
-class Rows:
+class SheetRecords:
     """A table after cell coercion: one dict per non-empty row, plus where each came from (a
     problem is located at its cell)."""
 

@@ -1,5 +1,5 @@
 """The Commitments sheet's rules (each start, exclude and not_before against the other sheets
-and against each other), checked once the cells are read (`optimizer.inputs.cells.Rows`).
+and against each other), checked once the cells are read (`optimizer.inputs.cells.SheetRecords`).
 
 Problems and warnings go to the lists the validator collects (`optimizer.inputs.validation`), in
 row order, so one pass reports every problem of the workbook at once.
@@ -14,7 +14,7 @@ from typing import Any
 
 from models.errors import InputProblem
 from models.quarters import add_quarters, quarter_ordinal
-from optimizer.inputs.cells import BAD, Rows
+from optimizer.inputs.cells import BAD, SheetRecords
 
 
 @dataclass
@@ -31,8 +31,8 @@ class _Commitments:
     not_befores: dict[tuple[object, object], list[tuple[int, int]]]
 
     @classmethod
-    def of(cls, rows: Rows, sites: Rows | None, options: Rows | None,
-           site_options: Rows | None) -> _Commitments:
+    def of(cls, rows: SheetRecords, sites: SheetRecords | None, options: SheetRecords | None,
+           site_options: SheetRecords | None) -> _Commitments:
         lead = {}
         if options is not None:
             lead = {r["option"]: r["lead_quarters"] for i, r in enumerate(options.records)
@@ -80,8 +80,8 @@ class CommitmentChecks:
     problems: list[InputProblem]
     warnings: list[str]
 
-    def run(self, rows: Rows, sites: Rows | None, options: Rows | None,
-            site_options: Rows | None) -> None:
+    def run(self, rows: SheetRecords, sites: SheetRecords | None, options: SheetRecords | None,
+            site_options: SheetRecords | None) -> None:
         """Commitments rules.
 
         - start: needs quarter and halls; a blank option means any option (but a hall begun
@@ -105,7 +105,7 @@ class CommitmentChecks:
                 self._start(rows, i, known)
         self._totals(rows, known)
 
-    def _cells(self, rows: Rows) -> None:
+    def _cells(self, rows: SheetRecords) -> None:
         """Which cells each action needs or forbids: a start needs quarter and halls; exclude
         and not_before take no halls; exclude takes no quarter; not_before needs one. A cell
         reported here is marked bad (its checks downstream are skipped)."""
@@ -135,7 +135,7 @@ class CommitmentChecks:
                         i, "quarter", None, "blank; not_before needs the first allowed quarter"))
                     rec["quarter"] = BAD
 
-    def _start(self, rows: Rows, i: int, known: _Commitments) -> None:
+    def _start(self, rows: SheetRecords, i: int, known: _Commitments) -> None:
         """One start (site, quarter and halls readable): its option, its hall online by the
         last quarter, no exclude or later not_before against it, and the warnings for a start
         before the start quarter or before the site's earliest_start."""
@@ -193,7 +193,7 @@ class CommitmentChecks:
                 f"{where}: before the site's earliest_start "
                 f"{site_row['earliest_start']}; honoured as a decision already taken")))
 
-    def _totals(self, rows: Rows, known: _Commitments) -> None:
+    def _totals(self, rows: SheetRecords, known: _Commitments) -> None:
         """The committed starts at a site total at most its halls (reported at the site's last
         start row)."""
         totals: dict[str, tuple[int, int]] = {}
@@ -210,7 +210,7 @@ class CommitmentChecks:
                     f"committed starts at {site} total {total} halls, more than its "
                     f"{site_row['halls']} halls (Sites)"))
 
-    def signed_leases(self, rows: Rows, options: Rows | None) -> None:
+    def signed_leases(self, rows: SheetRecords, options: SheetRecords | None) -> None:
         """lease_signed: only on a `start` row, naming its option (the signed contract modelled
         as its own option), and that option needs lease_term_years (the backlog runs to the end
         of the first term)."""

@@ -135,7 +135,7 @@ def save_workbook(workbook: Workbook, path: Path, *, force: bool = False) -> Non
     save_atomically(workbook, path)
 
 
-def header_comment(column: schema.Column) -> str:
+def header_comment(column: schema.InputColumn) -> str:
     """The text of a header cell's comment: meaning, unit, required/default, allowed values and
     the typical range (outside it a value is accepted with a warning)."""
     if column.required:
@@ -231,7 +231,7 @@ def _comment(text: str) -> Comment:
     return comment
 
 
-def _dropdown_choices(column: schema.Column) -> tuple[str, ...]:
+def _dropdown_choices(column: schema.InputColumn) -> tuple[str, ...]:
     if column.kind == "choice":
         return column.choices
     if column.kind == "bool":
@@ -239,7 +239,7 @@ def _dropdown_choices(column: schema.Column) -> tuple[str, ...]:
     return ()
 
 
-def _add_dropdown(sheet: Worksheet, column: schema.Column, choices: tuple[str, ...],
+def _add_dropdown(sheet: Worksheet, column: schema.InputColumn, choices: tuple[str, ...],
                   ref: str) -> None:
     validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"',
                                 allow_blank=not column.required, showErrorMessage=True,
@@ -265,7 +265,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _typed(column: schema.Column, value: Any) -> Any:
+def _typed(column: schema.InputColumn, value: Any) -> Any:
     """The cell value for a column: numbers as numbers (whole numbers as int), bools as bools.
 
     A value that does not fit its kind is written as given, so that validation reports it with

@@ -13,7 +13,7 @@ Rules, in the order they are checked:
   names are case-insensitive and trimmed. A column named twice is an error; an unknown column
   is a warning (annotation columns such as ``notes`` or ``source`` are ignored silently).
   Fully empty rows are skipped.
-- cells: coerced by `Column.kind` (numbers, integers and booleans through pydantic's lax
+- cells: coerced by `InputColumn.kind` (numbers, integers and booleans through pydantic's lax
   rules, quarters through `models.quarters.parse_quarter`, choices case-insensitive) and
   checked against the column's bounds; blank required cells are errors, blank optional cells
   take the schema default.
@@ -51,8 +51,8 @@ from optimizer.inputs import schema
 from optimizer.inputs.cells import (
     ANNOTATION_COLUMNS,
     BAD,
-    Rows,
     SheetData,
+    SheetRecords,
     Unreadable,
     coerce_cell,
     is_blank,
@@ -64,7 +64,7 @@ from optimizer.inputs.cells import (
 from optimizer.inputs.cells import column_letter as column_letter  # re-exported
 from optimizer.inputs.commitments import CommitmentChecks
 from optimizer.inputs.describe import describe_portfolio as describe_portfolio  # re-exported
-from optimizer.inputs.schema import Column, Table
+from optimizer.inputs.schema import InputColumn, Table
 
 
 class _Validator:
@@ -122,7 +122,7 @@ class _Validator:
         return [i for i, values in enumerate(data.cells)
                 if not all(is_blank(v) for v in values)]
 
-    def _cell(self, rows: Rows, i: int, raw: object, col: Column) -> Any:
+    def _cell(self, rows: SheetRecords, i: int, raw: object, col: InputColumn) -> Any:
         """Typed value of one cell, its default when blank, or BAD (reported)."""
         if isinstance(raw, Unreadable):
             return BAD
@@ -144,7 +144,7 @@ class _Validator:
             self.warnings.append(str(rows.problem(i, col.name, raw, unusual)))
         return value
 
-    def _date_warnings(self, rows: Rows) -> None:
+    def _date_warnings(self, rows: SheetRecords) -> None:
         """One warning per column of dates read as quarters: the cell itself when it is one,
         else how many, the first and the last (a Quarters sheet of dates is 40 cells)."""
         for column, found in rows.dates.items():
@@ -161,16 +161,16 @@ class _Validator:
                 f"{label} .. {rows.cell_name(j, column)} {shown_value(last_raw)} as {last}; "
                 "write the quarter labels to say so")
 
-    def _table(self, table: Table) -> Rows | None:
+    def _table(self, table: Table) -> SheetRecords | None:
         """Read and coerce one sheet; None if a required sheet is missing."""
         data = self.sheets.get(table.sheet.lower())
         if data is None:
             if table.required:
                 self._missing_sheet(table.sheet, table.meaning)
                 return None
-            return Rows(None, table)
+            return SheetRecords(None, table)
         positions = self._header(data, table.names)
-        rows = Rows(data, table, positions=positions)
+        rows = SheetRecords(data, table, positions=positions)
         missing = [c.name for c in table.columns if c.required and c.name not in positions]
         unknown = {name: pos for name, pos in positions.items()
                    if name not in table.names and name not in ANNOTATION_COLUMNS}
@@ -209,7 +209,7 @@ class _Validator:
         self._date_warnings(rows)
         return rows
 
-    def _unique(self, rows: Rows, key: Sequence[str]) -> None:
+    def _unique(self, rows: SheetRecords, key: Sequence[str]) -> None:
         """Report a key (tuple of columns) given on more than one row."""
         seen: dict[tuple[Any, ...], int] = {}
         for i, rec in enumerate(rows.records):
@@ -330,7 +330,7 @@ class _Validator:
             self._settings_problem(data, "debt_tenor_years", tenor,
                                    "a whole number of quarters (a multiple of 0.25 years)")
 
-    def _options(self, rows: Rows, settings: dict[str, Any] | None) -> None:
+    def _options(self, rows: SheetRecords, settings: dict[str, Any] | None) -> None:
         """Deal columns of Options: whole-quarter terms and lives, equipment life with
         equipment capex, and lease terms on every option for a contracted terminal value."""
         contracted = settings is not None and settings["terminal_value"] == "contracted"
@@ -398,14 +398,14 @@ class _Validator:
                 "commitments": commitments, "scenarios": scenarios}
 
     @staticmethod
-    def _names(rows: Rows | None, column: str) -> dict[str, str] | None:
+    def _names(rows: SheetRecords | None, column: str) -> dict[str, str] | None:
         """Lower-case name -> name as written; None if the sheet or a name is unusable."""
         if rows is None or any(r[column] is BAD for r in rows.records):
             return None  # a name is unreadable: references to it cannot be judged
         return {str(r[column]).lower(): r[column] for i, r in enumerate(rows.records)
                 if rows.ok(i, column)}
 
-    def _references(self, rows: Rows, sites: dict[str, str] | None,
+    def _references(self, rows: SheetRecords, sites: dict[str, str] | None,
                     options: dict[str, str] | None) -> None:
         """Site / option cells must name a row of Sites / Options; stored as written there."""
         for column, names, sheet in (("site", sites, "Sites"), ("option", options, "Options")):
@@ -424,7 +424,7 @@ class _Validator:
                         "sheet" + suggest(value, names.values())))
                     rec[column] = BAD
 
-    def _sites(self, rows: Rows) -> None:
+    def _sites(self, rows: SheetRecords) -> None:
         for i, rec in enumerate(rows.records):
             for group in schema.SITES.groups:
                 given = [c for c in group if rows.ok(i, c) or rec[c] is BAD]
@@ -448,7 +448,7 @@ class _Validator:
                     i, "earliest_start", rec["earliest_start"],
                     f"after the last quarter ({self.last}): the site can never convert")))
 
-    def _quarters(self, rows: Rows) -> None:
+    def _quarters(self, rows: SheetRecords) -> None:
         if self.start is None or self.horizon is None:
             return
         horizon = quarter_range(self.start, self.horizon)
@@ -475,7 +475,7 @@ class _Validator:
                 f"no row for {shown}: every quarter of the horizon "
                 f"{horizon[0]}..{horizon[-1]} needs exactly one row"))
 
-    def _scenarios(self, rows: Rows) -> None:
+    def _scenarios(self, rows: SheetRecords) -> None:
         for i, rec in enumerate(rows.records):
             value_given = rows.ok(i, "value") or rec["value"] is BAD
             mult_given = rows.ok(i, "multiplier") or rec["multiplier"] is BAD
@@ -492,7 +492,7 @@ def _whole_quarters(years: float) -> bool:
 
 
 # ---- building the frames --------------------------------------------------------------------
-def _series(values: list[Any], col: Column, index: pd.Index | None = None) -> pd.Series:
+def _series(values: list[Any], col: InputColumn, index: pd.Index | None = None) -> pd.Series:
     """One typed column: numbers float; integers int (float if some may be NaN); bools bool;
     text, quarters and choices as Python objects (None where blank)."""
     if col.kind == "number":
@@ -508,14 +508,15 @@ def _series(values: list[Any], col: Column, index: pd.Index | None = None) -> pd
     return pd.Series(values, index=index, dtype=object)
 
 
-def _frame(rows: Rows | None, table: Table, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def _frame(rows: SheetRecords | None, table: Table, columns: Sequence[str] | None = None
+           ) -> pd.DataFrame:
     columns = list(columns or table.names)
     records = rows.records if rows is not None else []
     return pd.DataFrame({c: _series([r[c] for r in records], table.column(c))
                          for c in columns})
 
 
-def _locations(rows: Rows | None) -> dict[str, Any]:
+def _locations(rows: SheetRecords | None) -> dict[str, Any]:
     """Where each record of a table was read, for messages raised after validation (a sweep's
     Scenarios rows): the sheet's label, each record's spreadsheet row, each column's letter
     (None for a CSV file, whose problems are named by row)."""

@@ -78,7 +78,7 @@ from optimizer.solve.audit import audited_solution
 from optimizer.solve.frames import plan_frames
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.status import Status, Termination, has_plan
 
 DEFAULT_TOLERANCE = 0.005  # of |NPV|, when Settings firmness_tolerance is blank (or the gap)
 DEFAULT_ALTERNATIVES = 2  # `sitepivot plan --alternatives` default
@@ -265,7 +265,7 @@ def split_budget(tasks: int, alternatives: int, budget: float | None, workers: i
     return 0, 0, 0.0
 
 
-class Planned(Protocol):
+class PlanLike(Protocol):
     """What the tolerance and the commitments are read from: a Plan or a RobustPlan."""
 
     @property
@@ -275,7 +275,7 @@ class Planned(Protocol):
     def gap(self) -> float: ...
 
 
-def tolerance_of(plan: Planned, tolerance: float | None = None) -> float:
+def tolerance_of(plan: PlanLike, tolerance: float | None = None) -> float:
     """The tolerance as a share of |NPV|: the argument, else Settings firmness_tolerance, else
     the larger of the plan's gap and DEFAULT_TOLERANCE."""
     if tolerance is None:
@@ -327,7 +327,7 @@ def _context(plan: Plan, tolerance: float | None, commit_quarters: int | None,
     return ctx
 
 
-def committed_halls(plan: Planned, key: FirstKey) -> float:
+def committed_halls(plan: PlanLike, key: FirstKey) -> float:
     """Halls the workbook's Commitments require at a hall start's (site, option or any
     option, quarter); 0 for upgrades and uncommitted starts."""
     kind, site, option, tau = key

@@ -67,7 +67,7 @@ from optimizer.plan import DECISION_COLUMNS, Plan
 from optimizer.progress import Reporter, reporter, reporting
 from optimizer.reports.write import open_report, read_decisions
 from optimizer.solve.greedy import GreedyState, commitments_placed, fill, finish, start_scores
-from optimizer.solve.status import Status
+from optimizer.status import Status
 
 WHY_NOT_MAX_SOLVES = 3  # forced re-solves per plan, at most
 WHY_NOT_SECONDS = 15.0  # time limit of each forced re-solve (never above the plan's own)

@@ -20,7 +20,7 @@ import pandas as pd
 from models.portfolio import Settings
 from optimizer.money import finite, money
 from optimizer.plan import MINING_INCOME, Plan
-from optimizer.solve.status import Status
+from optimizer.status import Status
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,15 @@ def capex_total_musd(plan: Plan) -> float:
 
 
 def effort_note(plan: Plan) -> str:
-    """The effort row's note: the budget in HiGHS work units and what was spent."""
-    from optimizer.solve.options import WORK_PER_SECOND
-
-    if not finite(plan.effort_s):
+    """The effort row's note: the budget in HiGHS work units (at the plan's work units per
+    effort second) and what was spent."""
+    per_second = plan.work_units_per_effort_s
+    if not (finite(plan.effort_s) and finite(per_second)):
         return "the solve's deterministic work budget"
     spent = (f"; spent {plan.effort_spent_s:,.1f} effort s" if finite(plan.effort_spent_s)
              else "")
-    return (f"the solve's deterministic work budget: {plan.effort_s * WORK_PER_SECOND:,.0f} "
-            f"HiGHS work units ({WORK_PER_SECOND:,.0f} an effort second, which takes about a "
+    return (f"the solve's deterministic work budget: {plan.effort_s * per_second:,.0f} "
+            f"HiGHS work units ({per_second:,.0f} an effort second, which takes about a "
             f"second on an idle machine like the one it was calibrated on){spent}")
 
 
@@ -158,14 +158,10 @@ def next_step(plan: Plan, time_limit: float | None = None) -> str:
 
 
 def _other_method(plan: Plan) -> str:
-    """The method worth trying after a stalled solve, by the measured rule of thumb of
-    `optimizer.solve.optimize.auto_method` (decomposition from 100 sites; below, HiGHS with the
-    neighbourhood search), or "" when the plan came from that one already."""
-    from optimizer.solve.optimize import AUTO_DECOMPOSITION_SITES
-
-    if len(plan.portfolio.sites) >= AUTO_DECOMPOSITION_SITES:
-        return "" if plan.method == "decomposition" else "--method decomposition"
-    return "--method neighbourhood" if plan.method in ("monolithic", "decomposition") else ""
+    """The method worth trying after a stalled solve: the one the solver recommends for the
+    portfolio's size (`Plan.recommended_method`: decomposition from 100 sites; below, HiGHS
+    with the neighbourhood search), or "" when the plan came from that one already."""
+    return "" if plan.method == plan.recommended_method else f"--method {plan.recommended_method}"
 
 
 def _round_up(gap: float) -> str:

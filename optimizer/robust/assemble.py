@@ -32,7 +32,7 @@ from optimizer.robust.report import account_lines, summary_frame
 from optimizer.robust.subproblems import frozen_first_stage, robust_objective, values_of
 from optimizer.solve.frames import decision_rows, upgrade_rows
 from optimizer.solve.highs import relative_gap
-from optimizer.solve.status import Status, has_plan
+from optimizer.status import Status, has_plan
 
 
 def assemble(portfolio: Portfolio, context: MethodContext, answer: MethodAnswer, method: str,

@@ -63,7 +63,7 @@ from optimizer.replan.firmness import (
 )
 from optimizer.robust.recourse import RecourseResult, RecourseTask, run_tasks
 from optimizer.solve.highs import relative_gap
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.status import Status, Termination, has_plan
 
 if TYPE_CHECKING:
     from optimizer.robust.methods import MethodContext

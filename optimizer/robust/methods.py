@@ -45,7 +45,7 @@ from optimizer.robust.recourse import KeyedStarts, RecourseResult
 from optimizer.robust.subproblems import SubproblemRunner, frozen_first_stage, values_of
 from optimizer.solve.audit import audit, audited_solution
 from optimizer.solve.highs import HighsRunner, relative_gap
-from optimizer.solve.status import Status, has_plan
+from optimizer.status import Status, has_plan
 
 MAX_CANDIDATES = 4  # wait-and-see first stages evaluated by the decomposition (besides det.)
 Frozen = tuple[tuple[FirstKey, float], ...]  # a first stage, hashable (`frozen_first_stage`)

@@ -36,7 +36,7 @@ from optimizer.checkpoint import ResultStore
 from optimizer.parallel import run_all
 from optimizer.solve.audit import audited_solution
 from optimizer.solve.highs import HighsRunner
-from optimizer.solve.status import Status, has_plan
+from optimizer.status import Status, has_plan
 
 # Every positive start of an answer, by business key (site, option, start quarter): matched
 # across futures by key, never by position (`models.robust`).

@@ -17,7 +17,7 @@ from models.economics import Economics, Starts
 from optimizer.money import money
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import has_plan
+from optimizer.status import has_plan
 
 # A Pyomo constraint index as the relaxed rows give it: a quarter or a site (int), a commitment's
 # position, or (site, quarter) for the site rows. Pyomo ships no types; the component decides.

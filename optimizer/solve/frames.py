@@ -45,7 +45,8 @@ CONVERSION_CASH_COLUMNS = ["mining_only_net_musd", "incremental_net_musd",
 
 
 def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> dict[str, Any]:
-    """The DataFrame fields of a Plan (decisions, upgrades, cash flows, capacity, ...)."""
+    """The fields of a Plan computed from its decisions (decisions, upgrades, cash flows,
+    capacity, ..., and the equity discount factors they were discounted by)."""
     portfolio = econ.portfolio
     labels = portfolio.quarter_labels
     site_names = portfolio.site_names
@@ -71,6 +72,7 @@ def plan_frames(econ: Economics, decisions: Decisions, valuation: Valuation) -> 
                                           valuation.discount[-1] * valuation.terminal_value,
                                           strict=True) if tv > 0.5 * npv and tv > 0],
         "terminal_value_musd": float(valuation.discount[-1] * valuation.terminal_value.sum()),
+        "equity_discount_factors": valuation.equity_discount.copy(),
         "site_npv_musd": pd.Series(valuation.site_npv, index=pd.Index(site_names, name="site"),
                                    name="npv_musd"),
         "mining_mw": pd.DataFrame(decisions.mining, index=pd.Index(site_names, name="site"),

@@ -39,7 +39,7 @@ from optimizer.solve.options import (
     SolverOptions,
     time_cap,
 )
-from optimizer.solve.status import Status, Termination, has_plan, status_of
+from optimizer.status import Status, Termination, has_plan, status_of
 
 INF = highspy.kHighsInf  # HiGHS's infinity, for bounds and "no bound known"
 # Threads of a solve whose options say 0: fixed, so that a plan does not depend on the machine's

@@ -29,8 +29,8 @@ from optimizer.solve.frames import plan_frames
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import HighsRunner, ProgressHook, SolveOutcome, relative_gap, threads_of
 from optimizer.solve.neighbourhood import Beside
-from optimizer.solve.options import EffortClock, SolverOptions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.solve.options import WORK_PER_SECOND, EffortClock, SolverOptions
+from optimizer.status import Status, Termination, has_plan
 
 # With this many sites or more, `method="auto"` decomposes by site (measured in
 # benchmarks/README.md: the column-generation bound is tight when many sites share the budget;
@@ -187,11 +187,13 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         termination=solved.termination, npv_musd=valuation.npv,
         objective_musd=solved.objective, bound_musd=solved.bound, gap=solved.gap,
         mip_gap_requested=options.mip_gap, method=solved.method,
+        recommended_method=auto_method(len(portfolio.sites), has_start=False),
         greedy_npv_musd=None if greedy is None else greedy.valuation.npv,
         greedy_objective_musd=None if greedy is None else objective_npv(econ, greedy.valuation),
         greedy_halls=None if greedy is None else round(float(greedy.decisions.halls.sum())),
         timings=timings, solver_log=solved.log, time_limit_s=options.time_limit,
         effort_s=options.effort_seconds, effort_spent_s=clock_of_effort.now(),
+        work_units_per_effort_s=WORK_PER_SECOND,
         reproducible=not clock_of_effort.capped, solver_trace=trace,
         warnings=list(portfolio.warnings) + warnings, **frames)
 

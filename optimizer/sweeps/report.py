@@ -37,7 +37,7 @@ from optimizer.reports.xl import (
     put,
     write_frame,
 )
-from optimizer.solve.status import PLANNED
+from optimizer.status import PLANNED
 
 HISTOGRAM_BINS = 20
 RESULT_SHEET_COLUMNS = [

@@ -46,14 +46,14 @@ from models.portfolio import Portfolio
 from optimizer.inputs import schema
 from optimizer.money import money
 
-Mode = Literal["multiplier", "value", "add"]
+ChangeMode = Literal["multiplier", "value", "add"]  # how a Change applies its amount
 
 SHEET_PARAMETERS: tuple[str, ...] = schema.SCENARIOS.column("parameter").choices
 
 
 def _scope(driver: str) -> tuple[str, ...]:
     """The scopes a driver accepts, from the sheets of the columns it varies (schema
-    `Column.driver`): `site` if a Sites or SiteOptions column, `option` if an Options or
+    `InputColumn.driver`): `site` if a Sites or SiteOptions column, `option` if an Options or
     SiteOptions column; none (portfolio-wide) for Quarters and Settings drivers."""
     sheets = schema.driver_columns(driver)
     return (("site",) * bool({"Sites", "SiteOptions"} & set(sheets))
@@ -94,7 +94,7 @@ class Change:
     ``add`` of budget to those quarters (t indices)."""
 
     parameter: str
-    mode: Mode
+    mode: ChangeMode
     amount: float | tuple[float, ...]
     site: str | None = None
     option: str | None = None

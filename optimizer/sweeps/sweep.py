@@ -42,7 +42,7 @@ from optimizer.checkpoint import ResultStore
 from optimizer.money import money
 from optimizer.parallel import dask_slots, run_all
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import PLANNED, Status
+from optimizer.status import PLANNED, Status
 from optimizer.sweeps.report import write_sweep_report
 from optimizer.sweeps.scenarios import (
     MonteCarloSpec,

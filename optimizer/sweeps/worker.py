@@ -45,7 +45,7 @@ from optimizer.solve.frames import constraint_rows
 from optimizer.solve.greedy import GreedyPlan, dispatch_mining, greedy_plan
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions
-from optimizer.solve.status import Status, Termination, has_plan
+from optimizer.status import Status, Termination, has_plan
 from optimizer.sweeps.scenarios import Scenario, apply_changes
 
 MAX_MODELS = 4  # structures kept per worker (the base and a few lead-time variants)
@@ -179,7 +179,7 @@ def best_start(econ: Economics, fixed: FixedPlan | None) -> GreedyPlan | None:
 
 # ---- the model cache of one worker process -----------------------------------------------
 def _structural(table: schema.Table, columns: Iterable[object]) -> list[str]:
-    """The frame's columns whose value shapes the model (`schema.Column.structural`; a column
+    """The frame's columns whose value shapes the model (`schema.InputColumn.structural`; a column
     the contract does not describe counts as structural), in the frame's order."""
     out = []
     for name in columns:
@@ -189,7 +189,7 @@ def _structural(table: schema.Table, columns: Iterable[object]) -> list[str]:
     return out
 
 
-def _capped(col: schema.Column) -> bool:
+def _capped(col: schema.InputColumn) -> bool:
     """An optional Quarters cap whose blank means "no limit" and whose value is a Param: only
     which quarters have it shapes the model (e.g. budget_musd, ai_demand_mw)."""
     return not col.required and col.default is None and not col.structural

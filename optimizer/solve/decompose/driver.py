@@ -17,7 +17,7 @@ from optimizer.solve.decompose.primal import Monolithic, PlanArrays, Repair, ass
 from optimizer.solve.greedy import GreedyPlan, greedy_plan
 from optimizer.solve.highs import INF, ProgressHook, relative_gap, reset_thread_scheduler
 from optimizer.solve.options import EffortClock, SolverOptions
-from optimizer.solve.status import Status, Termination
+from optimizer.status import Status, Termination
 
 RC_TOLERANCE = 1e-7  # a column enters the master if its reduced cost exceeds this ($M)
 GAP_TOLERANCE = 1e-9  # relative; a gap this small is a proof (rounding of NPV sums)

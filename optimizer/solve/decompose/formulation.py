@@ -30,7 +30,7 @@ from models.economics import Economics
 from models.rows import LinearRows
 from models.rules import Rules
 from optimizer.solve.highs import INF, HighsModel, RunResult
-from optimizer.solve.status import Termination
+from optimizer.status import Termination
 
 # Each site's own rows, in the order its pricing MILP has them.
 SITE_FAMILIES = ("site_power", "site_cooling", "halls_per_site", "cooling_module_limit",

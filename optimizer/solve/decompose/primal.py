@@ -17,7 +17,7 @@ from optimizer.solve.greedy import dispatch_mining
 from optimizer.solve.highs import DEFAULT_THREADS, INF, HighsModel, HighsRunner
 from optimizer.solve.neighbourhood import search_sites
 from optimizer.solve.options import EffortClock, SolverOptions
-from optimizer.solve.status import Termination
+from optimizer.status import Termination
 
 
 # --------------------------------------------------------------------------- repair heuristic

@@ -4,6 +4,9 @@ Summary sheet, the sweep and compare tables and other tools read ("optimal", "fe
 so a member compares equal to its word and is written as it.
 
 HiGHS's own codes are mapped to these once, in the HiGHS boundary (`optimizer.solve.highs`).
+
+Why here and not in `optimizer.solve`: a `Plan` (`optimizer.plan`) carries a Status and the
+solvers build Plans, so both read this module and neither package imports the other's.
 """
 
 from __future__ import annotations
