@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.economics import equity_discount_factors
+from models.finance import equity_discount_factors
 from models.portfolio import Portfolio
 from optimizer.solve.status import Status, Termination
 
@@ -170,7 +170,7 @@ class Plan:
 
     @property
     def equity_discount_factors(self) -> np.ndarray:
-        """DF^e_t of each quarter of the plan (`models.economics.equity_discount_factors`):
+        """DF^e_t of each quarter of the plan (`models.finance.equity_discount_factors`):
         what the equity cash flows and the equity's share of the terminal value are discounted
         by."""
         return equity_discount_factors(self.portfolio)
