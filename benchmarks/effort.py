@@ -25,7 +25,8 @@ from models.economics import build_economics
 from models.portfolio import Portfolio
 from optimizer.inputs.validation import portfolio_from_tables
 from optimizer.inputs.workbook import load_portfolio
-from optimizer.solve.highs import HighsRunner, _lp_iterations, work_scale
+from optimizer.solve.highs import HighsRunner, work_scale
+from optimizer.solve.highs.meter import _lp_iterations
 
 SAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "sample_portfolio.xlsx"
 

@@ -258,7 +258,8 @@ def plan(workbook: Path, output: Path | None, time_limit: float | None, mip_gap:
     console.say(f"reading {workbook}")
     from models.errors import UsageError
     from optimizer.inputs.workbook import load_portfolio
-    from optimizer.replan.firmness import FIRMNESS_SHARE, assess, firmness_text
+    from optimizer.replan.firmness import FIRMNESS_SHARE, assess
+    from optimizer.replan.firmness_words import firmness_text
     from optimizer.replan.replan import (
         WHY_NOT_MAX_SOLVES,
         baseline_start,

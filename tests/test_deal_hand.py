@@ -205,7 +205,7 @@ def test_payback_never() -> None:
 def test_debt_schedule_balloon_by_hand() -> None:
     """$1 drawn in t = 0 at 2% a quarter over 8 payments, horizon 4: payments in 1..3, then the
     balance left after the payment of t = 3 is repaid in t = 3 too."""
-    from models.economics import debt_schedule
+    from models.finance import debt_schedule
     interest, principal, balance = debt_schedule(0.02, 8, 4)
     a = 0.02 / (1 - 1.02 ** -8)
     b1 = 1.02 - a

@@ -44,10 +44,9 @@ from optimizer.replan.firmness import (
     RESOLVE_OVERHEAD,
     SOLVE_SHARE,
     assess,
-    describe_difference,
-    firmness_text,
     split_budget,
 )
+from optimizer.replan.firmness_words import describe_difference, firmness_text
 from optimizer.reports.write import commitments_from_report, read_decisions
 from optimizer.solve.optimize import optimize
 

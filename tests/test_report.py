@@ -18,7 +18,7 @@ from plan_fixture import make_plan, make_portfolio
 
 from models.errors import InputError, UsageError
 from optimizer.plan import DECISION_COLUMNS, UPGRADE_COLUMNS
-from optimizer.reports.sheets import axis_scales
+from optimizer.reports.charts import axis_scales
 from optimizer.reports.summary import plan_narrative, plan_text
 from optimizer.reports.write import (
     check_target,

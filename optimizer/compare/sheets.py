@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from optimizer.compare.compare import Comparison, change_counts
 from optimizer.compare.inputs import FAMILIES
 from optimizer.money import money
-from optimizer.reports.sheets import nice_step
+from optimizer.reports.charts import nice_step
 from optimizer.reports.write import check_target, save_atomically
 from optimizer.reports.xl import (
     BOLD,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.economics import column as numeric_column
+from models.cash_flows import column as numeric_column
 from models.portfolio import Portfolio
 from optimizer.money import money
 

@@ -54,13 +54,10 @@ from models.firmness import moved_start
 from models.robust import FirstKey, objective_value
 from optimizer.budget import MIN_SOLVE_S, SOLVE_SHARE, solve_overhead_s, waves
 from optimizer.money import money
-from optimizer.replan.firmness import (
-    Resolved,
-    committed_halls,
-    label_start,
-    start_words,
-    tolerance_of,
-)
+from optimizer.replan.firmness import tolerance_of
+from optimizer.replan.firmness_tables import committed_halls, label_start
+from optimizer.replan.firmness_words import start_words
+from optimizer.replan.resolve import Resolved
 from optimizer.robust.recourse import RecourseResult, RecourseTask, run_tasks
 from optimizer.solve.highs import relative_gap
 from optimizer.status import Status, Termination, has_plan

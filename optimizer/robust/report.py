@@ -31,7 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models.quarters import add_quarters
 from optimizer.inputs.template import save_workbook
 from optimizer.money import money
-from optimizer.reports.sheets import chart_series, style_chart
+from optimizer.reports.charts import chart_series, style_chart
 from optimizer.reports.write import FIRST_STAGE_SHEET, check_target
 from optimizer.reports.xl import BOLD, PERCENT, TITLE_FONT, WRAP, fit_widths, put, write_frame
 from optimizer.robust.plan import SUMMARY_COLUMNS, RobustPlan

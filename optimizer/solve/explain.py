@@ -12,8 +12,9 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from models.cash_flows import Starts
 from models.conversion import FAMILIES, FAMILY, build_model
-from models.economics import Economics, Starts
+from models.economics import Economics
 from optimizer.money import money
 from optimizer.solve.highs import HighsRunner
 from optimizer.solve.options import SolverOptions

@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.inputs.template import save_workbook
-from optimizer.reports.sheets import chart_series, style_chart
+from optimizer.reports.charts import chart_series, style_chart
 from optimizer.reports.write import check_target
 from optimizer.reports.xl import (
     BOLD,
