@@ -20,9 +20,10 @@ model's size (`solve_overhead_s`: a fixed formula, not a measurement, so the spl
 same on any machine load). Reading the workbook and writing the report come on top of T.
 
 Safety cap. The run also has a wall-clock deadline, T seconds from its start: a solve that
-would run past it gets only the time left (at least `MIN_CAPPED_S`). A solve cut so is
-"capped": its result depends on the machine's speed, and the run says on the console and in
-its workbook that it is not reproducible.
+would run past it gets only the time left (at least `MIN_CAPPED_S`), and every solve's
+wall-clock cap is the deadline (`SolverOptions.deadline`), so a loaded machine cannot carry the
+run past T. A solve cut so is "capped": its result depends on the machine's speed, and the run
+says on the console and in its workbook that it is not reproducible.
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ SETTLED = frozenset({"optimal", "infeasible", "infeasible_or_unbounded"})
 
 
 def cut_short(capped: bool, termination: str) -> bool:
-    """Whether a solve whose limit the deadline lowered (`capped`) was cut short by it: any
-    end but a settled one (`SETTLED`), whatever the limit's unit (seconds or work)."""
-    return capped and str(termination) not in SETTLED
+    """Whether the whole run's deadline cut a solve short: it stopped it (a solve's wall-clock
+    cap is never later than the deadline, `SolverOptions.deadline`: "time_limit"), or it
+    lowered the solve's limit (`capped`) and the solve ended unsettled (`SETTLED`)."""
+    return str(termination) == "time_limit" or (capped and str(termination) not in SETTLED)
 
 
 def solve_overhead_s(columns: int) -> float:

@@ -204,7 +204,8 @@ def extensive_outcome(econs: list[Economics], weights: np.ndarray, k: int, risk_
 
     limit, capped = runner.budget.limit_now()
     outcome = highs.solve(time_limit=min(limit, runner.time_limit), mip_gap=runner.mip_gap,
-                          threads=1, seed=runner.seed, should_stop=proven)
+                          threads=1, seed=runner.seed, should_stop=proven,
+                          deadline=runner.budget.deadline)
     return model, outcome, capped
 
 

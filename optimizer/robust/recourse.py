@@ -120,7 +120,8 @@ def _solve(task: RecourseTask, started: float) -> RecourseResult:
         runner.set_start([(var, float(wanted.get(key, 0.0)))
                           for key, var in start_variables(model).items() if not var.fixed])
     limit, capped = RunBudget(task.time_limit, deadline=task.deadline).limit_now()
-    outcome = runner.solve(time_limit=limit, mip_gap=task.mip_gap, threads=1, seed=task.seed)
+    outcome = runner.solve(time_limit=limit, mip_gap=task.mip_gap, threads=1, seed=task.seed,
+                           deadline=task.deadline)
     capped = cut_short(capped, outcome.termination)
     seconds = time.perf_counter() - started
     if not has_plan(outcome.status):

@@ -178,7 +178,7 @@ def robust(portfolio: Portfolio, *, draws: int | None = None, from_sheet: bool =
         def solve_deterministic() -> tuple[Plan, bool]:
             solve_s, capped = budget.limit_now()
             plan = optimize(portfolio, time_limit=solve_s, mip_gap=gap, threads=1,
-                            seed=rng_seed, method="monolithic")
+                            seed=rng_seed, method="monolithic", deadline=budget.deadline)
             return plan, cut_short(capped, plan.termination)
 
         deterministic, det_capped = runner.remember("deterministic plan", solve_deterministic)

@@ -90,9 +90,10 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
     conversion. The wall clock is a safety cap only: a plan it stopped says it is not
     reproducible (`Plan.reproducible`).
     `on_progress(seconds, bound, NPV)` is told of the solver's progress as it runs ($M; see
-    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it. `deadline` is kept
-    for callers of earlier versions and no longer shortens the solve (that made the plan
-    depend on how long building took).
+    `HighsRunner.solve`); `optimizer.progress.Console.solver` shows it. `deadline`: a
+    wall-clock moment (`time.time()`, a whole run's total time) the solve must not run past;
+    it never shortens the effort, it lowers the safety cap, so a plan it stops says it is not
+    reproducible.
     `progress`: True shows on stderr what `sitepivot plan` shows while it solves (a bar on a
     terminal, plain lines in a notebook or a log), "bar"/"lines" that mode, a
     `optimizer.progress.Console` (or any Reporter) its own "solve" phase; None/False nothing.
@@ -117,8 +118,7 @@ def optimize(portfolio: Portfolio, *, time_limit: float | None = None,
         check_arguments(effort, 0.0, 0, 0)
     options = SolverOptions.from_settings(settings, time_limit=time_limit,
                                           mip_gap=mip_gap, threads=threads, seed=seed,
-                                          effort=effort)
-    del deadline  # accepted, not used: see the docstring
+                                          effort=effort).with_overrides(deadline=deadline)
     timings: dict[str, float] = {"read": portfolio.read_seconds}
     clock = time.perf_counter()
     econ = build_economics(portfolio)

@@ -13,6 +13,7 @@ run the cap stops is not reproducible and says so.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from models.portfolio import Settings
@@ -26,6 +27,7 @@ WORK_PER_SECOND = 8000.0
 # enough that a loaded machine still finishes on effort; a run stopped by it is not reproducible.
 TIME_CAP_FACTOR = 5.0
 TIME_CAP_SLACK = 30.0
+MIN_WALL_SECONDS = 0.1  # a solve a deadline leaves no time still gets this long
 # Every quiet HiGHS run costs at least this many effort seconds (model hand-over, presolve),
 # so that a loop of tiny solves ends too.
 RUN_OVERHEAD_SECONDS = 0.01
@@ -37,13 +39,16 @@ class SolverOptions:
     `time_cap`); mip_gap: relative gap (bound - NPV) / |NPV| at which a plan counts as optimal;
     threads: HiGHS threads (0: one, the deterministic default); seed: HiGHS's random seed (and
     the searches' own); effort: effort seconds, when given, in place of time_limit's (the
-    wall-clock cap still follows time_limit)."""
+    wall-clock cap still follows time_limit); deadline: a wall-clock moment (`time.time()`)
+    the solve must not run past, a whole run's total time (`optimizer.budget`): it lowers the
+    safety cap, and a solve it stops is not reproducible, like one the cap stops."""
 
     time_limit: float
     mip_gap: float
     threads: int = 0
     seed: int = 0
     effort: float | None = None
+    deadline: float | None = None
 
     @property
     def effort_seconds(self) -> float:
@@ -52,8 +57,12 @@ class SolverOptions:
 
     @property
     def time_cap(self) -> float:
-        """The wall-clock safety cap (s): never the reason a normal run stops."""
-        return time_cap(max(self.time_limit, self.effort_seconds))
+        """The wall-clock safety cap (s) of a solve starting now: never the reason a normal
+        run stops; no later than the `deadline`, if any."""
+        cap = time_cap(max(self.time_limit, self.effort_seconds))
+        if self.deadline is None:
+            return cap
+        return min(cap, max(MIN_WALL_SECONDS, self.deadline - time.time()))
 
     @classmethod
     def from_settings(cls, settings: Settings, *, time_limit: float | None = None,
@@ -68,17 +77,20 @@ class SolverOptions:
                    effort=None if effort is None else float(effort))
 
     def with_overrides(self, *, time_limit: float | None = None, mip_gap: float | None = None,
-            threads: int | None = None, seed: int | None = None) -> SolverOptions:
+            threads: int | None = None, seed: int | None = None,
+            deadline: float | None = None) -> SolverOptions:
         """A copy with the values given (not None) replaced. A new time_limit replaces the
         effort too (its seconds become the effort)."""
-        if time_limit is None and mip_gap is None and threads is None and seed is None:
+        if time_limit is None and mip_gap is None and threads is None and seed is None \
+                and deadline is None:
             return self
         return SolverOptions(
             time_limit=self.time_limit if time_limit is None else float(time_limit),
             mip_gap=self.mip_gap if mip_gap is None else float(mip_gap),
             threads=self.threads if threads is None else int(threads),
             seed=self.seed if seed is None else int(seed),
-            effort=self.effort if time_limit is None else None)
+            effort=self.effort if time_limit is None else None,
+            deadline=self.deadline if deadline is None else float(deadline))
 
 
 def time_cap(seconds: float) -> float:

@@ -332,13 +332,14 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     if start is not None:
         runner.set_start(start.start_values(model))
     limit, capped = RunBudget(setup.solver.time_limit, deadline=setup.deadline).limit_now()
-    outcome = runner.solve(setup.solver.with_overrides(time_limit=limit))
+    outcome = runner.solve(setup.solver.with_overrides(time_limit=limit,
+                                                       deadline=setup.deadline))
     row.update(status=outcome.status, gap=outcome.gap, solve_seconds=outcome.seconds)
     messages: list[str] = []
-    if cut_short(capped, outcome.termination):
+    if cut_short(capped, outcome.termination) and setup.deadline is not None:
         row["capped"] = True
-        messages.append(f"stopped after {limit:.3g} s, before its own {setup.solver.time_limit:.3g}"
-                        " s, by the whole run's total time: not reproducible")
+        messages.append(f"stopped within {limit:.3g} s of its own {setup.solver.time_limit:.3g}"
+                        " s by the whole run's total time: not reproducible")
     elif outcome.termination == Termination.TIME_LIMIT:
         messages.append(NOT_REPRODUCIBLE_ROW)
     if has_plan(outcome.status):

@@ -219,7 +219,8 @@ class SitePricer:
         run = h.run(limit)
         if started and not self._consistent(run, solver_costs):
             # HiGHS 1.16 can misreport a MIP start's objective after presolve and stop there
-            # claiming optimality (see optimizer/solve/highs/runner.py): its bound would then be invalid.
+            # claiming optimality (see optimizer/solve/highs/runner.py): its bound would then
+            # be invalid.
             h.clear_solution()
             self.last = None
             run = h.run(limit)

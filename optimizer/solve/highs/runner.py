@@ -139,12 +139,14 @@ class HighsRunner:
               should_stop: StopRule | None = None,
               on_progress: ProgressHook | None = None,
               clock: EffortClock | None = None,
-              helper: SearchHelper | None = None) -> SolveOutcome:
+              helper: SearchHelper | None = None,
+              deadline: float | None = None) -> SolveOutcome:
         """Solve with `options`; check that the objective HiGHS reports is that of the plan it
         returns.
 
-        `time_limit`, `mip_gap`, `threads`, `seed`: given (not None), each replaces that value
-        of `options`; without `options`, time_limit and mip_gap are needed (threads and seed
+        `time_limit`, `mip_gap`, `threads`, `seed`, `deadline` (a wall-clock moment the run must
+        not pass, `SolverOptions.deadline`): given (not None), each replaces that value of
+        `options`; without `options`, time_limit and mip_gap are needed (threads and seed
         default to 0). The run stops on its effort (`options.effort_seconds`, `Meter`): the
         outcome's termination is then "effort_limit"; "time_limit" means the wall-clock safety
         cap stopped it (not reproducible). Its effort is charged to `clock`.
@@ -167,13 +169,13 @@ class HighsRunner:
         if on_progress is not None:
             return self._with_progress(on_progress, lambda: self.solve(
                 options, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                should_stop=should_stop, clock=clock, helper=helper))
+                should_stop=should_stop, clock=clock, helper=helper, deadline=deadline))
         if options is None:
             if time_limit is None or mip_gap is None:
                 raise TypeError("solve needs SolverOptions or a time_limit and a mip_gap")
             options = SolverOptions(time_limit=time_limit, mip_gap=mip_gap)
         options = options.with_overrides(time_limit=time_limit, mip_gap=mip_gap,
-                                         threads=threads, seed=seed)
+                                         threads=threads, seed=seed, deadline=deadline)
         if helper is None:
             return self._solve_checked(options, should_stop, clock)
         return self._with_helper(helper, lambda: self._solve_checked(
