@@ -52,9 +52,10 @@ COMPARED = ("error", "method", "status", "termination", "effort_s", "effort_spen
 
 @dataclass(frozen=True)
 class Case:
-    """One solve: `kind` optimize | greedy | sweep | robust; `effort` effort seconds (per
-    solve for sweep and robust; None: the portfolio's Settings time_limit_s); `gap` None:
-    the Settings' mip_gap; `quick`: in the `--quick` subset."""
+    """One solve: `kind` optimize | greedy | sweep | robust | report; `effort` effort seconds
+    (per solve for sweep and robust, per phase after the plan for report; None: the
+    portfolio's Settings time_limit_s); `gap` None: the Settings' mip_gap; `quick`: in the
+    `--quick` subset."""
 
     name: str
     instance: str  # a key of BUDGET_SCALE (the sample) or NxT (benchmarks.generate)
@@ -86,7 +87,15 @@ CASES = [
     # Robust plans of the sample over 2 Monte Carlo futures, 5 effort s per solve, gap 1 %.
     Case("sample-robust-extensive-2x5", "sample", "robust", "extensive", 5.0, 0.01, quick=True),
     Case("sample-robust-decomposition-2x5", "sample", "robust", "decomposition", 5.0, 0.01),
+    # The sample's plan (Settings' effort) and its report's tables: why-not, firmness and
+    # alternatives, each phase 10 effort s.
+    Case("sample-report-tables-10", "sample", "report", "auto", 10.0, quick=True),
 ]
+# The Plan's tables a report is written from (the "report" case's digests; no timings).
+REPORT_TABLES = ("decisions", "upgrades", "cash_flows", "site_npv_musd", "mining_mw", "capacity",
+                 "constraints", "deal_metrics", "annual", "sources_uses", "site_returns",
+                 "why_not", "timing_value", "firmness", "timing_windows", "alternatives",
+                 "alternative_decisions")
 SWEEP_DRAWS = 4
 ROBUST_DRAWS = 2
 
@@ -167,6 +176,27 @@ def plan_payload(decisions: Any, upgrades: Any, mining: Any) -> dict[str, Any]:
             "quarters": [str(q) for q in mining.columns]}
 
 
+def cell(x: Any) -> str:
+    """A table cell as canonical text: numbers rounded (`rounded`), blanks empty."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    return rounded(x)
+
+
+def frame_payload(frame: Any) -> dict[str, Any]:
+    """A DataFrame or Series (None: not computed) as canonical text: its columns, and each row
+    with its index label first, in the frame's order."""
+    if frame is None:
+        return {}
+    if not hasattr(frame, "columns"):  # a Series
+        frame = frame.to_frame()
+    return {"columns": [str(c) for c in frame.columns],
+            "rows": [[cell(i), *map(cell, row)] for i, row in zip(
+                frame.index, frame.to_numpy(dtype=object).tolist(), strict=True)]}
+
+
 def number(x: Any) -> float | None:
     """A float for the record (None for a missing value)."""
     return None if x is None else float(x)
@@ -198,6 +228,28 @@ def run_optimize(case: Case) -> dict[str, Any]:
             "detail": {"objective": number(plan.objective_musd),
                        "greedy_npv": number(plan.greedy_npv_musd),
                        "halls": plan.halls_converted}}
+
+
+def run_report_tables(case: Case) -> dict[str, Any]:
+    """The plan at the Settings' effort, then what `sitepivot plan` adds to its report (the
+    README's API snippet: why-not and value of timing, firmness, two alternatives; each
+    phase's effort given), and a digest of every table the report is written from."""
+    import optimizer
+
+    plan = optimizer.optimize(portfolio(case.instance), method=case.method)
+    optimizer.explain_plan(plan, budget=case.effort)
+    optimizer.firmness(plan, budget=case.effort)
+    optimizer.alternatives(plan, 2, budget=case.effort)
+    tables = {name: digest(frame_payload(getattr(plan, name))) for name in REPORT_TABLES}
+    scalars = {"npv": number(plan.npv_musd), "equity_npv": number(plan.equity_npv_musd),
+               "terminal_value": number(plan.terminal_value_musd),
+               "beyond_horizon_sites": list(plan.beyond_horizon_sites)}
+    return {"method": plan.method, "status": str(plan.status),
+            "termination": str(plan.termination), "effort_s": case.effort,
+            "npv": number(plan.npv_musd), "bound": number(plan.bound_musd),
+            "gap": number(plan.gap), "reproducible": bool(plan.reproducible),
+            "decisions_sha256": digest({"tables": tables, "scalars": scalars}),
+            "detail": tables | scalars}
 
 
 def run_greedy(case: Case) -> dict[str, Any]:
@@ -274,7 +326,7 @@ def run_robust(case: Case) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[Case], dict[str, Any]]] = {
     "optimize": run_optimize, "greedy": run_greedy, "sweep": run_sweep_case,
-    "robust": run_robust}
+    "robust": run_robust, "report": run_report_tables}
 
 
 def child(name: str) -> None:
