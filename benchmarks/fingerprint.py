@@ -275,25 +275,25 @@ def run_sweep_case(case: Case) -> dict[str, Any]:
 
     results = run_sweep(portfolio(case.instance), case.method, draws=SWEEP_DRAWS, seed=0,
                         workers=1, time_limit=case.effort, mip_gap=case.gap, progress=False)
-    rows = {str(r.scenario): {"status": str(r.status), "halls": number(r.halls_converted),
-                              "npv": number(r.npv_reoptimized_musd),
-                              "npv_base_plan": number(r.npv_base_plan_musd),
-                              "gap": number(r.gap),
-                              "base_plan_feasible": str(r.base_plan_feasible)}
-            for r in results.itertuples(index=False)}
-    plans = sorted([str(s), str(site), str(o), str(q), rounded(h)]
-                   for s, site, o, q, h in results.attrs["decisions"])
-    # The sweep's rows keep the starts of each plan only (not its mining or upgrades).
-    return {"method": case.method, "status": "/".join(sorted({r["status"]
+    rows: dict[str, dict[str, Any]] = {
+        str(r.scenario): {"status": str(r.status), "halls": number(r.halls_converted),
+                          "npv": number(r.npv_reoptimized_musd),
+                          "npv_base_plan": number(r.npv_base_plan_musd), "gap": number(r.gap),
+                          "base_plan_feasible": str(r.base_plan_feasible)}
+        for r in results.itertuples(index=False)}
+    # The sweep keeps each plan's starts only (not its mining or upgrades).
+    starts = sorted([str(s), str(site), str(o), str(q), rounded(h)]
+                    for s, site, o, q, h in results.attrs["decisions"])
+    gaps = [r["gap"] for r in rows.values() if r["gap"] is not None and not math.isnan(r["gap"])]
+    capped = bool(results.attrs.get("capped")) or bool(
+        results["message"].astype(str).str.contains("not reproducible").any())
+    return {"method": case.method, "status": "/".join(sorted({str(r["status"])
                                                               for r in rows.values()})),
             "effort_s": case.effort, "npv": number(results.attrs["base_npv_musd"]),
-            "gap": max((r["gap"] for r in rows.values() if r["gap"] is not None
-                        and not math.isnan(r["gap"])), default=None),
-            "reproducible": not results.attrs.get("capped")
-            and not results["message"].astype(str).str.contains("not reproducible").any(),
-            "decisions_sha256": digest({"starts": plans, "rows": {
-                k: {f: rounded(v) if isinstance(v, float) else v for f, v in r.items()}
-                for k, r in rows.items()}}),
+            "gap": max(gaps, default=None), "reproducible": not capped,
+            "decisions_sha256": digest({"starts": starts, "rows": {
+                name: {k: rounded(v) if isinstance(v, float) else v for k, v in r.items()}
+                for name, r in rows.items()}}),
             "detail": rows}
 
 
@@ -399,6 +399,11 @@ def compare(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> tuple[str, 
             all_same = False
             continue
         differ = [f for f in COMPARED if not same(r.get(f), o.get(f))]
+        if "detail" in differ and isinstance(r.get("detail"), dict) \
+                and isinstance(o.get("detail"), dict):  # name the detail's fields that differ
+            keys = sorted(set(r["detail"]) | set(o["detail"]))
+            differ[differ.index("detail")] = "detail: " + ", ".join(
+                k for k in keys if not same(r["detail"].get(k), o["detail"].get(k)))
         ok = not differ and not r.get("error")
         all_same &= ok
         note = "" if r.get("reproducible", True) and o.get("reproducible", True) \
