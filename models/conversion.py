@@ -418,7 +418,7 @@ def define_mining_floor(m: pyo.ConcreteModel) -> None:
 def define_debt_service_coverage(m: pyo.ConcreteModel) -> None:
     """Debt service coverage (Settings min_dscr = k), each calendar year y  [$M]:
     sum_{t in y} CFADS_t - k sum_{t in y} DS_t >= 0, with every unit's CFADS and debt service
-    and each MW mined's CFADS from the rules' data layer (`models.rules.CoverageRules`). No
+    and each MW mined's CFADS from the rules' data layer (`models.covenant.CoverageRules`). No
     rows without min_dscr."""
     cov = m.rules.coverage
     if cov is None:

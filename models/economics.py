@@ -40,10 +40,11 @@ from models.cash_flows import (
     signed_leases,
     upgrade_starts,
 )
+from models.covenant import coverage_rules
 from models.decisions import Decisions
 from models.finance import Deal, discount_factors, equity_discount_factors, terminal_factor
 from models.portfolio import Portfolio
-from models.rules import Rules, build_rules, coverage_rules
+from models.rules import Rules, build_rules
 
 # A start by business key: (kind, site name, option name or "", start quarter tau), kind one of
 # "hall", "cooling", "power". Names, not positions, so it matches across futures whose
