@@ -122,9 +122,11 @@ class SitePricer:
         max_halls = int(lim.halls[0])
         max_modules = int(lim.max_modules[0])
         self.mining_cap = float(lim.mining_mw[0])
-        self.grid = float(lim.grid_mw[0])
-        # What the power rows' builds take: reserved MW less upgrade MW, for the mining room.
-        self.power_build = own.matrix[np.array(own.family) == "site_power", :self.n_build]
+        # The power rows, one a quarter: their builds' part (reserved MW less upgrade MW) and
+        # their bound (the grid), what the mining room is read from.
+        power = np.array(own.family) == "site_power"
+        self.power_build = own.matrix[power, :self.n_build]
+        self.power_bound = own.upper[power]
         # A start commitment with no candidate left can never be met: the site has no schedule.
         self.feasible = not own.never_hold().any()
         rows = own.take(~own.always_hold() & ~own.never_hold())
@@ -164,6 +166,11 @@ class SitePricer:
         self.highs.load(np.zeros(n), self.col_lower, self.col_upper, self.integer,
                         self.row_lower, self.row_upper, csc(matrix))
         self.last: np.ndarray | None = None  # last solution, in the solver's (S) variables
+
+    def mining_room(self, builds: np.ndarray) -> np.ndarray:
+        """(T,) MW of the grid the builds leave for mining: the power rows' slack at no
+        mining."""
+        return self.power_bound - self.power_build @ builds
 
     def to_solver(self, x: np.ndarray) -> np.ndarray:
         """A schedule (x: units per candidate, mining) in the solver's variables (S, mining)."""
@@ -298,7 +305,7 @@ class Formulation:
         p = self.pricers[s]
         build_value = float(self.values[s][:p.n_build] @ x[:p.n_build])
         value = build_value + float(x[p.n_build:] @ self.mining_value[s])
-        power_left = p.grid - p.power_build @ x[:p.n_build]
+        power_left = p.mining_room(x[:p.n_build])
         mine_cap = np.clip(np.minimum(p.mining_cap, power_left), 0.0, None)
         return SiteColumn(site=s, x=x, value=value, build_value=build_value,
                           activity=self.site_coupling[s] @ x, mine_cap=mine_cap)
@@ -314,7 +321,7 @@ class Formulation:
         if (p.row_lower[p.row_lower > -INF] > 0).any():
             return None
         x = np.zeros(p.n)
-        cap = min(p.mining_cap, p.grid)
+        cap = np.minimum(p.mining_cap, p.power_bound)
         x[p.n_build:] = cap if full else np.where(self.mining_value[s] > 0, cap, 0.0)
         return x
 

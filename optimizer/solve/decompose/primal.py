@@ -108,7 +108,7 @@ def assemble(prob: Formulation, builds: list[np.ndarray]) -> PlanArrays | None:
         halls[p.hall_idx] = b[:nh]
         modules[p.module_idx] = b[nh:nh + nk]
         upgrades[p.upgrade_idx] = b[nh + nk:p.n_build]
-        power_left[p.site] = p.grid - p.power_build @ b[:p.n_build]
+        power_left[p.site] = p.mining_room(b[:p.n_build])
     mining = dispatch_mining(econ, power_left)
     if mining is None:
         return None
