@@ -117,14 +117,13 @@ def tree_meta() -> dict[str, Any]:
                               check=False)
         return done.stdout.strip()
 
-    import highspy
+    # The installed version from its metadata: only optimizer/solve/highs/ imports highspy.
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
-        from importlib.metadata import version
-
         highs = version("highspy")
-    except Exception:  # a source build without metadata
-        highs = getattr(highspy, "__version__", "unknown")
+    except PackageNotFoundError:  # a source build without metadata
+        highs = "unknown"
     return {"tree": str(root), "commit": git("rev-parse", "HEAD"),
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
             "highspy": highs, "python": platform.python_version(),
