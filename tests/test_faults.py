@@ -413,7 +413,8 @@ def test_robust_keeps_its_total_time_and_its_split_is_fixed() -> None:
     from benchmarks.generate import make_tables
     from models.economics import build_economics
     from optimizer.budget import solve_overhead_s
-    from optimizer.robust.robust import robust, robust_text, run_budget
+    from optimizer.robust.report import robust_text
+    from optimizer.robust.robust import robust, run_budget
 
     p = portfolio_from_tables(make_tables(10, 20, seed=1))
     began = time.perf_counter()

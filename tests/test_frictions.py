@@ -74,7 +74,8 @@ def test_sweep_text_writes_money_one_way(tmp_path: Path) -> None:
 def test_an_infinite_vss_says_why_and_is_not_called_significant_beside_a_blank() -> None:
     from test_robust import divergent_futures
 
-    from optimizer.robust.robust import robust, robust_text, summary_frame
+    from optimizer.robust.report import robust_text, summary_frame
+    from optimizer.robust.robust import robust
 
     portfolio, futures = divergent_futures()
     plan = robust(portfolio, futures=futures, commit_quarters=3, time_limit=60, mip_gap=0.0,

@@ -29,9 +29,12 @@ from models.portfolio import Portfolio
 from models.robust import build_extensive, cvar, objective_value, quantile
 from optimizer.cli import main
 from optimizer.reports.write import commitments_from_report
+from optimizer.robust.futures import Future, robust_futures
+from optimizer.robust.methods import common_core
+from optimizer.robust.plan import RobustPlan
 from optimizer.robust.recourse import RecourseResult
 from optimizer.robust.report import build_robust_workbook
-from optimizer.robust.robust import Future, RobustPlan, common_core, robust, robust_futures
+from optimizer.robust.robust import robust
 from optimizer.sweeps.scenarios import Change, apply_changes
 
 REL = 1e-6
@@ -398,10 +401,9 @@ def test_a_lead_time_future_keeps_the_first_stage_shared_by_business_key() -> No
     assert_ordered(plan)
     slow = futures[1].portfolio
     from models.economics import build_economics
-    from optimizer.robust.robust import first_stage_keys_index
 
-    available = first_stage_keys_index(build_economics(slow))
-    base = first_stage_keys_index(build_economics(portfolio))
+    available = build_economics(slow).candidate_index().by_key
+    base = build_economics(portfolio).candidate_index().by_key
     lacking = {k for k in base if 0 <= k[3] < 3} - set(available)
     assert lacking == {("hall", "A", "dlc", 2), ("hall", "B", "dlc", 2)}  # too late when slow
     assert all(key in available for key in plan.first_stage)
@@ -469,7 +471,7 @@ def test_common_core_is_what_every_future_starts() -> None:
 def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
     """A start's capex and NPV are weighted means over the futures, its IRR the weighted mean
     of the futures where it has one, its payback the weighted median quarter."""
-    from optimizer.robust.robust import _over_futures
+    from optimizer.robust.assemble import _over_futures
 
     rows = pd.DataFrame({"weight": [0.5, 0.3, 0.2], "capex_musd": [100.0, 110.0, 90.0],
                          "npv_musd": [10.0, -5.0, 20.0], "irr": [0.10, np.nan, 0.30],
@@ -490,7 +492,6 @@ def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
     first = plan.first_stage_decisions
     assert len(first) == 1
     from models.economics import build_economics
-    from optimizer.robust.robust import first_stage_keys_index
     from optimizer.solve.frames import decision_rows
 
     irrs, weights = [], []
@@ -498,7 +499,7 @@ def test_first_stage_figures_are_taken_over_the_futures_not_added_up() -> None:
         econ = build_economics(future.portfolio)
         halls = np.zeros(len(econ.halls))
         for key, n in plan.first_stage.items():
-            halls[first_stage_keys_index(econ)[key][1]] = n
+            halls[econ.candidate_index().by_key[key][1]] = n
         irrs.append(float(decision_rows(econ, halls)["irr"].iloc[0]))
         weights.append(future.weight)
     irrs_ = np.array(irrs)
@@ -511,7 +512,7 @@ def test_every_known_plan_of_a_future_counts_so_vss_and_evpi_keep_their_sign() -
     """Sub-problems stop at a gap: a robust solve can find a better plan of a future than its
     wait-and-see solve did. Any plan of a future is a wait-and-see plan (EVPI >= 0), and when
     the two first stages are the same, RP and EEV are one problem (VSS exactly 0)."""
-    from optimizer.robust.robust import _pool_known_plans
+    from optimizer.robust.assemble import _pool_known_plans
 
     key = ("hall", "A", "dlc", 0)
     first = ((key, 1.0),)

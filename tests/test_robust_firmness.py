@@ -31,7 +31,10 @@ from models.portfolio import Portfolio
 from optimizer.checkpoint import open_store
 from optimizer.cli import main
 from optimizer.robust.firmness import FIRMNESS_SHARE, phase_split
-from optimizer.robust.robust import Future, RobustPlan, robust, robust_futures, robust_text
+from optimizer.robust.futures import Future, robust_futures
+from optimizer.robust.plan import RobustPlan
+from optimizer.robust.report import robust_text
+from optimizer.robust.robust import robust
 
 MARGIN = 1e-5  # $M: no enumerated first stage may lie this close to the floor
 LEVEL = 0.2

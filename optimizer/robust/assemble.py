@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from models.economics import Economics, build_economics
+from models.economics import build_economics
 from models.portfolio import Portfolio
 from models.quarters import add_quarters
 from models.robust import FirstKey, cvar, quantile
@@ -176,7 +176,7 @@ def _first_stage_frames(cases: Sequence[Future], weights: np.ndarray,
     upgrades: list[pd.DataFrame] = []
     for case, w in zip(cases, weights, strict=True):
         econ = build_economics(case.portfolio)
-        keys = first_stage_keys_index(econ)
+        keys = econ.candidate_index().by_key
         h, c, p = (np.zeros(len(econ.halls)), np.zeros(len(econ.cooling)),
                    np.zeros(len(econ.power)))
         for key, v in first.items():
@@ -223,12 +223,6 @@ def _over_futures(rows: pd.DataFrame) -> pd.Series:
         median = quarters[order[int(np.searchsorted(cumulative, 0.5 - 1e-12))]]
         out["payback_quarter"] = None if median is None or pd.isna(median) else median
     return pd.Series(out)
-
-
-def first_stage_keys_index(econ: Economics) -> dict[FirstKey, tuple[str, int]]:
-    """Business key -> (kind, candidate index) of every start candidate of `econ`
-    (`Economics.candidate_index`)."""
-    return econ.candidate_index().by_key
 
 
 def _stability(portfolio: Portfolio, cases: Sequence[Future], weights: np.ndarray,

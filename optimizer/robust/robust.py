@@ -20,8 +20,8 @@ The story:
 
 Every number is in $M. Signs: VSS = RP - EEV >= 0 is what the robust first stage adds over the
 deterministic one; EVPI = WS - RP >= 0 is what perfect foresight would add over the robust plan.
-The names other modules import from here before the split (futures, plan, methods, assembly,
-text) are still importable from here.
+The parts live by seam: `futures`, `methods` (one `FirstStageMethod` interface), `subproblems`,
+`assemble`, `plan` (`RobustPlan`) and `report` (its text and sheets); this module runs them.
 """
 
 from __future__ import annotations
@@ -50,34 +50,21 @@ from optimizer.checkpoint import ResultStore
 from optimizer.parallel import dask_slots
 from optimizer.plan import Plan
 from optimizer.robust.assemble import (
-    _over_futures,
-    _pool_known_plans,
     assemble,
-    first_stage_keys_index,
 )
-from optimizer.robust.futures import Future, robust_futures, sheet_weights
+from optimizer.robust.futures import Future, robust_futures
 from optimizer.robust.methods import (
     FIRST_STAGE_METHODS,
     MAX_CANDIDATES,
-    FirstStageMethod,
-    MethodAnswer,
     MethodContext,
-    common_core,
-    extensive_answer,
-    extensive_outcome,
 )
 from optimizer.robust.plan import (
-    DISTRIBUTION_COLUMNS,
     OUT_OF_SAMPLE_COLUMNS,
-    SCENARIO_COLUMNS,
-    SUMMARY_COLUMNS,
     RobustPlan,
 )
 from optimizer.robust.recourse import KeyedStarts, RecourseResult
 from optimizer.robust.report import (
     account_lines,
-    infinite_vss_reason,
-    robust_text,
     summary_frame,
 )
 from optimizer.robust.subproblems import (
@@ -90,14 +77,7 @@ from optimizer.robust.subproblems import (
 from optimizer.solve.optimize import optimize
 from optimizer.sweeps.scenarios import apply_changes, monte_carlo_scenarios
 
-__all__ = [  # the entry point, and the names importable from here before the split
-    "DISTRIBUTION_COLUMNS", "FIRST_STAGE_METHODS", "MAX_CANDIDATES", "METHODS",
-    "OUT_OF_SAMPLE_COLUMNS", "SCENARIO_COLUMNS", "SUMMARY_COLUMNS", "FirstStageMethod",
-    "Future", "MethodAnswer", "MethodContext", "RobustPlan", "SubproblemRunner",
-    "_over_futures", "_pool_known_plans", "account_lines", "common_core", "extensive_answer",
-    "extensive_outcome", "first_stage_keys_index", "infinite_vss_reason", "plan_first_stage",
-    "plan_starts", "robust", "robust_futures", "robust_text", "run_budget", "sheet_weights",
-    "summary_frame"]
+__all__ = ["METHODS", "RobustPlan", "robust", "run_budget"]
 
 METHODS = ("auto", *FIRST_STAGE_METHODS)
 # `auto` solves the extensive form up to this many scenario-copies of the model's integer
