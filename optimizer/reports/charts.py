@@ -194,9 +194,9 @@ def _align_zero(bars: BarChart, line: LineChart, cell: Callable[[int, int], Cell
 
 
 # Summary charts: size (cm), rows each takes (15-point rows), the column of the right-hand pair.
-CHART_CM = (15.5, 13.0)  # fits columns F:G (16 cm in Calibri, wider in other fonts)
+CHART_CM = (14.5, 13.0)  # fits columns A:D (15 cm in Calibri, wider in other fonts)
 CHART_ROWS = 25
-CHART_RIGHT_COL = "F"
+CHART_RIGHT_COL = "E"  # the notes' column, 70 characters (`sheets.SUMMARY_WIDTHS`)
 QUARTER_LABEL_STEP = 4  # a tick mark a year on the charts' axes (labels: `axis_labels`)
 
 
