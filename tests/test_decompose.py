@@ -158,16 +158,39 @@ def test_without_coupling_the_decomposition_alone_is_exact() -> None:
 
 @pytest.mark.parametrize("name", ["carryover", "mining_floor", "start_and_demand_caps"])
 def test_reduced_costs_are_value_minus_priced_coupling_use(name: str) -> None:
+    """Each pricer variable's reduced cost under random duals is its NPV per unit (the
+    economics' value of the candidate, or the mining value of the quarter) less pi . (the
+    coupling rows' use by one unit of it), that use read off the rules layer's rows of the
+    one-unit plan (`Rules.rows`, not the matrix the pricers use); columns' values likewise."""
     econ = economics(name)
-    prob = Formulation(econ)
+    prob, rules = Formulation(econ), econ.rules
+    c = prob.coupling
     rng = np.random.default_rng(1)
-    pi = rng.uniform(0.0, 2.0, len(prob.coupling))
-    zero = prob.costs(np.zeros(len(prob.coupling)))
-    for p, costs, value in zip(prob.pricers, prob.costs(pi), zero, strict=True):
-        use = prob.coupling_matrix(p.site)
-        np.testing.assert_allclose(costs, value - pi @ use, rtol=1e-12, atol=1e-9)
+    pi = rng.uniform(0.0, 2.0, len(c))
+    sign = {f: -1.0 if f == "mining_floor" else 1.0 for f in c.family}
+    for p, costs in zip(prob.pricers, prob.costs(pi), strict=True):
+        nh, nk = len(p.hall_idx), len(p.module_idx)
+        for j in rng.choice(p.n, size=min(p.n, 12), replace=False):
+            plan = rules.zero_plan()
+            if j < nh:
+                plan.halls[p.hall_idx[j]], value = 1.0, econ.halls.value[p.hall_idx[j]]
+            elif j < nh + nk:
+                k = p.module_idx[j - nh]
+                plan.modules[k], value = 1.0, econ.cooling.value[k]
+            elif j < p.n_build:
+                k = p.upgrade_idx[j - nh - nk]
+                plan.upgrades[k], value = 1.0, econ.power.value[k]
+            else:
+                t = j - p.n_build
+                plan.mining[p.site, t], value = 1.0, econ.mining_value[p.site, t]
+            layer = rules.rows(rules.usage(plan))
+            use = np.array([sign[f] * dict(zip(layer[f].keys, layer[f].used, strict=True))[k]
+                            for f, k in zip(c.family, c.keys, strict=True)])
+            assert costs[j] == pytest.approx(value - pi @ use, rel=1e-12, abs=1e-9)
         x = rng.integers(0, 2, p.n).astype(float)
-        np.testing.assert_allclose(prob.column(p.site, x).activity, use @ x, atol=1e-9)
+        column = prob.column(p.site, x)
+        assert column.value == pytest.approx(float(costs @ x + pi @ column.activity),
+                                             rel=1e-12, abs=1e-9)
 
 
 def test_a_site_that_cannot_meet_its_commitments_makes_it_infeasible() -> None:
