@@ -330,17 +330,18 @@ def test_a_sweep_keeps_its_total_time_and_each_solve_gets_the_same_share(
     assert math.isfinite(results["npv_reoptimized_musd"].iloc[0])
 
 
-def test_a_deadline_stops_a_solve_on_the_wall_clock_and_says_it_is_not_reproducible() -> None:
+@pytest.mark.parametrize(("method", "sites"), [("monolithic", 30), ("decomposition", 120)])
+def test_a_deadline_stops_a_solve_on_the_wall_clock_and_says_it_is_not_reproducible(
+        method: str, sites: int) -> None:
     """`optimize(deadline=)`, a whole run's total time: the solve keeps its effort budget
-    (600 effort s at gap 0 on 30 sites, far more than the second it is given) but ends at the
-    deadline, with a plan marked not reproducible."""
+    (600 effort s at gap 0, far more than the seconds it is given) but ends at the deadline,
+    with a plan marked not reproducible; the decomposition's phases stop there too."""
     from benchmarks.generate import make_tables
     from optimizer.solve.optimize import optimize
 
-    p = portfolio_from_tables(make_tables(30, 40, seed=1))
+    p = portfolio_from_tables(make_tables(sites, 40, seed=1))
     began = time.time()
-    plan = optimize(p, time_limit=600.0, mip_gap=0.0, method="monolithic",
-                    deadline=began + 3.0)
+    plan = optimize(p, time_limit=600.0, mip_gap=0.0, method=method, deadline=began + 3.0)
     assert time.time() - began < 3.0 + 10.0  # building and valuing come on top of the cap
     assert plan.termination == "time_limit" and not plan.reproducible
     assert plan.effort_s == 600.0

@@ -129,7 +129,12 @@ class Decomposition:
         self.log.append(f"{self.effort.now() - self.started:8.2f}e  {message}")
 
     def left(self) -> float:
-        """Effort seconds left."""
+        """Effort seconds left; none once the wall-clock `SolverOptions.deadline` (a whole
+        run's total time) has passed, which marks the run not reproducible."""
+        wall = self.options.deadline
+        if wall is not None and time.time() >= wall:
+            self.effort.capped = True
+            return 0.0
         return self.deadline - self.effort.now()
 
     def gap(self) -> float:
@@ -230,7 +235,7 @@ class Decomposition:
                 return "converged"
             if self.iterations >= max_iterations:
                 return "iteration_limit"
-            if self.effort.now() >= until:
+            if self.effort.now() >= until or self.left() <= 0:
                 return "effort_limit"
             if self.iterations % 5 == 0:
                 self.offer(repair.run(self.pool, self.lam, self.pi_master, self.deadline),
@@ -247,7 +252,7 @@ class Decomposition:
         last: int | None = None
         feasible = (self.lam, self.pi_master)  # the last master LP solution before a fix
         try:
-            while self.effort.now() < until:
+            while self.effort.now() < until and self.left() > 0:
                 _obj, pi, mu, lam, art = master.solve()
                 if art > 1e-6:  # the last fractional column fixed was one too many
                     if last is None or len(forbidden) >= 3:
