@@ -25,7 +25,8 @@ Units: money in $M, power in MW, time in quarters t = 0..T-1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -101,32 +102,27 @@ class Economics:
     # (exclusive); a huge number where the option has no term
     backlog: np.ndarray | None = None  # (C,) rent due of one hall from quarter 0 to the end
     # of its first term, undiscounted, the quarters after T-1 included ($M)
-    # `candidate_index()`'s answer, built on first use (not an input: left out of init, repr
-    # and comparisons; `dataclasses.replace` starts a fresh one).
-    _candidates: CandidateIndex | None = field(default=None, init=False, repr=False,
-                                                compare=False)
 
     def candidate_index(self) -> CandidateIndex:
         """The lookups from what a start is to its candidate index (`CandidateIndex`), built
         once per Economics: the one place they are built."""
-        if self._candidates is None:
-            names = self.portfolio.site_names, self.portfolio.option_names
-            halls = self.halls
-            hall = {(s, o, t): c for c, (s, o, t) in enumerate(zip(
-                halls.site.tolist(), halls.option.tolist(), halls.tau.tolist(), strict=True))}
-            units = {kind: {(s, t): k for k, (s, t) in enumerate(zip(
-                starts.site.tolist(), starts.tau.tolist(), strict=True))}
-                for kind, starts in (("cooling", self.cooling), ("power", self.power))}
-            by_key: dict[StartKey, tuple[str, int]] = {
-                ("hall", names[0][s], names[1][o], t): ("hall", c)
-                for (s, o, t), c in hall.items()}
-            for kind, at in units.items():
-                by_key.update({(kind, names[0][s], "", t): (kind, k) for (s, t), k in at.items()})
-            # Frozen: written once, the way a cached property would be.
-            object.__setattr__(self, "_candidates", CandidateIndex(
-                hall=hall, cooling=units["cooling"], power=units["power"], by_key=by_key))
-        assert self._candidates is not None
-        return self._candidates
+        return self._candidate_index
+
+    @cached_property
+    def _candidate_index(self) -> CandidateIndex:
+        names = self.portfolio.site_names, self.portfolio.option_names
+        halls = self.halls
+        hall = {(s, o, t): c for c, (s, o, t) in enumerate(zip(
+            halls.site.tolist(), halls.option.tolist(), halls.tau.tolist(), strict=True))}
+        units = {kind: {(s, t): k for k, (s, t) in enumerate(zip(
+            starts.site.tolist(), starts.tau.tolist(), strict=True))}
+            for kind, starts in (("cooling", self.cooling), ("power", self.power))}
+        by_key: dict[StartKey, tuple[str, int]] = {
+            ("hall", names[0][s], names[1][o], t): ("hall", c) for (s, o, t), c in hall.items()}
+        for kind, at in units.items():
+            by_key.update({(kind, names[0][s], "", t): (kind, k) for (s, t), k in at.items()})
+        return CandidateIndex(hall=hall, cooling=units["cooling"], power=units["power"],
+                              by_key=by_key)
 
     def signed_units(self, halls: np.ndarray) -> np.ndarray:
         """(C,) halls of a plan whose leases are signed: min(started, signed)."""
