@@ -338,8 +338,8 @@ def _solve_into(row: dict[str, Any], setup: SweepSetup, scenario: Scenario) -> N
     messages: list[str] = []
     if cut_short(capped, outcome.termination) and setup.deadline is not None:
         row["capped"] = True
-        messages.append(f"stopped within {limit:.3g} s of its own {setup.solver.time_limit:.3g}"
-                        " s by the whole run's total time: not reproducible")
+        messages.append("stopped by the whole run's total time: not reproducible (limit "
+                        f"{limit:.3g} s, its own {setup.solver.time_limit:.3g} s)")
     elif outcome.termination == Termination.TIME_LIMIT:
         messages.append(NOT_REPRODUCIBLE_ROW)
     if has_plan(outcome.status):
